@@ -1,0 +1,2 @@
+//! The `dinhdanh` command-line tool.
+fn main() {}

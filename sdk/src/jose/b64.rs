@@ -1,0 +1,76 @@
+//! Base64url without padding (RFC 7515 section 2), strict on decode.
+//!
+//! The decoder rejects padding, characters outside the URL-safe alphabet, and encodings whose
+//! unused trailing bits are not zero: every byte string has exactly one accepted encoding, so a
+//! signature or a digest cannot be made to verify under a second spelling.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use super::JoseError;
+
+/// Encodes `bytes` as base64url without padding.
+pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Appends the base64url encoding of `bytes` to `out`.
+pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out);
+}
+
+/// Decodes canonical base64url without padding.
+pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, JoseError> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| JoseError::Base64)
+}
+
+/// Decodes canonical base64url into a fixed-size array; any other length is an error.
+pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], JoseError> {
+    // A canonical unpadded encoding of N bytes has exactly this many characters.
+    if text.len() != (N * 4).div_ceil(3) {
+        return Err(JoseError::Base64);
+    }
+    let mut out = [0u8; N];
+    let written = URL_SAFE_NO_PAD
+        .decode_slice(text, &mut out)
+        .map_err(|_| JoseError::Base64)?;
+    if written != N {
+        return Err(JoseError::Base64);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        for len in 0..70 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(decode(encode(&bytes)).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn rejects_non_canonical_and_padding() {
+        // "QQ" is the canonical encoding of "A"; "QR" differs only in trailing bits.
+        assert_eq!(decode("QQ").unwrap(), b"A");
+        assert!(decode("QR").is_err());
+        assert!(decode("QQ==").is_err());
+        assert!(decode("Q+==").is_err());
+        assert!(decode("ab/c").is_err());
+        assert!(decode("a").is_err());
+        assert!(decode("ab c").is_err());
+    }
+
+    #[test]
+    fn fixed_arrays() {
+        let bytes = [7u8; 32];
+        let text = encode(bytes);
+        assert_eq!(decode_array::<32>(&text).unwrap(), bytes);
+        assert!(decode_array::<31>(&text).is_err());
+        assert!(decode_array::<33>(&text).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! JOSE primitives: base64url, P-256 JWKs (RFC 7517/7518), RFC 7638 thumbprints and ES256 JWS
+//! in compact serialization (RFC 7515).
+//!
+//! ES256 is the only algorithm: it is what HAIP 1.0 mandates and all that dinhdanh issues.
+//! Signing and verification go through `ring`; the RustCrypto `p256` crate is used only for key
+//! encodings (public key derivation, on-curve checks, PKCS#8).
+
+pub mod b64;
+mod jwk;
+mod jws;
+
+pub use jwk::{Es256KeyPair, PublicKey};
+pub use jws::{JwsHeader, JwsSigner, UnverifiedJws, Verified, sign_compact};
+pub(crate) use jws::sign_compact_raw;
+
+/// Why a JOSE object or key was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoseError {
+    /// Not canonical unpadded base64url.
+    #[error("invalid base64url encoding")]
+    Base64,
+    /// Not valid JSON, or JSON of the wrong shape.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// The compact serialization does not have exactly three base64url parts.
+    #[error("malformed compact JWS")]
+    Malformed,
+    /// `alg` is absent, `none`, or not ES256.
+    #[error("unsupported algorithm {0:?}: only ES256 is accepted")]
+    UnsupportedAlgorithm(String),
+    /// A `crit` header names an extension this implementation does not process.
+    #[error("unsupported critical header parameter {0:?}")]
+    UnsupportedCritical(String),
+    /// The `typ` header is not the one the context requires.
+    #[error("unexpected typ {found:?}, expected {expected:?}")]
+    UnexpectedType {
+        /// What the context requires.
+        expected: String,
+        /// What the header says (empty when absent).
+        found: String,
+    },
+    /// The key is not a P-256 EC key, or its coordinates are invalid.
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// A private key was found where only a public key may appear.
+    #[error("private key material where a public key was expected")]
+    PrivateKeyMaterial,
+    /// The signature does not verify under the key.
+    #[error("signature verification failed")]
+    BadSignature,
+    /// The signer failed (key unavailable, hardware error).
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+impl From<serde_json::Error> for JoseError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Json(error.to_string())
+    }
+}
+
+/// SHA-256 of `data`, base64url encoded: the digest form RFC 9901 and RFC 7638 use.
+pub fn sha256_b64(data: impl AsRef<[u8]>) -> String {
+    b64::encode(ring::digest::digest(&ring::digest::SHA256, data.as_ref()))
+}
+
+/// Fills `out` with bytes from the operating system's CSPRNG.
+pub fn random_bytes(out: &mut [u8]) -> Result<(), JoseError> {
+    use ring::rand::SecureRandom;
+    ring::rand::SystemRandom::new()
+        .fill(out)
+        .map_err(|_| JoseError::Signing("system random number generator failed".into()))
+}

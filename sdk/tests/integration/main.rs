@@ -1,0 +1,2 @@
+//! Integration tests of the SDK: conformance vectors, the CLI, interoperability.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
