@@ -20,9 +20,7 @@ pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
 
 /// Decodes canonical base64url without padding.
 pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, JoseError> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| JoseError::Base64)
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| JoseError::Base64)
 }
 
 /// Decodes canonical base64url into a fixed-size array; any other length is an error.

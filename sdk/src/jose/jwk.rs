@@ -183,11 +183,12 @@ impl Es256KeyPair {
     /// Reads a private JWK (`kty: EC`, `crv: P-256`, `d`, `x`, `y`); `x`/`y` must match `d`.
     pub fn from_jwk(jwk: &Value) -> Result<Self, JoseError> {
         let parsed = EcJwk::deserialize(jwk).map_err(|_| JoseError::InvalidKey("not an EC JWK"))?;
-        let d = parsed.d.ok_or(JoseError::InvalidKey("no private key (d)"))?;
+        let d = parsed
+            .d
+            .ok_or(JoseError::InvalidKey("no private key (d)"))?;
         let public = PublicKey::from_coordinates(&parsed)?;
-        let private = Zeroizing::new(
-            b64::decode_array::<32>(d).map_err(|_| JoseError::InvalidKey("bad d"))?,
-        );
+        let private =
+            Zeroizing::new(b64::decode_array::<32>(d).map_err(|_| JoseError::InvalidKey("bad d"))?);
         public.validate()?;
         Self::from_parts(private, public)
     }
@@ -219,7 +220,10 @@ impl Es256KeyPair {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        jwk.insert("d".into(), Value::String(b64::encode(self.private.as_ref())));
+        jwk.insert(
+            "d".into(),
+            Value::String(b64::encode(self.private.as_ref())),
+        );
         Zeroizing::new(Value::Object(jwk).to_string())
     }
 
@@ -332,7 +336,10 @@ mod tests {
         // RFC 9449 section 6.1: the DPoP example key and its `jkt`.
         let jwk = serde_json::json!({"kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","crv":"P-256"});
         let key = PublicKey::from_jwk(&jwk).unwrap();
-        assert_eq!(key.thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        assert_eq!(
+            key.thumbprint(),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ mod jwk;
 mod jws;
 
 pub use jwk::{Es256KeyPair, PublicKey};
-pub use jws::{JwsHeader, JwsSigner, UnverifiedJws, Verified, sign_compact};
 pub(crate) use jws::sign_compact_raw;
+pub use jws::{JwsHeader, JwsSigner, UnverifiedJws, Verified, sign_compact};
 
 /// Why a JOSE object or key was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

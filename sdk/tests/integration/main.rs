@@ -1,2 +1,4 @@
 //! Integration tests of the SDK: conformance vectors, the CLI, interoperability.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod rfc9901;

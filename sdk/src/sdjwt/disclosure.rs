@@ -1,0 +1,238 @@
+use std::io;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::SdJwtError;
+use crate::jose::{b64, sha256_b64};
+
+/// How the disclosure JSON array is laid out before base64url encoding. Both are valid JSON; the
+/// digest covers the exact bytes, so the layout must be fixed when issuing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisclosureStyle {
+    /// No whitespace, UTF-8 text as is: the smallest encoding, and what dinhdanh issues.
+    #[default]
+    Compact,
+    /// `", "` and `": "` separators and non-ASCII characters escaped as `\uXXXX`: the layout of
+    /// the RFC 9901 examples (Python's `json.dumps` defaults), used to reproduce them.
+    AsciiSpaced,
+}
+
+/// One disclosure: `[salt, name, value]` for an object property, `[salt, value]` for an array
+/// element (RFC 9901 section 4.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disclosure {
+    encoded: String,
+    digest: String,
+    salt: String,
+    name: Option<String>,
+    value: Value,
+}
+
+impl Disclosure {
+    /// Builds and encodes a disclosure.
+    pub fn new(
+        salt: String,
+        name: Option<String>,
+        value: Value,
+        style: DisclosureStyle,
+    ) -> Result<Self, SdJwtError> {
+        let json = match &name {
+            Some(name) => to_json(&(&salt, name, &value), style)?,
+            None => to_json(&(&salt, &value), style)?,
+        };
+        let encoded = b64::encode(json);
+        let digest = sha256_b64(&encoded);
+        Ok(Self {
+            encoded,
+            digest,
+            salt,
+            name,
+            value,
+        })
+    }
+
+    /// Decodes a disclosure as found in an SD-JWT. Its place in the payload (object property or
+    /// array element) is checked later, against the digest that references it.
+    pub fn parse(encoded: &str) -> Result<Self, SdJwtError> {
+        let json =
+            b64::decode(encoded).map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
+        let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&json) else {
+            return Err(SdJwtError::MalformedDisclosure("not a JSON array"));
+        };
+        let mut items = items.into_iter();
+        let (salt, name, value) = match (items.next(), items.next(), items.next(), items.next()) {
+            (Some(Value::String(salt)), Some(value), None, None) => (salt, None, value),
+            (Some(Value::String(salt)), Some(Value::String(name)), Some(value), None) => {
+                (salt, Some(name), value)
+            }
+            (Some(Value::String(_)), Some(_), Some(_), None) => {
+                return Err(SdJwtError::MalformedDisclosure(
+                    "claim name is not a string",
+                ));
+            }
+            (Some(Value::String(_)), ..) => {
+                return Err(SdJwtError::MalformedDisclosure("not 2 or 3 elements"));
+            }
+            _ => return Err(SdJwtError::MalformedDisclosure("salt is not a string")),
+        };
+        Ok(Self {
+            digest: sha256_b64(encoded),
+            encoded: encoded.to_owned(),
+            salt,
+            name,
+            value,
+        })
+    }
+
+    /// The base64url form, as it appears between `~` separators.
+    pub fn encoded(&self) -> &str {
+        &self.encoded
+    }
+
+    /// The base64url SHA-256 digest of [`Disclosure::encoded`]: what the payload references.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The salt.
+    pub fn salt(&self) -> &str {
+        &self.salt
+    }
+
+    /// The claim name, or `None` for an array element.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The disclosed value, with any digests of nested disclosures still in it.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    pub(crate) fn take_value(&mut self) -> Value {
+        std::mem::take(&mut self.value)
+    }
+}
+
+pub(crate) fn to_json(
+    value: &impl Serialize,
+    style: DisclosureStyle,
+) -> Result<Vec<u8>, SdJwtError> {
+    match style {
+        DisclosureStyle::Compact => Ok(serde_json::to_vec(value)?),
+        DisclosureStyle::AsciiSpaced => {
+            let mut out = Vec::with_capacity(128);
+            let mut serializer = serde_json::Serializer::with_formatter(&mut out, AsciiSpaced);
+            value.serialize(&mut serializer)?;
+            Ok(out)
+        }
+    }
+}
+
+/// `json.dumps` layout: `", "` and `": "` separators, `\uXXXX` for everything beyond ASCII.
+struct AsciiSpaced;
+
+impl serde_json::ser::Formatter for AsciiSpaced {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        for c in fragment.chars() {
+            if c.is_ascii() {
+                w.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rfc9901_section_4_2_1_example() {
+        // RFC 9901 section 4.2.1: the given_name disclosure and its digest.
+        let disclosure = Disclosure::new(
+            "_26bc4LT-ac6q2KI6cBW5es".into(),
+            Some("family_name".into()),
+            json!("Möbius"),
+            DisclosureStyle::AsciiSpaced,
+        )
+        .unwrap();
+        assert_eq!(
+            disclosure.encoded(),
+            "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNXHUwMGY2Yml1cyJd"
+        );
+        let parsed = Disclosure::parse(disclosure.encoded()).unwrap();
+        assert_eq!(parsed, disclosure);
+    }
+
+    #[test]
+    fn compact_keeps_utf8() {
+        let disclosure = Disclosure::new(
+            "salt".into(),
+            Some("full_name".into()),
+            json!("Nguyễn Văn An"),
+            DisclosureStyle::Compact,
+        )
+        .unwrap();
+        let json = b64::decode(disclosure.encoded()).unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"["salt","full_name","Nguyễn Văn An"]"#
+        );
+    }
+
+    #[test]
+    fn astral_characters_use_surrogate_pairs() {
+        let json = to_json(&json!(["𝄞"]), DisclosureStyle::AsciiSpaced).unwrap();
+        assert_eq!(json, br#"["\ud834\udd1e"]"#);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for json in [
+            "{}",
+            "[]",
+            r#"["salt"]"#,
+            r#"[1, "a", 2]"#,
+            r#"["salt", 1, 2]"#,
+            r#"["s", "n", 1, 2]"#,
+            "not json",
+        ] {
+            assert!(Disclosure::parse(&b64::encode(json)).is_err(), "{json}");
+        }
+        assert!(Disclosure::parse("!!").is_err());
+    }
+}
