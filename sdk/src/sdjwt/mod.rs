@@ -24,7 +24,10 @@ pub use holder::{KeyBindingInput, SdJwt};
 pub use issuer::{DecoyPolicy, SdJwtIssuer};
 pub use json_serialization::{from_json_serialization, to_json_serialization};
 pub use path::ClaimPath;
-pub use verify::{KeyBindingClaims, KeyBindingExpectation, VerifiedSdJwt, VerifyOptions, verify};
+pub use verify::{
+    IssuerKeyResolver, KeyBindingClaims, KeyBindingExpectation, VerifiedSdJwt, VerifyOptions,
+    verify,
+};
 
 use crate::jose::JoseError;
 
@@ -105,3 +108,6 @@ impl From<serde_json::Error> for SdJwtError {
         Self::Jose(JoseError::from(error))
     }
 }
+
+#[cfg(test)]
+mod tests;

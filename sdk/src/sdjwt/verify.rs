@@ -59,6 +59,10 @@ struct KbPayload {
     sd_hash: String,
 }
 
+/// Finds the issuer's key from the protected header and the not yet verified payload.
+pub type IssuerKeyResolver<'r> =
+    dyn FnMut(&JwsHeader, &Map<String, Value>) -> Result<PublicKey, SdJwtError> + 'r;
+
 /// Verifies an SD-JWT (compact serialization, with or without Key Binding JWT) as RFC 9901
 /// section 7 requires.
 ///
@@ -67,7 +71,7 @@ struct KbPayload {
 pub fn verify(
     presentation: &str,
     options: &VerifyOptions<'_>,
-    issuer_key: &mut dyn FnMut(&JwsHeader, &Map<String, Value>) -> Result<PublicKey, SdJwtError>,
+    issuer_key: &mut IssuerKeyResolver<'_>,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     let (jwt, encoded, kb) = split(presentation)?;
     let jws = UnverifiedJws::parse(jwt)?;
@@ -114,20 +118,20 @@ fn check_time(claims: &Map<String, Value>, options: &VerifyOptions<'_>) -> Resul
                 .ok_or(SdJwtError::Time("exp, nbf and iat must be integers")),
         }
     };
-    if let Some(exp) = time("exp")? {
-        if options.now > exp.saturating_add(options.skew) {
-            return Err(SdJwtError::Time("expired"));
-        }
+    if let Some(exp) = time("exp")?
+        && options.now > exp.saturating_add(options.skew)
+    {
+        return Err(SdJwtError::Time("expired"));
     }
-    if let Some(nbf) = time("nbf")? {
-        if options.now.saturating_add(options.skew) < nbf {
-            return Err(SdJwtError::Time("not yet valid"));
-        }
+    if let Some(nbf) = time("nbf")?
+        && options.now.saturating_add(options.skew) < nbf
+    {
+        return Err(SdJwtError::Time("not yet valid"));
     }
-    if let Some(iat) = time("iat")? {
-        if options.now.saturating_add(options.skew) < iat {
-            return Err(SdJwtError::Time("issued in the future"));
-        }
+    if let Some(iat) = time("iat")?
+        && options.now.saturating_add(options.skew) < iat
+    {
+        return Err(SdJwtError::Time("issued in the future"));
     }
     Ok(())
 }
