@@ -3,3 +3,4 @@
 
 pub mod jose;
 pub mod sdjwt;
+pub mod status_list;
