@@ -4,3 +4,4 @@
 pub mod jose;
 pub mod sdjwt;
 pub mod status_list;
+pub mod x509;
