@@ -4,4 +4,5 @@
 pub mod jose;
 pub mod sdjwt;
 pub mod status_list;
+pub mod vc;
 pub mod x509;

@@ -19,9 +19,7 @@ pub use kinds::{ClaimSchema, ClaimType, CredentialKind};
 pub use metadata::JwtVcIssuerMetadata;
 pub use verify::{IssuerTrust, VcVerifyOptions, VerifiedVc, verify_vc};
 
-use crate::{
-    jose::JoseError, sdjwt::SdJwtError, status_list::StatusListError, x509::X509Error,
-};
+use crate::{jose::JoseError, sdjwt::SdJwtError, status_list::StatusListError, x509::X509Error};
 
 /// The media type of SD-JWT VCs, used as the JWS `typ` (draft-24 section 3.2.1).
 pub const VC_TYP: &str = "dc+sd-jwt";

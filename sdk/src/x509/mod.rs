@@ -32,6 +32,8 @@ use x509_parser::{
 };
 
 mod der;
+#[cfg(feature = "dev-pki")]
+pub mod dev;
 mod signature;
 
 pub use signature::{SignatureAlgorithm, verify_signature};

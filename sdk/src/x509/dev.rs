@@ -1,0 +1,213 @@
+//! A development PKI: a self-signed root CA that issues P-256 leaf certificates for issuer,
+//! status-list and relying-party keys. It is what the zero-config server start and the tests
+//! use; production keys and certificates come from the agency's real CA.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, SubjectPublicKeyInfo,
+};
+use time::OffsetDateTime;
+
+use super::{TrustAnchor, X509Error};
+use crate::jose::{Es256KeyPair, PublicKey};
+
+/// DER prefix of a P-256 SubjectPublicKeyInfo, followed by the 65-byte uncompressed point.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// What a leaf certificate says.
+#[derive(Debug, Clone, Default)]
+pub struct LeafProfile<'a> {
+    /// Subject common name.
+    pub common_name: &'a str,
+    /// `dNSName` subject alternative names.
+    pub dns_names: &'a [&'a str],
+    /// `uniformResourceIdentifier` subject alternative names (e.g. the issuer's `iss`).
+    pub uris: &'a [&'a str],
+    /// Start of validity, seconds since the Unix epoch.
+    pub not_before: u64,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after: u64,
+}
+
+/// A development root CA.
+pub struct DevCa {
+    issuer: Issuer<'static, KeyPair>,
+    der: Vec<u8>,
+}
+
+fn rcgen_error(error: rcgen::Error) -> X509Error {
+    X509Error::Parse(format!("certificate generation: {error}"))
+}
+
+fn time_of(seconds: u64) -> Result<OffsetDateTime, X509Error> {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .ok_or(X509Error::Malformed("time out of range"))
+}
+
+fn rcgen_key(key: &Es256KeyPair) -> Result<KeyPair, X509Error> {
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|_| X509Error::Malformed("key encoding"))?;
+    KeyPair::try_from(der.as_slice()).map_err(rcgen_error)
+}
+
+fn name(common_name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "VN");
+    dn.push(DnType::OrganizationName, "dinhdanh development");
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+impl DevCa {
+    /// Makes a root CA with `key`, valid between the two times (Unix seconds).
+    pub fn generate(
+        key: &Es256KeyPair,
+        common_name: &str,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<Self, X509Error> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = time_of(not_before)?;
+        params.not_after = time_of(not_after)?;
+        let signing_key = rcgen_key(key)?;
+        let der = params
+            .self_signed(&signing_key)
+            .map_err(rcgen_error)?
+            .der()
+            .to_vec();
+        Ok(Self {
+            issuer: Issuer::new(params, signing_key),
+            der,
+        })
+    }
+
+    /// Reloads a CA from its certificate and key (as written to a development data folder).
+    pub fn load(certificate_der: &[u8], key: &Es256KeyPair) -> Result<Self, X509Error> {
+        let issuer = Issuer::from_ca_cert_der(&certificate_der.to_vec().into(), rcgen_key(key)?)
+            .map_err(rcgen_error)?;
+        Ok(Self {
+            issuer,
+            der: certificate_der.to_vec(),
+        })
+    }
+
+    /// The CA certificate, DER.
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The CA certificate, PEM.
+    pub fn certificate_pem(&self) -> String {
+        der_to_pem(&self.der)
+    }
+
+    /// The CA as a trust anchor.
+    pub fn trust_anchor(&self) -> Result<TrustAnchor, X509Error> {
+        TrustAnchor::from_der(&self.der)
+    }
+
+    /// Issues an end-entity certificate (digitalSignature) for `subject`.
+    pub fn issue(
+        &self,
+        subject: &PublicKey,
+        profile: &LeafProfile<'_>,
+    ) -> Result<Vec<u8>, X509Error> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(profile.common_name);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.not_before = time_of(profile.not_before)?;
+        params.not_after = time_of(profile.not_after)?;
+        for dns in profile.dns_names {
+            params
+                .subject_alt_names
+                .push(SanType::DnsName((*dns).try_into().map_err(rcgen_error)?));
+        }
+        for uri in profile.uris {
+            params
+                .subject_alt_names
+                .push(SanType::URI((*uri).try_into().map_err(rcgen_error)?));
+        }
+        let mut spki = Vec::with_capacity(P256_SPKI_PREFIX.len() + 65);
+        spki.extend_from_slice(&P256_SPKI_PREFIX);
+        spki.extend_from_slice(subject.sec1_uncompressed());
+        let subject = SubjectPublicKeyInfo::from_der(&spki).map_err(rcgen_error)?;
+        Ok(params
+            .signed_by(&subject, &self.issuer)
+            .map_err(rcgen_error)?
+            .der()
+            .to_vec())
+    }
+}
+
+/// PEM-encodes one DER certificate.
+pub fn der_to_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::with_capacity(body.len() + body.len() / 64 + 60);
+    pem.push_str("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x509::{ChainPolicy, validate_chain};
+
+    #[test]
+    fn issued_leaf_validates_and_ca_reloads() {
+        let ca_key = Es256KeyPair::generate().unwrap();
+        let ca =
+            DevCa::generate(&ca_key, "dinhdanh dev root", 1_700_000_000, 2_000_000_000).unwrap();
+        let leaf_key = Es256KeyPair::generate().unwrap();
+        let profile = LeafProfile {
+            common_name: "issuer",
+            dns_names: &["id.example.vn"],
+            uris: &["https://id.example.vn"],
+            not_before: 1_700_000_000,
+            not_after: 1_900_000_000,
+        };
+        let leaf = ca.issue(leaf_key.public_key(), &profile).unwrap();
+        let anchors = [ca.trust_anchor().unwrap()];
+        let chain = validate_chain(
+            &[leaf],
+            &anchors,
+            &ChainPolicy::at(1_800_000_000).require_digital_signature(),
+        )
+        .unwrap();
+        assert_eq!(
+            chain.leaf_public_key_sec1().unwrap(),
+            leaf_key.public_key().sec1_uncompressed()
+        );
+        assert_eq!(chain.leaf_uris(), ["https://id.example.vn"]);
+        assert_eq!(chain.leaf_dns_names(), ["id.example.vn"]);
+
+        let reloaded = DevCa::load(ca.certificate_der(), &ca_key).unwrap();
+        let again = reloaded.issue(leaf_key.public_key(), &profile).unwrap();
+        assert!(validate_chain(&[again], &anchors, &ChainPolicy::at(1_800_000_000)).is_ok());
+        assert!(
+            validate_chain(
+                &[ca.certificate_der().to_vec()],
+                &anchors,
+                &ChainPolicy::at(1_800_000_000)
+            )
+            .is_err()
+        );
+        let pem = ca.certificate_pem();
+        assert_eq!(TrustAnchor::from_pem(&pem).unwrap().len(), 1);
+    }
+}
