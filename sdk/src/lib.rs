@@ -5,4 +5,5 @@ pub mod jose;
 pub mod sdjwt;
 pub mod status_list;
 pub mod vc;
+pub mod verifier;
 pub mod x509;

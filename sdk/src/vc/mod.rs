@@ -79,11 +79,7 @@ impl From<VcError> for SdJwtError {
 pub fn normalize_nfc(value: &mut serde_json::Value) {
     use unicode_normalization::{UnicodeNormalization, is_nfc};
     match value {
-        serde_json::Value::String(text) => {
-            if !is_nfc(text) {
-                *text = text.nfc().collect();
-            }
-        }
+        serde_json::Value::String(text) if !is_nfc(text) => *text = text.nfc().collect(),
         serde_json::Value::Array(items) => items.iter_mut().for_each(normalize_nfc),
         serde_json::Value::Object(map) => {
             if map.keys().all(|k| is_nfc(k)) {
