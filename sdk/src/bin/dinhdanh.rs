@@ -1,2 +1,637 @@
-//! The `dinhdanh` command-line tool.
-fn main() {}
+//! `dinhdanh`: the credential core from the command line. JSON in, JSON out; tokens (SD-JWTs,
+//! status list JWTs) are written as they are. Exit status 0 on success; on failure a JSON object
+//! `{"error": CODE, "message": TEXT}` on stderr and a non-zero status (2 for usage errors).
+
+use std::{
+    fs,
+    io::{self, Read, Write},
+    process::ExitCode,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use clap::{Args, Parser, Subcommand};
+use dinhdanh_sdk::{
+    jose::{Es256KeyPair, JwsHeader, PublicKey},
+    sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
+    status_list::{StatusList, StatusListToken, StatusReference, UnverifiedStatusListToken},
+    vc::{VcIssuance, issue_vc},
+    verifier::{
+        IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, StatusTrust,
+        VerificationPolicy, verify_presentation,
+    },
+    x509::{
+        self, TrustAnchor,
+        dev::{DevCa, LeafProfile},
+    },
+};
+use serde_json::{Map, Value, json};
+
+#[derive(Parser)]
+#[command(
+    name = "dinhdanh",
+    version,
+    about = "dinhdanh credential tool: keys, SD-JWT VCs, status lists"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a P-256 private JWK.
+    Keygen,
+    /// Issue, present and verify SD-JWT VCs.
+    #[command(subcommand, name = "sd-jwt")]
+    SdJwt(SdJwtCommand),
+    /// Encode, decode, sign and check Token Status Lists.
+    #[command(subcommand, name = "status-list")]
+    StatusList(StatusListCommand),
+    /// Development certificates (a root CA and leaf certificates for issuer keys).
+    #[command(subcommand)]
+    X509(X509Command),
+}
+
+#[derive(Subcommand)]
+enum SdJwtCommand {
+    /// Issue an SD-JWT VC (`typ: dc+sd-jwt`).
+    Issue(IssueArgs),
+    /// Present an SD-JWT (stdin) with chosen disclosures and a Key Binding JWT.
+    Present(PresentArgs),
+    /// Verify a presentation (stdin).
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct IssueArgs {
+    /// The issuer's private JWK.
+    #[arg(long)]
+    issuer_key: String,
+    /// PEM certificate chain (leaf first) for the `x5c` header.
+    #[arg(long)]
+    x5c: Option<String>,
+    /// The holder's public JWK (a private JWK is accepted; only its public part is used).
+    #[arg(long)]
+    holder_jwk: String,
+    /// Credential type.
+    #[arg(long)]
+    vct: String,
+    /// Claims JSON object; `iss`, `iat`, `nbf`, `exp` in it become the registered claims.
+    #[arg(long)]
+    claims: String,
+    /// Selectively disclosable claim paths, comma-separated (`/address/street_address,/nationalities/0`).
+    #[arg(long, default_value = "")]
+    sd: String,
+    /// Index in the status list.
+    #[arg(long, requires = "status_uri")]
+    status_idx: Option<u64>,
+    /// URI of the status list.
+    #[arg(long, requires = "status_idx")]
+    status_uri: Option<String>,
+    /// Issuance time (Unix seconds) when the claims have no `iat`; defaults to now.
+    #[arg(long)]
+    now: Option<u64>,
+}
+
+#[derive(Args)]
+struct PresentArgs {
+    /// The holder's private JWK.
+    #[arg(long)]
+    holder_key: String,
+    /// Claim paths to disclose, comma-separated.
+    #[arg(long, default_value = "")]
+    disclose: String,
+    /// The verifier (`aud` of the KB-JWT).
+    #[arg(long)]
+    aud: String,
+    /// The verifier's nonce.
+    #[arg(long)]
+    nonce: String,
+    /// KB-JWT `iat` (Unix seconds); defaults to now.
+    #[arg(long)]
+    now: Option<u64>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The issuer's public JWK.
+    #[arg(
+        long,
+        conflicts_with = "trust_anchor",
+        required_unless_present = "trust_anchor"
+    )]
+    issuer_jwk: Option<String>,
+    /// PEM trust anchor(s) the `x5c` chain must lead to.
+    #[arg(long)]
+    trust_anchor: Option<String>,
+    /// Expected KB-JWT audience (requires key binding).
+    #[arg(long, requires = "nonce")]
+    aud: Option<String>,
+    /// Expected KB-JWT nonce.
+    #[arg(long, requires = "aud")]
+    nonce: Option<String>,
+    /// Status list token (file) for the credential's status reference.
+    #[arg(long)]
+    status_list: Option<String>,
+    /// Public JWK of the status list signer (default: the `x5c` chain of the token to the trust anchor).
+    #[arg(long, requires = "status_list")]
+    status_key: Option<String>,
+    /// Verification time (Unix seconds); defaults to now.
+    #[arg(long)]
+    now: Option<u64>,
+    /// Maximum age of the KB-JWT, seconds.
+    #[arg(long, default_value_t = 300)]
+    kb_max_age: u64,
+    /// Maximum age of the status list, seconds.
+    #[arg(long, default_value_t = 86_400)]
+    status_max_age: u64,
+}
+
+#[derive(Subcommand)]
+enum StatusListCommand {
+    /// JSON array of statuses (stdin) → `{"bits": N, "lst": ...}`.
+    Encode {
+        /// Bits per status: 1, 2, 4 or 8.
+        #[arg(long)]
+        bits: u8,
+    },
+    /// `lst` (stdin: the bare value, a JSON string, or `{"lst": ...}`) → JSON array of statuses.
+    Decode {
+        /// Bits per status.
+        #[arg(long)]
+        bits: u8,
+    },
+    /// JSON array of statuses (stdin) → a signed `statuslist+jwt`.
+    Sign {
+        /// The signer's private JWK.
+        #[arg(long)]
+        key: String,
+        /// The list's URI (the token's `sub`).
+        #[arg(long)]
+        uri: String,
+        /// Bits per status.
+        #[arg(long)]
+        bits: u8,
+        /// `ttl`, seconds.
+        #[arg(long)]
+        ttl: Option<u64>,
+        /// `exp`, Unix seconds.
+        #[arg(long)]
+        exp: Option<u64>,
+        /// PEM certificate chain for the `x5c` header.
+        #[arg(long)]
+        x5c: Option<String>,
+        /// `iat` (Unix seconds); defaults to now.
+        #[arg(long)]
+        now: Option<u64>,
+    },
+    /// Verify a status list token and read one entry.
+    Check {
+        /// The token, or a file holding it.
+        #[arg(long)]
+        token: String,
+        /// The entry's index.
+        #[arg(long)]
+        idx: u64,
+        /// The signer's public JWK.
+        #[arg(long)]
+        key: String,
+        /// The URI the credential names (default: the token's own `sub`).
+        #[arg(long)]
+        uri: Option<String>,
+        /// Verification time (Unix seconds); defaults to now.
+        #[arg(long)]
+        now: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum X509Command {
+    /// A self-signed development root CA for the key (PEM on stdout).
+    DevCa {
+        /// The CA's private JWK.
+        #[arg(long)]
+        key: String,
+        /// Common name.
+        #[arg(long, default_value = "dinhdanh development root")]
+        cn: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u64,
+    },
+    /// A leaf certificate for a key, signed by the development CA (PEM on stdout).
+    DevCert {
+        /// The CA's private JWK.
+        #[arg(long)]
+        ca_key: String,
+        /// The CA certificate (PEM).
+        #[arg(long)]
+        ca_cert: String,
+        /// The subject's JWK (its public part is certified).
+        #[arg(long)]
+        subject_key: String,
+        /// Common name.
+        #[arg(long, default_value = "dinhdanh development issuer")]
+        cn: String,
+        /// URI subject alternative names (e.g. the issuer's `iss`).
+        #[arg(long)]
+        uri: Vec<String>,
+        /// DNS subject alternative names.
+        #[arg(long)]
+        dns: Vec<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+    },
+}
+
+/// A failure, printed as JSON on stderr.
+struct Failure {
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: &'static str, message: impl ToString) -> Self {
+        Self {
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+macro_rules! fail_as {
+    ($code:literal) => {
+        |error| Failure::new($code, error)
+    };
+}
+
+type Outcome = Result<String, Failure>;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            print!("{error}");
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            report(&Failure::new("usage", error.to_string().trim()));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli.command) {
+        Ok(output) => {
+            let mut stdout = io::stdout().lock();
+            if writeln!(stdout, "{output}").is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            report(&failure);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(failure: &Failure) {
+    eprintln!(
+        "{}",
+        json!({"error": failure.code, "message": failure.message})
+    );
+}
+
+fn run(command: Command) -> Outcome {
+    match command {
+        Command::Keygen => {
+            let key = Es256KeyPair::generate().map_err(fail_as!("key"))?;
+            Ok(key.to_private_jwk().to_string())
+        }
+        Command::SdJwt(SdJwtCommand::Issue(args)) => issue(args),
+        Command::SdJwt(SdJwtCommand::Present(args)) => present(args),
+        Command::SdJwt(SdJwtCommand::Verify(args)) => verify(args),
+        Command::StatusList(command) => status_list(command),
+        Command::X509(command) => x509_command(command),
+    }
+}
+
+fn now_or(given: Option<u64>) -> u64 {
+    given.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+fn read_file(path: &str) -> Result<String, Failure> {
+    fs::read_to_string(path).map_err(|e| Failure::new("io", format!("{path}: {e}")))
+}
+
+fn read_stdin() -> Result<String, Failure> {
+    let mut text = String::new();
+    io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::new("io", format!("stdin: {e}")))?;
+    Ok(text.trim().to_owned())
+}
+
+fn read_json(path: &str) -> Result<Value, Failure> {
+    serde_json::from_str(&read_file(path)?)
+        .map_err(|e| Failure::new("invalid_json", format!("{path}: {e}")))
+}
+
+fn private_key(path: &str) -> Result<Es256KeyPair, Failure> {
+    Es256KeyPair::from_jwk(&read_json(path)?)
+        .map_err(|e| Failure::new("invalid_key", format!("{path}: {e}")))
+}
+
+/// A public key from a JWK file; a private JWK's public half is taken, `d` never used.
+fn public_key(path: &str) -> Result<PublicKey, Failure> {
+    let mut jwk = read_json(path)?;
+    if let Some(object) = jwk.as_object_mut() {
+        object.remove("d");
+    }
+    PublicKey::from_jwk(&jwk).map_err(|e| Failure::new("invalid_key", format!("{path}: {e}")))
+}
+
+fn x5c_from_pem(path: &str) -> Result<Vec<String>, Failure> {
+    let chain = x509::pem_to_der_chain(&read_file(path)?)
+        .map_err(|e| Failure::new("invalid_certificate", format!("{path}: {e}")))?;
+    Ok(x509::der_chain_to_x5c(&chain))
+}
+
+fn paths(list: &str) -> Result<Vec<ClaimPath>, Failure> {
+    ClaimPath::parse_list(list).map_err(fail_as!("invalid_path"))
+}
+
+fn issue(args: IssueArgs) -> Outcome {
+    let issuer = private_key(&args.issuer_key)?;
+    let holder = public_key(&args.holder_jwk)?;
+    let Value::Object(mut claims) = read_json(&args.claims)? else {
+        return Err(Failure::new(
+            "invalid_claims",
+            "claims must be a JSON object",
+        ));
+    };
+    let time = |claims: &mut Map<String, Value>, name: &str| -> Result<Option<u64>, Failure> {
+        match claims.remove(name) {
+            None => Ok(None),
+            Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+                Failure::new(
+                    "invalid_claims",
+                    format!("{name} must be a non-negative integer"),
+                )
+            }),
+        }
+    };
+    let iat = time(&mut claims, "iat")?.unwrap_or_else(|| now_or(args.now));
+    let nbf = time(&mut claims, "nbf")?;
+    let exp = time(&mut claims, "exp")?;
+    let iss = match claims.remove("iss") {
+        None => None,
+        Some(Value::String(iss)) => Some(iss),
+        Some(_) => return Err(Failure::new("invalid_claims", "iss must be a string")),
+    };
+    let status = match (args.status_idx, args.status_uri) {
+        (Some(idx), Some(uri)) => Some(StatusReference::new(uri, idx)),
+        _ => None,
+    };
+    let issuance = VcIssuance {
+        vct: &args.vct,
+        iss: iss.as_deref(),
+        iat,
+        nbf,
+        exp,
+        holder_key: Some(&holder),
+        status: status.as_ref(),
+        x5c: args.x5c.as_deref().map(x5c_from_pem).transpose()?,
+        kid: None,
+    };
+    issue_vc(&issuer, &issuance, claims, &paths(&args.sd)?).map_err(fail_as!("issuance"))
+}
+
+fn present(args: PresentArgs) -> Outcome {
+    let holder = private_key(&args.holder_key)?;
+    let credential = SdJwt::parse(&read_stdin()?).map_err(fail_as!("invalid_sd_jwt"))?;
+    let key_binding = KeyBindingInput {
+        signer: &holder,
+        aud: &args.aud,
+        nonce: &args.nonce,
+        iat: now_or(args.now),
+    };
+    credential
+        .present(&paths(&args.disclose)?, Some(key_binding))
+        .map_err(fail_as!("presentation"))
+}
+
+fn verify(args: VerifyArgs) -> Outcome {
+    let now = now_or(args.now);
+    let presentation = read_stdin()?;
+    let (issuer_trust, anchors) = match (&args.issuer_jwk, &args.trust_anchor) {
+        (Some(jwk), _) => (IssuerTrustData::Key(public_key(jwk)?), Vec::new()),
+        (None, Some(pem)) => {
+            let anchors = TrustAnchor::from_pem(&read_file(pem)?)
+                .map_err(|e| Failure::new("invalid_certificate", format!("{pem}: {e}")))?;
+            (IssuerTrustData::Anchors(anchors.clone()), anchors)
+        }
+        (None, None) => {
+            return Err(Failure::new(
+                "usage",
+                "--issuer-jwk or --trust-anchor is required",
+            ));
+        }
+    };
+    let mut status_lists = StatusListCache::new();
+    if let Some(path) = &args.status_list {
+        let token = read_file(path)?;
+        let token = token.trim();
+        let uri = unverified_sub(token)?;
+        let trust = match &args.status_key {
+            Some(jwk) => StatusTrust::Key(public_key(jwk)?),
+            None if !anchors.is_empty() => StatusTrust::Anchors(anchors),
+            None => {
+                return Err(Failure::new(
+                    "usage",
+                    "--status-key is required with --issuer-jwk",
+                ));
+            }
+        };
+        status_lists
+            .insert(&uri, token, &trust, now)
+            .map_err(fail_as!("status_list"))?;
+    }
+    let policy = VerificationPolicy {
+        accepted_vcts: Vec::new(),
+        issuer_trust,
+        trust_as_of: now,
+        max_trust_age: 0,
+        skew: 60,
+        key_binding: match (args.aud, args.nonce) {
+            (Some(audience), Some(nonce)) => Some(KeyBindingPolicy {
+                audience,
+                nonce,
+                max_age: args.kb_max_age,
+            }),
+            _ => None,
+        },
+        status: StatusPolicy {
+            max_age: args.status_max_age,
+            require_status: false,
+        },
+    };
+    let verified = verify_presentation(&presentation, &policy, &status_lists, now)
+        .map_err(fail_as!("verification"))?;
+    let disclosed: Vec<String> = verified
+        .disclosed
+        .iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    let mut output = json!({
+        "vct": verified.vct,
+        "claims": verified.claims,
+        "disclosed": disclosed,
+        "status": verified.status.map_or("none", |status| status.as_str()),
+    });
+    if let Some(kind) = verified.kind {
+        output["kind"] = kind.id().into();
+    }
+    Ok(output.to_string())
+}
+
+/// The `sub` of a status list token, read before verification to know which list it is.
+fn unverified_sub(token: &str) -> Result<String, Failure> {
+    let parsed =
+        dinhdanh_sdk::jose::UnverifiedJws::parse(token).map_err(fail_as!("status_list"))?;
+    let payload: Value =
+        serde_json::from_slice(parsed.unverified_payload()).map_err(fail_as!("status_list"))?;
+    payload
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::new("status_list", "token has no sub"))
+}
+
+fn statuses_from_stdin() -> Result<Vec<u8>, Failure> {
+    serde_json::from_str(&read_stdin()?).map_err(|e| {
+        Failure::new(
+            "invalid_json",
+            format!("expected a JSON array of statuses 0-255: {e}"),
+        )
+    })
+}
+
+fn status_list(command: StatusListCommand) -> Outcome {
+    match command {
+        StatusListCommand::Encode { bits } => {
+            let list = StatusList::from_statuses(bits, &statuses_from_stdin()?)
+                .map_err(fail_as!("status_list"))?;
+            let lst = list.encode_lst().map_err(fail_as!("status_list"))?;
+            Ok(json!({"bits": bits, "lst": lst}).to_string())
+        }
+        StatusListCommand::Decode { bits } => {
+            let input = read_stdin()?;
+            let lst = match serde_json::from_str::<Value>(&input) {
+                Ok(Value::String(lst)) => lst,
+                Ok(Value::Object(object)) => object
+                    .get("lst")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| Failure::new("invalid_json", "object without lst"))?,
+                _ => input,
+            };
+            let list = StatusList::decode_lst(bits, &lst).map_err(fail_as!("status_list"))?;
+            Ok(Value::from(list.iter().collect::<Vec<u8>>()).to_string())
+        }
+        StatusListCommand::Sign {
+            key,
+            uri,
+            bits,
+            ttl,
+            exp,
+            x5c,
+            now,
+        } => {
+            let signer = private_key(&key)?;
+            let list = StatusList::from_statuses(bits, &statuses_from_stdin()?)
+                .map_err(fail_as!("status_list"))?;
+            let mut token = StatusListToken::new(uri, now_or(now), list);
+            token.ttl = ttl;
+            token.exp = exp;
+            let mut header = JwsHeader::es256(dinhdanh_sdk::status_list::STATUS_LIST_JWT_TYP);
+            header.x5c = x5c.as_deref().map(x5c_from_pem).transpose()?;
+            token
+                .sign(&header, &signer)
+                .map_err(fail_as!("status_list"))
+        }
+        StatusListCommand::Check {
+            token,
+            idx,
+            key,
+            uri,
+            now,
+        } => {
+            let token = match fs::read_to_string(&token) {
+                Ok(text) => text.trim().to_owned(),
+                Err(_) => token,
+            };
+            let uri = match uri {
+                Some(uri) => uri,
+                None => unverified_sub(&token)?,
+            };
+            let key = public_key(&key)?;
+            let verified = UnverifiedStatusListToken::parse(&token)
+                .and_then(|parsed| parsed.verify(&key, &uri, now_or(now)))
+                .map_err(fail_as!("status_list"))?;
+            let status = verified
+                .status_of(&StatusReference::new(uri, idx))
+                .map_err(fail_as!("status_list"))?;
+            Ok(json!({"idx": idx, "status": status.as_str(), "value": status.as_u8()}).to_string())
+        }
+    }
+}
+
+fn x509_command(command: X509Command) -> Outcome {
+    const DAY: u64 = 86_400;
+    let now = now_or(None);
+    match command {
+        X509Command::DevCa { key, cn, days } => {
+            let ca = DevCa::generate(&private_key(&key)?, &cn, now - 60, now + days * DAY)
+                .map_err(fail_as!("x509"))?;
+            Ok(ca.certificate_pem().trim_end().to_owned())
+        }
+        X509Command::DevCert {
+            ca_key,
+            ca_cert,
+            subject_key,
+            cn,
+            uri,
+            dns,
+            days,
+        } => {
+            let ca_der = x509::pem_to_der_chain(&read_file(&ca_cert)?).map_err(fail_as!("x509"))?;
+            let Some(ca_der) = ca_der.first() else {
+                return Err(Failure::new("x509", "no certificate in the CA file"));
+            };
+            let ca = DevCa::load(ca_der, &private_key(&ca_key)?).map_err(fail_as!("x509"))?;
+            let uris: Vec<&str> = uri.iter().map(String::as_str).collect();
+            let dns: Vec<&str> = dns.iter().map(String::as_str).collect();
+            let profile = LeafProfile {
+                common_name: &cn,
+                dns_names: &dns,
+                uris: &uris,
+                not_before: now - 60,
+                not_after: now + days * DAY,
+            };
+            let leaf = ca
+                .issue(&public_key(&subject_key)?, &profile)
+                .map_err(fail_as!("x509"))?;
+            Ok(x509::dev::der_to_pem(&leaf).trim_end().to_owned())
+        }
+    }
+}
