@@ -413,7 +413,7 @@ fn issue(args: IssueArgs) -> Outcome {
         x5c: args.x5c.as_deref().map(x5c_from_pem).transpose()?,
         kid: None,
     };
-    issue_vc(&issuer, &issuance, claims, &paths(&args.sd)?).map_err(fail_as!("issuance"))
+    issue_vc(&issuer, &issuance, &claims, &paths(&args.sd)?).map_err(fail_as!("issuance"))
 }
 
 fn present(args: PresentArgs) -> Outcome {

@@ -8,6 +8,7 @@
 pub mod b64;
 mod jwk;
 mod jws;
+pub mod random;
 
 pub use jwk::{Es256KeyPair, PublicKey};
 pub(crate) use jws::sign_compact_raw;

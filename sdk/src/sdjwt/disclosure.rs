@@ -120,13 +120,40 @@ pub(crate) fn to_json(
     value: &impl Serialize,
     style: DisclosureStyle,
 ) -> Result<Vec<u8>, SdJwtError> {
+    let mut out = Vec::with_capacity(128);
+    write_json(&mut out, value, style)?;
+    Ok(out)
+}
+
+/// Appends `value` as JSON in `style` to `out`.
+pub(crate) fn write_json(
+    out: &mut Vec<u8>,
+    value: &(impl Serialize + ?Sized),
+    style: DisclosureStyle,
+) -> Result<(), SdJwtError> {
     match style {
-        DisclosureStyle::Compact => Ok(serde_json::to_vec(value)?),
-        DisclosureStyle::AsciiSpaced => {
-            let mut out = Vec::with_capacity(128);
-            let mut serializer = serde_json::Serializer::with_formatter(&mut out, AsciiSpaced);
-            value.serialize(&mut serializer)?;
-            Ok(out)
+        DisclosureStyle::Compact => serde_json::to_writer(out, value)?,
+        DisclosureStyle::AsciiSpaced => value.serialize(
+            &mut serde_json::Serializer::with_formatter(out, AsciiSpaced),
+        )?,
+    }
+    Ok(())
+}
+
+impl DisclosureStyle {
+    /// The separator between array elements and object members.
+    pub(crate) fn comma(self) -> &'static [u8] {
+        match self {
+            Self::Compact => b",",
+            Self::AsciiSpaced => b", ",
+        }
+    }
+
+    /// The separator between an object member's name and value.
+    pub(crate) fn colon(self) -> &'static [u8] {
+        match self {
+            Self::Compact => b":",
+            Self::AsciiSpaced => b": ",
         }
     }
 }

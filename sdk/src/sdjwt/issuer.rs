@@ -1,7 +1,11 @@
 use serde_json::{Map, Value};
 
-use super::{ClaimPath, Disclosure, DisclosureStyle, SD_ALG, SdJwtError, path::array_index};
-use crate::jose::{self, JwsHeader, JwsSigner, b64, sha256_b64};
+use std::fmt;
+
+use super::{
+    ClaimPath, DisclosureStyle, SD_ALG, SdJwtError, disclosure::write_json, path::array_index,
+};
+use crate::jose::{self, JwsHeader, JwsSigner, b64};
 
 /// Salt length in bytes: 128 bits, as RFC 9901 section 4.2.1 recommends.
 const SALT_BYTES: usize = 16;
@@ -31,28 +35,28 @@ pub struct SdJwtIssuer<'a> {
 
 /// Where salts and decoy bytes come from.
 trait SaltSource {
-    fn salt(&mut self, name: Option<&str>, value: &Value) -> Result<String, SdJwtError>;
+    /// A salt for the disclosure of `name` (none for array elements) with the encoded value.
+    fn salt(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<String, SdJwtError>;
     fn random_byte(&mut self) -> Result<u8, SdJwtError>;
 }
 
-/// Random salts drawn from the system CSPRNG in blocks, so issuing a credential with a dozen
-/// disclosures costs one system call rather than a dozen.
+/// Random salts drawn from [`jose::random`] in blocks.
 struct RandomSalts {
-    pool: [u8; 512],
+    pool: [u8; 256],
     used: usize,
 }
 
 impl RandomSalts {
     fn new() -> Self {
         Self {
-            pool: [0; 512],
-            used: 512,
+            pool: [0; 256],
+            used: 256,
         }
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], SdJwtError> {
         if self.used + n > self.pool.len() {
-            jose::random_bytes(&mut self.pool)?;
+            jose::random::fill(&mut self.pool)?;
             self.used = 0;
         }
         let start = self.used;
@@ -68,7 +72,7 @@ impl Drop for RandomSalts {
 }
 
 impl SaltSource for RandomSalts {
-    fn salt(&mut self, _: Option<&str>, _: &Value) -> Result<String, SdJwtError> {
+    fn salt(&mut self, _: Option<&str>, _: &[u8]) -> Result<String, SdJwtError> {
         Ok(b64::encode(self.take(SALT_BYTES)?))
     }
 
@@ -83,8 +87,9 @@ struct GivenSalts<'f> {
 }
 
 impl SaltSource for GivenSalts<'_> {
-    fn salt(&mut self, name: Option<&str>, value: &Value) -> Result<String, SdJwtError> {
-        Ok((self.salts)(name, value))
+    fn salt(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<String, SdJwtError> {
+        let value: Value = serde_json::from_slice(encoded)?;
+        Ok((self.salts)(name, &value))
     }
 
     fn random_byte(&mut self) -> Result<u8, SdJwtError> {
@@ -136,13 +141,6 @@ impl SdNode {
     }
 }
 
-struct Encoding<'s> {
-    salts: &'s mut dyn SaltSource,
-    disclosures: Vec<Disclosure>,
-    style: DisclosureStyle,
-    decoys: DecoyPolicy,
-}
-
 impl<'a> SdJwtIssuer<'a> {
     /// An issuer signing with `signer` under `header` (whose `alg` is set to ES256; give it the
     /// `typ`, and `x5c` or `kid` as the credential format requires).
@@ -179,7 +177,18 @@ impl<'a> SdJwtIssuer<'a> {
         claims: &Map<String, Value>,
         disclosable: &[ClaimPath],
     ) -> Result<String, SdJwtError> {
-        self.issue_from(claims, disclosable, &mut RandomSalts::new())
+        self.issue_from(&[claims], disclosable, &mut RandomSalts::new())
+    }
+
+    /// Like [`SdJwtIssuer::issue`], with the claims object made of the members of several maps in
+    /// order (e.g. registered claims, then the subject's claims), so the caller need not merge
+    /// them. A name in two maps is an error.
+    pub fn issue_parts(
+        &self,
+        parts: &[&Map<String, Value>],
+        disclosable: &[ClaimPath],
+    ) -> Result<String, SdJwtError> {
+        self.issue_from(parts, disclosable, &mut RandomSalts::new())
     }
 
     /// Issues with salts chosen by the caller, given each disclosure's claim name and value.
@@ -198,110 +207,180 @@ impl<'a> SdJwtIssuer<'a> {
             salts,
             random: RandomSalts::new(),
         };
-        self.issue_from(claims, disclosable, &mut source)
+        self.issue_from(&[claims], disclosable, &mut source)
     }
 
     fn issue_from(
         &self,
-        claims: &Map<String, Value>,
+        parts: &[&Map<String, Value>],
         disclosable: &[ClaimPath],
         salts: &mut dyn SaltSource,
     ) -> Result<String, SdJwtError> {
-        if claims.contains_key("_sd_alg") {
-            return Err(SdJwtError::InvalidInput(
-                "claims must not contain _sd_alg".into(),
-            ));
+        for (i, part) in parts.iter().enumerate() {
+            if part.contains_key("_sd_alg") {
+                return Err(SdJwtError::InvalidInput(
+                    "claims must not contain _sd_alg".into(),
+                ));
+            }
+            if let Some(name) = part
+                .keys()
+                .find(|name| parts[..i].iter().any(|p| p.contains_key(*name)))
+            {
+                return Err(SdJwtError::InvalidInput(format!(
+                    "claim {name:?} given twice"
+                )));
+            }
         }
         let (tree, expected) = SdNode::build(disclosable)?;
-        let mut encoding = Encoding {
+        let mut writer = Writer {
             salts,
-            disclosures: Vec::with_capacity(expected),
             style: self.style,
             decoys: self.decoys,
+            disclosures: String::with_capacity(expected * 96),
+            count: 0,
         };
-        let mut payload = encoding.object(claims, Some(&tree))?;
-        if encoding.disclosures.len() != expected {
+        let mut payload = Vec::with_capacity(1024);
+        writer.object(parts, Some(&tree), &mut payload, true)?;
+        if writer.count != expected {
+            let claims = Value::Object(
+                parts
+                    .iter()
+                    .flat_map(|p| p.iter())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
             let missing = disclosable
                 .iter()
-                .find(|path| path.lookup(&Value::Object(claims.clone())).is_none())
+                .find(|path| path.lookup(&claims).is_none())
                 .map(ToString::to_string)
                 .unwrap_or_default();
             return Err(SdJwtError::UnknownPath(missing));
         }
-        payload.insert("_sd_alg".into(), Value::String(SD_ALG.into()));
-        let payload = serde_json::to_vec(&payload)?;
         let jwt = jose::sign_compact_raw(&self.header_json, &payload, self.signer)?;
-        let mut out = String::with_capacity(
-            jwt.len()
-                + encoding
-                    .disclosures
-                    .iter()
-                    .map(|d| d.encoded().len() + 1)
-                    .sum::<usize>()
-                + 1,
-        );
+        let mut out = String::with_capacity(jwt.len() + writer.disclosures.len() + 1);
         out.push_str(&jwt);
         out.push('~');
-        for disclosure in &encoding.disclosures {
-            out.push_str(disclosure.encoded());
-            out.push('~');
-        }
+        out.push_str(&writer.disclosures);
         Ok(out)
     }
 }
 
-impl Encoding<'_> {
-    fn value(&mut self, value: &Value, node: Option<&SdNode>) -> Result<Value, SdJwtError> {
+/// Length of a base64url SHA-256 digest.
+const DIGEST_LEN: usize = 43;
+
+type Digest = [u8; DIGEST_LEN];
+
+/// Writes the issuer-signed payload as JSON text directly, and the disclosures beside it, in one
+/// walk over the claims: no intermediate JSON tree, so issuing costs little beyond the signature.
+struct Writer<'s> {
+    salts: &'s mut dyn SaltSource,
+    style: DisclosureStyle,
+    decoys: DecoyPolicy,
+    /// `<D1>~<D2>~...~`.
+    disclosures: String,
+    count: usize,
+}
+
+impl Writer<'_> {
+    /// Writes the encoded form of `value` (digests in place of its disclosable parts).
+    fn value(
+        &mut self,
+        value: &Value,
+        node: Option<&SdNode>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SdJwtError> {
         match (value, node) {
-            (Value::Object(map), _) => Ok(Value::Object(self.object(map, node)?)),
+            (Value::Object(map), Some(node)) if !node.children.is_empty() => {
+                self.object(&[map], Some(node), out, false)
+            }
             (Value::Array(items), Some(node)) if !node.children.is_empty() => {
-                Ok(Value::Array(self.array(items, node)?))
+                self.array(items, node, out)
             }
-            (Value::Array(items), _) => {
-                // No disclosable element below: still refuse reserved names inside.
-                items.iter().try_for_each(check_reserved)?;
-                Ok(value.clone())
+            _ => {
+                check_reserved(value)?;
+                write_json(out, value, self.style)
             }
-            (other, _) => Ok(other.clone()),
         }
     }
 
+    /// Writes an object made of the members of `parts`.
     fn object(
         &mut self,
-        map: &Map<String, Value>,
+        parts: &[&Map<String, Value>],
         node: Option<&SdNode>,
-    ) -> Result<Map<String, Value>, SdJwtError> {
-        let mut plain = Vec::with_capacity(map.len());
-        let mut digests = Vec::new();
-        for (name, value) in map {
+        out: &mut Vec<u8>,
+        top: bool,
+    ) -> Result<(), SdJwtError> {
+        let (comma, colon) = (self.style.comma(), self.style.colon());
+        let mut digests: Vec<Digest> = Vec::new();
+        let mut members = Vec::with_capacity(256);
+        for (name, value) in parts.iter().flat_map(|part| part.iter()) {
             if name == "_sd" || name == "..." {
                 return Err(SdJwtError::InvalidInput(format!(
                     "claim name {name:?} is reserved"
                 )));
             }
             let child = node.and_then(|node| node.child(name));
-            let encoded = self.value(value, child)?;
-            if child.is_some_and(|child| child.disclosable) {
-                let salt = self.salts.salt(Some(name), &encoded)?;
-                let disclosure = Disclosure::new(salt, Some(name.clone()), encoded, self.style)?;
-                digests.push(Value::String(disclosure.digest().to_owned()));
-                self.disclosures.push(disclosure);
+            if let Some(child) = child.filter(|child| child.disclosable) {
+                let mut encoded = Vec::with_capacity(64);
+                self.value(value, Some(child), &mut encoded)?;
+                digests.push(self.disclose(Some(name), &encoded)?);
             } else {
-                plain.push((name.clone(), encoded));
+                if !members.is_empty() {
+                    members.extend_from_slice(comma);
+                }
+                write_json(&mut members, name, self.style)?;
+                members.extend_from_slice(colon);
+                self.value(value, child, &mut members)?;
             }
         }
-        let mut out = Map::with_capacity(plain.len() + 1);
+        out.push(b'{');
+        let mut first = true;
         if !digests.is_empty() {
             self.add_decoys(&mut digests)?;
-            digests.sort_unstable_by(|a, b| a.as_str().cmp(&b.as_str()));
+            digests.sort_unstable();
             // `_sd` first, as in the RFC's examples.
-            out.insert("_sd".into(), Value::Array(digests));
+            out.extend_from_slice(b"\"_sd\"");
+            out.extend_from_slice(colon);
+            out.push(b'[');
+            for (i, digest) in digests.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(comma);
+                }
+                out.push(b'"');
+                out.extend_from_slice(digest);
+                out.push(b'"');
+            }
+            out.push(b']');
+            first = false;
         }
-        out.extend(plain);
-        Ok(out)
+        if !members.is_empty() {
+            if !first {
+                out.extend_from_slice(comma);
+            }
+            out.extend_from_slice(&members);
+            first = false;
+        }
+        if top {
+            if !first {
+                out.extend_from_slice(comma);
+            }
+            out.extend_from_slice(b"\"_sd_alg\"");
+            out.extend_from_slice(colon);
+            out.extend_from_slice(b"\"");
+            out.extend_from_slice(SD_ALG.as_bytes());
+            out.extend_from_slice(b"\"");
+        }
+        out.push(b'}');
+        Ok(())
     }
 
-    fn array(&mut self, items: &[Value], node: &SdNode) -> Result<Vec<Value>, SdJwtError> {
+    fn array(
+        &mut self,
+        items: &[Value],
+        node: &SdNode,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SdJwtError> {
         if let Some((segment, _)) = node
             .children
             .iter()
@@ -311,25 +390,58 @@ impl Encoding<'_> {
                 "array element {segment:?}"
             )));
         }
-        let mut out = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let child = node.child(&index.to_string());
-            let encoded = self.value(item, child)?;
-            if child.is_some_and(|child| child.disclosable) {
-                let salt = self.salts.salt(None, &encoded)?;
-                let disclosure = Disclosure::new(salt, None, encoded, self.style)?;
-                let mut element = Map::with_capacity(1);
-                element.insert("...".into(), Value::String(disclosure.digest().to_owned()));
-                out.push(Value::Object(element));
-                self.disclosures.push(disclosure);
+        let (comma, colon) = (self.style.comma(), self.style.colon());
+        out.push(b'[');
+        let mut index = String::new();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(comma);
+            }
+            index.clear();
+            fmt::Write::write_fmt(&mut index, format_args!("{i}"))
+                .map_err(|_| SdJwtError::InvalidInput("index".into()))?;
+            let child = node.child(&index);
+            if let Some(child) = child.filter(|child| child.disclosable) {
+                let mut encoded = Vec::with_capacity(64);
+                self.value(item, Some(child), &mut encoded)?;
+                let digest = self.disclose(None, &encoded)?;
+                out.extend_from_slice(b"{\"...\"");
+                out.extend_from_slice(colon);
+                out.push(b'"');
+                out.extend_from_slice(&digest);
+                out.extend_from_slice(b"\"}");
             } else {
-                out.push(encoded);
+                self.value(item, child, out)?;
             }
         }
-        Ok(out)
+        out.push(b']');
+        Ok(())
     }
 
-    fn add_decoys(&mut self, digests: &mut Vec<Value>) -> Result<(), SdJwtError> {
+    /// Makes the disclosure `[salt, name, value]` (or `[salt, value]`) around an already encoded
+    /// value, appends it to the disclosures, and returns its digest.
+    fn disclose(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<Digest, SdJwtError> {
+        let comma = self.style.comma();
+        let salt = self.salts.salt(name, encoded)?;
+        let mut json = Vec::with_capacity(encoded.len() + 64);
+        json.push(b'[');
+        write_json(&mut json, &salt, self.style)?;
+        json.extend_from_slice(comma);
+        if let Some(name) = name {
+            write_json(&mut json, name, self.style)?;
+            json.extend_from_slice(comma);
+        }
+        json.extend_from_slice(encoded);
+        json.push(b']');
+        let start = self.disclosures.len();
+        b64::encode_into(&json, &mut self.disclosures);
+        let digest = digest_of(&self.disclosures.as_bytes()[start..]);
+        self.disclosures.push('~');
+        self.count += 1;
+        Ok(digest)
+    }
+
+    fn add_decoys(&mut self, digests: &mut Vec<Digest>) -> Result<(), SdJwtError> {
         if self.decoys.max_per_object == 0 {
             return Ok(());
         }
@@ -339,10 +451,23 @@ impl Encoding<'_> {
             for byte in &mut random {
                 *byte = self.salts.random_byte()?;
             }
-            digests.push(Value::String(sha256_b64(b64::encode(random))));
+            digests.push(digest_of(b64::encode(random).as_bytes()));
         }
         Ok(())
     }
+}
+
+/// The base64url SHA-256 digest of `data`, as fixed-size ASCII.
+fn digest_of(data: &[u8]) -> Digest {
+    let hash = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; DIGEST_LEN];
+    // 32 bytes always encode to exactly 43 characters.
+    let _ = base64::Engine::encode_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        hash.as_ref(),
+        &mut out,
+    );
+    out
 }
 
 fn check_reserved(value: &Value) -> Result<(), SdJwtError> {

@@ -130,7 +130,8 @@ fn issue_present_verify_round_trip() {
     );
     assert!(!verified.claims.contains_key("given_name"));
     assert_eq!(verified.claims["nationalities"], json!(["VN"]));
-    let disclosed: Vec<String> = verified.disclosed.iter().map(ToString::to_string).collect();
+    let mut disclosed: Vec<String> = verified.disclosed.iter().map(ToString::to_string).collect();
+    disclosed.sort();
     assert_eq!(disclosed, ["/address", "/address/locality", "/family_name"]);
     assert_eq!(verified.key_binding.unwrap().aud, "https://rp.example");
 }

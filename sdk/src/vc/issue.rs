@@ -20,7 +20,8 @@ pub struct VcIssuance<'a> {
     pub nbf: Option<u64>,
     /// `exp`.
     pub exp: Option<u64>,
-    /// The holder's key, placed in `cnf.jwk` for key binding.
+    /// The holder's key, placed in `cnf.jwk` for key binding; read it with
+    /// [`PublicKey::from_jwk`] (which checks the point), not `from_jwk_unvalidated`.
     pub holder_key: Option<&'a PublicKey>,
     /// The credential's entry in a status list.
     pub status: Option<&'a StatusReference>,
@@ -36,7 +37,7 @@ pub struct VcIssuance<'a> {
 pub fn issue_vc(
     signer: &dyn JwsSigner,
     issuance: &VcIssuance<'_>,
-    mut claims: Map<String, Value>,
+    claims: &Map<String, Value>,
     disclosable: &[ClaimPath],
 ) -> Result<String, VcError> {
     for name in NEVER_DISCLOSABLE.iter().chain(&["iat"]) {
@@ -57,17 +58,27 @@ pub fn issue_vc(
     if issuance.vct.is_empty() {
         return Err(VcError::Claim("vct".into(), "must not be empty"));
     }
-    for (name, value) in &mut claims {
-        if !unicode_normalization::is_nfc(name) {
-            return Err(VcError::Claim(name.clone(), "claim names must be NFC"));
-        }
-        normalize_nfc(value);
+    if let Some(name) = claims
+        .keys()
+        .find(|name| !unicode_normalization::is_nfc(name))
+    {
+        return Err(VcError::Claim(name.clone(), "claim names must be NFC"));
     }
+    // Claims are nearly always NFC already (the registry stores NFC): copy only when not.
+    let normalized;
+    let claims = if claims.values().all(is_nfc_deep) {
+        claims
+    } else {
+        let mut copy = claims.clone();
+        copy.values_mut().for_each(normalize_nfc);
+        normalized = copy;
+        &normalized
+    };
     if let Some(kind) = CredentialKind::from_vct(issuance.vct) {
-        kind.validate(&claims)?;
+        kind.validate(claims)?;
     }
 
-    let mut payload = Map::with_capacity(claims.len() + 7);
+    let mut payload = Map::with_capacity(7);
     if let Some(iss) = issuance.iss {
         payload.insert("iss".into(), iss.into());
     }
@@ -80,7 +91,7 @@ pub fn issue_vc(
     }
     payload.insert("vct".into(), issuance.vct.into());
     if let Some(key) = issuance.holder_key {
-        key.validate()?;
+        // `PublicKey::from_jwk` and `from_sec1` have checked the point is on the curve.
         let mut cnf = Map::with_capacity(1);
         cnf.insert("jwk".into(), key.to_jwk());
         payload.insert("cnf".into(), Value::Object(cnf));
@@ -88,10 +99,21 @@ pub fn issue_vc(
     if let Some(status) = issuance.status {
         payload.insert("status".into(), status.to_status_claim());
     }
-    payload.extend(claims);
 
     let mut header = JwsHeader::es256(VC_TYP);
     header.x5c = issuance.x5c.clone();
     header.kid = issuance.kid.map(str::to_owned);
-    Ok(SdJwtIssuer::new(signer, header)?.issue(&payload, disclosable)?)
+    Ok(SdJwtIssuer::new(signer, header)?.issue_parts(&[&payload, claims], disclosable)?)
+}
+
+/// Whether every string in `value` (member names included) is NFC.
+fn is_nfc_deep(value: &Value) -> bool {
+    match value {
+        Value::String(text) => unicode_normalization::is_nfc(text),
+        Value::Array(items) => items.iter().all(is_nfc_deep),
+        Value::Object(map) => map
+            .iter()
+            .all(|(k, v)| unicode_normalization::is_nfc(k) && is_nfc_deep(v)),
+        _ => true,
+    }
 }

@@ -576,7 +576,7 @@ fn check_object(
                 return Err(fail(format!("{} is required", at.child(item.name))));
             }
             None => {}
-            Some(value) => check_value(kind, value, item.ty, &at.child(item.name))?,
+            Some(value) => check_value(kind, value, item.ty, at, item.name)?,
         }
     }
     for name in claims.keys() {
@@ -594,15 +594,18 @@ fn check_object(
     Ok(())
 }
 
+/// Checks the claim `name` under `at`; the path is only built when there is something to report
+/// or to descend into (this runs on every issuance).
 fn check_value(
     kind: CredentialKind,
     value: &Value,
     ty: ClaimType,
-    path: &ClaimPath,
+    at: &ClaimPath,
+    name: &str,
 ) -> Result<(), VcError> {
     let fail = |what: &str| VcError::Schema {
         kind: kind.id(),
-        reason: format!("{path} must be {what}"),
+        reason: format!("{} must be {what}", at.child(name)),
     };
     match (ty, value) {
         (Text, Value::String(s)) if !s.trim().is_empty() => Ok(()),
@@ -618,8 +621,11 @@ fn check_value(
         {
             Ok(())
         }
-        (Object(members), Value::Object(map)) => check_object(kind, map, members, path, false),
+        (Object(members), Value::Object(map)) => {
+            check_object(kind, map, members, &at.child(name), false)
+        }
         (ObjectList(members), Value::Array(items)) => {
+            let path = at.child(name);
             for (i, item) in items.iter().enumerate() {
                 let Value::Object(map) = item else {
                     return Err(fail("an array of objects"));

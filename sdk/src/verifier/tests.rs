@@ -68,7 +68,7 @@ impl World {
             x5c: Some(x509::der_chain_to_x5c(&[x5c])),
             ..VcIssuance::default()
         };
-        let credential = issue_vc(&self.issuer, &issuance, claims, &paths).unwrap();
+        let credential = issue_vc(&self.issuer, &issuance, &claims, &paths).unwrap();
         SdJwt::parse(&credential)
             .unwrap()
             .present(

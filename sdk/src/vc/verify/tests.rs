@@ -57,7 +57,7 @@ impl Setup {
     fn issue_pid(&self, issuance: &VcIssuance<'_>) -> String {
         let claims = pid();
         let paths = CredentialKind::Pid.disclosable_paths(&claims);
-        issue_vc(&self.issuer, issuance, claims, &paths).unwrap()
+        issue_vc(&self.issuer, issuance, &claims, &paths).unwrap()
     }
 
     fn present(&self, credential: &str, paths: &str) -> String {
@@ -126,7 +126,7 @@ fn issuance_normalizes_to_nfc_and_enforces_schema_and_rules() {
     let credential = issue_vc(
         &s.issuer,
         &s.issuance(None),
-        claims,
+        &claims,
         &[ClaimPath::parse("/family_name").unwrap()],
     )
     .unwrap();
@@ -148,20 +148,20 @@ fn issuance_normalizes_to_nfc_and_enforces_schema_and_rules() {
     let mut bad = pid();
     bad.remove("birthdate");
     assert!(matches!(
-        issue_vc(&s.issuer, &s.issuance(None), bad, &[]),
+        issue_vc(&s.issuer, &s.issuance(None), &bad, &[]),
         Err(VcError::Schema { .. })
     ));
     let mut registered = pid();
     registered.insert("vct".into(), json!("x"));
     assert!(matches!(
-        issue_vc(&s.issuer, &s.issuance(None), registered, &[]),
+        issue_vc(&s.issuer, &s.issuance(None), &registered, &[]),
         Err(VcError::Claim(..))
     ));
     for never in ["/iss", "/exp", "/cnf", "/vct", "/status"] {
         let result = issue_vc(
             &s.issuer,
             &s.issuance(None),
-            pid(),
+            &pid(),
             &[ClaimPath::parse(never).unwrap()],
         );
         assert!(
@@ -175,7 +175,7 @@ fn issuance_normalizes_to_nfc_and_enforces_schema_and_rules() {
         ..s.issuance(None)
     };
     let claims = json!({"member": "yes"}).as_object().unwrap().clone();
-    assert!(issue_vc(&s.issuer, &other, claims, &[]).is_ok());
+    assert!(issue_vc(&s.issuer, &other, &claims, &[]).is_ok());
 }
 
 #[test]
