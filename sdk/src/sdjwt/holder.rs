@@ -5,7 +5,7 @@ use super::{
     ClaimPath, Disclosure, SdJwtError,
     process::{DisclosureSite, process},
 };
-use crate::jose::{self, JwsHeader, JwsSigner, UnverifiedJws, sha256_b64};
+use crate::jose::{self, JwsHeader, JwsSigner, UnverifiedJws};
 
 /// What the holder needs to add a Key Binding JWT (RFC 9901 section 4.3).
 #[derive(Clone, Copy)]
@@ -26,9 +26,11 @@ pub struct KeyBindingInput<'a> {
 /// Parsing does not verify the issuer's signature (the wallet verifies when it receives the
 /// credential, with the verifier of [`super::verify`]); it does apply the structural rules of
 /// RFC 9901 section 7.1, so a malformed credential is refused before it is stored.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SdJwt {
     jwt: String,
+    /// SHA-256 state after `<JWT>~`: every presentation's `sd_hash` starts with it.
+    prefix_hash: ring::digest::Context,
     header: JwsHeader,
     disclosures: Vec<Disclosure>,
     sites: Vec<DisclosureSite>,
@@ -80,7 +82,11 @@ impl SdJwt {
         let processed = process(payload, &mut working)?;
         let mut sites = processed.sites;
         sites.sort_by_key(|site| site.disclosure);
+        let mut prefix_hash = ring::digest::Context::new(&ring::digest::SHA256);
+        prefix_hash.update(jwt.as_bytes());
+        prefix_hash.update(b"~");
         Ok(Self {
+            prefix_hash,
             jwt: jwt.to_owned(),
             header: jws.header().clone(),
             disclosures,
@@ -137,7 +143,9 @@ impl SdJwt {
             .map(|(d, _)| d.encoded());
         let mut out = self.assemble(selected);
         if let Some(kb) = key_binding {
-            let sd_hash = sha256_b64(&out);
+            let mut hash = self.prefix_hash.clone();
+            hash.update(&out.as_bytes()[self.jwt.len() + 1..]);
+            let sd_hash = crate::jose::b64::encode(hash.finish());
             let payload = serde_json::to_vec(&KbPayload {
                 iat: kb.iat,
                 aud: kb.aud,
@@ -195,6 +203,15 @@ impl SdJwt {
             out.push('~');
         }
         out
+    }
+}
+
+impl std::fmt::Debug for SdJwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdJwt")
+            .field("header", &self.header)
+            .field("disclosures", &self.disclosures.len())
+            .finish_non_exhaustive()
     }
 }
 

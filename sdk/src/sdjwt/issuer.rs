@@ -425,7 +425,17 @@ impl Writer<'_> {
         let salt = self.salts.salt(name, encoded)?;
         let mut json = Vec::with_capacity(encoded.len() + 64);
         json.push(b'[');
-        write_json(&mut json, &salt, self.style)?;
+        if salt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            // A base64url salt needs no escaping.
+            json.push(b'"');
+            json.extend_from_slice(salt.as_bytes());
+            json.push(b'"');
+        } else {
+            write_json(&mut json, &salt, self.style)?;
+        }
         json.extend_from_slice(comma);
         if let Some(name) = name {
             write_json(&mut json, name, self.style)?;

@@ -69,11 +69,6 @@ impl ClaimPath {
         self.0.push(segment.into());
     }
 
-    /// Removes the last segment in place.
-    pub(crate) fn pop(&mut self) {
-        self.0.pop();
-    }
-
     /// Whether `self` is `other` or one of its ancestors.
     pub fn is_prefix_of(&self, other: &ClaimPath) -> bool {
         other.0.len() >= self.0.len() && other.0[..self.0.len()] == self.0[..]

@@ -2,8 +2,6 @@
 //! disclosures they reference and enforces every rule on the way. The verifier uses it to produce
 //! the claims; the holder uses it to learn which disclosure sits at which path.
 
-use std::collections::HashSet;
-
 use serde_json::{Map, Value};
 
 use super::{ClaimPath, Disclosure, MAX_DEPTH, SdJwtError};
@@ -25,14 +23,49 @@ pub(crate) struct Processed {
     pub sites: Vec<DisclosureSite>,
 }
 
+/// The path to the value being processed, as a chain of borrowed segments on the stack: built
+/// into a [`ClaimPath`] only where a disclosure is found.
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Name(&'a str),
+    Index(usize),
+}
+
+#[derive(Clone, Copy)]
+struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    segment: Segment<'a>,
+}
+
+fn materialize(at: Option<&At<'_>>) -> ClaimPath {
+    let mut segments = Vec::new();
+    let mut next = at;
+    while let Some(node) = next {
+        segments.push(node.segment);
+        next = node.parent;
+    }
+    let mut path = ClaimPath::root();
+    for segment in segments.iter().rev() {
+        match segment {
+            Segment::Name(name) => path.push(*name),
+            Segment::Index(index) => path.push(index.to_string()),
+        }
+    }
+    path
+}
+
+/// Length of a base64url SHA-256 digest: every real digest; other strings can only be decoys.
+const DIGEST_LEN: usize = 43;
+
 struct Walk<'d> {
     disclosures: &'d mut [Disclosure],
-    /// `(digest, index)` sorted by digest.
-    by_digest: Vec<(String, usize)>,
+    /// Disclosure indexes sorted by digest.
+    by_digest: Vec<usize>,
     referenced: Vec<bool>,
-    seen: HashSet<String>,
+    /// Every digest met, to find duplicates at the end; odd-length strings kept aside.
+    seen: Vec<[u8; DIGEST_LEN]>,
+    seen_other: Vec<String>,
     sites: Vec<DisclosureSite>,
-    path: ClaimPath,
     parent: Option<usize>,
 }
 
@@ -48,13 +81,12 @@ pub(crate) fn process(
         Some(Value::String(alg)) => return Err(SdJwtError::UnsupportedHashAlgorithm(alg)),
         Some(_) => return Err(SdJwtError::UnsupportedHashAlgorithm(String::new())),
     }
-    let mut by_digest: Vec<(String, usize)> = disclosures
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.digest().to_owned(), i))
-        .collect();
-    by_digest.sort_unstable();
-    if by_digest.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+    let mut by_digest: Vec<usize> = (0..disclosures.len()).collect();
+    by_digest.sort_unstable_by(|&a, &b| disclosures[a].digest().cmp(disclosures[b].digest()));
+    if by_digest
+        .windows(2)
+        .any(|pair| disclosures[pair[0]].digest() == disclosures[pair[1]].digest())
+    {
         return Err(SdJwtError::DuplicateDisclosure);
     }
     let count = disclosures.len();
@@ -62,12 +94,22 @@ pub(crate) fn process(
         disclosures,
         by_digest,
         referenced: vec![false; count],
-        seen: HashSet::with_capacity(count * 2 + 8),
+        seen: Vec::with_capacity(count * 2 + 8),
+        seen_other: Vec::new(),
         sites: Vec::with_capacity(count),
-        path: ClaimPath::root(),
         parent: None,
     };
-    let claims = walk.object(payload, 0)?;
+    let claims = walk.object(payload, None, 0)?;
+    walk.seen.sort_unstable();
+    if let Some(pair) = walk.seen.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(SdJwtError::DuplicateDigest(
+            String::from_utf8_lossy(&pair[0]).into_owned(),
+        ));
+    }
+    walk.seen_other.sort_unstable();
+    if let Some(pair) = walk.seen_other.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(SdJwtError::DuplicateDigest(pair[0].clone()));
+    }
     if walk.referenced.iter().any(|r| !r) {
         return Err(SdJwtError::UnreferencedDisclosure);
     }
@@ -78,10 +120,10 @@ pub(crate) fn process(
 }
 
 impl Walk<'_> {
-    fn value(&mut self, value: Value, depth: usize) -> Result<Value, SdJwtError> {
+    fn value(&mut self, value: Value, at: &At<'_>, depth: usize) -> Result<Value, SdJwtError> {
         match value {
-            Value::Object(map) => Ok(Value::Object(self.object(map, depth + 1)?)),
-            Value::Array(items) => Ok(Value::Array(self.array(items, depth + 1)?)),
+            Value::Object(map) => Ok(Value::Object(self.object(map, Some(at), depth + 1)?)),
+            Value::Array(items) => Ok(Value::Array(self.array(items, at, depth + 1)?)),
             other => Ok(other),
         }
     }
@@ -89,6 +131,7 @@ impl Walk<'_> {
     fn object(
         &mut self,
         mut map: Map<String, Value>,
+        at: Option<&At<'_>>,
         depth: usize,
     ) -> Result<Map<String, Value>, SdJwtError> {
         if depth > MAX_DEPTH {
@@ -102,10 +145,12 @@ impl Walk<'_> {
                     "\"...\" outside an array element",
                 ));
             }
-            self.path.push(name.as_str());
-            let value = self.value(value, depth);
-            self.path.pop();
-            out.insert(name, value?);
+            let here = At {
+                parent: at,
+                segment: Segment::Name(&name),
+            };
+            let value = self.value(value, &here, depth)?;
+            out.insert(name, value);
         }
         let Some(digests) = digests else {
             return Ok(out);
@@ -117,7 +162,7 @@ impl Walk<'_> {
             let Value::String(digest) = digest else {
                 return Err(SdJwtError::InvalidDigestUse("_sd holds a non-string"));
             };
-            let Some(index) = self.claim(&digest)? else {
+            let Some(index) = self.claim(digest)? else {
                 continue; // a decoy, or a claim the holder did not disclose
             };
             let disclosure = &mut self.disclosures[index];
@@ -133,84 +178,99 @@ impl Walk<'_> {
                 return Err(SdJwtError::ClaimNameCollision(name));
             }
             let value = disclosure.take_value();
-            self.path.push(name.as_str());
-            let value = self.disclosed(index, value, depth);
-            self.path.pop();
-            out.insert(name, value?);
+            let here = At {
+                parent: at,
+                segment: Segment::Name(&name),
+            };
+            let value = self.disclosed(index, value, &here, depth)?;
+            out.insert(name, value);
         }
         Ok(out)
     }
 
-    fn array(&mut self, items: Vec<Value>, depth: usize) -> Result<Vec<Value>, SdJwtError> {
+    fn array(
+        &mut self,
+        items: Vec<Value>,
+        at: &At<'_>,
+        depth: usize,
+    ) -> Result<Vec<Value>, SdJwtError> {
         if depth > MAX_DEPTH {
             return Err(SdJwtError::TooDeep);
         }
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            let digest = match &item {
-                Value::Object(map) if map.contains_key("...") => {
+            let here = At {
+                parent: Some(at),
+                segment: Segment::Index(out.len()),
+            };
+            let digest = match item {
+                Value::Object(mut map) if map.contains_key("...") => {
                     if map.len() != 1 {
                         return Err(SdJwtError::InvalidDigestUse(
                             "\"...\" beside other keys in an array element",
                         ));
                     }
-                    match map.get("...") {
-                        Some(Value::String(digest)) => Some(digest.clone()),
+                    match map.remove("...") {
+                        Some(Value::String(digest)) => digest,
                         _ => return Err(SdJwtError::InvalidDigestUse("\"...\" is not a string")),
                     }
                 }
-                _ => None,
+                item => {
+                    out.push(self.value(item, &here, depth)?);
+                    continue;
+                }
             };
-            self.path.push(out.len().to_string());
-            let result = match digest {
-                None => self.value(item, depth).map(Some),
-                Some(digest) => match self.claim(&digest)? {
-                    None => Ok(None), // undisclosed element or decoy: removed
-                    Some(index) => {
-                        let disclosure = &mut self.disclosures[index];
-                        if disclosure.name().is_some() {
-                            return Err(SdJwtError::InvalidDigestUse(
-                                "object-property disclosure referenced from an array",
-                            ));
-                        }
-                        let value = disclosure.take_value();
-                        self.disclosed(index, value, depth).map(Some)
-                    }
-                },
+            let Some(index) = self.claim(digest)? else {
+                continue; // undisclosed element or decoy: removed
             };
-            self.path.pop();
-            if let Some(value) = result? {
-                out.push(value);
+            let disclosure = &mut self.disclosures[index];
+            if disclosure.name().is_some() {
+                return Err(SdJwtError::InvalidDigestUse(
+                    "object-property disclosure referenced from an array",
+                ));
             }
+            let value = disclosure.take_value();
+            out.push(self.disclosed(index, value, &here, depth)?);
         }
         Ok(out)
     }
 
-    /// Records a digest as seen (each may appear once) and finds its disclosure.
-    fn claim(&mut self, digest: &str) -> Result<Option<usize>, SdJwtError> {
-        if !self.seen.insert(digest.to_owned()) {
-            return Err(SdJwtError::DuplicateDigest(digest.to_owned()));
-        }
+    /// Records a digest as seen and finds its disclosure. A disclosure referenced twice is
+    /// refused at once; repeated decoys are found by the check at the end of the walk.
+    fn claim(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
         let found = self
             .by_digest
-            .binary_search_by(|(d, _)| d.as_str().cmp(digest))
+            .binary_search_by(|&i| self.disclosures[i].digest().cmp(digest.as_str()))
             .ok()
-            .map(|position| self.by_digest[position].1);
+            .map(|position| self.by_digest[position]);
         if let Some(index) = found {
+            if self.referenced[index] {
+                return Err(SdJwtError::DuplicateDigest(digest));
+            }
             self.referenced[index] = true;
+        }
+        match <[u8; DIGEST_LEN]>::try_from(digest.as_bytes()) {
+            Ok(fixed) => self.seen.push(fixed),
+            Err(_) => self.seen_other.push(digest),
         }
         Ok(found)
     }
 
-    /// Processes the value of disclosure `index`, found at the current path.
-    fn disclosed(&mut self, index: usize, value: Value, depth: usize) -> Result<Value, SdJwtError> {
+    /// Processes the value of disclosure `index`, found at `at`.
+    fn disclosed(
+        &mut self,
+        index: usize,
+        value: Value,
+        at: &At<'_>,
+        depth: usize,
+    ) -> Result<Value, SdJwtError> {
         self.sites.push(DisclosureSite {
             disclosure: index,
-            path: self.path.clone(),
+            path: materialize(Some(at)),
             parent: self.parent,
         });
         let outer = self.parent.replace(index);
-        let value = self.value(value, depth + 1);
+        let value = self.value(value, at, depth + 1);
         self.parent = outer;
         value
     }

@@ -570,26 +570,31 @@ fn check_object(
         kind: kind.id(),
         reason,
     };
-    for item in schema {
-        match claims.get(item.name) {
-            None if item.required => {
-                return Err(fail(format!("{} is required", at.child(item.name))));
+    // One pass over the claims with a linear search of the (small) schema: no hashing.
+    let mut required_present = 0;
+    for (name, value) in claims {
+        match schema.iter().find(|item| item.name == name) {
+            Some(item) => {
+                required_present += usize::from(item.required);
+                check_value(kind, value, item.ty, at, item.name)?;
             }
-            None => {}
-            Some(value) => check_value(kind, value, item.ty, at, item.name)?,
+            None if top
+                && (NEVER_DISCLOSABLE.contains(&name.as_str())
+                    || REGISTERED.contains(&name.as_str())) => {}
+            None => {
+                return Err(fail(format!(
+                    "{} is not a claim of this credential",
+                    at.child(name.as_str())
+                )));
+            }
         }
     }
-    for name in claims.keys() {
-        let known = schema.iter().any(|item| item.name == name)
-            || (top
-                && (NEVER_DISCLOSABLE.contains(&name.as_str())
-                    || REGISTERED.contains(&name.as_str())));
-        if !known {
-            return Err(fail(format!(
-                "{} is not a claim of this credential",
-                at.child(name.as_str())
-            )));
-        }
+    if required_present < schema.iter().filter(|item| item.required).count()
+        && let Some(missing) = schema
+            .iter()
+            .find(|item| item.required && !claims.contains_key(item.name))
+    {
+        return Err(fail(format!("{} is required", at.child(missing.name))));
     }
     Ok(())
 }

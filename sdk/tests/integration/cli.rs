@@ -40,12 +40,9 @@ impl Workspace {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
+        // The tool may exit (usage error, unreadable file) before it reads stdin: a broken pipe
+        // here is expected then.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
         child.wait_with_output().unwrap()
     }
 
