@@ -274,7 +274,47 @@ fn main() {
         ("present / sd-jwt-rs present", 3, 7, 3.0, vec![]),
         ("verify_vc / sd-jwt-rs verify", 5, 8, 1.35, vec![]),
     ];
+    // Pieces of verification, for profiling only (selected by name, never in the summary).
+    let pieces: Vec<Workload> = vec![
+        Workload {
+            name: "piece: parse issuer JWT + payload",
+            rates: vec![],
+            run: Box::new(|| {
+                let jws = dinhdanh_sdk::jose::UnverifiedJws::parse(black_box(jwt)).unwrap();
+                black_box(
+                    serde_json::from_slice::<Map<String, Value>>(jws.unverified_payload()).unwrap(),
+                );
+            }),
+        },
+        Workload {
+            name: "piece: parse 8 disclosures",
+            rates: vec![],
+            run: Box::new(|| {
+                for d in presentation.split('~').skip(1).take(8) {
+                    black_box(sdjwt::Disclosure::parse(black_box(d)).unwrap());
+                }
+            }),
+        },
+        Workload {
+            name: "piece: sha256 of the presentation",
+            rates: vec![],
+            run: Box::new(|| {
+                black_box(dinhdanh_sdk::jose::sha256_b64(black_box(
+                    &presentation[..presentation.len() - kb_jwt.len()],
+                )));
+            }),
+        },
+        Workload {
+            name: "piece: parse KB-JWT",
+            rates: vec![],
+            run: Box::new(|| {
+                let jws = dinhdanh_sdk::jose::UnverifiedJws::parse(black_box(kb_jwt)).unwrap();
+                black_box(serde_json::from_slice::<Value>(jws.unverified_payload()).unwrap());
+            }),
+        },
+    ];
     if !only.is_empty() {
+        workloads.extend(pieces);
         workloads.retain(|w| only.iter().any(|o| w.name.contains(o.as_str())));
         for w in &mut workloads {
             println!("{:<44} {:>12.0}", w.name, rate(window * rounds, &mut w.run));

@@ -58,31 +58,23 @@ impl Disclosure {
     pub fn parse(encoded: &str) -> Result<Self, SdJwtError> {
         let json =
             b64::decode(encoded).map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
-        let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&json) else {
-            return Err(SdJwtError::MalformedDisclosure("not a JSON array"));
-        };
-        let mut items = items.into_iter();
-        let (salt, name, value) = match (items.next(), items.next(), items.next(), items.next()) {
-            (Some(Value::String(salt)), Some(value), None, None) => (salt, None, value),
-            (Some(Value::String(salt)), Some(Value::String(name)), Some(value), None) => {
-                (salt, Some(name), value)
-            }
-            (Some(Value::String(_)), Some(_), Some(_), None) => {
-                return Err(SdJwtError::MalformedDisclosure(
-                    "claim name is not a string",
-                ));
-            }
-            (Some(Value::String(_)), ..) => {
-                return Err(SdJwtError::MalformedDisclosure("not 2 or 3 elements"));
-            }
-            _ => return Err(SdJwtError::MalformedDisclosure("salt is not a string")),
-        };
+        let raw: RawDisclosure = serde_json::from_slice(&json).map_err(|e| {
+            SdJwtError::MalformedDisclosure(if e.is_data() {
+                match e.to_string() {
+                    m if m.contains("salt") => "salt is not a string",
+                    m if m.contains("name") => "claim name is not a string",
+                    _ => "not 2 or 3 elements",
+                }
+            } else {
+                "not a JSON array"
+            })
+        })?;
         Ok(Self {
             digest: sha256_b64(encoded),
             encoded: encoded.to_owned(),
-            salt,
-            name,
-            value,
+            salt: raw.salt,
+            name: raw.name,
+            value: raw.value,
         })
     }
 
@@ -113,6 +105,59 @@ impl Disclosure {
 
     pub(crate) fn take_value(&mut self) -> Value {
         std::mem::take(&mut self.value)
+    }
+}
+
+/// `[salt, value]` or `[salt, name, value]`, read straight into its parts.
+struct RawDisclosure {
+    salt: String,
+    name: Option<String>,
+    value: Value,
+}
+
+impl<'de> serde::Deserialize<'de> for RawDisclosure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawDisclosure;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a disclosure array")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawDisclosure, A::Error> {
+                use serde::de::Error;
+                let salt: String = seq
+                    .next_element()
+                    .map_err(|_| A::Error::custom("salt is not a string"))?
+                    .ok_or_else(|| A::Error::custom("not 2 or 3 elements"))?;
+                let second: Value = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("not 2 or 3 elements"))?;
+                let Some(third) = seq.next_element::<Value>()? else {
+                    return Ok(RawDisclosure {
+                        salt,
+                        name: None,
+                        value: second,
+                    });
+                };
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom("not 2 or 3 elements"));
+                }
+                match second {
+                    Value::String(name) => Ok(RawDisclosure {
+                        salt,
+                        name: Some(name),
+                        value: third,
+                    }),
+                    _ => Err(A::Error::custom("claim name is not a string")),
+                }
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
     }
 }
 

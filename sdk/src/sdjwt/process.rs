@@ -69,13 +69,14 @@ struct Walk<'d> {
     parent: Option<usize>,
 }
 
-/// Processes `payload` (the issuer-signed JWT's claims) against `disclosures`. The disclosures'
-/// values are moved into the result; the disclosures keep their encoded form and digests.
+/// Processes `payload` (the issuer-signed JWT's claims) against `disclosures`, in place: digests
+/// are replaced by the disclosed claims, `_sd` and `_sd_alg` removed. The disclosures' values are
+/// moved into the result; the disclosures keep their encoded form and digests.
 pub(crate) fn process(
     mut payload: Map<String, Value>,
     disclosures: &mut [Disclosure],
 ) -> Result<Processed, SdJwtError> {
-    match payload.remove("_sd_alg") {
+    match payload.shift_remove("_sd_alg") {
         None => {}
         Some(Value::String(alg)) if alg == super::SD_ALG => {}
         Some(Value::String(alg)) => return Err(SdJwtError::UnsupportedHashAlgorithm(alg)),
@@ -99,7 +100,7 @@ pub(crate) fn process(
         sites: Vec::with_capacity(count),
         parent: None,
     };
-    let claims = walk.object(payload, None, 0)?;
+    walk.object(&mut payload, None, 0)?;
     walk.seen.sort_unstable();
     if let Some(pair) = walk.seen.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(SdJwtError::DuplicateDigest(
@@ -114,46 +115,44 @@ pub(crate) fn process(
         return Err(SdJwtError::UnreferencedDisclosure);
     }
     Ok(Processed {
-        claims,
+        claims: payload,
         sites: walk.sites,
     })
 }
 
 impl Walk<'_> {
-    fn value(&mut self, value: Value, at: &At<'_>, depth: usize) -> Result<Value, SdJwtError> {
+    fn value(&mut self, value: &mut Value, at: &At<'_>, depth: usize) -> Result<(), SdJwtError> {
         match value {
-            Value::Object(map) => Ok(Value::Object(self.object(map, Some(at), depth + 1)?)),
-            Value::Array(items) => Ok(Value::Array(self.array(items, at, depth + 1)?)),
-            other => Ok(other),
+            Value::Object(map) => self.object(map, Some(at), depth + 1),
+            Value::Array(items) => self.array(items, at, depth + 1),
+            _ => Ok(()),
         }
     }
 
     fn object(
         &mut self,
-        mut map: Map<String, Value>,
+        map: &mut Map<String, Value>,
         at: Option<&At<'_>>,
         depth: usize,
-    ) -> Result<Map<String, Value>, SdJwtError> {
+    ) -> Result<(), SdJwtError> {
         if depth > MAX_DEPTH {
             return Err(SdJwtError::TooDeep);
         }
-        let digests = map.remove("_sd");
-        let mut out = Map::with_capacity(map.len() + 8);
-        for (name, value) in map {
-            if name == "..." {
-                return Err(SdJwtError::InvalidDigestUse(
-                    "\"...\" outside an array element",
-                ));
-            }
+        if map.contains_key("...") {
+            return Err(SdJwtError::InvalidDigestUse(
+                "\"...\" outside an array element",
+            ));
+        }
+        let digests = map.shift_remove("_sd");
+        for (name, value) in map.iter_mut() {
             let here = At {
                 parent: at,
-                segment: Segment::Name(&name),
+                segment: Segment::Name(name),
             };
-            let value = self.value(value, &here, depth)?;
-            out.insert(name, value);
+            self.value(value, &here, depth)?;
         }
         let Some(digests) = digests else {
-            return Ok(out);
+            return Ok(());
         };
         let Value::Array(digests) = digests else {
             return Err(SdJwtError::InvalidDigestUse("_sd is not an array"));
@@ -174,34 +173,35 @@ impl Walk<'_> {
             if name == "_sd" || name == "..." {
                 return Err(SdJwtError::ReservedClaimName(name));
             }
-            if out.contains_key(&name) {
+            if map.contains_key(&name) {
                 return Err(SdJwtError::ClaimNameCollision(name));
             }
-            let value = disclosure.take_value();
+            let mut value = disclosure.take_value();
             let here = At {
                 parent: at,
                 segment: Segment::Name(&name),
             };
-            let value = self.disclosed(index, value, &here, depth)?;
-            out.insert(name, value);
+            self.disclosed(index, &mut value, &here, depth)?;
+            map.insert(name, value);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn array(
         &mut self,
-        items: Vec<Value>,
+        items: &mut Vec<Value>,
         at: &At<'_>,
         depth: usize,
-    ) -> Result<Vec<Value>, SdJwtError> {
+    ) -> Result<(), SdJwtError> {
         if depth > MAX_DEPTH {
             return Err(SdJwtError::TooDeep);
         }
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
+        let input = std::mem::take(items);
+        items.reserve(input.len());
+        for item in input {
             let here = At {
                 parent: Some(at),
-                segment: Segment::Index(out.len()),
+                segment: Segment::Index(items.len()),
             };
             let digest = match item {
                 Value::Object(mut map) if map.contains_key("...") => {
@@ -210,13 +210,14 @@ impl Walk<'_> {
                             "\"...\" beside other keys in an array element",
                         ));
                     }
-                    match map.remove("...") {
+                    match map.shift_remove("...") {
                         Some(Value::String(digest)) => digest,
                         _ => return Err(SdJwtError::InvalidDigestUse("\"...\" is not a string")),
                     }
                 }
-                item => {
-                    out.push(self.value(item, &here, depth)?);
+                mut item => {
+                    self.value(&mut item, &here, depth)?;
+                    items.push(item);
                     continue;
                 }
             };
@@ -229,10 +230,11 @@ impl Walk<'_> {
                     "object-property disclosure referenced from an array",
                 ));
             }
-            let value = disclosure.take_value();
-            out.push(self.disclosed(index, value, &here, depth)?);
+            let mut value = disclosure.take_value();
+            self.disclosed(index, &mut value, &here, depth)?;
+            items.push(value);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Records a digest as seen and finds its disclosure. A disclosure referenced twice is
@@ -260,18 +262,18 @@ impl Walk<'_> {
     fn disclosed(
         &mut self,
         index: usize,
-        value: Value,
+        value: &mut Value,
         at: &At<'_>,
         depth: usize,
-    ) -> Result<Value, SdJwtError> {
+    ) -> Result<(), SdJwtError> {
         self.sites.push(DisclosureSite {
             disclosure: index,
             path: materialize(Some(at)),
             parent: self.parent,
         });
         let outer = self.parent.replace(index);
-        let value = self.value(value, at, depth + 1);
+        let result = self.value(value, at, depth + 1);
         self.parent = outer;
-        value
+        result
     }
 }
