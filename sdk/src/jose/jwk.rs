@@ -104,6 +104,17 @@ impl PublicKey {
         })
     }
 
+    /// The public JWK as compact JSON text, `{"kty":"EC","crv":"P-256","x":..,"y":..}`.
+    pub fn to_jwk_json(&self) -> String {
+        let mut out = String::with_capacity(128);
+        out.push_str(r#"{"kty":"EC","crv":"P-256","x":""#);
+        b64::encode_into(&self.point[1..33], &mut out);
+        out.push_str(r#"","y":""#);
+        b64::encode_into(&self.point[33..], &mut out);
+        out.push_str(r#""}"#);
+        out
+    }
+
     /// The RFC 7638 JWK thumbprint (SHA-256, base64url): the hash of the required members in
     /// lexicographic order with no whitespace.
     pub fn thumbprint(&self) -> String {
@@ -329,6 +340,13 @@ mod tests {
         jwk["x"] = other["x"].clone();
         jwk["y"] = other["y"].clone();
         assert!(Es256KeyPair::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn jwk_json_matches_jwk_value() {
+        let key = Es256KeyPair::generate().unwrap();
+        let text: Value = serde_json::from_str(&key.public_key().to_jwk_json()).unwrap();
+        assert_eq!(text, key.public_key().to_jwk());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-use serde_json::{Map, Value};
-
 use std::fmt;
+
+use serde_json::{Map, Value};
 
 use super::{
     ClaimPath, DisclosureStyle, SD_ALG, SdJwtError, disclosure::write_json, path::array_index,
@@ -99,13 +99,13 @@ impl SaltSource for GivenSalts<'_> {
 
 /// The disclosable paths as a tree, so encoding walks the claims once.
 #[derive(Default)]
-struct SdNode {
+struct SdNode<'p> {
     disclosable: bool,
-    children: Vec<(String, SdNode)>,
+    children: Vec<(&'p str, SdNode<'p>)>,
 }
 
-impl SdNode {
-    fn build(paths: &[ClaimPath]) -> Result<(Self, usize), SdJwtError> {
+impl<'p> SdNode<'p> {
+    fn build(paths: &'p [ClaimPath]) -> Result<(Self, usize), SdJwtError> {
         let mut root = SdNode::default();
         let mut count = 0;
         for path in paths {
@@ -119,7 +119,7 @@ impl SdNode {
                 let position = match node.children.iter().position(|(s, _)| s == segment) {
                     Some(position) => position,
                     None => {
-                        node.children.push((segment.clone(), SdNode::default()));
+                        node.children.push((segment.as_str(), SdNode::default()));
                         node.children.len() - 1
                     }
                 };
@@ -133,10 +133,10 @@ impl SdNode {
         Ok((root, count))
     }
 
-    fn child(&self, segment: &str) -> Option<&SdNode> {
+    fn child(&self, segment: &str) -> Option<&SdNode<'p>> {
         self.children
             .iter()
-            .find(|(s, _)| s == segment)
+            .find(|(s, _)| *s == segment)
             .map(|(_, node)| node)
     }
 }
@@ -177,18 +177,20 @@ impl<'a> SdJwtIssuer<'a> {
         claims: &Map<String, Value>,
         disclosable: &[ClaimPath],
     ) -> Result<String, SdJwtError> {
-        self.issue_from(&[claims], disclosable, &mut RandomSalts::new())
+        self.issue_from(b"", claims, disclosable, &mut RandomSalts::new())
     }
 
-    /// Like [`SdJwtIssuer::issue`], with the claims object made of the members of several maps in
-    /// order (e.g. registered claims, then the subject's claims), so the caller need not merge
-    /// them. A name in two maps is an error.
-    pub fn issue_parts(
+    /// Like [`SdJwtIssuer::issue`], with `visible` (JSON object members, `"name":value,...`,
+    /// already serialized and never disclosable: the registered claims of a credential) written
+    /// first in the payload. The caller guarantees `visible` is well-formed and that its names do
+    /// not occur in `claims`.
+    pub(crate) fn issue_with_visible(
         &self,
-        parts: &[&Map<String, Value>],
+        visible: &[u8],
+        claims: &Map<String, Value>,
         disclosable: &[ClaimPath],
     ) -> Result<String, SdJwtError> {
-        self.issue_from(parts, disclosable, &mut RandomSalts::new())
+        self.issue_from(visible, claims, disclosable, &mut RandomSalts::new())
     }
 
     /// Issues with salts chosen by the caller, given each disclosure's claim name and value.
@@ -207,29 +209,20 @@ impl<'a> SdJwtIssuer<'a> {
             salts,
             random: RandomSalts::new(),
         };
-        self.issue_from(&[claims], disclosable, &mut source)
+        self.issue_from(b"", claims, disclosable, &mut source)
     }
 
     fn issue_from(
         &self,
-        parts: &[&Map<String, Value>],
+        visible: &[u8],
+        claims: &Map<String, Value>,
         disclosable: &[ClaimPath],
         salts: &mut dyn SaltSource,
     ) -> Result<String, SdJwtError> {
-        for (i, part) in parts.iter().enumerate() {
-            if part.contains_key("_sd_alg") {
-                return Err(SdJwtError::InvalidInput(
-                    "claims must not contain _sd_alg".into(),
-                ));
-            }
-            if let Some(name) = part
-                .keys()
-                .find(|name| parts[..i].iter().any(|p| p.contains_key(*name)))
-            {
-                return Err(SdJwtError::InvalidInput(format!(
-                    "claim {name:?} given twice"
-                )));
-            }
+        if claims.contains_key("_sd_alg") {
+            return Err(SdJwtError::InvalidInput(
+                "claims must not contain _sd_alg".into(),
+            ));
         }
         let (tree, expected) = SdNode::build(disclosable)?;
         let mut writer = Writer {
@@ -238,17 +231,12 @@ impl<'a> SdJwtIssuer<'a> {
             decoys: self.decoys,
             disclosures: String::with_capacity(expected * 96),
             count: 0,
+            buffers: Vec::new(),
         };
-        let mut payload = Vec::with_capacity(1024);
-        writer.object(parts, Some(&tree), &mut payload, true)?;
+        let mut payload = Vec::with_capacity(1024 + visible.len());
+        writer.object(claims, Some(&tree), &mut payload, Some(visible))?;
         if writer.count != expected {
-            let claims = Value::Object(
-                parts
-                    .iter()
-                    .flat_map(|p| p.iter())
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            );
+            let claims = Value::Object(claims.clone());
             let missing = disclosable
                 .iter()
                 .find(|path| path.lookup(&claims).is_none())
@@ -279,19 +267,32 @@ struct Writer<'s> {
     /// `<D1>~<D2>~...~`.
     disclosures: String,
     count: usize,
+    /// Scratch buffers, reused so a credential costs a handful of allocations.
+    buffers: Vec<Vec<u8>>,
 }
 
 impl Writer<'_> {
+    fn buffer(&mut self) -> Vec<u8> {
+        self.buffers
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(256))
+    }
+
+    fn give_back(&mut self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        self.buffers.push(buffer);
+    }
+
     /// Writes the encoded form of `value` (digests in place of its disclosable parts).
     fn value(
         &mut self,
         value: &Value,
-        node: Option<&SdNode>,
+        node: Option<&SdNode<'_>>,
         out: &mut Vec<u8>,
     ) -> Result<(), SdJwtError> {
         match (value, node) {
             (Value::Object(map), Some(node)) if !node.children.is_empty() => {
-                self.object(&[map], Some(node), out, false)
+                self.object(map, Some(node), out, None)
             }
             (Value::Array(items), Some(node)) if !node.children.is_empty() => {
                 self.array(items, node, out)
@@ -303,18 +304,19 @@ impl Writer<'_> {
         }
     }
 
-    /// Writes an object made of the members of `parts`.
+    /// Writes an object. `top` is given for the payload itself: the already serialized members
+    /// that open it, after which `_sd_alg` closes it.
     fn object(
         &mut self,
-        parts: &[&Map<String, Value>],
-        node: Option<&SdNode>,
+        map: &Map<String, Value>,
+        node: Option<&SdNode<'_>>,
         out: &mut Vec<u8>,
-        top: bool,
+        top: Option<&[u8]>,
     ) -> Result<(), SdJwtError> {
         let (comma, colon) = (self.style.comma(), self.style.colon());
         let mut digests: Vec<Digest> = Vec::new();
-        let mut members = Vec::with_capacity(256);
-        for (name, value) in parts.iter().flat_map(|part| part.iter()) {
+        let mut members = self.buffer();
+        for (name, value) in map {
             if name == "_sd" || name == "..." {
                 return Err(SdJwtError::InvalidInput(format!(
                     "claim name {name:?} is reserved"
@@ -322,9 +324,10 @@ impl Writer<'_> {
             }
             let child = node.and_then(|node| node.child(name));
             if let Some(child) = child.filter(|child| child.disclosable) {
-                let mut encoded = Vec::with_capacity(64);
+                let mut encoded = self.buffer();
                 self.value(value, Some(child), &mut encoded)?;
                 digests.push(self.disclose(Some(name), &encoded)?);
+                self.give_back(encoded);
             } else {
                 if !members.is_empty() {
                     members.extend_from_slice(comma);
@@ -336,10 +339,16 @@ impl Writer<'_> {
         }
         out.push(b'{');
         let mut first = true;
+        if let Some(visible) = top.filter(|visible| !visible.is_empty()) {
+            out.extend_from_slice(visible);
+            first = false;
+        }
         if !digests.is_empty() {
             self.add_decoys(&mut digests)?;
             digests.sort_unstable();
-            // `_sd` first, as in the RFC's examples.
+            if !first {
+                out.extend_from_slice(comma);
+            }
             out.extend_from_slice(b"\"_sd\"");
             out.extend_from_slice(colon);
             out.push(b'[');
@@ -361,15 +370,16 @@ impl Writer<'_> {
             out.extend_from_slice(&members);
             first = false;
         }
-        if top {
+        self.give_back(members);
+        if top.is_some() {
             if !first {
                 out.extend_from_slice(comma);
             }
             out.extend_from_slice(b"\"_sd_alg\"");
             out.extend_from_slice(colon);
-            out.extend_from_slice(b"\"");
+            out.push(b'"');
             out.extend_from_slice(SD_ALG.as_bytes());
-            out.extend_from_slice(b"\"");
+            out.push(b'"');
         }
         out.push(b'}');
         Ok(())
@@ -378,7 +388,7 @@ impl Writer<'_> {
     fn array(
         &mut self,
         items: &[Value],
-        node: &SdNode,
+        node: &SdNode<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), SdJwtError> {
         if let Some((segment, _)) = node
@@ -402,9 +412,10 @@ impl Writer<'_> {
                 .map_err(|_| SdJwtError::InvalidInput("index".into()))?;
             let child = node.child(&index);
             if let Some(child) = child.filter(|child| child.disclosable) {
-                let mut encoded = Vec::with_capacity(64);
+                let mut encoded = self.buffer();
                 self.value(item, Some(child), &mut encoded)?;
                 let digest = self.disclose(None, &encoded)?;
+                self.give_back(encoded);
                 out.extend_from_slice(b"{\"...\"");
                 out.extend_from_slice(colon);
                 out.push(b'"');
@@ -423,7 +434,7 @@ impl Writer<'_> {
     fn disclose(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<Digest, SdJwtError> {
         let comma = self.style.comma();
         let salt = self.salts.salt(name, encoded)?;
-        let mut json = Vec::with_capacity(encoded.len() + 64);
+        let mut json = self.buffer();
         json.push(b'[');
         if salt
             .bytes()
@@ -445,6 +456,7 @@ impl Writer<'_> {
         json.push(b']');
         let start = self.disclosures.len();
         b64::encode_into(&json, &mut self.disclosures);
+        self.give_back(json);
         let digest = digest_of(&self.disclosures.as_bytes()[start..]);
         self.disclosures.push('~');
         self.count += 1;

@@ -78,32 +78,51 @@ pub fn issue_vc(
         kind.validate(claims)?;
     }
 
-    let mut payload = Map::with_capacity(7);
+    // The registered claims, written once as JSON members: they are never disclosable.
+    let mut visible = Vec::with_capacity(512);
+    let json = |e: serde_json::Error| VcError::SdJwt(e.into());
     if let Some(iss) = issuance.iss {
-        payload.insert("iss".into(), iss.into());
+        member(&mut visible, "iss");
+        serde_json::to_writer(&mut visible, iss).map_err(json)?;
     }
-    payload.insert("iat".into(), issuance.iat.into());
+    member(&mut visible, "iat");
+    serde_json::to_writer(&mut visible, &issuance.iat).map_err(json)?;
     if let Some(nbf) = issuance.nbf {
-        payload.insert("nbf".into(), nbf.into());
+        member(&mut visible, "nbf");
+        serde_json::to_writer(&mut visible, &nbf).map_err(json)?;
     }
     if let Some(exp) = issuance.exp {
-        payload.insert("exp".into(), exp.into());
+        member(&mut visible, "exp");
+        serde_json::to_writer(&mut visible, &exp).map_err(json)?;
     }
-    payload.insert("vct".into(), issuance.vct.into());
+    member(&mut visible, "vct");
+    serde_json::to_writer(&mut visible, issuance.vct).map_err(json)?;
     if let Some(key) = issuance.holder_key {
         // `PublicKey::from_jwk` and `from_sec1` have checked the point is on the curve.
-        let mut cnf = Map::with_capacity(1);
-        cnf.insert("jwk".into(), key.to_jwk());
-        payload.insert("cnf".into(), Value::Object(cnf));
+        member(&mut visible, "cnf");
+        visible.extend_from_slice(b"{\"jwk\":");
+        visible.extend_from_slice(key.to_jwk_json().as_bytes());
+        visible.push(b'}');
     }
     if let Some(status) = issuance.status {
-        payload.insert("status".into(), status.to_status_claim());
+        member(&mut visible, "status");
+        serde_json::to_writer(&mut visible, &status.to_status_claim()).map_err(json)?;
     }
 
     let mut header = JwsHeader::es256(VC_TYP);
     header.x5c = issuance.x5c.clone();
     header.kid = issuance.kid.map(str::to_owned);
-    Ok(SdJwtIssuer::new(signer, header)?.issue_parts(&[&payload, claims], disclosable)?)
+    Ok(SdJwtIssuer::new(signer, header)?.issue_with_visible(&visible, claims, disclosable)?)
+}
+
+/// Starts the member `name` (a registered claim name: no escaping needed).
+fn member(out: &mut Vec<u8>, name: &str) {
+    if !out.is_empty() {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 /// Whether every string in `value` (member names included) is NFC.
