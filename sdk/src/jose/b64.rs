@@ -23,6 +23,14 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, JoseError> {
     URL_SAFE_NO_PAD.decode(text).map_err(|_| JoseError::Base64)
 }
 
+/// Decodes canonical base64url into `out` (which must hold at least `text.len() * 3 / 4` bytes),
+/// returning the number of bytes written.
+pub fn decode_into(text: impl AsRef<[u8]>, out: &mut [u8]) -> Result<usize, JoseError> {
+    URL_SAFE_NO_PAD
+        .decode_slice(text, out)
+        .map_err(|_| JoseError::Base64)
+}
+
 /// Decodes canonical base64url into a fixed-size array; any other length is an error.
 pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], JoseError> {
     // A canonical unpadded encoding of N bytes has exactly this many characters.

@@ -66,6 +66,22 @@ pub fn sha256_b64(data: impl AsRef<[u8]>) -> String {
     b64::encode(ring::digest::digest(&ring::digest::SHA256, data.as_ref()))
 }
 
+/// Length of a base64url SHA-256 digest.
+pub(crate) const DIGEST_B64_LEN: usize = 43;
+
+/// [`sha256_b64`] into a fixed-size ASCII array, without allocating.
+pub(crate) fn sha256_b64_array(data: &[u8]) -> [u8; DIGEST_B64_LEN] {
+    let hash = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; DIGEST_B64_LEN];
+    // 32 bytes always encode to exactly 43 characters, so this cannot fail.
+    let _ = base64::Engine::encode_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        hash.as_ref(),
+        &mut out,
+    );
+    out
+}
+
 /// Fills `out` with bytes from the operating system's CSPRNG.
 pub fn random_bytes(out: &mut [u8]) -> Result<(), JoseError> {
     use ring::rand::SecureRandom;

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::SdJwtError;
-use crate::jose::{b64, sha256_b64};
+use crate::jose::{self, DIGEST_B64_LEN, b64};
 
 /// How the disclosure JSON array is laid out before base64url encoding. Both are valid JSON; the
 /// digest covers the exact bytes, so the layout must be fixed when issuing.
@@ -24,8 +24,7 @@ pub enum DisclosureStyle {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Disclosure {
     encoded: String,
-    digest: String,
-    salt: String,
+    digest: [u8; DIGEST_B64_LEN],
     name: Option<String>,
     value: Value,
 }
@@ -43,11 +42,9 @@ impl Disclosure {
             None => to_json(&(&salt, &value), style)?,
         };
         let encoded = b64::encode(json);
-        let digest = sha256_b64(&encoded);
         Ok(Self {
+            digest: jose::sha256_b64_array(encoded.as_bytes()),
             encoded,
-            digest,
-            salt,
             name,
             value,
         })
@@ -56,9 +53,19 @@ impl Disclosure {
     /// Decodes a disclosure as found in an SD-JWT. Its place in the payload (object property or
     /// array element) is checked later, against the digest that references it.
     pub fn parse(encoded: &str) -> Result<Self, SdJwtError> {
-        let json =
-            b64::decode(encoded).map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
-        let raw: RawDisclosure = serde_json::from_slice(&json).map_err(|e| {
+        // Disclosures are small: decode on the stack, and allocate only for large ones.
+        let mut stack = [0u8; 1024];
+        let heap;
+        let json: &[u8] = if encoded.len() / 4 * 3 + 3 <= stack.len() {
+            let n = b64::decode_into(encoded, &mut stack)
+                .map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
+            &stack[..n]
+        } else {
+            heap = b64::decode(encoded)
+                .map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
+            &heap
+        };
+        let raw: RawDisclosure = serde_json::from_slice(json).map_err(|e| {
             SdJwtError::MalformedDisclosure(if e.is_data() {
                 match e.to_string() {
                     m if m.contains("salt") => "salt is not a string",
@@ -70,9 +77,8 @@ impl Disclosure {
             })
         })?;
         Ok(Self {
-            digest: sha256_b64(encoded),
+            digest: jose::sha256_b64_array(encoded.as_bytes()),
             encoded: encoded.to_owned(),
-            salt: raw.salt,
             name: raw.name,
             value: raw.value,
         })
@@ -85,12 +91,26 @@ impl Disclosure {
 
     /// The base64url SHA-256 digest of [`Disclosure::encoded`]: what the payload references.
     pub fn digest(&self) -> &str {
+        // Base64url is ASCII.
+        std::str::from_utf8(&self.digest).unwrap_or_default()
+    }
+
+    pub(crate) fn digest_bytes(&self) -> &[u8; DIGEST_B64_LEN] {
         &self.digest
     }
 
-    /// The salt.
-    pub fn salt(&self) -> &str {
-        &self.salt
+    /// The salt, decoded from the disclosure again (it is not kept: verification never needs
+    /// it).
+    pub fn salt(&self) -> String {
+        b64::decode(&self.encoded)
+            .ok()
+            .and_then(|json| serde_json::from_slice::<Vec<Value>>(&json).ok())
+            .and_then(|items| items.into_iter().next())
+            .and_then(|salt| match salt {
+                Value::String(salt) => Some(salt),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 
     /// The claim name, or `None` for an array element.
@@ -110,9 +130,29 @@ impl Disclosure {
 
 /// `[salt, value]` or `[salt, name, value]`, read straight into its parts.
 struct RawDisclosure {
-    salt: String,
     name: Option<String>,
     value: Value,
+}
+
+/// Accepts any JSON string without keeping it (the salt).
+struct AnyString;
+
+impl<'de> serde::Deserialize<'de> for AnyString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = AnyString;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<AnyString, E> {
+                Ok(AnyString)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for RawDisclosure {
@@ -130,7 +170,7 @@ impl<'de> serde::Deserialize<'de> for RawDisclosure {
                 mut seq: A,
             ) -> Result<RawDisclosure, A::Error> {
                 use serde::de::Error;
-                let salt: String = seq
+                let AnyString = seq
                     .next_element()
                     .map_err(|_| A::Error::custom("salt is not a string"))?
                     .ok_or_else(|| A::Error::custom("not 2 or 3 elements"))?;
@@ -139,7 +179,6 @@ impl<'de> serde::Deserialize<'de> for RawDisclosure {
                     .ok_or_else(|| A::Error::custom("not 2 or 3 elements"))?;
                 let Some(third) = seq.next_element::<Value>()? else {
                     return Ok(RawDisclosure {
-                        salt,
                         name: None,
                         value: second,
                     });
@@ -149,7 +188,6 @@ impl<'de> serde::Deserialize<'de> for RawDisclosure {
                 }
                 match second {
                     Value::String(name) => Ok(RawDisclosure {
-                        salt,
                         name: Some(name),
                         value: third,
                     }),

@@ -3,7 +3,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ClaimPath, Disclosure, SdJwtError,
-    process::{DisclosureSite, process},
+    process::{DisclosureSite, Payload, process},
 };
 use crate::jose::{self, JwsHeader, JwsSigner, UnverifiedJws};
 
@@ -73,7 +73,7 @@ impl SdJwt {
             ));
         }
         let jws = UnverifiedJws::parse(jwt)?;
-        let payload: Map<String, Value> = serde_json::from_slice(jws.unverified_payload())?;
+        let payload: Payload = serde_json::from_slice(jws.unverified_payload())?;
         let disclosures: Vec<Disclosure> = encoded
             .iter()
             .map(|d| Disclosure::parse(d))

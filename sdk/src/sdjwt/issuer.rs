@@ -253,10 +253,7 @@ impl<'a> SdJwtIssuer<'a> {
     }
 }
 
-/// Length of a base64url SHA-256 digest.
-const DIGEST_LEN: usize = 43;
-
-type Digest = [u8; DIGEST_LEN];
+type Digest = [u8; jose::DIGEST_B64_LEN];
 
 /// Writes the issuer-signed payload as JSON text directly, and the disclosures beside it, in one
 /// walk over the claims: no intermediate JSON tree, so issuing costs little beyond the signature.
@@ -479,17 +476,8 @@ impl Writer<'_> {
     }
 }
 
-/// The base64url SHA-256 digest of `data`, as fixed-size ASCII.
 fn digest_of(data: &[u8]) -> Digest {
-    let hash = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut out = [0u8; DIGEST_LEN];
-    // 32 bytes always encode to exactly 43 characters.
-    let _ = base64::Engine::encode_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        hash.as_ref(),
-        &mut out,
-    );
-    out
+    jose::sha256_b64_array(data)
 }
 
 fn check_reserved(value: &Value) -> Result<(), SdJwtError> {

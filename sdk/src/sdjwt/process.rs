@@ -55,7 +55,194 @@ fn materialize(at: Option<&At<'_>>) -> ClaimPath {
 }
 
 /// Length of a base64url SHA-256 digest: every real digest; other strings can only be decoys.
-const DIGEST_LEN: usize = 43;
+const DIGEST_LEN: usize = crate::jose::DIGEST_B64_LEN;
+
+/// The top-level `_sd` of a payload, read without building a JSON value per digest.
+pub(crate) enum TopDigests {
+    /// No `_sd` member.
+    Absent,
+    /// The digests (strings of digest length kept inline; other strings, decoys at best, owned).
+    Digests(Vec<Result<[u8; DIGEST_LEN], String>>),
+    /// `_sd` is not an array of strings.
+    Invalid(&'static str),
+}
+
+/// An issuer-signed payload: its claims without the top-level `_sd`, and that `_sd`.
+pub(crate) struct Payload {
+    pub claims: Map<String, Value>,
+    pub top: TopDigests,
+}
+
+impl<'de> serde::Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PayloadVisitor;
+        impl<'de> serde::de::Visitor<'de> for PayloadVisitor {
+            type Value = Payload;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Payload, A::Error> {
+                use serde::de::Error;
+                let mut claims = Map::new();
+                let mut top = TopDigests::Absent;
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "_sd" {
+                        if !matches!(top, TopDigests::Absent) {
+                            return Err(A::Error::custom("duplicate _sd"));
+                        }
+                        top = map.next_value::<SdArray>()?.0;
+                    } else {
+                        let value: Value = map.next_value()?;
+                        if claims.insert(name, value).is_some() {
+                            return Err(A::Error::custom("duplicate claim name"));
+                        }
+                    }
+                }
+                Ok(Payload { claims, top })
+            }
+        }
+        deserializer.deserialize_map(PayloadVisitor)
+    }
+}
+
+struct SdArray(TopDigests);
+
+impl<'de> serde::Deserialize<'de> for SdArray {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SdVisitor;
+        impl<'de> serde::de::Visitor<'de> for SdVisitor {
+            type Value = SdArray;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<SdArray, A::Error> {
+                let mut digests = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+                let mut invalid = false;
+                while let Some(item) = seq.next_element::<DigestItem>()? {
+                    match item {
+                        DigestItem::Digest(digest) => digests.push(digest),
+                        DigestItem::NotAString => invalid = true,
+                    }
+                }
+                Ok(SdArray(if invalid {
+                    TopDigests::Invalid("_sd holds a non-string")
+                } else {
+                    TopDigests::Digests(digests)
+                }))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SdArray, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<SdArray, E> {
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<SdArray, E> {
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<SdArray, E> {
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<SdArray, E> {
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<SdArray, E> {
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+
+            fn visit_unit<E>(self) -> Result<SdArray, E> {
+                Ok(SdArray(TopDigests::Invalid("_sd is not an array")))
+            }
+        }
+        deserializer.deserialize_any(SdVisitor)
+    }
+}
+
+enum DigestItem {
+    Digest(Result<[u8; DIGEST_LEN], String>),
+    NotAString,
+}
+
+impl<'de> serde::Deserialize<'de> for DigestItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> serde::de::Visitor<'de> for ItemVisitor {
+            type Value = DigestItem;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<DigestItem, E> {
+                Ok(DigestItem::Digest(
+                    <[u8; DIGEST_LEN]>::try_from(text.as_bytes()).map_err(|_| text.to_owned()),
+                ))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DigestItem, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(DigestItem::NotAString)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DigestItem, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(DigestItem::NotAString)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<DigestItem, E> {
+                Ok(DigestItem::NotAString)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<DigestItem, E> {
+                Ok(DigestItem::NotAString)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<DigestItem, E> {
+                Ok(DigestItem::NotAString)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<DigestItem, E> {
+                Ok(DigestItem::NotAString)
+            }
+
+            fn visit_unit<E>(self) -> Result<DigestItem, E> {
+                Ok(DigestItem::NotAString)
+            }
+        }
+        deserializer.deserialize_any(ItemVisitor)
+    }
+}
 
 struct Walk<'d> {
     disclosures: &'d mut [Disclosure],
@@ -73,9 +260,13 @@ struct Walk<'d> {
 /// are replaced by the disclosed claims, `_sd` and `_sd_alg` removed. The disclosures' values are
 /// moved into the result; the disclosures keep their encoded form and digests.
 pub(crate) fn process(
-    mut payload: Map<String, Value>,
+    payload: Payload,
     disclosures: &mut [Disclosure],
 ) -> Result<Processed, SdJwtError> {
+    let Payload {
+        claims: mut payload,
+        top,
+    } = payload;
     match payload.shift_remove("_sd_alg") {
         None => {}
         Some(Value::String(alg)) if alg == super::SD_ALG => {}
@@ -83,10 +274,14 @@ pub(crate) fn process(
         Some(_) => return Err(SdJwtError::UnsupportedHashAlgorithm(String::new())),
     }
     let mut by_digest: Vec<usize> = (0..disclosures.len()).collect();
-    by_digest.sort_unstable_by(|&a, &b| disclosures[a].digest().cmp(disclosures[b].digest()));
+    by_digest.sort_unstable_by(|&a, &b| {
+        disclosures[a]
+            .digest_bytes()
+            .cmp(disclosures[b].digest_bytes())
+    });
     if by_digest
         .windows(2)
-        .any(|pair| disclosures[pair[0]].digest() == disclosures[pair[1]].digest())
+        .any(|pair| disclosures[pair[0]].digest_bytes() == disclosures[pair[1]].digest_bytes())
     {
         return Err(SdJwtError::DuplicateDisclosure);
     }
@@ -100,7 +295,7 @@ pub(crate) fn process(
         sites: Vec::with_capacity(count),
         parent: None,
     };
-    walk.object(&mut payload, None, 0)?;
+    walk.object(&mut payload, None, 0, Some(top))?;
     walk.seen.sort_unstable();
     if let Some(pair) = walk.seen.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(SdJwtError::DuplicateDigest(
@@ -123,17 +318,19 @@ pub(crate) fn process(
 impl Walk<'_> {
     fn value(&mut self, value: &mut Value, at: &At<'_>, depth: usize) -> Result<(), SdJwtError> {
         match value {
-            Value::Object(map) => self.object(map, Some(at), depth + 1),
+            Value::Object(map) => self.object(map, Some(at), depth + 1, None),
             Value::Array(items) => self.array(items, at, depth + 1),
             _ => Ok(()),
         }
     }
 
+    /// Processes an object in place; `top` carries the payload's own `_sd`, read apart.
     fn object(
         &mut self,
         map: &mut Map<String, Value>,
         at: Option<&At<'_>>,
         depth: usize,
+        top: Option<TopDigests>,
     ) -> Result<(), SdJwtError> {
         if depth > MAX_DEPTH {
             return Err(SdJwtError::TooDeep);
@@ -143,7 +340,25 @@ impl Walk<'_> {
                 "\"...\" outside an array element",
             ));
         }
-        let digests = map.shift_remove("_sd");
+        let digests = match top {
+            Some(top) => top,
+            None => match map.shift_remove("_sd") {
+                None => TopDigests::Absent,
+                Some(Value::Array(items)) => {
+                    let mut digests = Vec::with_capacity(items.len());
+                    for item in items {
+                        let Value::String(digest) = item else {
+                            return Err(SdJwtError::InvalidDigestUse("_sd holds a non-string"));
+                        };
+                        digests.push(
+                            <[u8; DIGEST_LEN]>::try_from(digest.as_bytes()).map_err(|_| digest),
+                        );
+                    }
+                    TopDigests::Digests(digests)
+                }
+                Some(_) => TopDigests::Invalid("_sd is not an array"),
+            },
+        };
         for (name, value) in map.iter_mut() {
             let here = At {
                 parent: at,
@@ -151,16 +366,12 @@ impl Walk<'_> {
             };
             self.value(value, &here, depth)?;
         }
-        let Some(digests) = digests else {
-            return Ok(());
-        };
-        let Value::Array(digests) = digests else {
-            return Err(SdJwtError::InvalidDigestUse("_sd is not an array"));
+        let digests = match digests {
+            TopDigests::Absent => return Ok(()),
+            TopDigests::Invalid(reason) => return Err(SdJwtError::InvalidDigestUse(reason)),
+            TopDigests::Digests(digests) => digests,
         };
         for digest in digests {
-            let Value::String(digest) = digest else {
-                return Err(SdJwtError::InvalidDigestUse("_sd holds a non-string"));
-            };
             let Some(index) = self.claim(digest)? else {
                 continue; // a decoy, or a claim the holder did not disclose
             };
@@ -211,7 +422,9 @@ impl Walk<'_> {
                         ));
                     }
                     match map.shift_remove("...") {
-                        Some(Value::String(digest)) => digest,
+                        Some(Value::String(digest)) => {
+                            <[u8; DIGEST_LEN]>::try_from(digest.as_bytes()).map_err(|_| digest)
+                        }
                         _ => return Err(SdJwtError::InvalidDigestUse("\"...\" is not a string")),
                     }
                 }
@@ -239,22 +452,32 @@ impl Walk<'_> {
 
     /// Records a digest as seen and finds its disclosure. A disclosure referenced twice is
     /// refused at once; repeated decoys are found by the check at the end of the walk.
-    fn claim(&mut self, digest: String) -> Result<Option<usize>, SdJwtError> {
+    fn claim(
+        &mut self,
+        digest: Result<[u8; DIGEST_LEN], String>,
+    ) -> Result<Option<usize>, SdJwtError> {
+        let fixed = match digest {
+            Ok(fixed) => fixed,
+            Err(other) => {
+                // Not digest-sized: no disclosure can match it.
+                self.seen_other.push(other);
+                return Ok(None);
+            }
+        };
         let found = self
             .by_digest
-            .binary_search_by(|&i| self.disclosures[i].digest().cmp(digest.as_str()))
+            .binary_search_by(|&i| self.disclosures[i].digest_bytes().cmp(&fixed))
             .ok()
             .map(|position| self.by_digest[position]);
         if let Some(index) = found {
             if self.referenced[index] {
-                return Err(SdJwtError::DuplicateDigest(digest));
+                return Err(SdJwtError::DuplicateDigest(
+                    String::from_utf8_lossy(&fixed).into_owned(),
+                ));
             }
             self.referenced[index] = true;
         }
-        match <[u8; DIGEST_LEN]>::try_from(digest.as_bytes()) {
-            Ok(fixed) => self.seen.push(fixed),
-            Err(_) => self.seen_other.push(digest),
-        }
+        self.seen.push(fixed);
         Ok(found)
     }
 

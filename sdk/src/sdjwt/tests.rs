@@ -311,6 +311,28 @@ fn reserved_names_and_collisions_are_refused() {
 }
 
 #[test]
+fn duplicate_payload_members_are_refused() {
+    let f = Fixture::new();
+    let jwt = sign_compact(
+        &JwsHeader::es256("example+sd-jwt"),
+        br#"{"iss":"https://a.example","iss":"https://b.example"}"#,
+        &f.issuer,
+    )
+    .unwrap();
+    assert!(matches!(
+        f.verify(&format!("{jwt}~")),
+        Err(SdJwtError::Jose(_))
+    ));
+    let jwt = sign_compact(
+        &JwsHeader::es256("example+sd-jwt"),
+        br#"{"_sd":[],"_sd":[]}"#,
+        &f.issuer,
+    )
+    .unwrap();
+    assert!(f.verify(&format!("{jwt}~")).is_err());
+}
+
+#[test]
 fn unsupported_sd_alg_is_refused() {
     let f = Fixture::new();
     let text = f.forge(json!({"_sd_alg": "sha-512"}), &[]);

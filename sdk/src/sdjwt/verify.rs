@@ -1,8 +1,12 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{ClaimPath, Disclosure, KB_JWT_TYP, SdJwtError, holder::split, process::process};
-use crate::jose::{JwsHeader, PublicKey, UnverifiedJws, sha256_b64};
+use super::{
+    ClaimPath, Disclosure, KB_JWT_TYP, SdJwtError,
+    holder::split,
+    process::{Payload, process},
+};
+use crate::jose::{JwsHeader, PublicKey, UnverifiedJws};
 
 /// What the verifier expects of the Key Binding JWT.
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +56,14 @@ pub struct VerifiedSdJwt {
 }
 
 #[derive(Deserialize)]
-struct KbPayload {
+struct KbPayload<'a> {
     iat: u64,
-    aud: String,
-    nonce: String,
-    sd_hash: String,
+    #[serde(borrow)]
+    aud: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    nonce: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    sd_hash: std::borrow::Cow<'a, str>,
 }
 
 /// Finds the issuer's key from the protected header and the not yet verified payload.
@@ -75,8 +82,8 @@ pub fn verify(
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     let (jwt, encoded, kb) = split(presentation)?;
     let jws = UnverifiedJws::parse(jwt)?;
-    let payload: Map<String, Value> = serde_json::from_slice(jws.unverified_payload())?;
-    let key = issuer_key(jws.header(), &payload)?;
+    let payload: Payload = serde_json::from_slice(jws.unverified_payload())?;
+    let key = issuer_key(jws.header(), &payload.claims)?;
     let header = jws.verify(&key)?.header;
 
     let mut disclosures: Vec<Disclosure> = encoded
@@ -154,7 +161,7 @@ fn check_key_binding(
     let payload: KbPayload = serde_json::from_slice(&verified.payload)
         .map_err(|e| SdJwtError::KeyBinding(format!("claims: {e}")))?;
     // sd_hash is public data: no secret to protect with a constant-time comparison.
-    if payload.sd_hash != sha256_b64(signed_part) {
+    if payload.sd_hash.as_bytes() != crate::jose::sha256_b64_array(signed_part.as_bytes()) {
         return Err(SdJwtError::KeyBinding("sd_hash does not match".into()));
     }
     if let Some(expected) = expectation {
@@ -173,7 +180,7 @@ fn check_key_binding(
     }
     Ok(KeyBindingClaims {
         iat: payload.iat,
-        aud: payload.aud,
-        nonce: payload.nonce,
+        aud: payload.aud.into_owned(),
+        nonce: payload.nonce.into_owned(),
     })
 }
