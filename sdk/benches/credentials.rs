@@ -19,7 +19,7 @@ use dinhdanh_sdk::{
     status_list::{StatusList, StatusReference},
     vc::{self, IssuerTrust, VcIssuance, VcVerifyOptions},
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 const NOW: u64 = 1_800_000_000;
 const ISS: &str = "https://id.dinhdanh.example";
@@ -36,24 +36,12 @@ const SD: [&str; 8] = [
     "address",
 ];
 
+/// The sample citizen without the age attestations: 12 claims.
 fn pid_claims() -> Map<String, Value> {
-    json!({
-        "personal_identifier": "001204012345",
-        "family_name": "Nguyễn",
-        "given_name": "Văn An",
-        "birthdate": "2004-03-15",
-        "sex": 1,
-        "nationalities": ["VN"],
-        "place_of_origin": "Xã Phù Đổng, Huyện Gia Lâm, Hà Nội",
-        "address": {"formatted": "12 Tràng Tiền, Phường Hoàn Kiếm, Hà Nội", "region": "Hà Nội", "country": "VN"},
-        "issuing_authority": "Bộ Công an",
-        "issuing_country": "VN",
-        "date_of_issuance": "2024-07-01",
-        "date_of_expiry": "2044-03-15",
-    })
-    .as_object()
-    .unwrap()
-    .clone()
+    let mut claims: Map<String, Value> =
+        serde_json::from_str(include_str!("../tests/vectors/pid-sample.json")).unwrap();
+    claims.remove("age_equal_or_over");
+    claims
 }
 
 struct Fixture {

@@ -682,28 +682,14 @@ pub(crate) fn is_date(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
 
+    /// The sample citizen of `tests/vectors/pid-sample.json`.
     pub(crate) fn pid_claims() -> Map<String, Value> {
-        json!({
-            "personal_identifier": "001204012345",
-            "family_name": "Nguyễn",
-            "given_name": "Văn An",
-            "birthdate": "2004-03-15",
-            "sex": 1,
-            "nationalities": ["VN"],
-            "place_of_origin": "Xã Phù Đổng, Huyện Gia Lâm, Hà Nội",
-            "address": {"formatted": "12 Tràng Tiền, Hoàn Kiếm, Hà Nội", "locality": "Phường Hoàn Kiếm", "region": "Hà Nội", "country": "VN"},
-            "age_equal_or_over": {"18": true, "21": true, "60": false},
-            "issuing_authority": "Bộ Công an",
-            "issuing_country": "VN",
-        })
-        .as_object()
-        .unwrap()
-        .clone()
+        serde_json::from_str(include_str!("../../tests/vectors/pid-sample.json")).unwrap()
     }
 
     #[test]

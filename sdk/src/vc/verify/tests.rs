@@ -24,21 +24,7 @@ fn setup() -> Setup {
 }
 
 fn pid() -> Map<String, Value> {
-    json!({
-        "personal_identifier": "001204012345",
-        "family_name": "Nguyễn",
-        "given_name": "Văn An",
-        "birthdate": "2004-03-15",
-        "sex": 1,
-        "nationalities": ["VN"],
-        "address": {"formatted": "12 Tràng Tiền, Hà Nội", "region": "Hà Nội", "country": "VN"},
-        "age_equal_or_over": {"18": true},
-        "issuing_authority": "Bộ Công an",
-        "issuing_country": "VN",
-    })
-    .as_object()
-    .unwrap()
-    .clone()
+    crate::vc::kinds::tests::pid_claims()
 }
 
 impl Setup {
