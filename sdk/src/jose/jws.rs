@@ -73,14 +73,14 @@ pub(crate) fn sign_compact_raw(
     payload: &[u8],
     signer: &dyn JwsSigner,
 ) -> Result<String, JoseError> {
-    let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 100);
-    b64::encode_into(header_json, &mut out);
-    out.push('.');
-    b64::encode_into(payload, &mut out);
-    let signature = signer.sign(out.as_bytes())?;
-    out.push('.');
-    b64::encode_into(signature, &mut out);
-    Ok(out)
+    let mut out = Vec::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 100);
+    b64::encode_to_vec(header_json, &mut out);
+    out.push(b'.');
+    b64::encode_to_vec(payload, &mut out);
+    let signature = signer.sign(&out)?;
+    out.push(b'.');
+    b64::encode_to_vec(&signature, &mut out);
+    Ok(b64::ascii_string(out))
 }
 
 /// A compact JWS whose syntax and header have been checked but whose signature has not.

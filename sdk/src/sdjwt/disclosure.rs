@@ -223,6 +223,63 @@ pub(crate) fn write_json(
     Ok(())
 }
 
+/// Appends a JSON string. In the compact style a string that needs no escaping (the common case)
+/// is copied as is; the output is byte-identical to serde_json's either way.
+pub(crate) fn write_json_str(
+    out: &mut Vec<u8>,
+    text: &str,
+    style: DisclosureStyle,
+) -> Result<(), SdJwtError> {
+    let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if style == DisclosureStyle::Compact && plain {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        write_json(out, text, style)
+    }
+}
+
+/// Appends a JSON value (compact style: strings through [`write_json_str`]).
+pub(crate) fn write_value(
+    out: &mut Vec<u8>,
+    value: &Value,
+    style: DisclosureStyle,
+) -> Result<(), SdJwtError> {
+    if style != DisclosureStyle::Compact {
+        return write_json(out, value, style);
+    }
+    match value {
+        Value::String(text) => write_json_str(out, text, style),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, style)?;
+            }
+            out.push(b']');
+            Ok(())
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (name, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, name, style)?;
+                out.push(b':');
+                write_value(out, item, style)?;
+            }
+            out.push(b'}');
+            Ok(())
+        }
+        scalar => write_json(out, scalar, style),
+    }
+}
+
 impl DisclosureStyle {
     /// The separator between array elements and object members.
     pub(crate) fn comma(self) -> &'static [u8] {
@@ -322,6 +379,14 @@ mod tests {
             String::from_utf8(json).unwrap(),
             r#"["salt","full_name","Nguyễn Văn An"]"#
         );
+    }
+
+    #[test]
+    fn fast_writer_matches_serde_json() {
+        let value = json!({"a": "plain", "b": "quote \" and \\ and \n and \u{1}", "c": [1, 2.5, null, true, "Nguyễn"], "d": {}});
+        let mut ours = Vec::new();
+        write_value(&mut ours, &value, DisclosureStyle::Compact).unwrap();
+        assert_eq!(ours, serde_json::to_vec(&value).unwrap());
     }
 
     #[test]

@@ -3,7 +3,9 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::{
-    ClaimPath, DisclosureStyle, SD_ALG, SdJwtError, disclosure::write_json, path::array_index,
+    ClaimPath, DisclosureStyle, SD_ALG, SdJwtError,
+    disclosure::{write_json, write_json_str, write_value},
+    path::array_index,
 };
 use crate::jose::{self, JwsHeader, JwsSigner, b64};
 
@@ -35,8 +37,15 @@ pub struct SdJwtIssuer<'a> {
 
 /// Where salts and decoy bytes come from.
 trait SaltSource {
-    /// A salt for the disclosure of `name` (none for array elements) with the encoded value.
-    fn salt(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<String, SdJwtError>;
+    /// Writes, as a JSON string, the salt for the disclosure of `name` (none for array
+    /// elements) with the encoded value.
+    fn write_salt(
+        &mut self,
+        name: Option<&str>,
+        encoded: &[u8],
+        out: &mut Vec<u8>,
+        style: DisclosureStyle,
+    ) -> Result<(), SdJwtError>;
     fn random_byte(&mut self) -> Result<u8, SdJwtError>;
 }
 
@@ -72,8 +81,18 @@ impl Drop for RandomSalts {
 }
 
 impl SaltSource for RandomSalts {
-    fn salt(&mut self, _: Option<&str>, _: &[u8]) -> Result<String, SdJwtError> {
-        Ok(b64::encode(self.take(SALT_BYTES)?))
+    fn write_salt(
+        &mut self,
+        _: Option<&str>,
+        _: &[u8],
+        out: &mut Vec<u8>,
+        _: DisclosureStyle,
+    ) -> Result<(), SdJwtError> {
+        out.push(b'"');
+        let salt = self.take(SALT_BYTES)?;
+        b64::encode_to_vec(salt, out);
+        out.push(b'"');
+        Ok(())
     }
 
     fn random_byte(&mut self) -> Result<u8, SdJwtError> {
@@ -87,9 +106,16 @@ struct GivenSalts<'f> {
 }
 
 impl SaltSource for GivenSalts<'_> {
-    fn salt(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<String, SdJwtError> {
+    fn write_salt(
+        &mut self,
+        name: Option<&str>,
+        encoded: &[u8],
+        out: &mut Vec<u8>,
+        style: DisclosureStyle,
+    ) -> Result<(), SdJwtError> {
         let value: Value = serde_json::from_slice(encoded)?;
-        Ok((self.salts)(name, &value))
+        let salt = (self.salts)(name, &value);
+        write_json(out, &salt, style)
     }
 
     fn random_byte(&mut self) -> Result<u8, SdJwtError> {
@@ -229,7 +255,7 @@ impl<'a> SdJwtIssuer<'a> {
             salts,
             style: self.style,
             decoys: self.decoys,
-            disclosures: String::with_capacity(expected * 96),
+            disclosures: Vec::with_capacity(expected * 96),
             count: 0,
             buffers: Vec::new(),
         };
@@ -248,7 +274,7 @@ impl<'a> SdJwtIssuer<'a> {
         let mut out = String::with_capacity(jwt.len() + writer.disclosures.len() + 1);
         out.push_str(&jwt);
         out.push('~');
-        out.push_str(&writer.disclosures);
+        out.push_str(&b64::ascii_string(writer.disclosures));
         Ok(out)
     }
 }
@@ -261,8 +287,8 @@ struct Writer<'s> {
     salts: &'s mut dyn SaltSource,
     style: DisclosureStyle,
     decoys: DecoyPolicy,
-    /// `<D1>~<D2>~...~`.
-    disclosures: String,
+    /// `<D1>~<D2>~...~`, ASCII.
+    disclosures: Vec<u8>,
     count: usize,
     /// Scratch buffers, reused so a credential costs a handful of allocations.
     buffers: Vec<Vec<u8>>,
@@ -296,7 +322,7 @@ impl Writer<'_> {
             }
             _ => {
                 check_reserved(value)?;
-                write_json(out, value, self.style)
+                write_value(out, value, self.style)
             }
         }
     }
@@ -329,7 +355,7 @@ impl Writer<'_> {
                 if !members.is_empty() {
                     members.extend_from_slice(comma);
                 }
-                write_json(&mut members, name, self.style)?;
+                write_json_str(&mut members, name, self.style)?;
                 members.extend_from_slice(colon);
                 self.value(value, child, &mut members)?;
             }
@@ -430,32 +456,22 @@ impl Writer<'_> {
     /// value, appends it to the disclosures, and returns its digest.
     fn disclose(&mut self, name: Option<&str>, encoded: &[u8]) -> Result<Digest, SdJwtError> {
         let comma = self.style.comma();
-        let salt = self.salts.salt(name, encoded)?;
         let mut json = self.buffer();
         json.push(b'[');
-        if salt
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            // A base64url salt needs no escaping.
-            json.push(b'"');
-            json.extend_from_slice(salt.as_bytes());
-            json.push(b'"');
-        } else {
-            write_json(&mut json, &salt, self.style)?;
-        }
+        self.salts
+            .write_salt(name, encoded, &mut json, self.style)?;
         json.extend_from_slice(comma);
         if let Some(name) = name {
-            write_json(&mut json, name, self.style)?;
+            write_json_str(&mut json, name, self.style)?;
             json.extend_from_slice(comma);
         }
         json.extend_from_slice(encoded);
         json.push(b']');
         let start = self.disclosures.len();
-        b64::encode_into(&json, &mut self.disclosures);
+        b64::encode_to_vec(&json, &mut self.disclosures);
         self.give_back(json);
-        let digest = digest_of(&self.disclosures.as_bytes()[start..]);
-        self.disclosures.push('~');
+        let digest = digest_of(&self.disclosures[start..]);
+        self.disclosures.push(b'~');
         self.count += 1;
         Ok(digest)
     }

@@ -128,11 +128,61 @@ fn member(out: &mut Vec<u8>, name: &str) {
 /// Whether every string in `value` (member names included) is NFC.
 fn is_nfc_deep(value: &Value) -> bool {
     match value {
-        Value::String(text) => unicode_normalization::is_nfc(text),
+        Value::String(text) => is_nfc(text),
         Value::Array(items) => items.iter().all(is_nfc_deep),
-        Value::Object(map) => map
-            .iter()
-            .all(|(k, v)| unicode_normalization::is_nfc(k) && is_nfc_deep(v)),
+        Value::Object(map) => map.iter().all(|(k, v)| is_nfc(k) && is_nfc_deep(v)),
         _ => true,
+    }
+}
+
+/// NFC check with a fast path for Vietnamese: text made only of characters below U+0300 (Latin
+/// up to the spacing modifiers) and of Latin Extended Additional (U+1E00–U+1EFF, the precomposed
+/// letters Vietnamese uses) is NFC, since none of them is a combining mark, decomposes under NFC
+/// or composes with what precedes it. Anything else takes the full quick check.
+pub(crate) fn is_nfc(text: &str) -> bool {
+    text.chars()
+        .all(|c| (c as u32) < 0x300 || (0x1E00..=0x1EFF).contains(&(c as u32)))
+        || unicode_normalization::is_nfc(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use unicode_normalization::UnicodeNormalization;
+
+    use super::is_nfc;
+
+    #[test]
+    fn fast_nfc_check_agrees_with_the_full_one() {
+        for text in [
+            "Nguyễn Văn An",
+            "Nguye\u{0302}\u{0303}n",
+            "Trần Thị Bình",
+            "e\u{0301}",
+            "Ω",
+            "\u{1E9B}\u{0323}",
+            "ascii",
+            "",
+        ] {
+            assert_eq!(
+                is_nfc(text),
+                unicode_normalization::is_nfc(text),
+                "{text:?}"
+            );
+            assert!(is_nfc(&text.nfc().collect::<String>()));
+        }
+        // Every character of the fast path's ranges, alone and after a base letter.
+        for c in (0u32..0x300)
+            .chain(0x1E00..=0x1EFF)
+            .filter_map(char::from_u32)
+        {
+            let alone = c.to_string();
+            assert_eq!(
+                is_nfc(&alone),
+                unicode_normalization::is_nfc(&alone),
+                "{c:?}"
+            );
+            let pair = format!("a{c}");
+            assert_eq!(is_nfc(&pair), unicode_normalization::is_nfc(&pair), "{c:?}");
+        }
     }
 }
