@@ -27,32 +27,29 @@ pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
 /// a plain three-bytes-to-four-characters loop (encoding needs no strictness; decoding does and
 /// stays with the `base64` crate).
 pub fn encode_to_vec(bytes: &[u8], out: &mut Vec<u8>) {
-    out.reserve((bytes.len() * 4).div_ceil(3));
-    let mut chunks = bytes.chunks_exact(3);
-    for chunk in &mut chunks {
+    let start = out.len();
+    out.resize(start + (bytes.len() * 4).div_ceil(3), 0);
+    let dst = &mut out[start..];
+    let full = bytes.len() / 3;
+    for (chunk, d) in bytes.chunks_exact(3).zip(dst.chunks_exact_mut(4)) {
         let n = u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]);
-        out.extend_from_slice(&[
-            ALPHABET[(n >> 18) as usize & 63],
-            ALPHABET[(n >> 12) as usize & 63],
-            ALPHABET[(n >> 6) as usize & 63],
-            ALPHABET[n as usize & 63],
-        ]);
+        d[0] = ALPHABET[(n >> 18) as usize & 63];
+        d[1] = ALPHABET[(n >> 12) as usize & 63];
+        d[2] = ALPHABET[(n >> 6) as usize & 63];
+        d[3] = ALPHABET[n as usize & 63];
     }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[
-                ALPHABET[(n >> 18) as usize & 63],
-                ALPHABET[(n >> 12) as usize & 63],
-            ]);
+    let tail = &mut dst[full * 4..];
+    match (bytes.len() % 3, tail) {
+        (1, [a, b]) => {
+            let n = u32::from(bytes[full * 3]) << 16;
+            *a = ALPHABET[(n >> 18) as usize & 63];
+            *b = ALPHABET[(n >> 12) as usize & 63];
         }
-        [a, b] => {
-            let n = u32::from(a) << 16 | u32::from(b) << 8;
-            out.extend_from_slice(&[
-                ALPHABET[(n >> 18) as usize & 63],
-                ALPHABET[(n >> 12) as usize & 63],
-                ALPHABET[(n >> 6) as usize & 63],
-            ]);
+        (2, [a, b, c]) => {
+            let n = u32::from(bytes[full * 3]) << 16 | u32::from(bytes[full * 3 + 1]) << 8;
+            *a = ALPHABET[(n >> 18) as usize & 63];
+            *b = ALPHABET[(n >> 12) as usize & 63];
+            *c = ALPHABET[(n >> 6) as usize & 63];
         }
         _ => {}
     }

@@ -73,14 +73,27 @@ pub(crate) fn sign_compact_raw(
     payload: &[u8],
     signer: &dyn JwsSigner,
 ) -> Result<String, JoseError> {
-    let mut out = Vec::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 100);
-    b64::encode_to_vec(header_json, &mut out);
-    out.push(b'.');
-    b64::encode_to_vec(payload, &mut out);
-    let signature = signer.sign(&out)?;
-    out.push(b'.');
-    b64::encode_to_vec(&signature, &mut out);
+    let mut out = Vec::new();
+    sign_compact_into(header_json, payload, signer, &mut out)?;
     Ok(b64::ascii_string(out))
+}
+
+/// Appends the compact JWS to `out` (which may already hold other ASCII text).
+pub(crate) fn sign_compact_into(
+    header_json: &[u8],
+    payload: &[u8],
+    signer: &dyn JwsSigner,
+    out: &mut Vec<u8>,
+) -> Result<(), JoseError> {
+    out.reserve((header_json.len() + payload.len()) * 4 / 3 + 100);
+    let start = out.len();
+    b64::encode_to_vec(header_json, out);
+    out.push(b'.');
+    b64::encode_to_vec(payload, out);
+    let signature = signer.sign(&out[start..])?;
+    out.push(b'.');
+    b64::encode_to_vec(&signature, out);
+    Ok(())
 }
 
 /// A compact JWS whose syntax and header have been checked but whose signature has not.

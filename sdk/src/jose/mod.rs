@@ -11,8 +11,8 @@ mod jws;
 pub mod random;
 
 pub use jwk::{Es256KeyPair, PublicKey};
-pub(crate) use jws::sign_compact_raw;
 pub use jws::{JwsHeader, JwsSigner, UnverifiedJws, Verified, sign_compact};
+pub(crate) use jws::{sign_compact_into, sign_compact_raw};
 
 /// Why a JOSE object or key was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -270,12 +270,11 @@ impl<'a> SdJwtIssuer<'a> {
                 .unwrap_or_default();
             return Err(SdJwtError::UnknownPath(missing));
         }
-        let jwt = jose::sign_compact_raw(&self.header_json, &payload, self.signer)?;
-        let mut out = String::with_capacity(jwt.len() + writer.disclosures.len() + 1);
-        out.push_str(&jwt);
-        out.push('~');
-        out.push_str(&b64::ascii_string(writer.disclosures));
-        Ok(out)
+        let mut out = Vec::with_capacity(payload.len() * 4 / 3 + writer.disclosures.len() + 200);
+        jose::sign_compact_into(&self.header_json, &payload, self.signer, &mut out)?;
+        out.push(b'~');
+        out.extend_from_slice(&writer.disclosures);
+        Ok(b64::ascii_string(out))
     }
 }
 

@@ -140,9 +140,20 @@ fn is_nfc_deep(value: &Value) -> bool {
 /// letters Vietnamese uses) is NFC, since none of them is a combining mark, decomposes under NFC
 /// or composes with what precedes it. Anything else takes the full quick check.
 pub(crate) fn is_nfc(text: &str) -> bool {
-    text.chars()
-        .all(|c| (c as u32) < 0x300 || (0x1E00..=0x1EFF).contains(&(c as u32)))
-        || unicode_normalization::is_nfc(text)
+    // On UTF-8 bytes: ASCII; two-byte sequences led by C2..CB (U+0080..U+02FF); three-byte
+    // sequences E1 B8..BB (U+1E00..U+1EFF). Continuation bytes are skipped over.
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let fast = loop {
+        match bytes.get(i) {
+            None => break true,
+            Some(0x00..=0x7F) => i += 1,
+            Some(0xC2..=0xCB) => i += 2,
+            Some(0xE1) if matches!(bytes.get(i + 1), Some(0xB8..=0xBB)) => i += 3,
+            Some(_) => break false,
+        }
+    };
+    fast || unicode_normalization::is_nfc(text)
 }
 
 #[cfg(test)]
