@@ -88,7 +88,7 @@ impl<'de> serde::Deserialize<'de> for Payload {
                 mut map: A,
             ) -> Result<Payload, A::Error> {
                 use serde::de::Error;
-                let mut claims = Map::new();
+                let mut claims = Map::with_capacity(map.size_hint().unwrap_or(24).max(24));
                 let mut top = TopDigests::Absent;
                 while let Some(name) = map.next_key::<String>()? {
                     if name == "_sd" {
