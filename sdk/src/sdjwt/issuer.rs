@@ -245,7 +245,7 @@ impl<'a> SdJwtIssuer<'a> {
         disclosable: &[ClaimPath],
         salts: &mut dyn SaltSource,
     ) -> Result<String, SdJwtError> {
-        if claims.contains_key("_sd_alg") {
+        if claims.keys().any(|name| name == "_sd_alg") {
             return Err(SdJwtError::InvalidInput(
                 "claims must not contain _sd_alg".into(),
             ));
@@ -498,7 +498,7 @@ fn digest_of(data: &[u8]) -> Digest {
 fn check_reserved(value: &Value) -> Result<(), SdJwtError> {
     match value {
         Value::Object(map) => {
-            if map.contains_key("_sd") || map.contains_key("...") {
+            if map.keys().any(|name| name == "_sd" || name == "...") {
                 return Err(SdJwtError::InvalidInput(
                     "claim names _sd and ... are reserved".into(),
                 ));

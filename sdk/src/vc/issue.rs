@@ -40,13 +40,15 @@ pub fn issue_vc(
     claims: &Map<String, Value>,
     disclosable: &[ClaimPath],
 ) -> Result<String, VcError> {
-    for name in NEVER_DISCLOSABLE.iter().chain(&["iat"]) {
-        if claims.contains_key(*name) {
-            return Err(VcError::Claim(
-                (*name).into(),
-                "is set from the issuance parameters, not the claims",
-            ));
-        }
+    // One pass over the (few) claim names; no hashing on the issuance path.
+    if let Some(name) = claims
+        .keys()
+        .find(|name| *name == "iat" || NEVER_DISCLOSABLE.contains(&name.as_str()))
+    {
+        return Err(VcError::Claim(
+            name.clone(),
+            "is set from the issuance parameters, not the claims",
+        ));
     }
     if let Some(path) = disclosable.iter().find(|path| {
         path.segments()
