@@ -25,6 +25,7 @@ use dinhdanh_sdk::{
     },
 };
 use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 #[command(
@@ -288,14 +289,18 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(output) => {
             let mut stdout = io::stdout().lock();
-            if writeln!(stdout, "{output}").is_err() {
+            if writeln!(stdout, "{}", output.as_str()).is_err() {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
         }
         Err(failure) => {
             report(&failure);
-            ExitCode::FAILURE
+            if failure.code == "usage" {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -307,17 +312,19 @@ fn report(failure: &Failure) {
     );
 }
 
-fn run(command: Command) -> Outcome {
+/// What the command prints; zeroized after printing, since `keygen` prints a private key.
+fn run(command: Command) -> Result<Zeroizing<String>, Failure> {
+    let plain = |outcome: Outcome| outcome.map(Zeroizing::new);
     match command {
         Command::Keygen => {
             let key = Es256KeyPair::generate().map_err(fail_as!("key"))?;
-            Ok(key.to_private_jwk().to_string())
+            Ok(key.to_private_jwk())
         }
-        Command::SdJwt(SdJwtCommand::Issue(args)) => issue(args),
-        Command::SdJwt(SdJwtCommand::Present(args)) => present(args),
-        Command::SdJwt(SdJwtCommand::Verify(args)) => verify(args),
-        Command::StatusList(command) => status_list(command),
-        Command::X509(command) => x509_command(command),
+        Command::SdJwt(SdJwtCommand::Issue(args)) => plain(issue(args)),
+        Command::SdJwt(SdJwtCommand::Present(args)) => plain(present(args)),
+        Command::SdJwt(SdJwtCommand::Verify(args)) => plain(verify(args)),
+        Command::StatusList(command) => plain(status_list(command)),
+        Command::X509(command) => plain(x509_command(command)),
     }
 }
 
@@ -482,7 +489,8 @@ fn verify(args: VerifyArgs) -> Outcome {
         },
         status: StatusPolicy {
             max_age: args.status_max_age,
-            require_status: false,
+            // Given a status list, the caller expects the credential to be checked against it.
+            require_status: args.status_list.is_some(),
         },
     };
     let verified = verify_presentation(&presentation, &policy, &status_lists, now)
@@ -596,12 +604,18 @@ fn status_list(command: StatusListCommand) -> Outcome {
     }
 }
 
+/// `now` plus `days`, refusing values that overflow.
+fn valid_until(now: u64, days: u64) -> Result<u64, Failure> {
+    days.checked_mul(86_400)
+        .and_then(|seconds| now.checked_add(seconds))
+        .ok_or_else(|| Failure::new("usage", "--days is too large"))
+}
+
 fn x509_command(command: X509Command) -> Outcome {
-    const DAY: u64 = 86_400;
     let now = now_or(None);
     match command {
         X509Command::DevCa { key, cn, days } => {
-            let ca = DevCa::generate(&private_key(&key)?, &cn, now - 60, now + days * DAY)
+            let ca = DevCa::generate(&private_key(&key)?, &cn, now - 60, valid_until(now, days)?)
                 .map_err(fail_as!("x509"))?;
             Ok(ca.certificate_pem().trim_end().to_owned())
         }
@@ -626,7 +640,7 @@ fn x509_command(command: X509Command) -> Outcome {
                 dns_names: &dns,
                 uris: &uris,
                 not_before: now - 60,
-                not_after: now + days * DAY,
+                not_after: valid_until(now, days)?,
             };
             let leaf = ca
                 .issue(&public_key(&subject_key)?, &profile)

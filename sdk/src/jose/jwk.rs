@@ -6,7 +6,7 @@ use ring::{
     signature::{self, EcdsaKeyPair},
 };
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::{JoseError, b64, jws::JwsSigner};
@@ -47,6 +47,9 @@ impl PublicKey {
     /// Reads a public JWK without the on-curve check; [`PublicKey::verify_es256`] still refuses
     /// an invalid point. Meant for keys that are only ever used to verify.
     pub fn from_jwk_unvalidated(jwk: &Value) -> Result<Self, JoseError> {
+        if !jwk.is_object() {
+            return Err(JoseError::InvalidKey("a JWK is a JSON object"));
+        }
         let jwk = EcJwk::deserialize(jwk).map_err(|_| JoseError::InvalidKey("not an EC JWK"))?;
         if jwk.d.is_some() {
             return Err(JoseError::PrivateKeyMaterial);
@@ -193,6 +196,9 @@ impl Es256KeyPair {
 
     /// Reads a private JWK (`kty: EC`, `crv: P-256`, `d`, `x`, `y`); `x`/`y` must match `d`.
     pub fn from_jwk(jwk: &Value) -> Result<Self, JoseError> {
+        if !jwk.is_object() {
+            return Err(JoseError::InvalidKey("a JWK is a JSON object"));
+        }
         let parsed = EcJwk::deserialize(jwk).map_err(|_| JoseError::InvalidKey("not an EC JWK"))?;
         let d = parsed
             .d
@@ -210,7 +216,9 @@ impl Es256KeyPair {
         let secret = p256::SecretKey::from_pkcs8_der(der)
             .map_err(|_| JoseError::InvalidKey("not a P-256 PKCS#8 key"))?;
         let mut scalar = Zeroizing::new([0u8; 32]);
-        scalar.copy_from_slice(&secret.to_bytes());
+        let mut bytes = secret.to_bytes();
+        scalar.copy_from_slice(&bytes);
+        zeroize::Zeroize::zeroize(&mut bytes[..]);
         Self::from_scalar(scalar)
     }
 
@@ -227,15 +235,14 @@ impl Es256KeyPair {
 
     /// The private JWK including `d`. Handle the result as a secret.
     pub fn to_private_jwk(&self) -> Zeroizing<String> {
-        let mut jwk = match self.public.to_jwk() {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        jwk.insert(
-            "d".into(),
-            Value::String(b64::encode(self.private.as_ref())),
-        );
-        Zeroizing::new(Value::Object(jwk).to_string())
+        // Written straight into the zeroized buffer: `d` never sits in a temporary string.
+        let mut jwk = Zeroizing::new(String::with_capacity(200));
+        let public = self.public.to_jwk_json();
+        jwk.push_str(public.trim_end_matches('}'));
+        jwk.push_str(r#","d":""#);
+        b64::encode_into(self.private.as_ref(), &mut jwk);
+        jwk.push_str(r#""}"#);
+        jwk
     }
 
     /// The public half.

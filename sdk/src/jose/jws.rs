@@ -124,6 +124,9 @@ impl<'a> UnverifiedJws<'a> {
             return Err(JoseError::Malformed);
         }
         let header_bytes = b64::decode(header_b64)?;
+        if !super::is_json_object(&header_bytes) {
+            return Err(JoseError::Json("header is not a JSON object".into()));
+        }
         let header: JwsHeader = serde_json::from_slice(&header_bytes)?;
         if header.alg != "ES256" {
             return Err(JoseError::UnsupportedAlgorithm(header.alg));
@@ -230,6 +233,20 @@ mod tests {
         // alg: none with an empty signature is refused before its signature is looked at.
         let header = b64::encode(r#"{"alg":"none"}"#);
         assert!(UnverifiedJws::parse(&format!("{header}.{}.", b64::encode(b"{}"))).is_err());
+    }
+
+    #[test]
+    fn header_must_be_an_object() {
+        let token = format!(
+            "{}.{}.{}",
+            b64::encode(r#"["ES256","kb+jwt"]"#),
+            b64::encode(b"{}"),
+            b64::encode([0u8; 64])
+        );
+        assert!(matches!(
+            UnverifiedJws::parse(&token),
+            Err(JoseError::Json(_))
+        ));
     }
 
     #[test]

@@ -66,6 +66,14 @@ pub fn sha256_b64(data: impl AsRef<[u8]>) -> String {
     b64::encode(ring::digest::digest(&ring::digest::SHA256, data.as_ref()))
 }
 
+/// Whether `json` starts (after whitespace) with `{`: serde reads a JSON array into a struct
+/// too, and JOSE headers and JWT claims must be objects.
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+}
+
 /// Length of a base64url SHA-256 digest.
 pub(crate) const DIGEST_B64_LEN: usize = 43;
 

@@ -3,7 +3,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::{
-    ClaimPath, DisclosureStyle, SD_ALG, SdJwtError,
+    ClaimPath, DisclosureStyle, MAX_DEPTH, SD_ALG, SdJwtError,
     disclosure::{write_json, write_json_str, write_value},
     path::array_index,
 };
@@ -260,7 +260,7 @@ impl<'a> SdJwtIssuer<'a> {
             buffers: Vec::new(),
         };
         let mut payload = Vec::with_capacity(1024 + visible.len());
-        writer.object(claims, Some(&tree), &mut payload, Some(visible))?;
+        writer.object(claims, Some(&tree), &mut payload, Some(visible), 0)?;
         if writer.count != expected {
             let claims = Value::Object(claims.clone());
             let missing = disclosable
@@ -306,21 +306,25 @@ impl Writer<'_> {
     }
 
     /// Writes the encoded form of `value` (digests in place of its disclosable parts).
+    ///
+    /// `depth` counts nesting as the verifier will (`process.rs`): one level per object or
+    /// array, two per disclosure, so nothing is issued that [`MAX_DEPTH`] would refuse.
     fn value(
         &mut self,
         value: &Value,
         node: Option<&SdNode<'_>>,
         out: &mut Vec<u8>,
+        depth: usize,
     ) -> Result<(), SdJwtError> {
         match (value, node) {
             (Value::Object(map), Some(node)) if !node.children.is_empty() => {
-                self.object(map, Some(node), out, None)
+                self.object(map, Some(node), out, None, depth + 1)
             }
             (Value::Array(items), Some(node)) if !node.children.is_empty() => {
-                self.array(items, node, out)
+                self.array(items, node, out, depth + 1)
             }
             _ => {
-                check_reserved(value)?;
+                check_plain(value, depth)?;
                 write_value(out, value, self.style)
             }
         }
@@ -334,7 +338,11 @@ impl Writer<'_> {
         node: Option<&SdNode<'_>>,
         out: &mut Vec<u8>,
         top: Option<&[u8]>,
+        depth: usize,
     ) -> Result<(), SdJwtError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
         let (comma, colon) = (self.style.comma(), self.style.colon());
         let mut digests: Vec<Digest> = Vec::new();
         let mut members = self.buffer();
@@ -347,7 +355,7 @@ impl Writer<'_> {
             let child = node.and_then(|node| node.child(name));
             if let Some(child) = child.filter(|child| child.disclosable) {
                 let mut encoded = self.buffer();
-                self.value(value, Some(child), &mut encoded)?;
+                self.value(value, Some(child), &mut encoded, depth + 1)?;
                 digests.push(self.disclose(Some(name), &encoded)?);
                 self.give_back(encoded);
             } else {
@@ -356,7 +364,7 @@ impl Writer<'_> {
                 }
                 write_json_str(&mut members, name, self.style)?;
                 members.extend_from_slice(colon);
-                self.value(value, child, &mut members)?;
+                self.value(value, child, &mut members, depth)?;
             }
         }
         out.push(b'{');
@@ -412,7 +420,11 @@ impl Writer<'_> {
         items: &[Value],
         node: &SdNode<'_>,
         out: &mut Vec<u8>,
+        depth: usize,
     ) -> Result<(), SdJwtError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
         if let Some((segment, _)) = node
             .children
             .iter()
@@ -435,7 +447,7 @@ impl Writer<'_> {
             let child = node.child(&index);
             if let Some(child) = child.filter(|child| child.disclosable) {
                 let mut encoded = self.buffer();
-                self.value(item, Some(child), &mut encoded)?;
+                self.value(item, Some(child), &mut encoded, depth + 1)?;
                 let digest = self.disclose(None, &encoded)?;
                 self.give_back(encoded);
                 out.extend_from_slice(b"{\"...\"");
@@ -444,7 +456,7 @@ impl Writer<'_> {
                 out.extend_from_slice(&digest);
                 out.extend_from_slice(b"\"}");
             } else {
-                self.value(item, child, out)?;
+                self.value(item, child, out, depth)?;
             }
         }
         out.push(b']');
@@ -479,7 +491,8 @@ impl Writer<'_> {
         if self.decoys.max_per_object == 0 {
             return Ok(());
         }
-        let count = self.salts.random_byte()? % (self.decoys.max_per_object + 1);
+        let count =
+            u16::from(self.salts.random_byte()?) % (u16::from(self.decoys.max_per_object) + 1);
         for _ in 0..count {
             let mut random = [0u8; SALT_BYTES];
             for byte in &mut random {
@@ -495,17 +508,32 @@ fn digest_of(data: &[u8]) -> Digest {
     jose::sha256_b64_array(data)
 }
 
-fn check_reserved(value: &Value) -> Result<(), SdJwtError> {
+fn too_deep() -> SdJwtError {
+    SdJwtError::InvalidInput(format!(
+        "claims nested deeper than {MAX_DEPTH} levels (disclosures count two)"
+    ))
+}
+
+/// Checks a value written as is: no reserved names, and no nesting beyond [`MAX_DEPTH`].
+fn check_plain(value: &Value, depth: usize) -> Result<(), SdJwtError> {
     match value {
         Value::Object(map) => {
+            if depth + 1 > MAX_DEPTH {
+                return Err(too_deep());
+            }
             if map.keys().any(|name| name == "_sd" || name == "...") {
                 return Err(SdJwtError::InvalidInput(
                     "claim names _sd and ... are reserved".into(),
                 ));
             }
-            map.values().try_for_each(check_reserved)
+            map.values().try_for_each(|v| check_plain(v, depth + 1))
         }
-        Value::Array(items) => items.iter().try_for_each(check_reserved),
+        Value::Array(items) => {
+            if depth + 1 > MAX_DEPTH {
+                return Err(too_deep());
+            }
+            items.iter().try_for_each(|v| check_plain(v, depth + 1))
+        }
         _ => Ok(()),
     }
 }

@@ -365,10 +365,65 @@ fn nesting_is_bounded() {
 }
 
 #[test]
+fn issuer_refuses_what_the_verifier_would_refuse_as_too_deep() {
+    let f = Fixture::new();
+    let issuer = SdJwtIssuer::new(&f.issuer, JwsHeader::es256("t")).unwrap();
+    let nested = |levels: usize| {
+        let mut value = json!(1);
+        for _ in 0..levels {
+            value = json!({ "k": value });
+        }
+        value.as_object().unwrap().clone()
+    };
+    // The deepest plain nesting the verifier takes issues and verifies; one more is refused.
+    let deepest = nested(MAX_DEPTH + 1);
+    let issued = issuer.issue(&deepest, &[]).unwrap();
+    assert!(f.verify(&issued).is_ok());
+    assert!(matches!(
+        issuer.issue(&nested(MAX_DEPTH + 2), &[]),
+        Err(SdJwtError::InvalidInput(_))
+    ));
+    // Recursive disclosures count two levels each.
+    let chain = |levels: usize| -> Vec<ClaimPath> {
+        (1..=levels)
+            .map(|n| ClaimPath::parse(&"/k".repeat(n)).unwrap())
+            .collect()
+    };
+    let claims = nested(40);
+    let within = issuer.issue(&claims, &chain(20));
+    assert!(within.is_ok());
+    assert!(f.verify(&within.unwrap()).is_ok());
+    assert!(matches!(
+        issuer.issue(&claims, &chain(34)),
+        Err(SdJwtError::InvalidInput(_))
+    ));
+}
+
+#[test]
+fn any_decoy_bound_is_safe() {
+    let f = Fixture::new();
+    let issuer = SdJwtIssuer::new(&f.issuer, JwsHeader::es256("t"))
+        .unwrap()
+        .with_decoys(DecoyPolicy {
+            max_per_object: u8::MAX,
+        });
+    let issued = issuer
+        .issue(&f.claims(), &ClaimPath::parse_list("/given_name").unwrap())
+        .unwrap();
+    assert!(f.verify(&issued).is_ok());
+}
+
+#[test]
 fn time_claims_are_enforced() {
     let f = Fixture::new();
     let expired = f.forge(json!({"exp": NOW - 31}), &[]);
     assert_eq!(f.verify(&expired).unwrap_err(), SdJwtError::Time("expired"));
+    // At exp (plus skew) the token is already expired (RFC 7519 section 4.1.4: "before").
+    let boundary = f.forge(json!({"exp": NOW - 30}), &[]);
+    assert_eq!(
+        f.verify(&boundary).unwrap_err(),
+        SdJwtError::Time("expired")
+    );
     assert!(
         f.verify(&f.forge(json!({"exp": NOW - 29}), &[])).is_ok(),
         "within skew"

@@ -126,7 +126,7 @@ fn check_time(claims: &Map<String, Value>, options: &VerifyOptions<'_>) -> Resul
         }
     };
     if let Some(exp) = time("exp")?
-        && options.now > exp.saturating_add(options.skew)
+        && options.now >= exp.saturating_add(options.skew)
     {
         return Err(SdJwtError::Time("expired"));
     }
@@ -158,6 +158,11 @@ fn check_key_binding(
     let jws = UnverifiedJws::parse(kb)?;
     jws.header().require_typ(KB_JWT_TYP)?;
     let verified = jws.verify(&holder)?;
+    if !crate::jose::is_json_object(&verified.payload) {
+        return Err(SdJwtError::KeyBinding(
+            "claims are not a JSON object".into(),
+        ));
+    }
     let payload: KbPayload = serde_json::from_slice(&verified.payload)
         .map_err(|e| SdJwtError::KeyBinding(format!("claims: {e}")))?;
     // sd_hash is public data: no secret to protect with a constant-time comparison.

@@ -60,11 +60,8 @@ pub fn issue_vc(
     if issuance.vct.is_empty() {
         return Err(VcError::Claim("vct".into(), "must not be empty"));
     }
-    if let Some(name) = claims
-        .keys()
-        .find(|name| !unicode_normalization::is_nfc(name))
-    {
-        return Err(VcError::Claim(name.clone(), "claim names must be NFC"));
+    if let Some(name) = non_nfc_name(claims) {
+        return Err(VcError::Claim(name, "claim names must be NFC"));
     }
     // Claims are nearly always NFC already (the registry stores NFC): copy only when not.
     let normalized;
@@ -125,6 +122,24 @@ fn member(out: &mut Vec<u8>, name: &str) {
     out.push(b'"');
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
+}
+
+/// The first member name, at any depth, that is not NFC.
+fn non_nfc_name(claims: &Map<String, Value>) -> Option<String> {
+    fn within(value: &Value) -> Option<String> {
+        match value {
+            Value::Object(map) => non_nfc_name(map),
+            Value::Array(items) => items.iter().find_map(within),
+            _ => None,
+        }
+    }
+    claims.iter().find_map(|(name, value)| {
+        if is_nfc(name) {
+            within(value)
+        } else {
+            Some(name.clone())
+        }
+    })
 }
 
 /// Whether every string in `value` (member names included) is NFC.

@@ -75,26 +75,14 @@ impl From<VcError> for SdJwtError {
     }
 }
 
-/// Normalizes every string (values and member names) to Unicode NFC.
+/// Normalizes every string value to Unicode NFC. Member names are left alone: issuance refuses
+/// names that are not NFC (normalizing them could merge two members into one).
 pub fn normalize_nfc(value: &mut serde_json::Value) {
     use unicode_normalization::{UnicodeNormalization, is_nfc};
     match value {
         serde_json::Value::String(text) if !is_nfc(text) => *text = text.nfc().collect(),
         serde_json::Value::Array(items) => items.iter_mut().for_each(normalize_nfc),
-        serde_json::Value::Object(map) => {
-            if map.keys().all(|k| is_nfc(k)) {
-                map.values_mut().for_each(normalize_nfc);
-            } else {
-                let entries: Vec<(String, serde_json::Value)> = std::mem::take(map)
-                    .into_iter()
-                    .map(|(k, mut v)| {
-                        normalize_nfc(&mut v);
-                        (k.nfc().collect(), v)
-                    })
-                    .collect();
-                map.extend(entries);
-            }
-        }
+        serde_json::Value::Object(map) => map.values_mut().for_each(normalize_nfc),
         _ => {}
     }
 }

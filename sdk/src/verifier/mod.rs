@@ -97,7 +97,8 @@ impl StatusListCache {
         Self::default()
     }
 
-    /// Verifies a `statuslist+jwt` fetched from `uri` and keeps it (replacing an older copy).
+    /// Verifies a `statuslist+jwt` fetched from `uri` and keeps it, replacing an older copy; a
+    /// token older than the cached one is refused ([`VerificationError::StatusRollback`]).
     pub fn insert(
         &mut self,
         uri: &str,
@@ -131,6 +132,16 @@ impl StatusListCache {
             }
         };
         let verified = unverified.verify(&key, uri, now)?;
+        if let Some(cached) = self.tokens.get(uri)
+            && cached.iat > verified.iat
+        {
+            // A replayed older list could turn a revocation back into "valid".
+            return Err(VerificationError::StatusRollback {
+                uri: uri.to_owned(),
+                cached: cached.iat,
+                offered: verified.iat,
+            });
+        }
         self.tokens.insert(uri.to_owned(), verified);
         Ok(())
     }
@@ -191,6 +202,19 @@ pub enum VerificationError {
         /// The policy's maximum.
         max_age: u64,
     },
+    /// A status list older than the one already cached was offered.
+    #[error("status list {uri} issued at {offered} is older than the cached one ({cached})")]
+    StatusRollback {
+        /// The list's URI.
+        uri: String,
+        /// `iat` of the cached list.
+        cached: u64,
+        /// `iat` of the refused list.
+        offered: u64,
+    },
+    /// Trust data or a status list claims to come from the future (beyond the clock skew).
+    #[error("{0} is dated in the future")]
+    FromTheFuture(&'static str),
     /// The policy requires a status reference and the credential has none.
     #[error("credential has no status reference")]
     StatusMissing,
@@ -206,6 +230,9 @@ pub fn verify_presentation(
     status_lists: &StatusListCache,
     now: u64,
 ) -> Result<Verification, VerificationError> {
+    if policy.trust_as_of > now.saturating_add(policy.skew) {
+        return Err(VerificationError::FromTheFuture("trust data"));
+    }
     let trust_age = now.saturating_sub(policy.trust_as_of);
     if trust_age > policy.max_trust_age {
         return Err(VerificationError::TrustDataStale {
@@ -239,6 +266,9 @@ pub fn verify_presentation(
             let token = status_lists
                 .get(&reference.uri)
                 .ok_or_else(|| VerificationError::StatusUnavailable(reference.uri.clone()))?;
+            if token.iat > now.saturating_add(policy.skew) {
+                return Err(VerificationError::FromTheFuture("the status list"));
+            }
             let age = now.saturating_sub(token.iat);
             if age > policy.status.max_age {
                 return Err(VerificationError::StatusStale {

@@ -200,6 +200,51 @@ fn stale_trust_data_wrong_nonce_and_unaccepted_type() {
 }
 
 #[test]
+fn older_or_future_status_lists_and_future_trust_data_are_refused() {
+    let w = world();
+    let presentation = w.presentation(77);
+    let sign = |iat: u64, revoked: bool| {
+        let mut list = StatusList::new(2, 1 << 16).unwrap();
+        if revoked {
+            list.set(77, 1).unwrap();
+        }
+        StatusListToken::new(LIST, iat, list)
+            .sign(&JwsHeader::es256("statuslist+jwt"), &w.status_key)
+            .unwrap()
+    };
+    let trust = StatusTrust::Key(w.status_key.public_key().clone());
+    let mut cache = StatusListCache::new();
+    cache
+        .insert(LIST, &sign(NOW - 10, true), &trust, NOW)
+        .unwrap();
+    // A replayed older list that still says "valid" is refused; the revocation stands.
+    assert!(matches!(
+        cache.insert(LIST, &sign(NOW - 100, false), &trust, NOW),
+        Err(VerificationError::StatusRollback { .. })
+    ));
+    assert_eq!(
+        verify_presentation(&presentation, &w.policy(), &cache, NOW).unwrap_err(),
+        VerificationError::NotValid(Status::Invalid)
+    );
+    // A list dated in the future would never go stale.
+    let mut future = StatusListCache::new();
+    future
+        .insert(LIST, &sign(NOW + 10 * 365 * 86_400, false), &trust, NOW)
+        .unwrap();
+    assert_eq!(
+        verify_presentation(&presentation, &w.policy(), &future, NOW).unwrap_err(),
+        VerificationError::FromTheFuture("the status list")
+    );
+    let mut policy = w.policy();
+    policy.trust_as_of = NOW + 3600;
+    assert_eq!(
+        verify_presentation(&presentation, &policy, &w.status_cache(&[], NOW - 60), NOW)
+            .unwrap_err(),
+        VerificationError::FromTheFuture("trust data")
+    );
+}
+
+#[test]
 fn status_tokens_are_verified_on_insert() {
     let w = world();
     let list = StatusList::new(1, 64).unwrap();

@@ -535,7 +535,90 @@ fn bad_input_gives_json_errors() {
         w.fails(&["sd-jwt", "verify", "--issuer-jwk", &issuer], "garbage~")["error"],
         "verification"
     );
-    // Usage errors exit with 2.
+    // A status list given for a credential without a status reference is an error, not a no-op.
+    let no_status = w.ok(
+        &[
+            "sd-jwt",
+            "issue",
+            "--issuer-key",
+            &issuer,
+            "--holder-jwk",
+            &holder,
+            "--vct",
+            PID,
+            "--claims",
+            &claims,
+        ],
+        "",
+    );
+    let presented = w.ok(
+        &[
+            "sd-jwt",
+            "present",
+            "--holder-key",
+            &holder,
+            "--aud",
+            "a",
+            "--nonce",
+            "n",
+        ],
+        &no_status,
+    );
+    let token = w.ok(
+        &[
+            "status-list",
+            "sign",
+            "--key",
+            &issuer,
+            "--uri",
+            "https://s.example/1",
+            "--bits",
+            "1",
+        ],
+        "[0,0]",
+    );
+    let token_file = w.write("unused-status.jwt", &token);
+    assert_eq!(
+        w.fails(
+            &[
+                "sd-jwt",
+                "verify",
+                "--issuer-jwk",
+                &issuer,
+                "--status-list",
+                &token_file,
+                "--status-key",
+                &issuer
+            ],
+            &presented
+        )["error"],
+        "verification"
+    );
+    // Usage errors exit with 2, whether clap or the tool finds them.
+    let output = w.run(
+        &[
+            "sd-jwt",
+            "verify",
+            "--issuer-jwk",
+            &issuer,
+            "--status-list",
+            &token_file,
+        ],
+        &presented,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let output = w.run(
+        &[
+            "x509",
+            "dev-ca",
+            "--key",
+            &issuer,
+            "--days",
+            "300000000000000",
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
     let output = w.run(&["sd-jwt", "verify"], "");
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(

@@ -131,6 +131,17 @@ fn issuance_normalizes_to_nfc_and_enforces_schema_and_rules() {
         6
     );
 
+    // Member names are not normalized (two could merge into one): a non-NFC name is refused.
+    let mut decomposed = pid();
+    decomposed.insert(
+        "address".into(),
+        json!({"formatted": "x", "e\u{0301}": "decomposed", "é": "precomposed"}),
+    );
+    assert!(matches!(
+        issue_vc(&s.issuer, &s.issuance(None), &decomposed, &[]),
+        Err(VcError::Claim(..))
+    ));
+
     let mut bad = pid();
     bad.remove("birthdate");
     assert!(matches!(
