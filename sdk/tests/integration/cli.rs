@@ -635,3 +635,53 @@ fn bad_input_gives_json_errors() {
         Some(2)
     );
 }
+
+/// The README's journey, run as written (with the binary under test on the PATH and a scratch
+/// folder for `data/journey`): the newcomer's commands must keep working.
+#[test]
+fn readme_journey_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("Until the server lands")
+        .nth(1)
+        .expect("journey section");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    let w = Workspace::new("journey");
+    let script: String = script
+        .lines()
+        .filter(|line| !line.starts_with("cargo build"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("data/journey", &w.path("journey"));
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dinhdanh"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&w.dir)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["status"], "valid");
+    assert_eq!(result["claims"]["given_name"], "Văn An");
+    assert_eq!(result["disclosed"], json!(["/given_name"]));
+}
