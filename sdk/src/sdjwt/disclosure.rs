@@ -53,6 +53,14 @@ impl Disclosure {
     /// Decodes a disclosure as found in an SD-JWT. Its place in the payload (object property or
     /// array element) is checked later, against the digest that references it.
     pub fn parse(encoded: &str) -> Result<Self, SdJwtError> {
+        let mut disclosure = Self::parse_contents(encoded)?;
+        disclosure.encoded = encoded.to_owned();
+        Ok(disclosure)
+    }
+
+    /// [`Disclosure::parse`] without keeping a copy of the encoded form: for the verifier,
+    /// which needs the digest, the name and the value, and never re-serializes.
+    pub(crate) fn parse_contents(encoded: &str) -> Result<Self, SdJwtError> {
         // Disclosures are small: decode on the stack, and allocate only for large ones.
         let mut stack = [0u8; 1024];
         let heap;
@@ -78,7 +86,7 @@ impl Disclosure {
         })?;
         Ok(Self {
             digest: jose::sha256_b64_array(encoded.as_bytes()),
-            encoded: encoded.to_owned(),
+            encoded: String::new(),
             name: raw.name,
             value: raw.value,
         })
@@ -121,6 +129,11 @@ impl Disclosure {
     /// The disclosed value, with any digests of nested disclosures still in it.
     pub fn value(&self) -> &Value {
         &self.value
+    }
+
+    /// Moves the claim name out (the processed claims take ownership of it).
+    pub(crate) fn take_name(&mut self) -> Option<String> {
+        self.name.take()
     }
 
     pub(crate) fn take_value(&mut self) -> Value {

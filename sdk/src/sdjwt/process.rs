@@ -376,7 +376,7 @@ impl Walk<'_> {
                 continue; // a decoy, or a claim the holder did not disclose
             };
             let disclosure = &mut self.disclosures[index];
-            let Some(name) = disclosure.name().map(str::to_owned) else {
+            let Some(name) = disclosure.take_name() else {
                 return Err(SdJwtError::InvalidDigestUse(
                     "array-element disclosure referenced from _sd",
                 ));

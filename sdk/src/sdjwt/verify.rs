@@ -88,7 +88,7 @@ pub fn verify(
 
     let mut disclosures: Vec<Disclosure> = encoded
         .iter()
-        .map(|d| Disclosure::parse(d))
+        .map(|d| Disclosure::parse_contents(d))
         .collect::<Result<_, _>>()?;
     let processed = process(payload, &mut disclosures)?;
     check_time(&processed.claims, options)?;
