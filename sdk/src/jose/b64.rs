@@ -41,7 +41,12 @@ pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
 pub fn encode_to_vec(bytes: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + (bytes.len() * 4).div_ceil(3), 0);
-    let dst = &mut out[start..];
+    encode_to_slice(bytes, &mut out[start..]);
+}
+
+/// Encodes `bytes` into `dst`, which must be exactly `(bytes.len() * 4).div_ceil(3)` long
+/// (a shorter or longer `dst` leaves the excess unwritten or the input partly encoded).
+pub(crate) fn encode_to_slice(bytes: &[u8], dst: &mut [u8]) {
     let full = bytes.len() / 3;
     for (chunk, d) in bytes.chunks_exact(3).zip(dst.chunks_exact_mut(4)) {
         let n = u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]);
@@ -50,7 +55,9 @@ pub fn encode_to_vec(bytes: &[u8], out: &mut Vec<u8>) {
         d[2] = ALPHABET[(n >> 6) as usize & 63];
         d[3] = ALPHABET[n as usize & 63];
     }
-    let tail = &mut dst[full * 4..];
+    let Some(tail) = dst.get_mut(full * 4..) else {
+        return;
+    };
     match (bytes.len() % 3, tail) {
         (1, [a, b]) => {
             let n = u32::from(bytes[full * 3]) << 16;

@@ -80,11 +80,8 @@ pub(crate) const DIGEST_B64_LEN: usize = 43;
 /// [`sha256_b64`] into a fixed-size ASCII array, without allocating.
 pub(crate) fn sha256_b64_array(data: &[u8]) -> [u8; DIGEST_B64_LEN] {
     let hash = ring::digest::digest(&ring::digest::SHA256, data);
-    let mut encoded = Vec::with_capacity(DIGEST_B64_LEN);
-    b64::encode_to_vec(hash.as_ref(), &mut encoded);
     let mut out = [0u8; DIGEST_B64_LEN];
-    // 32 bytes always encode to exactly 43 characters.
-    out.copy_from_slice(&encoded[..DIGEST_B64_LEN]);
+    b64::encode_to_slice(hash.as_ref(), &mut out);
     out
 }
 
