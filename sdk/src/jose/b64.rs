@@ -92,6 +92,21 @@ pub fn decode_into(text: impl AsRef<[u8]>, out: &mut [u8]) -> Result<usize, Jose
         .map_err(|_| JoseError::Base64)
 }
 
+/// Decodes canonical base64url and hands the bytes to `use_bytes`: on the stack when they are
+/// small (JWS headers, disclosures), from the heap otherwise.
+pub(crate) fn with_decoded<R>(
+    text: &str,
+    use_bytes: impl FnOnce(&[u8]) -> R,
+) -> Result<R, JoseError> {
+    let mut stack = [0u8; 1024];
+    if text.len() / 4 * 3 + 3 <= stack.len() {
+        let n = decode_into(text, &mut stack)?;
+        Ok(use_bytes(&stack[..n]))
+    } else {
+        Ok(use_bytes(&decode(text)?))
+    }
+}
+
 /// Decodes canonical base64url into a fixed-size array; any other length is an error.
 pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], JoseError> {
     // A canonical unpadded encoding of N bytes has exactly this many characters.

@@ -123,11 +123,12 @@ impl<'a> UnverifiedJws<'a> {
         if signature_b64.contains('.') {
             return Err(JoseError::Malformed);
         }
-        let header_bytes = b64::decode(header_b64)?;
-        if !super::is_json_object(&header_bytes) {
-            return Err(JoseError::Json("header is not a JSON object".into()));
-        }
-        let header: JwsHeader = serde_json::from_slice(&header_bytes)?;
+        let header: JwsHeader = b64::with_decoded(header_b64, |bytes| {
+            if !super::is_json_object(bytes) {
+                return Err(JoseError::Json("header is not a JSON object".into()));
+            }
+            Ok(serde_json::from_slice(bytes)?)
+        })??;
         if header.alg != "ES256" {
             return Err(JoseError::UnsupportedAlgorithm(header.alg));
         }

@@ -61,29 +61,20 @@ impl Disclosure {
     /// [`Disclosure::parse`] without keeping a copy of the encoded form: for the verifier,
     /// which needs the digest, the name and the value, and never re-serializes.
     pub(crate) fn parse_contents(encoded: &str) -> Result<Self, SdJwtError> {
-        // Disclosures are small: decode on the stack, and allocate only for large ones.
-        let mut stack = [0u8; 1024];
-        let heap;
-        let json: &[u8] = if encoded.len() / 4 * 3 + 3 <= stack.len() {
-            let n = b64::decode_into(encoded, &mut stack)
-                .map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
-            &stack[..n]
-        } else {
-            heap = b64::decode(encoded)
-                .map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))?;
-            &heap
-        };
-        let raw: RawDisclosure = serde_json::from_slice(json).map_err(|e| {
-            SdJwtError::MalformedDisclosure(if e.is_data() {
-                match e.to_string() {
-                    m if m.contains("salt") => "salt is not a string",
-                    m if m.contains("name") => "claim name is not a string",
-                    _ => "not 2 or 3 elements",
-                }
-            } else {
-                "not a JSON array"
+        let raw: RawDisclosure = b64::with_decoded(encoded, |json| {
+            serde_json::from_slice(json).map_err(|e| {
+                SdJwtError::MalformedDisclosure(if e.is_data() {
+                    match e.to_string() {
+                        m if m.contains("salt") => "salt is not a string",
+                        m if m.contains("name") => "claim name is not a string",
+                        _ => "not 2 or 3 elements",
+                    }
+                } else {
+                    "not a JSON array"
+                })
             })
-        })?;
+        })
+        .map_err(|_| SdJwtError::MalformedDisclosure("not base64url"))??;
         Ok(Self {
             digest: jose::sha256_b64_array(encoded.as_bytes()),
             encoded: String::new(),
