@@ -322,7 +322,7 @@ fn main() {
     }
     let slice = window / 8;
     for (_, a, b, _, values) in &mut ratios {
-        for _ in 0..rounds * 4 {
+        for _ in 0..rounds * 8 {
             let ra = rate(slice, &mut workloads[*a].run);
             let rb = rate(slice, &mut workloads[*b].run);
             values.push(ra / rb);
@@ -337,11 +337,19 @@ fn main() {
         println!("{:<44} {:>12.0}", w.name, median(&mut w.rates));
     }
     println!();
-    println!("{:<44} {:>8} {:>8}", "ratio", "median", "target");
+    println!(
+        "{:<36} {:>8} {:>13} {:>8}",
+        "ratio", "median", "quartiles", "target"
+    );
     for (name, _, _, target, values) in &mut ratios {
         let m = median(values);
+        let (q1, q3) = (values[values.len() / 4], values[values.len() * 3 / 4]);
         let verdict = if m >= *target { "ok" } else { "BELOW TARGET" };
-        println!("{name:<44} {m:>8.2} {:>8} {verdict}", format!("≥ {target}"));
+        println!(
+            "{name:<36} {m:>8.2} {:>13} {:>8} {verdict}",
+            format!("{q1:.2}-{q3:.2}"),
+            format!("≥ {target}")
+        );
     }
     println!(
         "sizes: credential {} B, presentation {} B",
