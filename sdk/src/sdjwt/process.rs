@@ -57,6 +57,11 @@ fn materialize(at: Option<&At<'_>>) -> ClaimPath {
 /// Length of a base64url SHA-256 digest: every real digest; other strings can only be decoys.
 const DIGEST_LEN: usize = crate::jose::DIGEST_B64_LEN;
 
+/// A digest-sized string as a fixed array; anything else (at best a decoy) is `None`.
+fn fixed_digest(text: &str) -> Option<[u8; DIGEST_LEN]> {
+    <[u8; DIGEST_LEN]>::try_from(text.as_bytes()).ok()
+}
+
 /// The top-level `_sd` of a payload, read without building a JSON value per digest.
 pub(crate) enum TopDigests {
     /// No `_sd` member.
@@ -197,7 +202,7 @@ impl<'de> serde::Deserialize<'de> for DigestItem {
 
             fn visit_str<E>(self, text: &str) -> Result<DigestItem, E> {
                 Ok(DigestItem::Digest(
-                    <[u8; DIGEST_LEN]>::try_from(text.as_bytes()).map_err(|_| text.to_owned()),
+                    fixed_digest(text).ok_or_else(|| text.to_owned()),
                 ))
             }
 
@@ -350,9 +355,7 @@ impl Walk<'_> {
                         let Value::String(digest) = item else {
                             return Err(SdJwtError::InvalidDigestUse("_sd holds a non-string"));
                         };
-                        digests.push(
-                            <[u8; DIGEST_LEN]>::try_from(digest.as_bytes()).map_err(|_| digest),
-                        );
+                        digests.push(fixed_digest(&digest).ok_or(digest));
                     }
                     TopDigests::Digests(digests)
                 }
@@ -422,9 +425,7 @@ impl Walk<'_> {
                         ));
                     }
                     match map.shift_remove("...") {
-                        Some(Value::String(digest)) => {
-                            <[u8; DIGEST_LEN]>::try_from(digest.as_bytes()).map_err(|_| digest)
-                        }
+                        Some(Value::String(digest)) => fixed_digest(&digest).ok_or(digest),
                         _ => return Err(SdJwtError::InvalidDigestUse("\"...\" is not a string")),
                     }
                 }

@@ -163,6 +163,29 @@ mod tests {
     }
 
     #[test]
+    fn jwks_uri_then_the_fetched_set() {
+        let key = Es256KeyPair::generate().unwrap();
+        let doc =
+            json!({"issuer": "https://id.example.vn", "jwks_uri": "https://id.example.vn/jwks"});
+        let metadata = JwtVcIssuerMetadata::parse(&doc.to_string()).unwrap();
+        assert_eq!(
+            metadata.jwks_uri.as_deref(),
+            Some("https://id.example.vn/jwks")
+        );
+        assert!(
+            metadata.key_for("https://id.example.vn", None).is_err(),
+            "no keys before the fetch"
+        );
+        let metadata = metadata
+            .with_jwks(&json!({"keys": [key.public_key().to_jwk()]}))
+            .unwrap();
+        assert_eq!(
+            metadata.key_for("https://id.example.vn", None).unwrap(),
+            key.public_key()
+        );
+    }
+
+    #[test]
     fn well_known_location() {
         assert_eq!(
             JwtVcIssuerMetadata::well_known_url("https://id.example.vn").unwrap(),

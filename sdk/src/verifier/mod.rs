@@ -269,15 +269,20 @@ pub fn verify_presentation(
             if token.iat > now.saturating_add(policy.skew) {
                 return Err(VerificationError::FromTheFuture("the status list"));
             }
-            let age = now.saturating_sub(token.iat);
-            if age > policy.status.max_age {
-                return Err(VerificationError::StatusStale {
-                    uri: reference.uri.clone(),
-                    age,
-                    max_age: policy.status.max_age,
-                });
-            }
-            token.check_fresh(now, policy.status.max_age)?;
+            // One freshness rule (age and `exp`), the status list's; its staleness is reported
+            // with the list's URI.
+            token
+                .check_fresh(now, policy.status.max_age)
+                .map_err(|error| match error {
+                    StatusListError::Stale { iat, now, max_age } => {
+                        VerificationError::StatusStale {
+                            uri: reference.uri.clone(),
+                            age: now.saturating_sub(iat),
+                            max_age,
+                        }
+                    }
+                    other => other.into(),
+                })?;
             let status = token.status_of(reference)?;
             if !status.is_valid() {
                 return Err(VerificationError::NotValid(status));

@@ -102,6 +102,29 @@ fn claims() -> Value {
 }
 
 const PID: &str = "urn:vn:dinhdanh:pid:1";
+/// `sd-jwt issue` of a PID with the given keys and claims file, then `extra` flags.
+fn issue_args<'a>(
+    issuer: &'a str,
+    holder: &'a str,
+    claims: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "sd-jwt",
+        "issue",
+        "--issuer-key",
+        issuer,
+        "--holder-jwk",
+        holder,
+        "--vct",
+        PID,
+        "--claims",
+        claims,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 const SD: &str = "/personal_identifier,/family_name,/given_name,/birthdate,/address,/address/street_address,/nationalities/0,/nationalities/1";
 
 #[test]
@@ -112,24 +135,12 @@ fn issue_present_verify_with_status() {
     let claims = w.write("claims.json", &claims().to_string());
     let uri = "https://id.dinhdanh.example/status/3";
     let credential = w.ok(
-        &[
-            "sd-jwt",
-            "issue",
-            "--issuer-key",
+        &issue_args(
             &issuer,
-            "--holder-jwk",
             &holder,
-            "--vct",
-            PID,
-            "--claims",
             &claims,
-            "--sd",
-            SD,
-            "--status-idx",
-            "9",
-            "--status-uri",
-            uri,
-        ],
+            &["--sd", SD, "--status-idx", "9", "--status-uri", uri],
+        ),
         "",
     );
     assert_eq!(credential.matches('~').count(), 9);
@@ -287,22 +298,7 @@ fn x5c_chain_and_trust_anchor() {
     );
     let claims = w.write("claims.json", &claims().to_string());
     let credential = w.ok(
-        &[
-            "sd-jwt",
-            "issue",
-            "--issuer-key",
-            &issuer,
-            "--x5c",
-            &cert,
-            "--holder-jwk",
-            &holder,
-            "--vct",
-            PID,
-            "--claims",
-            &claims,
-            "--sd",
-            SD,
-        ],
+        &issue_args(&issuer, &holder, &claims, &["--x5c", &cert, "--sd", SD]),
         "",
     );
     let presentation = w.ok(
@@ -423,57 +419,24 @@ fn bad_input_gives_json_errors() {
     let issuer = w.keygen("issuer.jwk");
     let holder = w.keygen("holder.jwk");
     let claims = w.write("claims.json", &claims().to_string());
-    let base = [
-        "sd-jwt",
-        "issue",
-        "--issuer-key",
-        &issuer,
-        "--holder-jwk",
-        &holder,
-        "--vct",
-        PID,
-        "--claims",
-        &claims,
-    ];
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter().chain(extra).map(|s| s.to_string()).collect()
-    };
-    let args = with(&["--sd", "/nope"]);
-    assert_eq!(
-        w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")["error"],
-        "issuance"
-    );
-    let args = with(&["--sd", "/vct"]);
-    assert_eq!(
-        w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")["error"],
-        "issuance"
-    );
-    let args = with(&["--sd", "no-slash"]);
-    assert_eq!(
-        w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), "")["error"],
-        "invalid_path"
-    );
+    for (sd, error) in [
+        ("/nope", "issuance"),
+        ("/vct", "issuance"),
+        ("no-slash", "invalid_path"),
+    ] {
+        assert_eq!(
+            w.fails(&issue_args(&issuer, &holder, &claims, &["--sd", sd]), "")["error"],
+            error,
+            "{sd}"
+        );
+    }
     // Schema of the PID: the ID number must have 12 digits.
     let bad_claims = w.write(
         "bad.json",
         &json!({"personal_identifier": "123"}).to_string(),
     );
     assert_eq!(
-        w.fails(
-            &[
-                "sd-jwt",
-                "issue",
-                "--issuer-key",
-                &issuer,
-                "--holder-jwk",
-                &holder,
-                "--vct",
-                PID,
-                "--claims",
-                &bad_claims
-            ],
-            ""
-        )["error"],
+        w.fails(&issue_args(&issuer, &holder, &bad_claims, &[]), "")["error"],
         "issuance"
     );
     // A public key where a private key is needed, a missing file, a bad presentation.
@@ -536,21 +499,7 @@ fn bad_input_gives_json_errors() {
         "verification"
     );
     // A status list given for a credential without a status reference is an error, not a no-op.
-    let no_status = w.ok(
-        &[
-            "sd-jwt",
-            "issue",
-            "--issuer-key",
-            &issuer,
-            "--holder-jwk",
-            &holder,
-            "--vct",
-            PID,
-            "--claims",
-            &claims,
-        ],
-        "",
-    );
+    let no_status = w.ok(&issue_args(&issuer, &holder, &claims, &[]), "");
     let presented = w.ok(
         &[
             "sd-jwt",
