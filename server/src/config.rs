@@ -1,0 +1,261 @@
+//! Configuration: a TOML file (`--config FILE`, else `<data dir>/config.toml` when present), then
+//! `DINHDANH_*` environment variables (and `DATABASE_URL`), then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("parsing {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Android and iOS apps that share the WebAuthn relying party (served at `/.well-known/`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Apps {
+    /// Android package name, e.g. `vn.dinhdanh.wallet`.
+    pub android_package: Option<String>,
+    /// SHA-256 fingerprints of the Android signing certificates (`AA:BB:...`).
+    pub android_sha256_cert_fingerprints: Vec<String>,
+    /// iOS app identifiers (`TEAMID.bundle.id`).
+    pub apple_app_ids: Vec<String>,
+}
+
+/// Limits of level-1 enrolment.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrolmentLimits {
+    /// How long a one-time code is valid.
+    pub code_ttl_seconds: i64,
+    /// Wrong codes allowed before the enrolment dies.
+    pub max_attempts: i64,
+    /// Codes sent to one phone per window.
+    pub per_phone: i64,
+    /// Enrolment requests from one IP address per window.
+    pub per_ip: i64,
+    /// The rate-limit window.
+    pub window_seconds: i64,
+}
+
+impl Default for EnrolmentLimits {
+    fn default() -> Self {
+        Self {
+            code_ttl_seconds: 300,
+            max_attempts: 5,
+            per_phone: 5,
+            per_ip: 60,
+            window_seconds: 3600,
+        }
+    }
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://...` or `postgres://...`; default `sqlite://<data dir>/dinhdanh.db`.
+    pub database_url: Option<String>,
+    /// The URL citizens and apps reach the server at; default `http://localhost:<port>`.
+    pub public_url: Option<String>,
+    /// WebAuthn relying-party id; default: the public URL's host.
+    pub rp_id: Option<String>,
+    /// Extra WebAuthn origins (e.g. `android:apk-key-hash:...`); the public URL is always one.
+    pub rp_origins: Vec<String>,
+    /// Address `serve` listens on.
+    pub listen: String,
+    /// Lifetime of a signed-in session.
+    pub session_ttl_seconds: i64,
+    /// Citizens generated into an empty registry on first start (0: none).
+    pub seed_citizens: u64,
+    /// Requests that take longer are answered 408.
+    pub request_timeout_seconds: u64,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Enrolment limits.
+    pub enrolment: EnrolmentLimits,
+    /// Mobile apps sharing the relying party.
+    pub apps: Apps,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            public_url: None,
+            rp_id: None,
+            rp_origins: Vec::new(),
+            listen: "127.0.0.1:8080".into(),
+            session_ttl_seconds: 900,
+            seed_citizens: 5_000,
+            request_timeout_seconds: 30,
+            max_body_bytes: 64 * 1024,
+            enrolment: EnrolmentLimits::default(),
+            apps: Apps::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (if any) and applies the environment. `vars` is the environment, passed in
+    /// so tests do not depend on the process's.
+    pub fn load(
+        file: Option<&Path>,
+        data_dir: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let default_file = data_dir.join("config.toml");
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| default_file.exists().then_some(default_file));
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path,
+                    message: e.to_string(),
+                })?
+            }
+            None => Self::default(),
+        };
+        for (name, value) in vars {
+            config.set_var(&name, value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn set_var(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
+        let number = |value: &str| {
+            value
+                .parse::<i64>()
+                .map_err(|_| ConfigError::Invalid(format!("{name}: expected a whole number")))
+        };
+        match name {
+            "DATABASE_URL" | "DINHDANH_DATABASE_URL" => self.database_url = Some(value),
+            "DINHDANH_PUBLIC_URL" => self.public_url = Some(value),
+            "DINHDANH_RP_ID" => self.rp_id = Some(value),
+            "DINHDANH_RP_ORIGINS" => {
+                self.rp_origins = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Into::into)
+                    .collect();
+            }
+            "DINHDANH_LISTEN" => self.listen = value,
+            "DINHDANH_SESSION_TTL_SECONDS" => self.session_ttl_seconds = number(&value)?,
+            "DINHDANH_SEED_CITIZENS" => self.seed_citizens = number(&value)?.max(0) as u64,
+            "DINHDANH_ENROLMENT_PER_PHONE" => self.enrolment.per_phone = number(&value)?,
+            "DINHDANH_ENROLMENT_PER_IP" => self.enrolment.per_ip = number(&value)?,
+            "DINHDANH_ENROLMENT_MAX_ATTEMPTS" => self.enrolment.max_attempts = number(&value)?,
+            "DINHDANH_ENROLMENT_CODE_TTL_SECONDS" => {
+                self.enrolment.code_ttl_seconds = number(&value)?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let e = &self.enrolment;
+        let positive = [
+            ("session_ttl_seconds", self.session_ttl_seconds),
+            ("enrolment.code_ttl_seconds", e.code_ttl_seconds),
+            ("enrolment.max_attempts", e.max_attempts),
+            ("enrolment.per_phone", e.per_phone),
+            ("enrolment.per_ip", e.per_ip),
+            ("enrolment.window_seconds", e.window_seconds),
+        ];
+        for (name, value) in positive {
+            if value <= 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            webauthn_rs::prelude::Url::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self, data_dir: &Path) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("dinhdanh.db").display()))
+    }
+
+    /// The public URL, defaulting to `http://localhost:<port>`.
+    pub fn public_url(&self, port: u16) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{port}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "public_url = \"https://id.example.vn\"\nsession_ttl_seconds = 60\n[enrolment]\nper_phone = 2\n").unwrap();
+        let config = Config::load(
+            Some(&file),
+            dir.path(),
+            [
+                ("DINHDANH_SESSION_TTL_SECONDS".to_owned(), "120".to_owned()),
+                ("HOME".to_owned(), "/x".to_owned()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("https://id.example.vn"));
+        assert_eq!(config.session_ttl_seconds, 120);
+        assert_eq!(config.enrolment.per_phone, 2);
+        assert_eq!(config.enrolment.per_ip, EnrolmentLimits::default().per_ip);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "unknown_key = 1\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&file), dir.path(), []),
+            Err(ConfigError::Parse { .. })
+        ));
+        let vars = [("DINHDANH_SESSION_TTL_SECONDS".to_owned(), "soon".to_owned())];
+        assert!(matches!(
+            Config::load(None, dir.path(), vars),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+}

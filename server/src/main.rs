@@ -1,0 +1,303 @@
+//! `dinhdanh-server`: serve the identity server, or run an operator command.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use dinhdanh_server::{
+    audit,
+    config::Config,
+    registry::{
+        generate,
+        import::{self, Format},
+    },
+    sessions::Role,
+    setup, staff,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "dinhdanh-server", version, about = "dinhdanh identity server")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Data directory: SQLite database, keys, development SMS log.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./data",
+        env = "DINHDANH_DATA_DIR"
+    )]
+    data_dir: PathBuf,
+    /// Public URL (offers, metadata, WebAuthn origin). Default: http://localhost:<port>.
+    #[arg(long, global = true, env = "DINHDANH_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Configuration file. Default: <data dir>/config.toml when present.
+    #[arg(long, global = true, env = "DINHDANH_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and the portal (the default).
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Population registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Officer accounts.
+    #[command(subcommand)]
+    Officer(StaffCommand),
+    /// Administrator accounts.
+    #[command(subcommand)]
+    Admin(StaffCommand),
+    /// Audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistryCommand {
+    /// Import citizens from NDJSON or CSV; all accepted rows commit together or none do.
+    Import {
+        /// The file (`.csv` is CSV, anything else NDJSON).
+        file: PathBuf,
+        /// Override the format the extension implies.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Generate synthetic citizens as NDJSON.
+    Generate {
+        /// How many.
+        #[arg(long)]
+        count: u64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed (the same seed gives the same citizens).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Create the account and print its one-time passkey enrolment link.
+    Add {
+        /// The staff member's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every hash chain; exit 1 if any entry was edited, deleted or reordered.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DINHDANH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("dinhdanh-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("dinhdanh-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(global: &Global) -> anyhow::Result<Config> {
+    setup::data_dir(&global.data_dir)?;
+    let mut config = Config::load(global.config.as_deref(), &global.data_dir, std::env::vars())?;
+    if global.public_url.is_some() {
+        config.public_url.clone_from(&global.public_url);
+    }
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = &cli.global;
+    let config = load_config(global)?;
+    let dir = &global.data_dir;
+    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+        Command::Serve { listen } => serve(config, dir, listen).await?,
+        Command::Migrate => {
+            let store = dinhdanh_server::store::Store::connect(&config.database_url(dir)).await?;
+            let applied = store.migrate().await?;
+            println!("{}", serde_json::json!({ "applied": applied }));
+        }
+        Command::Registry(RegistryCommand::Import { file, format }) => {
+            let store = setup::store(&config, dir).await?;
+            let report = import::import_file(&store, &file, format)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::Registry(RegistryCommand::Generate { count, out, seed }) => match out {
+            Some(path) => {
+                let file =
+                    std::fs::File::create(&path).with_context(|| path.display().to_string())?;
+                generate::write_ndjson(&mut std::io::BufWriter::new(file), seed, count)?;
+            }
+            None => generate::write_ndjson(
+                &mut std::io::BufWriter::new(std::io::stdout().lock()),
+                seed,
+                count,
+            )?,
+        },
+        Command::Officer(StaffCommand::Add { name }) => {
+            add_staff(config, dir, Role::Officer, &name).await?
+        }
+        Command::Admin(StaffCommand::Add { name }) => {
+            add_staff(config, dir, Role::Admin, &name).await?
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = setup::store(&config, dir).await?;
+            let report = audit::verify(&store).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.intact() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn add_staff(
+    config: Config,
+    dir: &std::path::Path,
+    role: Role,
+    name: &str,
+) -> anyhow::Result<()> {
+    let store = setup::store(&config, dir).await?;
+    let port = config
+        .listen
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let public_url = config.public_url(port);
+    let services = setup::services(store, config, dir, public_url)?;
+    let invitation = staff::add(&services, role, name).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "account_id": invitation.account.id,
+            "role": role.as_str(),
+            "enrolment_link": invitation.link,
+            "expires_at": dinhdanh_server::clock::rfc3339(invitation.expires_at),
+        }))?
+    );
+    Ok(())
+}
+
+async fn serve(
+    config: Config,
+    dir: &std::path::Path,
+    listen: Option<String>,
+) -> anyhow::Result<()> {
+    let listen = listen.unwrap_or_else(|| config.listen.clone());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let address = listener.local_addr()?;
+    let public_url = config.public_url(address.port());
+    let store = setup::store(&config, dir).await?;
+    let seeded = setup::seed_registry(&store, config.seed_citizens).await?;
+    if seeded > 0 {
+        tracing::info!(
+            citizens = seeded,
+            "seeded an empty registry with synthetic citizens"
+        );
+    }
+    let demo = setup::demo_citizen(&store).await?;
+    let services = setup::services(store.clone(), config, dir, public_url.clone())?;
+    let app = dinhdanh_server::router(services);
+
+    let pruner = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(error) = store.prune_expired(dinhdanh_server::clock::now()).await {
+                    tracing::warn!(%error, "pruning expired state failed");
+                }
+            }
+        })
+    };
+
+    tracing::info!(%address, %public_url, backend = ?store.backend(), "listening");
+    println!("dinhdanh-server listening on http://{address} (public URL {public_url})");
+    if let Some(c) = demo {
+        println!(
+            "demo citizen (synthetic): id_number {} · full_name {} · date_of_birth {} · any mobile phone, e.g. 0912345678; the code is written to {}",
+            c.id_number,
+            c.full_name,
+            c.date_of_birth,
+            dir.join("sms.log").display()
+        );
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    pruner.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C: new connections stop, in-flight requests finish.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,191 @@
+//! The web portal: a few server-rendered pages (enrol, register a passkey, sign in, my account,
+//! devices and history; staff invitation) and a small script for the WebAuthn calls.
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::get,
+};
+
+use crate::{AppState, error::ApiError, routes::auth::MaybeSignedIn, sessions::Role};
+
+const SCRIPT: &str = include_str!("portal.js");
+const STYLE: &str = include_str!("portal.css");
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The portal's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/staff/enrol", get(staff_enrol))
+        .route(
+            "/assets/portal.js",
+            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/portal.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · dinhdanh</title><link rel=\"stylesheet\" href=\"/assets/portal.css\"></head>\
+         <body><header><h1>dinhdanh · Định danh điện tử</h1></header><main>{body}</main>\
+         <script src=\"/assets/portal.js\"></script></body></html>",
+        title = escape(title)
+    );
+    let mut response = Html(html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn home(MaybeSignedIn(principal): MaybeSignedIn) -> Response {
+    if principal.is_some_and(|p| p.role != Role::Setup) {
+        return Redirect::to("/account").into_response();
+    }
+    page(
+        "Đăng ký",
+        r#"<section><h2>Đăng nhập / Sign in</h2>
+<button id="sign-in" type="button">Đăng nhập bằng passkey / Sign in with a passkey</button>
+<p id="sign-in-message" class="message" role="status"></p></section>
+<section><h2>Đăng ký tài khoản mức 1 / Enrol (level 1)</h2>
+<form id="enrol-form">
+<label>Số định danh cá nhân / ID number<input name="id_number" inputmode="numeric" pattern="[0-9]{12}" required></label>
+<label>Họ và tên / Full name<input name="full_name" required></label>
+<label>Ngày sinh / Date of birth<input name="date_of_birth" type="date" required></label>
+<label>Số điện thoại / Phone<input name="phone" type="tel" required></label>
+<button type="submit">Gửi mã / Send code</button></form>
+<form id="code-form" hidden>
+<label>Mã xác thực / Code<input name="code" inputmode="numeric" pattern="[0-9]{6}" required></label>
+<button type="submit">Xác nhận / Confirm</button></form>
+<p id="enrol-message" class="message" role="status"></p></section>"#,
+    )
+}
+
+async fn account(
+    State(state): State<AppState>,
+    MaybeSignedIn(principal): MaybeSignedIn,
+) -> Result<Response, ApiError> {
+    let Some(principal) = principal.filter(|p| p.role != Role::Setup) else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let store = &state.services.store;
+    let a = &principal.account;
+    let mut body = format!(
+        "<section><h2>Tài khoản / My account</h2><dl id=\"account\"><dt>Họ và tên / Name</dt><dd id=\"display-name\">{}</dd>\
+         <dt>Vai trò / Role</dt><dd id=\"role\">{}</dd><dt>Mức định danh / Assurance level</dt><dd id=\"level\">{}</dd>",
+        escape(&a.display_name),
+        escape(&a.role),
+        a.assurance_level
+    );
+    if let Some(id) = &a.id_number {
+        body.push_str(&format!(
+            "<dt>Số định danh / ID number</dt><dd>{}</dd>",
+            escape(id)
+        ));
+    }
+    body.push_str(
+        "</dl><button id=\"sign-out\" type=\"button\">Đăng xuất / Sign out</button>\
+                   <p id=\"account-message\" class=\"message\" role=\"status\"></p></section>",
+    );
+
+    body.push_str("<section><h2>Passkeys</h2><table id=\"passkeys\"><tr><th>Tên / Name</th><th>Tạo / Created</th><th>Dùng / Last used</th><th></th></tr>");
+    for p in store
+        .passkeys(&a.id)
+        .await?
+        .iter()
+        .filter(|p| p.revoked_at.is_none())
+    {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><button type=\"button\" data-revoke=\"/v1/me/passkeys/{}\">Thu hồi / Revoke</button></td></tr>",
+            escape(&p.name),
+            crate::clock::rfc3339(p.created_at),
+            p.last_used_at.map(crate::clock::rfc3339).unwrap_or_default(),
+            escape(&p.id)
+        ));
+    }
+    body.push_str("</table><label>Tên passkey mới / New passkey name<input id=\"passkey-name\"></label>\
+                   <button id=\"add-passkey\" type=\"button\">Thêm passkey / Add a passkey</button></section>");
+
+    if principal.role == Role::Citizen {
+        body.push_str("<section><h2>Thiết bị / Devices</h2><table id=\"devices\"><tr><th>Tên / Name</th><th>Khóa / Key thumbprint</th><th></th></tr>");
+        for d in store
+            .devices(&a.id)
+            .await?
+            .iter()
+            .filter(|d| d.revoked_at.is_none())
+        {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td><code>{}</code></td><td><button type=\"button\" data-revoke=\"/v1/me/devices/{}\">Thu hồi / Revoke</button></td></tr>",
+                escape(&d.name),
+                escape(&d.thumbprint),
+                escape(&d.id)
+            ));
+        }
+        body.push_str("</table></section>");
+    }
+
+    body.push_str("<section><h2>Lịch sử / History</h2><table id=\"history\"><tr><th>Thời gian / Time</th><th>Sự kiện / Event</th><th>Bởi / By</th></tr>");
+    for e in store.history(&a.id, 100).await? {
+        let by = if e.actor == a.id {
+            "you"
+        } else if e.actor.contains('-') {
+            "staff"
+        } else {
+            e.actor.as_str()
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            crate::clock::rfc3339(e.at),
+            escape(&e.action),
+            escape(by)
+        ));
+    }
+    body.push_str("</table></section>");
+    Ok(page("Tài khoản", &body))
+}
+
+async fn staff_enrol() -> Response {
+    page(
+        "Cán bộ",
+        "<section id=\"staff-enrol\"><h2>Kích hoạt tài khoản cán bộ / Staff account activation</h2>\
+         <p id=\"staff-message\" class=\"message\" role=\"status\">…</p></section>",
+    )
+}

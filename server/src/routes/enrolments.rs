@@ -1,0 +1,93 @@
+//! Level-1 enrolment.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Json, SessionCreated, auth::ClientAddress, session_response};
+use crate::{
+    AppState,
+    enrolment::{self, EnrolmentRequest},
+    error::{ApiError, Problem},
+    sessions::{self, Role},
+};
+
+/// An enrolment request, as the citizen types it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartEnrolment {
+    /// 12-digit ID number.
+    #[schema(example = "001090012345")]
+    pub id_number: String,
+    /// Full name as on the ID card.
+    #[schema(example = "Nguyễn Văn An")]
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    #[schema(example = "1990-02-28")]
+    pub date_of_birth: String,
+    /// Vietnamese mobile number.
+    #[schema(example = "0912345678")]
+    pub phone: String,
+}
+
+/// An enrolment waiting for its code. The same answer whether or not the details matched.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolmentStarted {
+    /// Where to send the code.
+    pub enrolment_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Digits in the code.
+    pub code_length: u8,
+}
+
+/// Starts a level-1 enrolment: if the details match the registry, a code goes to the phone.
+#[utoipa::path(post, path = "/v1/enrolments", tag = "enrolment", request_body = StartEnrolment,
+    responses((status = 202, body = EnrolmentStarted), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub(super) async fn start(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    Json(body): Json<StartEnrolment>,
+) -> Result<Response, ApiError> {
+    let request = EnrolmentRequest {
+        id_number: body.id_number,
+        full_name: body.full_name,
+        date_of_birth: body.date_of_birth,
+        phone: body.phone,
+    };
+    let started = enrolment::start(&state.services, &request, &client).await?;
+    let body = EnrolmentStarted {
+        enrolment_id: started.enrolment_id,
+        expires_at: crate::clock::rfc3339(started.expires_at),
+        code_length: 6,
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// The one-time code received by SMS.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmEnrolment {
+    /// Six digits.
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+/// Confirms the code: the level-1 account is created and a `setup` session returned, with which
+/// the citizen registers a passkey.
+#[utoipa::path(post, path = "/v1/enrolments/{enrolment_id}/confirm", tag = "enrolment", request_body = ConfirmEnrolment,
+    params(("enrolment_id" = String, Path)),
+    responses((status = 201, body = SessionCreated), (status = 400, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    Path(enrolment_id): Path<String>,
+    Json(body): Json<ConfirmEnrolment>,
+) -> Result<Response, ApiError> {
+    let account = enrolment::confirm(&state.services, &enrolment_id, &body.code).await?;
+    let issued = sessions::issue(&state.services, &account, Role::Setup, "sms_code").await?;
+    Ok(session_response(&state, &account, &issued))
+}

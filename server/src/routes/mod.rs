@@ -1,0 +1,196 @@
+//! The HTTP surface: thin handlers that extract, call a domain module and respond.
+//!
+//! Every API route states the roles it admits through its [`auth::Auth`] extractor; [`ACCESS`]
+//! lists them so that a test can call every route with every role and check the others are
+//! refused.
+
+pub mod auth;
+pub mod enrolments;
+pub mod me;
+mod openapi;
+pub mod passkeys;
+pub mod registry;
+mod system;
+
+use std::time::{Duration, Instant};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+use serde::Serialize;
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer};
+
+use self::auth::{ADMIN, ANY, CITIZEN, NONE, SIGNED_IN, STAFF};
+use crate::{AppState, error::ApiError, sessions::IssuedSession};
+
+pub use self::openapi::ApiDoc;
+
+/// A JSON body whose rejections (malformed JSON, wrong content type, too large) are answered
+/// as problem+json.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(self.0).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// Who may call what: (method, route, roles). The roles are the bits of [`auth`]; `NONE` means
+/// a public route.
+pub const ACCESS: &[(&str, &str, u8)] = &[
+    ("POST", "/v1/enrolments", NONE),
+    ("POST", "/v1/enrolments/{enrolment_id}/confirm", NONE),
+    ("POST", "/v1/staff/invitations/redeem", NONE),
+    ("POST", "/v1/sessions/passkey", NONE),
+    ("POST", "/v1/sessions/passkey/{ceremony_id}", NONE),
+    ("DELETE", "/v1/sessions/current", ANY),
+    ("POST", "/v1/passkeys/registrations", ANY),
+    ("POST", "/v1/passkeys/registrations/{ceremony_id}", ANY),
+    ("GET", "/v1/me", SIGNED_IN),
+    ("GET", "/v1/me/passkeys", SIGNED_IN),
+    ("DELETE", "/v1/me/passkeys/{passkey_id}", SIGNED_IN),
+    ("GET", "/v1/me/history", SIGNED_IN),
+    ("GET", "/v1/me/devices", CITIZEN),
+    ("POST", "/v1/me/devices", CITIZEN),
+    ("DELETE", "/v1/me/devices/{device_id}", CITIZEN),
+    ("GET", "/v1/registry/citizens/{id_number}", STAFF),
+    ("POST", "/v1/registry/citizens/lookup", STAFF),
+    ("GET", "/v1/admin/staff", ADMIN),
+];
+
+/// The router over `state`.
+pub fn router(state: AppState) -> Router {
+    let config = &state.services.config;
+    let timeout = Duration::from_secs(config.request_timeout_seconds);
+    let body_limit = config.max_body_bytes;
+    let api = Router::new()
+        .route("/v1/enrolments", post(enrolments::start))
+        .route(
+            "/v1/enrolments/{enrolment_id}/confirm",
+            post(enrolments::confirm),
+        )
+        .route(
+            "/v1/staff/invitations/redeem",
+            post(passkeys::redeem_invitation),
+        )
+        .route("/v1/sessions/passkey", post(passkeys::start_sign_in))
+        .route(
+            "/v1/sessions/passkey/{ceremony_id}",
+            post(passkeys::finish_sign_in),
+        )
+        .route("/v1/sessions/current", delete(passkeys::sign_out))
+        .route(
+            "/v1/passkeys/registrations",
+            post(passkeys::start_registration),
+        )
+        .route(
+            "/v1/passkeys/registrations/{ceremony_id}",
+            post(passkeys::finish_registration),
+        )
+        .route("/v1/me", get(me::account))
+        .route("/v1/me/passkeys", get(me::passkeys))
+        .route("/v1/me/passkeys/{passkey_id}", delete(me::revoke_passkey))
+        .route("/v1/me/history", get(me::history))
+        .route("/v1/me/devices", get(me::devices).post(me::add_device))
+        .route("/v1/me/devices/{device_id}", delete(me::revoke_device))
+        .route("/v1/registry/citizens/{id_number}", get(registry::citizen))
+        .route("/v1/registry/citizens/lookup", post(registry::lookup))
+        .route("/v1/admin/staff", get(registry::staff));
+    Router::new()
+        .merge(api)
+        .merge(system::router())
+        .merge(crate::portal::router())
+        .fallback(|| async { ApiError::not_found(Some("no such route".to_owned())) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                None,
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+/// Records each request's route, status and latency. Logs carry the route template, never the
+/// path itself (an ID number can be part of a path).
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.record(&method, &route, status, elapsed);
+    tracing::info!(target: "dinhdanh::http", %method, %route, status, ms = elapsed.as_secs_f64() * 1e3, "request");
+    response
+}
+
+/// A session as handed to its holder.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionCreated {
+    /// The account.
+    pub account_id: String,
+    /// `setup` (may only register a passkey), `citizen`, `officer` or `admin`.
+    pub role: String,
+    /// 1 or 2.
+    pub assurance_level: i64,
+    /// Bearer token for `Authorization: Bearer`; the portal gets the same in a cookie.
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// A 201 response carrying a new session, with the portal's session cookie.
+fn session_response(
+    state: &AppState,
+    account: &crate::store::Account,
+    issued: &IssuedSession,
+) -> Response {
+    let body = SessionCreated {
+        account_id: account.id.clone(),
+        role: issued.role.as_str().to_owned(),
+        assurance_level: account.assurance_level,
+        token: issued.token.clone(),
+        expires_at: crate::clock::rfc3339(issued.expires_at),
+    };
+    let max_age = issued.expires_at - crate::clock::now();
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&auth::session_cookie(
+        &issued.token,
+        max_age,
+        &state.services.public_url,
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}

@@ -1,0 +1,212 @@
+//! Passkey registration, sign-in and sign-out.
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::{
+    Json, SessionCreated,
+    auth::{ANY, Auth},
+    me::PasskeyView,
+    session_response,
+};
+use crate::{
+    AppState,
+    error::{ApiError, Problem},
+    passkeys,
+    sessions::{self, Role},
+    staff,
+};
+
+/// The options to pass to `navigator.credentials.create()` / `.get()`, and the ceremony to
+/// complete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CeremonyStarted {
+    /// Send back with the authenticator's response; valid for one attempt, five minutes.
+    pub ceremony_id: String,
+    /// WebAuthn options (`{"publicKey": {...}}`), binary fields base64url.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+/// Starts registering a passkey for the signed-in (or setup) account.
+#[utoipa::path(post, path = "/v1/passkeys/registrations", tag = "passkeys",
+    responses((status = 200, body = CeremonyStarted), (status = 401, body = Problem)), security(("session" = [])))]
+pub(super) async fn start_registration(
+    State(state): State<AppState>,
+    Auth(principal): Auth<ANY>,
+) -> Result<Json<CeremonyStarted>, ApiError> {
+    let (ceremony_id, options) =
+        passkeys::start_registration(&state.services, &principal.account).await?;
+    Ok(Json(CeremonyStarted {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// The authenticator's registration response.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FinishRegistration {
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, binary fields base64url.
+    #[schema(value_type = Object)]
+    pub credential: RegisterPublicKeyCredential,
+    /// A label, e.g. "Điện thoại của tôi".
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A registered passkey; when the caller held a setup session, the signed-in session that
+/// replaces it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyRegistered {
+    /// The new passkey.
+    pub passkey: PasskeyView,
+    /// Present when a setup session was exchanged for a full one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionCreated>,
+}
+
+/// Completes a passkey registration.
+#[utoipa::path(post, path = "/v1/passkeys/registrations/{ceremony_id}", tag = "passkeys", request_body = FinishRegistration,
+    params(("ceremony_id" = String, Path)),
+    responses((status = 201, body = PasskeyRegistered), (status = 400, body = Problem), (status = 401, body = Problem), (status = 409, body = Problem)),
+    security(("session" = [])))]
+pub(super) async fn finish_registration(
+    State(state): State<AppState>,
+    Auth(principal): Auth<ANY>,
+    Path(ceremony_id): Path<String>,
+    Json(body): Json<FinishRegistration>,
+) -> Result<Response, ApiError> {
+    let name = body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Passkey");
+    let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+    let services = &state.services;
+    let stored = passkeys::finish_registration(
+        services,
+        &principal.account,
+        &ceremony_id,
+        &body.credential,
+        &name,
+    )
+    .await?;
+    let passkey = PasskeyView::from(&stored);
+    if principal.role != Role::Setup {
+        return Ok((
+            StatusCode::CREATED,
+            Json(PasskeyRegistered {
+                passkey,
+                session: None,
+            }),
+        )
+            .into_response());
+    }
+    // The setup session has done its one job: replace it with a signed-in session.
+    sessions::end(services, &principal).await?;
+    let role = Role::parse(&principal.account.role).unwrap_or(Role::Citizen);
+    let issued =
+        sessions::issue(services, &principal.account, role, "passkey_registration").await?;
+    let mut response = session_response(&state, &principal.account, &issued);
+    let session = SessionCreated {
+        account_id: principal.account.id.clone(),
+        role: role.as_str().to_owned(),
+        assurance_level: principal.account.assurance_level,
+        token: issued.token,
+        expires_at: crate::clock::rfc3339(issued.expires_at),
+    };
+    let body = Json(PasskeyRegistered {
+        passkey,
+        session: Some(session),
+    })
+    .into_response();
+    *response.body_mut() = body.into_body();
+    Ok(response)
+}
+
+/// Starts a usernameless passkey sign-in.
+#[utoipa::path(post, path = "/v1/sessions/passkey", tag = "sessions", responses((status = 200, body = CeremonyStarted)))]
+pub(super) async fn start_sign_in(
+    State(state): State<AppState>,
+) -> Result<Json<CeremonyStarted>, ApiError> {
+    let (ceremony_id, options) = passkeys::start_sign_in(&state.services).await?;
+    let options = serde_json::to_value(options).map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(CeremonyStarted {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// The authenticator's assertion.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FinishSignIn {
+    /// The `PublicKeyCredential` from `navigator.credentials.get()`, binary fields base64url.
+    #[schema(value_type = Object)]
+    pub credential: PublicKeyCredential,
+}
+
+/// Completes a passkey sign-in and opens a session with the account's role.
+#[utoipa::path(post, path = "/v1/sessions/passkey/{ceremony_id}", tag = "sessions", request_body = FinishSignIn,
+    params(("ceremony_id" = String, Path)),
+    responses((status = 201, body = SessionCreated), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub(super) async fn finish_sign_in(
+    State(state): State<AppState>,
+    Path(ceremony_id): Path<String>,
+    Json(body): Json<FinishSignIn>,
+) -> Result<Response, ApiError> {
+    let account = passkeys::finish_sign_in(&state.services, &ceremony_id, &body.credential).await?;
+    let role = Role::parse(&account.role).ok_or_else(|| ApiError::internal(&"account role"))?;
+    let issued = sessions::issue(&state.services, &account, role, "passkey").await?;
+    Ok(session_response(&state, &account, &issued))
+}
+
+/// Ends the current session.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions",
+    responses((status = 204), (status = 401, body = Problem)), security(("session" = [])))]
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    Auth(principal): Auth<ANY>,
+) -> Result<Response, ApiError> {
+    sessions::end(&state.services, &principal).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let cookie = super::auth::session_cookie("", 0, &state.services.public_url);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// A staff invitation token (from the link's fragment).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemInvitation {
+    /// The token.
+    pub token: String,
+}
+
+/// Redeems a staff invitation: a `setup` session to register the staff member's passkey.
+#[utoipa::path(post, path = "/v1/staff/invitations/redeem", tag = "staff", request_body = RedeemInvitation,
+    responses((status = 201, body = SessionCreated), (status = 400, body = Problem)))]
+pub(super) async fn redeem_invitation(
+    State(state): State<AppState>,
+    Json(body): Json<RedeemInvitation>,
+) -> Result<Response, ApiError> {
+    let account = staff::redeem(&state.services, &body.token)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid-invitation",
+                "this invitation is unknown, expired or already used",
+            )
+        })?;
+    let issued =
+        sessions::issue(&state.services, &account, Role::Setup, "staff_invitation").await?;
+    Ok(session_response(&state, &account, &issued))
+}

@@ -1,0 +1,666 @@
+//! Storage: one repository API over SQLite (the embedded default) and PostgreSQL.
+//!
+//! The queries are written once, in `queries.rs`, and compiled twice: once for each backend
+//! (`sqlite.rs` and `postgres.rs` include it with their own `Db` type). The few statements that
+//! differ (bulk import, batch lookup) live in the backend files. [`Store`] dispatches to the
+//! backend the database URL selects.
+//!
+//! Every write that is a security event appends its audit entry in the same transaction, so
+//! an action and its record commit together or not at all.
+
+mod audit_chain;
+mod migrate;
+mod postgres;
+mod sqlite;
+
+use std::{str::FromStr, time::Duration};
+
+use serde::Serialize;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+pub use self::audit_chain::{AUDIT_CHAINS, GENESIS, chain_of, entry_hash};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration already applied differs from the one this build carries.
+    #[error("migration {version} was changed after it was applied")]
+    MigrationChanged {
+        /// The migration's version.
+        version: i64,
+    },
+    /// A row expected by a multi-step write was not there (e.g. a code consumed concurrently).
+    #[error("conflicting concurrent change")]
+    Conflict,
+    /// A value stored in the database does not decode.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(&'static str),
+}
+
+/// Which database engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in WAL mode, the embedded default.
+    Sqlite,
+    /// PostgreSQL, for production.
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// The repository: a cheap-to-clone handle on a connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+/// Calls the backend function of the same name with the pool in front of the arguments.
+macro_rules! dispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.pool {
+            Pool::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
+            Pool::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`); SQLite files are created if missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Ok(Self {
+                pool: Pool::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Self {
+                pool: Pool::Postgres(pool),
+            })
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations this build carries that the database lacks. Safe to run from
+    /// several processes at once.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        dispatch!(self.migrate())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Runs a trivial statement: is the database reachable?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self.ping())
+    }
+
+    // --- Population registry -------------------------------------------------------------
+
+    /// One citizen by ID number.
+    pub async fn citizen(&self, id_number: &str) -> Result<Option<Citizen>, StoreError> {
+        dispatch!(self.citizen(id_number))
+    }
+
+    /// Many citizens by ID number, in one statement (ID numbers not found are absent).
+    pub async fn citizens(&self, id_numbers: &[String]) -> Result<Vec<Citizen>, StoreError> {
+        dispatch!(self.citizens(id_numbers))
+    }
+
+    /// How many citizens the registry holds.
+    pub async fn citizen_count(&self) -> Result<i64, StoreError> {
+        dispatch!(self.citizen_count())
+    }
+
+    /// Starts an import: rows are staged, then merged by [`RegistryImport::commit`] in the same
+    /// transaction; dropping the import without committing leaves the registry untouched.
+    pub async fn begin_import(&self) -> Result<RegistryImport, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => RegistryImport::Sqlite(sqlite::Import::begin(pool).await?),
+            Pool::Postgres(pool) => RegistryImport::Postgres(postgres::Import::begin(pool).await?),
+        })
+    }
+
+    /// What re-imports changed in one citizen's record, oldest first.
+    pub async fn registry_changes(
+        &self,
+        id_number: &str,
+    ) -> Result<Vec<RegistryChange>, StoreError> {
+        dispatch!(self.registry_changes(id_number))
+    }
+
+    // --- Accounts ----------------------------------------------------------------------------
+
+    /// An account by its id.
+    pub async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        dispatch!(self.account(id))
+    }
+
+    /// The citizen account of an ID number, if one was created.
+    pub async fn account_by_id_number(
+        &self,
+        id_number: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        dispatch!(self.account_by_id_number(id_number))
+    }
+
+    /// The account a WebAuthn user handle belongs to.
+    pub async fn account_by_webauthn_user(
+        &self,
+        user: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        dispatch!(self.account_by_webauthn_user(user))
+    }
+
+    /// Consumes an enrolment and, when `create`, creates its citizen account in the same
+    /// transaction (a code completes at most one enrolment). [`StoreError::Conflict`] when the
+    /// enrolment was consumed already.
+    pub async fn complete_enrolment(
+        &self,
+        account: &Account,
+        create: bool,
+        enrolment_id: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.complete_enrolment(account, create, enrolment_id, now, audit))
+    }
+
+    /// Creates a staff account and its one-time invitation (stored hashed).
+    pub async fn create_staff_account(
+        &self,
+        account: &Account,
+        invitation_hash: &[u8],
+        expires_at: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.create_staff_account(account, invitation_hash, expires_at, audit))
+    }
+
+    /// Consumes a staff invitation: the account it was for, if it was valid and unused.
+    pub async fn redeem_invitation(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<Option<String>, StoreError> {
+        dispatch!(self.redeem_invitation(token_hash, now, audit))
+    }
+
+    /// Staff accounts (officers and admins).
+    pub async fn staff(&self) -> Result<Vec<Account>, StoreError> {
+        dispatch!(self.staff())
+    }
+
+    // --- Enrolment -----------------------------------------------------------------------
+
+    /// Records an enrolment request and its hashed code.
+    pub async fn insert_enrolment(
+        &self,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_enrolment(enrolment, audit))
+    }
+
+    /// Counts one attempt at an enrolment's code and returns the enrolment if it is still
+    /// open (unconsumed, unexpired) and the attempt is within `max_attempts`.
+    pub async fn enrolment_attempt(
+        &self,
+        id: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> Result<Option<Enrolment>, StoreError> {
+        dispatch!(self.enrolment_attempt(id, now, max_attempts))
+    }
+
+    /// Adds one hit to a fixed-window counter and returns the hits in the current window.
+    pub async fn hit_rate_limit(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<i64, StoreError> {
+        dispatch!(self.hit_rate_limit(key, now, window))
+    }
+
+    // --- WebAuthn ceremonies ---------------------------------------------------------------
+
+    /// Stores a ceremony's server-side state until `expires_at`.
+    pub async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
+        dispatch!(self.put_ceremony(ceremony))
+    }
+
+    /// Takes (deletes and returns) a ceremony: at most one caller ever gets it.
+    pub async fn take_ceremony(
+        &self,
+        id: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<Option<Ceremony>, StoreError> {
+        dispatch!(self.take_ceremony(id, kind, now))
+    }
+
+    // --- Passkeys --------------------------------------------------------------------------
+
+    /// Adds a passkey to an account.
+    pub async fn insert_passkey(
+        &self,
+        passkey: &StoredPasskey,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_passkey(passkey, audit))
+    }
+
+    /// An account's passkeys, revoked ones included.
+    pub async fn passkeys(&self, account_id: &str) -> Result<Vec<StoredPasskey>, StoreError> {
+        dispatch!(self.passkeys(account_id))
+    }
+
+    /// The passkey with this WebAuthn credential id.
+    pub async fn passkey_by_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<StoredPasskey>, StoreError> {
+        dispatch!(self.passkey_by_credential(credential_id))
+    }
+
+    /// Records a successful sign-in with a passkey (new credential state, counter, flags), unless
+    /// it was revoked meanwhile.
+    pub async fn record_passkey_use(
+        &self,
+        passkey: &StoredPasskey,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.record_passkey_use(passkey, now))
+    }
+
+    /// Revokes one of an account's passkeys; false if there was no such active passkey.
+    pub async fn revoke_passkey(
+        &self,
+        account_id: &str,
+        passkey_id: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.revoke_passkey(account_id, passkey_id, now, audit))
+    }
+
+    // --- Sessions --------------------------------------------------------------------------
+
+    /// Stores a session by the hash of its token.
+    pub async fn insert_session(
+        &self,
+        session: &Session,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_session(session, audit))
+    }
+
+    /// The live session with this token hash.
+    pub async fn session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        dispatch!(self.session(token_hash, now))
+    }
+
+    /// Ends a session.
+    pub async fn revoke_session(&self, token_hash: &[u8], now: i64) -> Result<(), StoreError> {
+        dispatch!(self.revoke_session(token_hash, now))
+    }
+
+    // --- Devices ---------------------------------------------------------------------------
+
+    /// Registers a device holder key.
+    pub async fn insert_device(
+        &self,
+        device: &Device,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_device(device, audit))
+    }
+
+    /// An account's devices, revoked ones included.
+    pub async fn devices(&self, account_id: &str) -> Result<Vec<Device>, StoreError> {
+        dispatch!(self.devices(account_id))
+    }
+
+    /// Revokes one of an account's devices; false if there was no such active device.
+    pub async fn revoke_device(
+        &self,
+        account_id: &str,
+        device_id: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.revoke_device(account_id, device_id, now, audit))
+    }
+
+    // --- Audit -----------------------------------------------------------------------------
+
+    /// Appends one event to the audit log.
+    pub async fn append_audit(&self, audit: &AuditEvent) -> Result<(), StoreError> {
+        dispatch!(self.append_audit(audit))
+    }
+
+    /// The events about one subject, newest first.
+    pub async fn history(&self, subject: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.history(subject, limit))
+    }
+
+    /// The entries of one chain from `after_seq` on (exclusive), in order, at most `limit`.
+    pub async fn audit_chain(
+        &self,
+        chain: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.audit_chain(chain, after_seq, limit))
+    }
+
+    /// The recorded head (last sequence number and hash) of every chain.
+    pub async fn audit_heads(&self) -> Result<Vec<AuditHead>, StoreError> {
+        dispatch!(self.audit_heads())
+    }
+
+    /// Deletes expired ceremonies, enrolments, sessions and rate-limit windows.
+    pub async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
+        dispatch!(self.prune_expired(now))
+    }
+}
+
+/// A citizen of the population registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Citizen {
+    /// The 12-digit ID number.
+    pub id_number: String,
+    /// Full name, UTF-8 NFC.
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `male` or `female`.
+    pub sex: String,
+    /// Place of origin (quê quán).
+    pub place_of_origin: String,
+    /// Place of residence (nơi thường trú).
+    pub place_of_residence: String,
+    /// `living` or `deceased`.
+    pub status: String,
+}
+
+/// One recorded change of a citizen's record by an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct RegistryChange {
+    /// The import that made the change.
+    pub import_id: i64,
+    /// Comma-separated names of the fields that changed.
+    pub changed_fields: String,
+    /// The previous values of the whole record, as a JSON object.
+    pub previous: String,
+    /// When (Unix seconds).
+    pub changed_at: i64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    /// The import's id in `registry_imports`.
+    pub import_id: i64,
+    /// Rows staged (valid rows).
+    pub accepted: i64,
+    /// New citizens.
+    pub inserted: i64,
+    /// Existing citizens whose record changed.
+    pub updated: i64,
+    /// Existing citizens whose record was already the same.
+    pub unchanged: i64,
+}
+
+/// An import in progress: one open transaction on one connection.
+pub enum RegistryImport {
+    /// On SQLite.
+    Sqlite(sqlite::Import),
+    /// On PostgreSQL.
+    Postgres(postgres::Import),
+}
+
+impl RegistryImport {
+    /// Stages a batch of validated records.
+    pub async fn stage(&mut self, batch: &[Citizen]) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(import) => import.stage(batch).await,
+            Self::Postgres(import) => import.stage(batch).await,
+        }
+    }
+
+    /// Merges the staged records into the registry, records the changes and commits.
+    pub async fn commit(
+        self,
+        source: &str,
+        rejected: i64,
+        now: i64,
+    ) -> Result<ImportCounts, StoreError> {
+        match self {
+            Self::Sqlite(import) => import.commit(source, rejected, now).await,
+            Self::Postgres(import) => import.commit(source, rejected, now).await,
+        }
+    }
+}
+
+/// An account: a citizen or a staff member.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Account {
+    /// Random id (UUID).
+    pub id: String,
+    /// The WebAuthn user handle (UUID), distinct from `id`.
+    pub webauthn_user_id: String,
+    /// `citizen`, `officer` or `admin`.
+    pub role: String,
+    /// The citizen's ID number (none for staff).
+    pub id_number: Option<String>,
+    /// Name shown to the account holder and on passkey prompts.
+    pub display_name: String,
+    /// The citizen's phone (E.164).
+    pub phone: Option<String>,
+    /// 1 or 2.
+    pub assurance_level: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A level-1 enrolment in progress.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Enrolment {
+    /// Random id.
+    pub id: String,
+    /// The matched citizen; `None` when the request matched nobody.
+    pub id_number: Option<String>,
+    /// Phone (E.164) the code went to.
+    pub phone: String,
+    /// HMAC of the code.
+    pub code_hash: Vec<u8>,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// WebAuthn ceremony state kept server side.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Ceremony {
+    /// Random id handed to the client.
+    pub id: String,
+    /// `registration` or `authentication`.
+    pub kind: String,
+    /// The account registering (none for a discoverable sign-in).
+    pub account_id: Option<String>,
+    /// Serialized webauthn-rs state.
+    pub state: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A passkey as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredPasskey {
+    /// Random id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// The WebAuthn credential id.
+    pub credential_id: Vec<u8>,
+    /// The webauthn-rs `Passkey`, as JSON.
+    pub passkey: String,
+    /// A label for the holder.
+    pub name: String,
+    /// Last signature counter seen.
+    pub sign_count: i64,
+    /// The authenticator may back the credential up (synced passkey).
+    pub backup_eligible: bool,
+    /// The credential is backed up.
+    pub backup_state: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub last_used_at: Option<i64>,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
+}
+
+/// A session, found by the hash of its bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Session {
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// Whose session.
+    pub account_id: String,
+    /// `citizen`, `officer`, `admin`, or `setup` (may only register a passkey).
+    pub role: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A device holder key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Device {
+    /// Random id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// A label for the holder.
+    pub name: String,
+    /// The public P-256 JWK, as JSON.
+    pub holder_jwk: String,
+    /// Its RFC 7638 thumbprint.
+    pub thumbprint: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
+}
+
+/// An event to append to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    /// Who acted: an account id, `anonymous`, or `operator` (a command-line operator).
+    pub actor: String,
+    /// What happened, e.g. `enrolment.started`.
+    pub action: String,
+    /// Whom it concerns: an account id, or an opaque reference; never personal data.
+    pub subject: String,
+    /// Non-personal detail as a JSON object.
+    pub detail: String,
+}
+
+/// An audit log entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEntry {
+    /// The chain the entry belongs to.
+    pub chain: i64,
+    /// Its position in the chain, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who acted.
+    pub actor: String,
+    /// What happened.
+    pub action: String,
+    /// Whom it concerns.
+    pub subject: String,
+    /// Detail (JSON object).
+    pub detail: String,
+    /// The previous entry's hash (zeros for the first).
+    pub prev_hash: Vec<u8>,
+    /// This entry's hash.
+    pub hash: Vec<u8>,
+}
+
+/// The recorded end of one audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditHead {
+    /// The chain.
+    pub chain: i64,
+    /// The last sequence number appended.
+    pub seq: i64,
+    /// The last hash appended.
+    pub head: Vec<u8>,
+}

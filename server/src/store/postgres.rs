@@ -1,0 +1,122 @@
+//! The PostgreSQL backend (production).
+
+use sqlx::{Postgres, pool::PoolConnection};
+
+use super::ImportCounts;
+
+type Db = Postgres;
+
+/// Row locks serialise what must be serialised (e.g. an audit chain's head); plain `BEGIN`.
+async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+include!("queries.rs");
+
+pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    // Several server processes may start at once: one migrates, the others wait, then find
+    // nothing left to do.
+    sqlx::query("SELECT pg_advisory_xact_lock(7464617368)")
+        .execute(&mut *tx)
+        .await?;
+    let done = apply_migrations(
+        &mut tx,
+        super::migrate::POSTGRES,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+         description TEXT NOT NULL, checksum BYTEA NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+const CHANGES_SQL: &str = "INSERT INTO registry_changes (import_id, id_number, changed_fields, previous, changed_at) \
+    SELECT $1, c.id_number, \
+      rtrim(CASE WHEN c.full_name <> s.full_name THEN 'full_name,' ELSE '' END \
+        || CASE WHEN c.date_of_birth <> s.date_of_birth THEN 'date_of_birth,' ELSE '' END \
+        || CASE WHEN c.sex <> s.sex THEN 'sex,' ELSE '' END \
+        || CASE WHEN c.place_of_origin <> s.place_of_origin THEN 'place_of_origin,' ELSE '' END \
+        || CASE WHEN c.place_of_residence <> s.place_of_residence THEN 'place_of_residence,' ELSE '' END \
+        || CASE WHEN c.status <> s.status THEN 'status,' ELSE '' END, ','), \
+      json_build_object('full_name', c.full_name, 'date_of_birth', c.date_of_birth, 'sex', c.sex, \
+        'place_of_origin', c.place_of_origin, 'place_of_residence', c.place_of_residence, 'status', c.status)::text, \
+      $2 \
+    FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number \
+    WHERE c.full_name <> s.full_name OR c.date_of_birth <> s.date_of_birth OR c.sex <> s.sex \
+      OR c.place_of_origin <> s.place_of_origin OR c.place_of_residence <> s.place_of_residence \
+      OR c.status <> s.status";
+
+pub(super) async fn citizens(
+    pool: &Pool,
+    id_numbers: &[String],
+) -> Result<Vec<Citizen>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status \
+         FROM citizens WHERE id_number = ANY($1)",
+    )
+    .bind(id_numbers)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A registry import on PostgreSQL: rows are staged in a temporary table (unlogged, private to
+/// this connection) with one `UNNEST` statement per batch, then merged in one transaction that
+/// takes row locks only.
+pub struct Import {
+    conn: PoolConnection<Db>,
+}
+
+impl Import {
+    pub(super) async fn begin(pool: &Pool) -> Result<Self, StoreError> {
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql(
+            "DROP TABLE IF EXISTS pg_temp.registry_staging; \
+             CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
+               date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
+               place_of_residence TEXT NOT NULL, status TEXT NOT NULL)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(Self { conn })
+    }
+
+    pub(super) async fn stage(&mut self, batch: &[Citizen]) -> Result<(), StoreError> {
+        let column = |f: fn(&Citizen) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
+        sqlx::query(
+            "INSERT INTO registry_staging SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], \
+             $4::text[], $5::text[], $6::text[], $7::text[])",
+        )
+        .bind(column(|c| &c.id_number))
+        .bind(column(|c| &c.full_name))
+        .bind(column(|c| &c.date_of_birth))
+        .bind(column(|c| &c.sex))
+        .bind(column(|c| &c.place_of_origin))
+        .bind(column(|c| &c.place_of_residence))
+        .bind(column(|c| &c.status))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn commit(
+        mut self,
+        source: &str,
+        rejected: i64,
+        now: i64,
+    ) -> Result<ImportCounts, StoreError> {
+        sqlx::query("ANALYZE registry_staging")
+            .execute(&mut *self.conn)
+            .await?;
+        let counts = {
+            let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+            let counts = merge_staged(&mut tx, source, rejected, now).await?;
+            tx.commit().await?;
+            counts
+        };
+        sqlx::query("DROP TABLE registry_staging")
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(counts)
+    }
+}

@@ -1,0 +1,619 @@
+// The statements both backends share. Included by `sqlite.rs` and `postgres.rs`, each of which
+// defines `Db` (the sqlx database type) and `begin_write` (a transaction that will write)
+// before including this file. `$N` placeholders work on both engines.
+
+use super::{
+    Account, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment, RegistryChange,
+    Session, StoreError, StoredPasskey, chain_of, entry_hash,
+};
+
+type Pool = sqlx::Pool<Db>;
+type Tx = sqlx::Transaction<'static, Db>;
+
+
+/// Applies the pending migrations of `all` inside the caller's transaction (which holds the
+/// backend's migration lock).
+async fn apply_migrations(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    all: &[super::migrate::Migration],
+    create_table: &'static str,
+) -> Result<Vec<i64>, StoreError> {
+    sqlx::query(create_table).execute(&mut *conn).await?;
+    let applied: super::migrate::Applied = sqlx::query_as("SELECT version, checksum FROM schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut done = Vec::new();
+    for migration in super::migrate::pending(all, &applied)? {
+        sqlx::raw_sql(migration.sql).execute(&mut *conn).await?;
+        sqlx::query("INSERT INTO schema_migrations VALUES ($1, $2, $3, $4)")
+            .bind(migration.version)
+            .bind(migration.description)
+            .bind(super::migrate::checksum(migration.sql))
+            .bind(crate::clock::now())
+            .execute(&mut *conn)
+            .await?;
+        done.push(migration.version);
+    }
+    Ok(done)
+}
+
+pub(super) async fn ping(pool: &Pool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(super) async fn citizen(pool: &Pool, id_number: &str) -> Result<Option<Citizen>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status \
+         FROM citizens WHERE id_number = $1",
+    )
+    .bind(id_number)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn citizen_count(pool: &Pool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM citizens").fetch_one(pool).await?)
+}
+
+pub(super) async fn registry_changes(pool: &Pool, id_number: &str) -> Result<Vec<RegistryChange>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT import_id, changed_fields, previous, changed_at FROM registry_changes \
+         WHERE id_number = $1 ORDER BY id",
+    )
+    .bind(id_number)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The registry merge both backends run once the rows are staged in `registry_staging`.
+async fn merge_staged(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    source: &str,
+    rejected: i64,
+    now: i64,
+) -> Result<super::ImportCounts, StoreError> {
+    let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_staging")
+        .fetch_one(&mut *conn)
+        .await?;
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let import_id: i64 = sqlx::query_scalar(
+        "INSERT INTO registry_imports (source, imported_at, accepted, rejected, inserted, updated, unchanged) \
+         VALUES ($1, $2, $3, $4, 0, 0, 0) RETURNING id",
+    )
+    .bind(source)
+    .bind(now)
+    .bind(accepted)
+    .bind(rejected)
+    .fetch_one(&mut *conn)
+    .await?;
+    let updated = sqlx::query(CHANGES_SQL)
+        .bind(import_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as i64;
+    sqlx::query(
+        "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, updated_at) \
+         SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, $1 \
+         FROM registry_staging WHERE true \
+         ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
+           date_of_birth = excluded.date_of_birth, sex = excluded.sex, \
+           place_of_origin = excluded.place_of_origin, place_of_residence = excluded.place_of_residence, \
+           status = excluded.status, updated_at = excluded.updated_at \
+         WHERE citizens.full_name <> excluded.full_name OR citizens.date_of_birth <> excluded.date_of_birth \
+           OR citizens.sex <> excluded.sex OR citizens.place_of_origin <> excluded.place_of_origin \
+           OR citizens.place_of_residence <> excluded.place_of_residence OR citizens.status <> excluded.status",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let counts = super::ImportCounts {
+        import_id,
+        accepted,
+        inserted: accepted - existing,
+        updated,
+        unchanged: existing - updated,
+    };
+    sqlx::query("UPDATE registry_imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4")
+        .bind(counts.inserted)
+        .bind(counts.updated)
+        .bind(counts.unchanged)
+        .bind(import_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(counts)
+}
+
+// --- Accounts ----------------------------------------------------------------------------------
+
+
+macro_rules! account_query {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, webauthn_user_id, role, id_number, display_name, phone, assurance_level, created_at \
+             FROM accounts WHERE ",
+            $where
+        )
+    };
+}
+
+pub(super) async fn account(pool: &Pool, id: &str) -> Result<Option<Account>, StoreError> {
+    Ok(sqlx::query_as(account_query!("id = $1")).bind(id).fetch_optional(pool).await?)
+}
+
+pub(super) async fn account_by_id_number(pool: &Pool, id_number: &str) -> Result<Option<Account>, StoreError> {
+    Ok(sqlx::query_as(account_query!("id_number = $1"))
+        .bind(id_number)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub(super) async fn account_by_webauthn_user(pool: &Pool, user: &str) -> Result<Option<Account>, StoreError> {
+    Ok(sqlx::query_as(account_query!("webauthn_user_id = $1"))
+        .bind(user)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub(super) async fn staff(pool: &Pool) -> Result<Vec<Account>, StoreError> {
+    Ok(sqlx::query_as(account_query!("role <> 'citizen' ORDER BY created_at, id"))
+        .fetch_all(pool)
+        .await?)
+}
+
+async fn insert_account(tx: &mut Tx, account: &Account) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO accounts (id, webauthn_user_id, role, id_number, display_name, phone, assurance_level, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&account.id)
+    .bind(&account.webauthn_user_id)
+    .bind(&account.role)
+    .bind(&account.id_number)
+    .bind(&account.display_name)
+    .bind(&account.phone)
+    .bind(account.assurance_level)
+    .bind(account.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn complete_enrolment(
+    pool: &Pool,
+    account: &Account,
+    create: bool,
+    enrolment_id: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let consumed = sqlx::query("UPDATE enrolments SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
+        .bind(now)
+        .bind(enrolment_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if consumed != 1 {
+        return Err(StoreError::Conflict);
+    }
+    if create {
+        insert_account(&mut tx, account).await?;
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn create_staff_account(
+    pool: &Pool,
+    account: &Account,
+    invitation_hash: &[u8],
+    expires_at: i64,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    insert_account(&mut tx, account).await?;
+    sqlx::query("INSERT INTO staff_invitations (token_hash, account_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(invitation_hash)
+        .bind(&account.id)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn redeem_invitation(
+    pool: &Pool,
+    token_hash: &[u8],
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<Option<String>, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let account: Option<String> = sqlx::query_scalar(
+        "UPDATE staff_invitations SET used_at = $1 \
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING account_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    let mut audit = audit.clone();
+    audit.subject.clone_from(&account);
+    append_in(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(Some(account))
+}
+
+// --- Enrolment -----------------------------------------------------------------------------------
+
+pub(super) async fn insert_enrolment(pool: &Pool, enrolment: &Enrolment, audit: &AuditEvent) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO enrolments (id, id_number, phone, code_hash, attempts, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&enrolment.id)
+    .bind(&enrolment.id_number)
+    .bind(&enrolment.phone)
+    .bind(&enrolment.code_hash)
+    .bind(enrolment.attempts)
+    .bind(enrolment.created_at)
+    .bind(enrolment.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn enrolment_attempt(
+    pool: &Pool,
+    id: &str,
+    now: i64,
+    max_attempts: i64,
+) -> Result<Option<Enrolment>, StoreError> {
+    // The attempt is counted before the code is compared, in one statement: concurrent guesses
+    // cannot exceed the limit.
+    Ok(sqlx::query_as(
+        "UPDATE enrolments SET attempts = attempts + 1 \
+         WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2 AND attempts < $3 \
+         RETURNING id, id_number, phone, code_hash, attempts, created_at, expires_at",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(max_attempts)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn hit_rate_limit(pool: &Pool, key: &str, now: i64, window: i64) -> Result<i64, StoreError> {
+    let window_start = now - now.rem_euclid(window);
+    Ok(sqlx::query_scalar(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END, \
+           window_start = excluded.window_start \
+         RETURNING hits",
+    )
+    .bind(key)
+    .bind(window_start)
+    .fetch_one(pool)
+    .await?)
+}
+
+// --- Ceremonies ----------------------------------------------------------------------------------
+
+pub(super) async fn put_ceremony(pool: &Pool, ceremony: &Ceremony) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO ceremonies (id, kind, account_id, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&ceremony.id)
+        .bind(&ceremony.kind)
+        .bind(&ceremony.account_id)
+        .bind(&ceremony.state)
+        .bind(ceremony.expires_at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn take_ceremony(pool: &Pool, id: &str, kind: &str, now: i64) -> Result<Option<Ceremony>, StoreError> {
+    let ceremony: Option<Ceremony> = sqlx::query_as(
+        "DELETE FROM ceremonies WHERE id = $1 AND kind = $2 RETURNING id, kind, account_id, state, expires_at",
+    )
+    .bind(id)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await?;
+    Ok(ceremony.filter(|c| c.expires_at > now))
+}
+
+// --- Passkeys ------------------------------------------------------------------------------------
+
+
+macro_rules! passkey_query {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, account_id, credential_id, passkey, name, sign_count, backup_eligible, \
+             backup_state, created_at, last_used_at, revoked_at FROM passkeys WHERE ",
+            $where
+        )
+    };
+}
+
+pub(super) async fn insert_passkey(pool: &Pool, passkey: &StoredPasskey, audit: &AuditEvent) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO passkeys (id, account_id, credential_id, passkey, name, sign_count, backup_eligible, \
+         backup_state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&passkey.id)
+    .bind(&passkey.account_id)
+    .bind(&passkey.credential_id)
+    .bind(&passkey.passkey)
+    .bind(&passkey.name)
+    .bind(passkey.sign_count)
+    .bind(passkey.backup_eligible)
+    .bind(passkey.backup_state)
+    .bind(passkey.created_at)
+    .execute(&mut *tx)
+    .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn passkeys(pool: &Pool, account_id: &str) -> Result<Vec<StoredPasskey>, StoreError> {
+    Ok(sqlx::query_as(passkey_query!("account_id = $1 ORDER BY created_at, id"))
+        .bind(account_id)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn passkey_by_credential(pool: &Pool, credential_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError> {
+    Ok(sqlx::query_as(passkey_query!("credential_id = $1"))
+        .bind(credential_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub(super) async fn record_passkey_use(pool: &Pool, passkey: &StoredPasskey, now: i64) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE passkeys SET passkey = $1, sign_count = $2, backup_eligible = $3, backup_state = $4, \
+         last_used_at = $5 WHERE id = $6 AND revoked_at IS NULL",
+    )
+    .bind(&passkey.passkey)
+    .bind(passkey.sign_count)
+    .bind(passkey.backup_eligible)
+    .bind(passkey.backup_state)
+    .bind(now)
+    .bind(&passkey.id)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+pub(super) async fn revoke_passkey(
+    pool: &Pool,
+    account_id: &str,
+    passkey_id: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let revoked = sqlx::query(
+        "UPDATE passkeys SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(passkey_id)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if revoked != 1 {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+// --- Sessions ------------------------------------------------------------------------------------
+
+pub(super) async fn insert_session(pool: &Pool, session: &Session, audit: &AuditEvent) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query("INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&session.token_hash)
+        .bind(&session.account_id)
+        .bind(&session.role)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn session(pool: &Pool, token_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT token_hash, account_id, role, created_at, expires_at FROM sessions \
+         WHERE token_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn revoke_session(pool: &Pool, token_hash: &[u8], now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+// --- Devices -------------------------------------------------------------------------------------
+
+pub(super) async fn insert_device(pool: &Pool, device: &Device, audit: &AuditEvent) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO devices (id, account_id, name, holder_jwk, thumbprint, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&device.id)
+    .bind(&device.account_id)
+    .bind(&device.name)
+    .bind(&device.holder_jwk)
+    .bind(&device.thumbprint)
+    .bind(device.created_at)
+    .execute(&mut *tx)
+    .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn devices(pool: &Pool, account_id: &str) -> Result<Vec<Device>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, name, holder_jwk, thumbprint, created_at, revoked_at FROM devices \
+         WHERE account_id = $1 ORDER BY created_at, id",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn revoke_device(
+    pool: &Pool,
+    account_id: &str,
+    device_id: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let revoked = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(device_id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if revoked != 1 {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+// --- Audit ---------------------------------------------------------------------------------------
+
+/// Appends an event inside an open write transaction. The head row's update takes the chain's
+/// lock (a row lock on PostgreSQL, the write lock on SQLite) until the transaction ends, so
+/// entries of one chain are numbered and linked without gaps or forks.
+async fn append_in(tx: &mut Tx, event: &AuditEvent) -> Result<(), StoreError> {
+    let chain = chain_of(&event.subject);
+    sqlx::query("INSERT INTO audit_heads (chain, seq, head) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
+        .bind(chain)
+        .bind(&super::GENESIS[..])
+        .execute(&mut **tx)
+        .await?;
+    let (seq, prev): (i64, Vec<u8>) =
+        sqlx::query_as("UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, head")
+            .bind(chain)
+            .fetch_one(&mut **tx)
+            .await?;
+    let hash = entry_hash(
+        &prev,
+        chain,
+        seq,
+        event.at,
+        &event.actor,
+        &event.action,
+        &event.subject,
+        &event.detail,
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(chain)
+    .bind(seq)
+    .bind(event.at)
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(&event.subject)
+    .bind(&event.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_heads SET head = $1 WHERE chain = $2")
+        .bind(&hash)
+        .bind(chain)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn append_audit(pool: &Pool, event: &AuditEvent) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+
+pub(super) async fn history(pool: &Pool, subject: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
+         WHERE subject = $1 ORDER BY at DESC, seq DESC LIMIT $2",
+    )
+    .bind(subject)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn audit_chain(pool: &Pool, chain: i64, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
+         WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(chain)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn audit_heads(pool: &Pool) -> Result<Vec<AuditHead>, StoreError> {
+    Ok(sqlx::query_as("SELECT chain, seq, head FROM audit_heads ORDER BY chain")
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreError> {
+    let mut pruned = 0;
+    for statement in [
+        "DELETE FROM ceremonies WHERE expires_at <= $1",
+        "DELETE FROM enrolments WHERE expires_at <= $1 - 86400",
+        "DELETE FROM sessions WHERE expires_at <= $1 - 86400",
+        "DELETE FROM rate_limits WHERE window_start <= $1 - 86400",
+    ] {
+        pruned += sqlx::query(statement).bind(now).execute(pool).await?.rows_affected();
+    }
+    Ok(pruned)
+}

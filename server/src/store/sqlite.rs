@@ -1,0 +1,128 @@
+//! The SQLite backend (WAL; the embedded default).
+
+use sqlx::{AssertSqlSafe, Sqlite, pool::PoolConnection};
+
+use super::ImportCounts;
+
+type Db = Sqlite;
+
+/// Write transactions start with `BEGIN IMMEDIATE`: they take the write lock up front and wait
+/// for it (busy timeout) instead of failing when a read inside them meets a newer commit.
+async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+include!("queries.rs");
+
+pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let done = apply_migrations(
+        &mut tx,
+        super::migrate::SQLITE,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, \
+         description TEXT NOT NULL, checksum BLOB NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+const CHANGES_SQL: &str = "INSERT INTO registry_changes (import_id, id_number, changed_fields, previous, changed_at) \
+    SELECT $1, c.id_number, \
+      rtrim(CASE WHEN c.full_name <> s.full_name THEN 'full_name,' ELSE '' END \
+        || CASE WHEN c.date_of_birth <> s.date_of_birth THEN 'date_of_birth,' ELSE '' END \
+        || CASE WHEN c.sex <> s.sex THEN 'sex,' ELSE '' END \
+        || CASE WHEN c.place_of_origin <> s.place_of_origin THEN 'place_of_origin,' ELSE '' END \
+        || CASE WHEN c.place_of_residence <> s.place_of_residence THEN 'place_of_residence,' ELSE '' END \
+        || CASE WHEN c.status <> s.status THEN 'status,' ELSE '' END, ','), \
+      json_object('full_name', c.full_name, 'date_of_birth', c.date_of_birth, 'sex', c.sex, \
+        'place_of_origin', c.place_of_origin, 'place_of_residence', c.place_of_residence, 'status', c.status), \
+      $2 \
+    FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number \
+    WHERE c.full_name <> s.full_name OR c.date_of_birth <> s.date_of_birth OR c.sex <> s.sex \
+      OR c.place_of_origin <> s.place_of_origin OR c.place_of_residence <> s.place_of_residence \
+      OR c.status <> s.status";
+
+pub(super) async fn citizens(
+    pool: &Pool,
+    id_numbers: &[String],
+) -> Result<Vec<Citizen>, StoreError> {
+    // One statement whatever the batch size: the ids travel as one JSON array.
+    let ids = serde_json::to_string(id_numbers).map_err(|_| StoreError::Corrupt("id list"))?;
+    Ok(sqlx::query_as(
+        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status \
+         FROM citizens WHERE id_number IN (SELECT value FROM json_each($1))",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Rows per staging statement: 7 parameters each, well under SQLite's 32,766.
+const STAGE_ROWS: usize = 2_000;
+
+/// A registry import on SQLite. Rows are staged in a temporary table (private to this
+/// connection, in memory: no lock on the database while the file is read); only the final merge
+/// takes the write lock, for one transaction.
+pub struct Import {
+    conn: PoolConnection<Db>,
+}
+
+impl Import {
+    pub(super) async fn begin(pool: &Pool) -> Result<Self, StoreError> {
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql(
+            "DROP TABLE IF EXISTS temp.registry_staging; \
+             CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
+               date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
+               place_of_residence TEXT NOT NULL, status TEXT NOT NULL)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(Self { conn })
+    }
+
+    pub(super) async fn stage(&mut self, batch: &[Citizen]) -> Result<(), StoreError> {
+        for rows in batch.chunks(STAGE_ROWS) {
+            let mut sql = String::with_capacity(64 + rows.len() * 24);
+            sql.push_str("INSERT INTO temp.registry_staging VALUES ");
+            for i in 0..rows.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?,?,?,?,?,?,?)");
+            }
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for c in rows {
+                query = query
+                    .bind(&c.id_number)
+                    .bind(&c.full_name)
+                    .bind(&c.date_of_birth)
+                    .bind(&c.sex)
+                    .bind(&c.place_of_origin)
+                    .bind(&c.place_of_residence)
+                    .bind(&c.status);
+            }
+            query.execute(&mut *self.conn).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn commit(
+        mut self,
+        source: &str,
+        rejected: i64,
+        now: i64,
+    ) -> Result<ImportCounts, StoreError> {
+        let counts = {
+            let mut tx = sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE").await?;
+            let counts = merge_staged(&mut tx, source, rejected, now).await?;
+            tx.commit().await?;
+            counts
+        };
+        sqlx::query("DROP TABLE temp.registry_staging")
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(counts)
+    }
+}
