@@ -15,7 +15,9 @@ pub fn token() -> String {
 
 /// A fresh random id (UUID v4 form).
 pub fn id() -> String {
-    uuid::Uuid::from_bytes(random_bytes::<16>()).to_string()
+    uuid::Builder::from_random_bytes(random_bytes::<16>())
+        .into_uuid()
+        .to_string()
 }
 
 /// Random bytes from the operating system.

@@ -1,1 +1,15 @@
+//! Integration tests of the server. Every storage and API test runs on SQLite and on
+//! PostgreSQL (`TEST_DATABASE_URL`, which `scripts/test` sets after starting PostgreSQL).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
+mod api;
+mod browser;
+mod cli;
+mod passkeys;
+mod store;
+mod support;

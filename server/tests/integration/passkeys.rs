@@ -1,0 +1,319 @@
+//! Passkeys through the API with a software authenticator: registration, sign-in, replay,
+//! counter regression, several passkeys, revocation.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{
+    ORIGIN, TestApp, an, assert_problem, authenticator::SoftAuthenticator, databases, enrol,
+    register_passkey, sign_in, signed_in_citizen,
+};
+
+#[tokio::test]
+async fn enrol_register_sign_out_sign_in() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let setup = enrol(&app, an()).await;
+        // A setup session can do one thing: register a passkey.
+        assert_problem(
+            &app.call(Method::GET, "/v1/me", Some(&setup), None).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
+        let registered = register_passkey(&app, &setup, &mut authenticator).await;
+        assert_eq!(
+            registered.status,
+            StatusCode::CREATED,
+            "{}: {}",
+            db.name,
+            registered.text
+        );
+        assert_eq!(registered.body["session"]["role"], "citizen");
+        assert!(registered.headers.get("set-cookie").is_some());
+        // The setup session ended when it was exchanged.
+        assert_problem(
+            &app.call(
+                Method::POST,
+                "/v1/passkeys/registrations",
+                Some(&setup),
+                None,
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
+        let token = registered.body["session"]["token"].as_str().unwrap();
+        let me = app.call(Method::GET, "/v1/me", Some(token), None).await;
+        assert_eq!(me.body["display_name"], "Nguyễn Văn An");
+        assert_eq!(me.body["assurance_level"], 1);
+        assert_eq!(me.body["phone"], "***678");
+
+        let out = app
+            .call(Method::DELETE, "/v1/sessions/current", Some(token), None)
+            .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.call(Method::GET, "/v1/me", Some(token), None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+
+        let signed_in = sign_in(&app, &mut authenticator).await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::CREATED,
+            "{}: {}",
+            db.name,
+            signed_in.text
+        );
+        assert_eq!(signed_in.body["role"], "citizen");
+        let token = signed_in.body["token"].as_str().unwrap();
+        let passkeys = app
+            .call(Method::GET, "/v1/me/passkeys", Some(token), None)
+            .await;
+        assert_eq!(passkeys.body[0]["sign_count"], 1);
+        assert!(passkeys.body[0]["last_used_at"].is_string());
+
+        let history = app
+            .call(Method::GET, "/v1/me/history", Some(token), None)
+            .await;
+        let actions: Vec<&str> = history
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        for expected in [
+            "account.created",
+            "session.setup",
+            "passkey.added",
+            "session.signed_in",
+        ] {
+            assert!(actions.contains(&expected), "{}: {actions:?}", db.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn ceremonies_are_single_use() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (_, mut authenticator) = signed_in_citizen(&app).await;
+        let started = app
+            .call(Method::POST, "/v1/sessions/passkey", None, None)
+            .await;
+        let ceremony = started.body["ceremony_id"].as_str().unwrap();
+        let credential = authenticator.get(&started.body["options"]);
+        let path = format!("/v1/sessions/passkey/{ceremony}");
+        let first = app
+            .call(
+                Method::POST,
+                &path,
+                None,
+                Some(json!({ "credential": credential })),
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+        let replay = app
+            .call(
+                Method::POST,
+                &path,
+                None,
+                Some(json!({ "credential": credential })),
+            )
+            .await;
+        assert_problem(&replay, StatusCode::BAD_REQUEST, "ceremony-expired");
+        // An assertion made for one challenge does not complete another ceremony.
+        let other = app
+            .call(Method::POST, "/v1/sessions/passkey", None, None)
+            .await;
+        let other_path = format!(
+            "/v1/sessions/passkey/{}",
+            other.body["ceremony_id"].as_str().unwrap()
+        );
+        let stale = app
+            .call(
+                Method::POST,
+                &other_path,
+                None,
+                Some(json!({ "credential": credential })),
+            )
+            .await;
+        assert_problem(&stale, StatusCode::BAD_REQUEST, "passkey-rejected");
+    }
+}
+
+#[tokio::test]
+async fn a_counter_going_backwards_is_refused() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (_, mut authenticator) = signed_in_citizen(&app).await;
+        assert_eq!(
+            sign_in(&app, &mut authenticator).await.status,
+            StatusCode::CREATED
+        );
+        // A clone of the authenticator replays the same counter value.
+        let started = app
+            .call(Method::POST, "/v1/sessions/passkey", None, None)
+            .await;
+        let cloned = authenticator.assert(&started.body["options"]);
+        let path = format!(
+            "/v1/sessions/passkey/{}",
+            started.body["ceremony_id"].as_str().unwrap()
+        );
+        let reply = app
+            .call(
+                Method::POST,
+                &path,
+                None,
+                Some(json!({ "credential": cloned })),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{}: {}",
+            db.name,
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn user_verification_is_required() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let setup = enrol(&app, an()).await;
+        let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
+        authenticator.drop_flags = 0x04; // UV
+        let reply = register_passkey(&app, &setup, &mut authenticator).await;
+        assert_problem(&reply, StatusCode::BAD_REQUEST, "passkey-rejected");
+        assert!(
+            app.store
+                .passkeys(
+                    &app.store
+                        .account_by_id_number("001090012345")
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .id
+                )
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn several_passkeys_listed_and_revoked_but_never_the_last() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (token, _) = signed_in_citizen(&app).await;
+        let mut second = SoftAuthenticator::new("localhost", ORIGIN);
+        let added = register_passkey(&app, &token, &mut second).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+        assert!(added.body.get("session").is_none());
+        let list = app
+            .call(Method::GET, "/v1/me/passkeys", Some(&token), None)
+            .await;
+        assert_eq!(list.body.as_array().unwrap().len(), 2);
+        let second_id = added.body["passkey"]["id"].as_str().unwrap();
+        let revoked = app
+            .call(
+                Method::DELETE,
+                &format!("/v1/me/passkeys/{second_id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+        // A revoked passkey no longer signs in.
+        assert_problem(
+            &sign_in(&app, &mut second).await,
+            StatusCode::UNAUTHORIZED,
+            "unknown-passkey",
+        );
+        let first_id = list.body[0]["id"].as_str().unwrap();
+        let last = app
+            .call(
+                Method::DELETE,
+                &format!("/v1/me/passkeys/{first_id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_problem(&last, StatusCode::CONFLICT, "last-passkey");
+        let again = app
+            .call(
+                Method::DELETE,
+                &format!("/v1/me/passkeys/{second_id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_problem(&again, StatusCode::NOT_FOUND, "not-found");
+    }
+}
+
+#[tokio::test]
+async fn staff_invitation_registers_an_officer_passkey() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let services = dinhdanh_server::setup::services(
+            app.store.clone(),
+            dinhdanh_server::config::Config::default(),
+            &app.data_dir,
+            ORIGIN.to_owned(),
+        )
+        .unwrap();
+        let invitation = dinhdanh_server::staff::add(
+            &services,
+            dinhdanh_server::sessions::Role::Officer,
+            "Trung úy Hoàng Văn Nam",
+        )
+        .await
+        .unwrap();
+        let token = invitation.link.split('#').nth(1).unwrap();
+        assert!(
+            invitation
+                .link
+                .starts_with(&format!("{ORIGIN}/staff/enrol#"))
+        );
+        let redeemed = app
+            .call(
+                Method::POST,
+                "/v1/staff/invitations/redeem",
+                None,
+                Some(json!({ "token": token })),
+            )
+            .await;
+        assert_eq!(redeemed.status, StatusCode::CREATED, "{}", redeemed.text);
+        let again = app
+            .call(
+                Method::POST,
+                "/v1/staff/invitations/redeem",
+                None,
+                Some(json!({ "token": token })),
+            )
+            .await;
+        assert_problem(&again, StatusCode::BAD_REQUEST, "invalid-invitation");
+        let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
+        let registered = register_passkey(
+            &app,
+            redeemed.body["token"].as_str().unwrap(),
+            &mut authenticator,
+        )
+        .await;
+        assert_eq!(
+            registered.body["session"]["role"], "officer",
+            "{}",
+            registered.text
+        );
+        let signed_in = sign_in(&app, &mut authenticator).await;
+        assert_eq!(signed_in.body["role"], "officer");
+    }
+}

@@ -1,0 +1,321 @@
+//! The storage suite, run on every backend: registry import and re-import, atomicity,
+//! ceremonies, rate limits, and the audit chains (tamper detection, concurrent appends).
+
+use dinhdanh_server::{
+    audit,
+    registry::import::{Format, import_file, import_reader},
+    store::{Ceremony, Store},
+};
+use serde_json::json;
+
+use crate::support::{data, databases, seed, store};
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    for db in databases().await {
+        let store = store(&db).await;
+        assert!(store.migrate().await.unwrap().is_empty(), "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn import_validates_each_row_and_reports_line_and_reason() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let report = import_file(&store, &data("mixed.csv"), None).await.unwrap();
+        assert_eq!(report.counts.accepted, 2, "{}: {report:?}", db.name);
+        assert_eq!(report.counts.inserted, 2);
+        assert_eq!(report.rejected, 6);
+        let reasons: Vec<(u64, &str)> = report
+            .rejections
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        let expected = [
+            (3, "id_number: an ID number is 12 digits"),
+            (
+                4,
+                "id_number: the ID number's year of birth digits do not match the date of birth",
+            ),
+            (6, "id_number: unknown province code 003"),
+            (7, "duplicate id_number (first on line 2)"),
+            (8, "date_of_birth: expected a past date as YYYY-MM-DD"),
+            (9, "status: expected `living` or `deceased`"),
+        ];
+        assert_eq!(reasons, expected);
+        let ngoc = store.citizen("079195000123").await.unwrap().unwrap();
+        assert_eq!(ngoc.full_name, "Trần Thị Bích Ngọc");
+        assert_eq!(ngoc.status, "living");
+        assert_eq!(store.citizen_count().await.unwrap(), 2);
+    }
+}
+
+#[tokio::test]
+async fn reimport_updates_changed_records_and_records_what_changed() {
+    for db in databases().await {
+        let store = store(&db).await;
+        seed(&store).await;
+        let update = "{\"id_number\":\"001090012345\",\"full_name\":\"Nguyễn Văn An\",\"date_of_birth\":\"1990-02-28\",\"sex\":\"male\",\"place_of_origin\":\"Tỉnh Nam Định\",\"place_of_residence\":\"Số 99 Trần Phú, Hà Nội\",\"status\":\"deceased\"}\n\
+             {\"id_number\":\"079195000123\",\"full_name\":\"Trần Thị Bích Ngọc\",\"date_of_birth\":\"1995-07-14\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Long An\",\"place_of_residence\":\"Số 5 Nguyễn Huệ, Hồ Chí Minh\"}\n\
+             {\"id_number\":\"096199000001\",\"full_name\":\"Võ Thị Lan\",\"date_of_birth\":\"1999-03-01\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Cà Mau\",\"place_of_residence\":\"Cà Mau\"}\n";
+        let report = import_reader(
+            &store,
+            std::io::Cursor::new(update.to_owned()),
+            Format::Ndjson,
+            "update",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                report.counts.inserted,
+                report.counts.updated,
+                report.counts.unchanged
+            ),
+            (1, 1, 1),
+            "{}",
+            db.name
+        );
+        let an = store.citizen("001090012345").await.unwrap().unwrap();
+        assert_eq!(an.status, "deceased");
+        assert_eq!(an.place_of_residence, "Số 99 Trần Phú, Hà Nội");
+        let changes = store.registry_changes("001090012345").await.unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].changed_fields, "place_of_residence,status");
+        let previous: serde_json::Value = serde_json::from_str(&changes[0].previous).unwrap();
+        assert_eq!(previous["place_of_residence"], "Số 12 Lê Lợi, Hà Nội");
+        assert_eq!(previous["status"], "living");
+        assert!(
+            store
+                .registry_changes("079195000123")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.citizen_count().await.unwrap(), 6);
+    }
+}
+
+/// A reader that yields some rows and then fails, like a file on a disk that dies mid-import.
+struct FailingReader {
+    data: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for FailingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.data.read(buf)? {
+            0 => Err(std::io::Error::other("disk failure")),
+            n => Ok(n),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_import_commits_nothing() {
+    for db in databases().await {
+        let store = store(&db).await;
+        seed(&store).await;
+        let mut rows = Vec::new();
+        dinhdanh_server::registry::generate::write_ndjson(&mut rows, 9, 25_000).unwrap();
+        let reader = FailingReader {
+            data: std::io::Cursor::new(rows),
+        };
+        let error = import_reader(&store, reader, Format::Ndjson, "broken")
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("disk failure"),
+            "{}: {error}",
+            db.name
+        );
+        assert_eq!(store.citizen_count().await.unwrap(), 5);
+        // The store is usable afterwards: the next import works.
+        let report = import_file(&store, &data("mixed.csv"), None).await.unwrap();
+        assert_eq!(report.counts.unchanged, 2);
+    }
+}
+
+#[tokio::test]
+async fn ceremonies_are_taken_once_and_expire() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let now = dinhdanh_server::clock::now();
+        let ceremony = |id: &str, expires_at| Ceremony {
+            id: id.into(),
+            kind: "registration".into(),
+            account_id: None,
+            state: "{}".into(),
+            expires_at,
+        };
+        store.put_ceremony(&ceremony("a", now + 60)).await.unwrap();
+        store.put_ceremony(&ceremony("b", now - 1)).await.unwrap();
+        assert!(
+            store
+                .take_ceremony("a", "authentication", now)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            db.name
+        );
+        // Taking with the wrong kind does not consume it.
+        assert!(
+            store
+                .take_ceremony("a", "registration", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .take_ceremony("a", "registration", now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .take_ceremony("b", "registration", now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_windows() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let t = 1_800_000_000;
+        assert_eq!(store.hit_rate_limit("k", t, 60).await.unwrap(), 1);
+        assert_eq!(store.hit_rate_limit("k", t + 1, 60).await.unwrap(), 2);
+        assert_eq!(store.hit_rate_limit("other", t + 1, 60).await.unwrap(), 1);
+        assert_eq!(
+            store.hit_rate_limit("k", t + 60, 60).await.unwrap(),
+            1,
+            "{}",
+            db.name
+        );
+    }
+}
+
+async fn append_events(store: &Store, n: usize) {
+    for i in 0..n {
+        let event = audit::event(
+            "actor",
+            "test.event",
+            &format!("subject-{}", i % 7),
+            json!({ "i": i }),
+        );
+        store.append_audit(&event).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_keep_every_chain_intact() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { append_events(&store, 25).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let report = audit::verify(&store).await.unwrap();
+        assert!(report.intact(), "{}: {:?}", db.name, report.problems);
+        assert_eq!(report.entries, 200);
+    }
+}
+
+/// Runs `statements` as a database administrator would (triggers off where needed).
+async fn tamper(db: &crate::support::TestDb, statements: &[&str]) {
+    if db.name == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_delete")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_changes_and_verify_detects_tampering() {
+    for db in databases().await {
+        let store = store(&db).await;
+        append_events(&store, 30).await;
+        assert!(audit::verify(&store).await.unwrap().intact());
+        // The database itself refuses updates and deletes of the log.
+        let chain = dinhdanh_server::store::chain_of("subject-1");
+        let refused = if db.name == "sqlite" {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query("DELETE FROM audit_log")
+                .execute(&pool)
+                .await
+                .is_err()
+        } else {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query("DELETE FROM audit_log")
+                .execute(&pool)
+                .await
+                .is_err()
+        };
+        assert!(refused, "{}", db.name);
+
+        let edit = format!(
+            "UPDATE audit_log SET detail = '{{\"i\":999}}' WHERE chain = {chain} AND seq = 2"
+        );
+        let delete = format!("DELETE FROM audit_log WHERE chain = {chain} AND seq = 3");
+        let reorder =
+            format!("UPDATE audit_log SET at = at + 1000 WHERE chain = {chain} AND seq = 1");
+        let truncate_tail = format!(
+            "DELETE FROM audit_log WHERE chain = {chain} AND seq = (SELECT MAX(seq) FROM audit_log WHERE chain = {chain})"
+        );
+        for (what, statement) in [
+            ("edit", edit),
+            ("delete", delete),
+            ("reorder", reorder),
+            ("tail", truncate_tail),
+        ] {
+            let db2 = crate::support::databases()
+                .await
+                .into_iter()
+                .find(|d| d.name == db.name)
+                .unwrap();
+            let fresh = crate::support::store(&db2).await;
+            append_events(&fresh, 30).await;
+            tamper(&db2, &[&statement]).await;
+            let report = audit::verify(&fresh).await.unwrap();
+            assert!(!report.intact(), "{}: {what} went unnoticed", db.name);
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Shared test machinery: one fresh database per test and backend, an in-process app, and a
+//! software passkey authenticator.
+
+pub mod authenticator;
+
+use std::{path::PathBuf, sync::Once};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Method, Request, StatusCode, header},
+};
+use dinhdanh_server::{config::Config, setup, store::Store};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The public URL (and WebAuthn origin) of in-process apps.
+pub const ORIGIN: &str = "http://localhost:8080";
+
+/// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL
+/// database dropped at the end.
+pub struct TestDb {
+    pub name: &'static str,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    admin: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, database)) = self.admin.take() {
+            // Drop on a separate thread with its own runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    let pool = sqlx::PgPool::connect(&admin_url).await.ok()?;
+                    let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+                    sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(&pool)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+static SKIP_NOTICE: Once = Once::new();
+
+/// The backends every storage test runs on: SQLite always, PostgreSQL when `TEST_DATABASE_URL`
+/// is set. Without it the PostgreSQL half is skipped with a loud notice, or fails when
+/// `DINHDANH_REQUIRE_POSTGRES=1` (the test command sets it once PostgreSQL is up).
+pub async fn databases() -> Vec<TestDb> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = TestDb {
+        name: "sqlite",
+        url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        dir,
+        admin: None,
+    };
+    let mut dbs = vec![sqlite];
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let pool = sqlx::PgPool::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must be reachable");
+            let database = format!(
+                "dinhdanh_test_{}",
+                dinhdanh_server::secrets::id().replace('-', "")
+            );
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL ends with /<database>");
+            dbs.push(TestDb {
+                name: "postgres",
+                url: format!("{base}/{database}"),
+                dir: tempfile::tempdir().unwrap(),
+                admin: Some((admin_url.clone(), database)),
+            });
+        }
+        Err(_) => {
+            assert!(
+                std::env::var("DINHDANH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "DINHDANH_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
+            );
+            SKIP_NOTICE.call_once(|| {
+                eprintln!("\n!!! TEST_DATABASE_URL is not set: the PostgreSQL half of the server tests is SKIPPED !!!\n");
+            });
+        }
+    }
+    dbs
+}
+
+/// A migrated store on `db`.
+pub async fn store(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// The test citizens (`tests/data/citizens.ndjson`), imported.
+pub async fn seed(store: &Store) {
+    let path = data("citizens.ndjson");
+    let report = dinhdanh_server::registry::import::import_file(store, &path, None)
+        .await
+        .unwrap();
+    assert_eq!(report.rejected, 0, "{report:?}");
+}
+
+/// A file of `tests/data`.
+pub fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// The server in-process over one database.
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub data_dir: PathBuf,
+    pub backend: &'static str,
+}
+
+/// A response: status, headers and the JSON body (Null when empty or not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    /// An app on `db` with the test citizens and `configure` applied to the default config.
+    pub async fn with_config(db: &TestDb, configure: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::default();
+        config.database_url = Some(db.url.clone());
+        configure(&mut config);
+        setup::data_dir(db.dir.path()).unwrap();
+        let store = setup::store(&config, db.dir.path()).await.unwrap();
+        seed(&store).await;
+        let services =
+            setup::services(store.clone(), config, db.dir.path(), ORIGIN.to_owned()).unwrap();
+        Self {
+            router: dinhdanh_server::router(services),
+            store,
+            data_dir: db.dir.path().to_owned(),
+            backend: db.name,
+        }
+    }
+
+    pub async fn new(db: &TestDb) -> Self {
+        Self::with_config(db, |_| {}).await
+    }
+
+    /// Sends a request; `body` is sent as JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        };
+        self.send(request).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// The code of the first message the development SMS sink wrote.
+    pub async fn first_code(&self) -> String {
+        self.code_after(0).await
+    }
+
+    /// The code of the first message after the sink's first `sent` messages.
+    pub async fn code_after(&self, sent: usize) -> String {
+        let path = self.data_dir.join("sms.log");
+        // The code is sent off the request path: wait for it briefly.
+        for _ in 0..100 {
+            if let Ok(log) = std::fs::read_to_string(&path) {
+                if let Some(line) = log.lines().nth(sent) {
+                    let message: Value = serde_json::from_str(line).unwrap();
+                    let text = message["text"].as_str().unwrap();
+                    let digits: String =
+                        text.split("là ").nth(1).unwrap().chars().take(6).collect();
+                    return digits;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no SMS was sent");
+    }
+
+    /// How many messages the SMS sink holds.
+    pub fn sms_count(&self) -> usize {
+        std::fs::read_to_string(self.data_dir.join("sms.log")).map_or(0, |log| log.lines().count())
+    }
+}
+
+/// An enrolment request body for a test citizen.
+pub fn enrolment(id_number: &str, full_name: &str, date_of_birth: &str, phone: &str) -> Value {
+    serde_json::json!({ "id_number": id_number, "full_name": full_name, "date_of_birth": date_of_birth, "phone": phone })
+}
+
+/// Nguyễn Văn An, the first test citizen.
+pub fn an() -> Value {
+    enrolment("001090012345", "Nguyễn Văn An", "1990-02-28", "0912345678")
+}
+
+/// Asserts a problem+json answer of `kind`.
+pub fn assert_problem(reply: &Reply, status: StatusCode, kind: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(
+        reply
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        reply.body["type"],
+        format!("urn:dinhdanh:problem:{kind}"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["status"], status.as_u16());
+}
+
+/// Enrols a test citizen through the API: returns the setup session token.
+pub async fn enrol(app: &TestApp, request: Value) -> String {
+    let sent = app.sms_count();
+    let started = app
+        .call(Method::POST, "/v1/enrolments", None, Some(request))
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["enrolment_id"].as_str().unwrap().to_owned();
+    let code = app.code_after(sent).await;
+    let confirmed = app
+        .call(
+            Method::POST,
+            &format!("/v1/enrolments/{id}/confirm"),
+            None,
+            Some(serde_json::json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::CREATED, "{}", confirmed.text);
+    assert_eq!(confirmed.body["role"], "setup");
+    confirmed.body["token"].as_str().unwrap().to_owned()
+}
+
+/// Registers a passkey with `authenticator` under `token`; returns the reply.
+pub async fn register_passkey(
+    app: &TestApp,
+    token: &str,
+    authenticator: &mut authenticator::SoftAuthenticator,
+) -> Reply {
+    let started = app
+        .call(
+            Method::POST,
+            "/v1/passkeys/registrations",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+    let credential = authenticator.create(&started.body["options"]);
+    let ceremony = started.body["ceremony_id"].as_str().unwrap();
+    app.call(
+        Method::POST,
+        &format!("/v1/passkeys/registrations/{ceremony}"),
+        Some(token),
+        Some(serde_json::json!({ "credential": credential, "name": "Test phone" })),
+    )
+    .await
+}
+
+/// Signs in with `authenticator`; returns the reply.
+pub async fn sign_in(app: &TestApp, authenticator: &mut authenticator::SoftAuthenticator) -> Reply {
+    let started = app
+        .call(Method::POST, "/v1/sessions/passkey", None, None)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+    let credential = authenticator.get(&started.body["options"]);
+    let ceremony = started.body["ceremony_id"].as_str().unwrap();
+    app.call(
+        Method::POST,
+        &format!("/v1/sessions/passkey/{ceremony}"),
+        None,
+        Some(serde_json::json!({ "credential": credential })),
+    )
+    .await
+}
+
+/// Enrols Nguyễn Văn An and registers a passkey: a signed-in citizen session and its
+/// authenticator.
+pub async fn signed_in_citizen(app: &TestApp) -> (String, authenticator::SoftAuthenticator) {
+    let setup = enrol(app, an()).await;
+    let mut authenticator = authenticator::SoftAuthenticator::new("localhost", ORIGIN);
+    let registered = register_passkey(app, &setup, &mut authenticator).await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    let token = registered.body["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (token, authenticator)
+}
