@@ -209,8 +209,8 @@ impl TestApp {
     /// The code of the first message after the sink's first `sent` messages.
     pub async fn code_after(&self, sent: usize) -> String {
         let path = self.data_dir.join("sms.log");
-        // The code is sent off the request path: wait for it briefly.
-        for _ in 0..100 {
+        // The code is sent off the request path: wait for it (up to 10 s on a loaded machine).
+        for _ in 0..500 {
             if let Ok(log) = std::fs::read_to_string(&path) {
                 if let Some(line) = log.lines().nth(sent) {
                     let message: Value = serde_json::from_str(line).unwrap();
