@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 /// A fresh random token: 32 bytes, base64url.
 pub fn token() -> String {
-    dinhdanh_sdk::jose::b64::encode(&random_bytes::<32>())
+    dinhdanh_sdk::jose::b64::encode(random_bytes::<32>())
 }
 
 /// A fresh random id (UUID v4 form).

@@ -129,7 +129,6 @@ pub struct TestApp {
     pub router: Router,
     pub store: Store,
     pub data_dir: PathBuf,
-    pub backend: &'static str,
 }
 
 /// A response: status, headers and the JSON body (Null when empty or not JSON).
@@ -143,8 +142,10 @@ pub struct Reply {
 impl TestApp {
     /// An app on `db` with the test citizens and `configure` applied to the default config.
     pub async fn with_config(db: &TestDb, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::default();
-        config.database_url = Some(db.url.clone());
+        let mut config = Config {
+            database_url: Some(db.url.clone()),
+            ..Config::default()
+        };
         configure(&mut config);
         setup::data_dir(db.dir.path()).unwrap();
         let store = setup::store(&config, db.dir.path()).await.unwrap();
@@ -155,7 +156,6 @@ impl TestApp {
             router: dinhdanh_server::router(services),
             store,
             data_dir: db.dir.path().to_owned(),
-            backend: db.name,
         }
     }
 
@@ -211,14 +211,13 @@ impl TestApp {
         let path = self.data_dir.join("sms.log");
         // The code is sent off the request path: wait for it (up to 10 s on a loaded machine).
         for _ in 0..500 {
-            if let Ok(log) = std::fs::read_to_string(&path) {
-                if let Some(line) = log.lines().nth(sent) {
-                    let message: Value = serde_json::from_str(line).unwrap();
-                    let text = message["text"].as_str().unwrap();
-                    let digits: String =
-                        text.split("là ").nth(1).unwrap().chars().take(6).collect();
-                    return digits;
-                }
+            if let Some(line) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|log| log.lines().nth(sent).map(str::to_owned))
+            {
+                let message: Value = serde_json::from_str(&line).unwrap();
+                let text = message["text"].as_str().unwrap();
+                return text.split("là ").nth(1).unwrap().chars().take(6).collect();
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -344,4 +343,73 @@ pub async fn signed_in_citizen(app: &TestApp) -> (String, authenticator::SoftAut
         .unwrap()
         .to_owned();
     (token, authenticator)
+}
+
+/// The `dinhdanh-server` binary running `serve` on a free port.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts the server on `db` (its directory is the data directory).
+    pub fn start(db: &TestDb) -> Self {
+        use std::io::BufRead;
+        let mut child = server_command(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DINHDANH_SEED_CITIZENS", "50")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("the server prints where it listens")
+            .unwrap();
+        let public_url = line
+            .split("(public URL ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(')')
+            .to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            public_url,
+            data_dir: db.dir.path().to_owned(),
+        }
+    }
+
+    /// Sends SIGTERM and waits: the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server binary with `--data-dir` and `DATABASE_URL` set for `db`.
+pub fn server_command(db: &TestDb) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dinhdanh-server"));
+    command
+        .arg("--data-dir")
+        .arg(db.dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("DINHDANH_LOG", "warn")
+        .env_remove("DINHDANH_PUBLIC_URL");
+    command
 }
