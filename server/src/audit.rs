@@ -21,6 +21,16 @@ pub fn event(actor: &str, action: &str, subject: &str, detail: serde_json::Value
     }
 }
 
+/// Who acted on an account, as its holder is told: `self`, `anonymous`, `operator`, or `staff`
+/// (an officer or administrator; their identity stays in the log for investigators).
+pub fn actor_relation<'a>(actor: &'a str, account_id: &str) -> &'a str {
+    match actor {
+        a if a == account_id => "self",
+        a @ (ANONYMOUS | OPERATOR) => a,
+        _ => "staff",
+    }
+}
+
 /// The result of checking every chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AuditReport {

@@ -164,13 +164,7 @@ async fn account(
 
     body.push_str("<section><h2>Lịch sử / History</h2><table id=\"history\"><tr><th>Thời gian / Time</th><th>Sự kiện / Event</th><th>Bởi / By</th></tr>");
     for e in store.history(&a.id, 100).await? {
-        let by = if e.actor == a.id {
-            "you"
-        } else if e.actor.contains('-') {
-            "staff"
-        } else {
-            e.actor.as_str()
-        };
+        let by = crate::audit::actor_relation(&e.actor, &a.id);
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             crate::clock::rfc3339(e.at),

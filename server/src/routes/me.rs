@@ -237,11 +237,7 @@ pub(super) async fn history(
 }
 
 fn history_entry(entry: &AuditEntry, me: &str) -> HistoryEntry {
-    let actor = match entry.actor.as_str() {
-        a if a == me => "self",
-        a @ (crate::audit::ANONYMOUS | crate::audit::OPERATOR) => a,
-        _ => "staff",
-    };
+    let actor = crate::audit::actor_relation(&entry.actor, me);
     HistoryEntry {
         at: crate::clock::rfc3339(entry.at),
         action: entry.action.clone(),

@@ -17,39 +17,6 @@ use crate::{
     store::Citizen,
 };
 
-/// A registry record.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CitizenView {
-    /// 12 digits.
-    pub id_number: String,
-    /// Full name.
-    pub full_name: String,
-    /// `YYYY-MM-DD`.
-    pub date_of_birth: String,
-    /// `male` or `female`.
-    pub sex: String,
-    /// Place of origin.
-    pub place_of_origin: String,
-    /// Place of residence.
-    pub place_of_residence: String,
-    /// `living` or `deceased`.
-    pub status: String,
-}
-
-impl From<Citizen> for CitizenView {
-    fn from(c: Citizen) -> Self {
-        Self {
-            id_number: c.id_number,
-            full_name: c.full_name,
-            date_of_birth: c.date_of_birth,
-            sex: c.sex,
-            place_of_origin: c.place_of_origin,
-            place_of_residence: c.place_of_residence,
-            status: c.status,
-        }
-    }
-}
-
 /// The audit subject for a citizen's record: their account if they have one (so they see it),
 /// else a keyed pseudonym of the ID number.
 async fn record_subject(state: &AppState, id_number: &str) -> Result<String, ApiError> {
@@ -66,12 +33,12 @@ async fn record_subject(state: &AppState, id_number: &str) -> Result<String, Api
 
 /// One citizen's registry record.
 #[utoipa::path(get, path = "/v1/registry/citizens/{id_number}", tag = "registry", params(("id_number" = String, Path)),
-    responses((status = 200, body = CitizenView), (status = 400, body = Problem), (status = 404, body = Problem)), security(("session" = [])))]
+    responses((status = 200, body = Citizen), (status = 400, body = Problem), (status = 404, body = Problem)), security(("session" = [])))]
 pub(super) async fn citizen(
     State(state): State<AppState>,
     Auth(principal): Auth<STAFF>,
     Path(id): Path<String>,
-) -> Result<Json<CitizenView>, ApiError> {
+) -> Result<Json<Citizen>, ApiError> {
     id_number::check_format(&id).map_err(|e| ApiError::bad_request("invalid-id-number", e))?;
     let citizen = state.services.store.citizen(&id).await?;
     let subject = record_subject(&state, &id).await?;
@@ -84,7 +51,7 @@ pub(super) async fn citizen(
     state.services.store.append_audit(&event).await?;
     let citizen = citizen
         .ok_or_else(|| ApiError::not_found(Some("no citizen with this ID number".to_owned())))?;
-    Ok(Json(citizen.into()))
+    Ok(Json(citizen))
 }
 
 /// ID numbers to look up.
@@ -99,7 +66,7 @@ pub struct Lookup {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LookupResult {
     /// Found records.
-    pub citizens: Vec<CitizenView>,
+    pub citizens: Vec<Citizen>,
     /// ID numbers with no record.
     pub not_found: Vec<String>,
 }
@@ -164,9 +131,16 @@ pub struct StaffView {
 #[utoipa::path(get, path = "/v1/admin/staff", tag = "admin", responses((status = 200, body = [StaffView])), security(("session" = [])))]
 pub(super) async fn staff(
     State(state): State<AppState>,
-    Auth(_admin): Auth<ADMIN>,
+    Auth(admin): Auth<ADMIN>,
 ) -> Result<Json<Vec<StaffView>>, ApiError> {
     let staff = state.services.store.staff().await?;
+    let event = audit::event(
+        &admin.account.id,
+        "admin.staff_listed",
+        &admin.account.id,
+        json!({ "role": admin.role }),
+    );
+    state.services.store.append_audit(&event).await?;
     Ok(Json(
         staff
             .into_iter()

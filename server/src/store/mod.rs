@@ -423,7 +423,7 @@ impl Store {
 }
 
 /// A citizen of the population registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Citizen {
     /// The 12-digit ID number.
     pub id_number: String,

@@ -31,21 +31,7 @@ pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     Ok(done)
 }
 
-const CHANGES_SQL: &str = "INSERT INTO registry_changes (import_id, id_number, changed_fields, previous, changed_at) \
-    SELECT $1, c.id_number, \
-      rtrim(CASE WHEN c.full_name <> s.full_name THEN 'full_name,' ELSE '' END \
-        || CASE WHEN c.date_of_birth <> s.date_of_birth THEN 'date_of_birth,' ELSE '' END \
-        || CASE WHEN c.sex <> s.sex THEN 'sex,' ELSE '' END \
-        || CASE WHEN c.place_of_origin <> s.place_of_origin THEN 'place_of_origin,' ELSE '' END \
-        || CASE WHEN c.place_of_residence <> s.place_of_residence THEN 'place_of_residence,' ELSE '' END \
-        || CASE WHEN c.status <> s.status THEN 'status,' ELSE '' END, ','), \
-      json_build_object('full_name', c.full_name, 'date_of_birth', c.date_of_birth, 'sex', c.sex, \
-        'place_of_origin', c.place_of_origin, 'place_of_residence', c.place_of_residence, 'status', c.status)::text, \
-      $2 \
-    FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number \
-    WHERE c.full_name <> s.full_name OR c.date_of_birth <> s.date_of_birth OR c.sex <> s.sex \
-      OR c.place_of_origin <> s.place_of_origin OR c.place_of_residence <> s.place_of_residence \
-      OR c.status <> s.status";
+const CHANGES_SQL: &str = changes_sql!("json_build_object", "::text");
 
 pub(super) async fn citizens(
     pool: &Pool,

@@ -3,13 +3,12 @@
 // before including this file. `$N` placeholders work on both engines.
 
 use super::{
-    Account, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment, RegistryChange,
-    Session, StoreError, StoredPasskey, chain_of, entry_hash,
+    Account, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment,
+    RegistryChange, Session, StoreError, StoredPasskey, chain_of, entry_hash,
 };
 
 type Pool = sqlx::Pool<Db>;
 type Tx = sqlx::Transaction<'static, Db>;
-
 
 /// Applies the pending migrations of `all` inside the caller's transaction (which holds the
 /// backend's migration lock).
@@ -19,9 +18,10 @@ async fn apply_migrations(
     create_table: &'static str,
 ) -> Result<Vec<i64>, StoreError> {
     sqlx::query(create_table).execute(&mut *conn).await?;
-    let applied: super::migrate::Applied = sqlx::query_as("SELECT version, checksum FROM schema_migrations")
-        .fetch_all(&mut *conn)
-        .await?;
+    let applied: super::migrate::Applied =
+        sqlx::query_as("SELECT version, checksum FROM schema_migrations")
+            .fetch_all(&mut *conn)
+            .await?;
     let mut done = Vec::new();
     for migration in super::migrate::pending(all, &applied)? {
         sqlx::raw_sql(migration.sql).execute(&mut *conn).await?;
@@ -53,10 +53,15 @@ pub(super) async fn citizen(pool: &Pool, id_number: &str) -> Result<Option<Citiz
 }
 
 pub(super) async fn citizen_count(pool: &Pool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM citizens").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM citizens")
+        .fetch_one(pool)
+        .await?)
 }
 
-pub(super) async fn registry_changes(pool: &Pool, id_number: &str) -> Result<Vec<RegistryChange>, StoreError> {
+pub(super) async fn registry_changes(
+    pool: &Pool,
+    id_number: &str,
+) -> Result<Vec<RegistryChange>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT import_id, changed_fields, previous, changed_at FROM registry_changes \
          WHERE id_number = $1 ORDER BY id",
@@ -64,6 +69,34 @@ pub(super) async fn registry_changes(pool: &Pool, id_number: &str) -> Result<Vec
     .bind(id_number)
     .fetch_all(pool)
     .await?)
+}
+
+/// The statement that records what a re-import changes: for each staged record that differs
+/// from the registry's, the names of the changed fields and the previous values as a JSON object
+/// (`$object` is the backend's JSON object constructor, `$text` what makes its result text).
+macro_rules! changes_sql {
+    ($object:literal, $text:literal) => {
+        concat!(
+            "INSERT INTO registry_changes (import_id, id_number, changed_fields, previous, changed_at) \
+             SELECT $1, c.id_number, \
+               rtrim(CASE WHEN c.full_name <> s.full_name THEN 'full_name,' ELSE '' END \
+                 || CASE WHEN c.date_of_birth <> s.date_of_birth THEN 'date_of_birth,' ELSE '' END \
+                 || CASE WHEN c.sex <> s.sex THEN 'sex,' ELSE '' END \
+                 || CASE WHEN c.place_of_origin <> s.place_of_origin THEN 'place_of_origin,' ELSE '' END \
+                 || CASE WHEN c.place_of_residence <> s.place_of_residence THEN 'place_of_residence,' ELSE '' END \
+                 || CASE WHEN c.status <> s.status THEN 'status,' ELSE '' END, ','), ",
+            $object,
+            "('full_name', c.full_name, 'date_of_birth', c.date_of_birth, 'sex', c.sex, \
+               'place_of_origin', c.place_of_origin, 'place_of_residence', c.place_of_residence, \
+               'status', c.status)",
+            $text,
+            ", $2 \
+             FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number \
+             WHERE c.full_name <> s.full_name OR c.date_of_birth <> s.date_of_birth OR c.sex <> s.sex \
+               OR c.place_of_origin <> s.place_of_origin OR c.place_of_residence <> s.place_of_residence \
+               OR c.status <> s.status"
+        )
+    };
 }
 
 /// The registry merge both backends run once the rows are staged in `registry_staging`.
@@ -119,18 +152,19 @@ async fn merge_staged(
         updated,
         unchanged: existing - updated,
     };
-    sqlx::query("UPDATE registry_imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4")
-        .bind(counts.inserted)
-        .bind(counts.updated)
-        .bind(counts.unchanged)
-        .bind(import_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE registry_imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4",
+    )
+    .bind(counts.inserted)
+    .bind(counts.updated)
+    .bind(counts.unchanged)
+    .bind(import_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(counts)
 }
 
 // --- Accounts ----------------------------------------------------------------------------------
-
 
 macro_rules! account_query {
     ($where:literal) => {
@@ -143,17 +177,26 @@ macro_rules! account_query {
 }
 
 pub(super) async fn account(pool: &Pool, id: &str) -> Result<Option<Account>, StoreError> {
-    Ok(sqlx::query_as(account_query!("id = $1")).bind(id).fetch_optional(pool).await?)
+    Ok(sqlx::query_as(account_query!("id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
 }
 
-pub(super) async fn account_by_id_number(pool: &Pool, id_number: &str) -> Result<Option<Account>, StoreError> {
+pub(super) async fn account_by_id_number(
+    pool: &Pool,
+    id_number: &str,
+) -> Result<Option<Account>, StoreError> {
     Ok(sqlx::query_as(account_query!("id_number = $1"))
         .bind(id_number)
         .fetch_optional(pool)
         .await?)
 }
 
-pub(super) async fn account_by_webauthn_user(pool: &Pool, user: &str) -> Result<Option<Account>, StoreError> {
+pub(super) async fn account_by_webauthn_user(
+    pool: &Pool,
+    user: &str,
+) -> Result<Option<Account>, StoreError> {
     Ok(sqlx::query_as(account_query!("webauthn_user_id = $1"))
         .bind(user)
         .fetch_optional(pool)
@@ -161,9 +204,11 @@ pub(super) async fn account_by_webauthn_user(pool: &Pool, user: &str) -> Result<
 }
 
 pub(super) async fn staff(pool: &Pool) -> Result<Vec<Account>, StoreError> {
-    Ok(sqlx::query_as(account_query!("role <> 'citizen' ORDER BY created_at, id"))
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as(account_query!("role <> 'citizen' ORDER BY created_at, id"))
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 async fn insert_account(tx: &mut Tx, account: &Account) -> Result<(), StoreError> {
@@ -193,12 +238,13 @@ pub(super) async fn complete_enrolment(
     audit: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
-    let consumed = sqlx::query("UPDATE enrolments SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
-        .bind(now)
-        .bind(enrolment_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let consumed =
+        sqlx::query("UPDATE enrolments SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(enrolment_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if consumed != 1 {
         return Err(StoreError::Conflict);
     }
@@ -219,12 +265,14 @@ pub(super) async fn create_staff_account(
 ) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     insert_account(&mut tx, account).await?;
-    sqlx::query("INSERT INTO staff_invitations (token_hash, account_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(invitation_hash)
-        .bind(&account.id)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO staff_invitations (token_hash, account_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(invitation_hash)
+    .bind(&account.id)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
     append_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())
@@ -257,7 +305,11 @@ pub(super) async fn redeem_invitation(
 
 // --- Enrolment -----------------------------------------------------------------------------------
 
-pub(super) async fn insert_enrolment(pool: &Pool, enrolment: &Enrolment, audit: &AuditEvent) -> Result<(), StoreError> {
+pub(super) async fn insert_enrolment(
+    pool: &Pool,
+    enrolment: &Enrolment,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO enrolments (id, id_number, phone, code_hash, attempts, created_at, expires_at) \
@@ -297,7 +349,12 @@ pub(super) async fn enrolment_attempt(
     .await?)
 }
 
-pub(super) async fn hit_rate_limit(pool: &Pool, key: &str, now: i64, window: i64) -> Result<i64, StoreError> {
+pub(super) async fn hit_rate_limit(
+    pool: &Pool,
+    key: &str,
+    now: i64,
+    window: i64,
+) -> Result<i64, StoreError> {
     let window_start = now - now.rem_euclid(window);
     Ok(sqlx::query_scalar(
         "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
@@ -326,7 +383,12 @@ pub(super) async fn put_ceremony(pool: &Pool, ceremony: &Ceremony) -> Result<(),
     Ok(())
 }
 
-pub(super) async fn take_ceremony(pool: &Pool, id: &str, kind: &str, now: i64) -> Result<Option<Ceremony>, StoreError> {
+pub(super) async fn take_ceremony(
+    pool: &Pool,
+    id: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<Ceremony>, StoreError> {
     let ceremony: Option<Ceremony> = sqlx::query_as(
         "DELETE FROM ceremonies WHERE id = $1 AND kind = $2 RETURNING id, kind, account_id, state, expires_at",
     )
@@ -339,7 +401,6 @@ pub(super) async fn take_ceremony(pool: &Pool, id: &str, kind: &str, now: i64) -
 
 // --- Passkeys ------------------------------------------------------------------------------------
 
-
 macro_rules! passkey_query {
     ($where:literal) => {
         concat!(
@@ -350,7 +411,11 @@ macro_rules! passkey_query {
     };
 }
 
-pub(super) async fn insert_passkey(pool: &Pool, passkey: &StoredPasskey, audit: &AuditEvent) -> Result<(), StoreError> {
+pub(super) async fn insert_passkey(
+    pool: &Pool,
+    passkey: &StoredPasskey,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO passkeys (id, account_id, credential_id, passkey, name, sign_count, backup_eligible, \
@@ -372,21 +437,33 @@ pub(super) async fn insert_passkey(pool: &Pool, passkey: &StoredPasskey, audit: 
     Ok(())
 }
 
-pub(super) async fn passkeys(pool: &Pool, account_id: &str) -> Result<Vec<StoredPasskey>, StoreError> {
-    Ok(sqlx::query_as(passkey_query!("account_id = $1 ORDER BY created_at, id"))
-        .bind(account_id)
-        .fetch_all(pool)
-        .await?)
+pub(super) async fn passkeys(
+    pool: &Pool,
+    account_id: &str,
+) -> Result<Vec<StoredPasskey>, StoreError> {
+    Ok(
+        sqlx::query_as(passkey_query!("account_id = $1 ORDER BY created_at, id"))
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
-pub(super) async fn passkey_by_credential(pool: &Pool, credential_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError> {
+pub(super) async fn passkey_by_credential(
+    pool: &Pool,
+    credential_id: &[u8],
+) -> Result<Option<StoredPasskey>, StoreError> {
     Ok(sqlx::query_as(passkey_query!("credential_id = $1"))
         .bind(credential_id)
         .fetch_optional(pool)
         .await?)
 }
 
-pub(super) async fn record_passkey_use(pool: &Pool, passkey: &StoredPasskey, now: i64) -> Result<bool, StoreError> {
+pub(super) async fn record_passkey_use(
+    pool: &Pool,
+    passkey: &StoredPasskey,
+    now: i64,
+) -> Result<bool, StoreError> {
     let updated = sqlx::query(
         "UPDATE passkeys SET passkey = $1, sign_count = $2, backup_eligible = $3, backup_state = $4, \
          last_used_at = $5 WHERE id = $6 AND revoked_at IS NULL",
@@ -410,16 +487,28 @@ pub(super) async fn revoke_passkey(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
+    let statement = "UPDATE passkeys SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL";
+    revoke_owned(pool, statement, account_id, passkey_id, now, audit).await
+}
+
+/// Runs `statement` (binding now, the row id, the account id) to revoke one of an account's
+/// active rows, and records `audit` with it; false when there was no such row.
+async fn revoke_owned(
+    pool: &Pool,
+    statement: &'static str,
+    account_id: &str,
+    id: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
     let mut tx = begin_write(pool).await?;
-    let revoked = sqlx::query(
-        "UPDATE passkeys SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(passkey_id)
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let revoked = sqlx::query(statement)
+        .bind(now)
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if revoked != 1 {
         return Ok(false);
     }
@@ -430,7 +519,11 @@ pub(super) async fn revoke_passkey(
 
 // --- Sessions ------------------------------------------------------------------------------------
 
-pub(super) async fn insert_session(pool: &Pool, session: &Session, audit: &AuditEvent) -> Result<(), StoreError> {
+pub(super) async fn insert_session(
+    pool: &Pool,
+    session: &Session,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     sqlx::query("INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&session.token_hash)
@@ -445,7 +538,11 @@ pub(super) async fn insert_session(pool: &Pool, session: &Session, audit: &Audit
     Ok(())
 }
 
-pub(super) async fn session(pool: &Pool, token_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
+pub(super) async fn session(
+    pool: &Pool,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<Option<Session>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT token_hash, account_id, role, created_at, expires_at FROM sessions \
          WHERE token_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
@@ -456,7 +553,11 @@ pub(super) async fn session(pool: &Pool, token_hash: &[u8], now: i64) -> Result<
     .await?)
 }
 
-pub(super) async fn revoke_session(pool: &Pool, token_hash: &[u8], now: i64) -> Result<(), StoreError> {
+pub(super) async fn revoke_session(
+    pool: &Pool,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(token_hash)
@@ -467,7 +568,11 @@ pub(super) async fn revoke_session(pool: &Pool, token_hash: &[u8], now: i64) -> 
 
 // --- Devices -------------------------------------------------------------------------------------
 
-pub(super) async fn insert_device(pool: &Pool, device: &Device, audit: &AuditEvent) -> Result<(), StoreError> {
+pub(super) async fn insert_device(
+    pool: &Pool,
+    device: &Device,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO devices (id, account_id, name, holder_jwk, thumbprint, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -502,20 +607,8 @@ pub(super) async fn revoke_device(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let revoked = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(device_id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if revoked != 1 {
-        return Ok(false);
-    }
-    append_in(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(true)
+    let statement = "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL";
+    revoke_owned(pool, statement, account_id, device_id, now, audit).await
 }
 
 // --- Audit ---------------------------------------------------------------------------------------
@@ -575,8 +668,11 @@ pub(super) async fn append_audit(pool: &Pool, event: &AuditEvent) -> Result<(), 
     Ok(())
 }
 
-
-pub(super) async fn history(pool: &Pool, subject: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+pub(super) async fn history(
+    pool: &Pool,
+    subject: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
          WHERE subject = $1 ORDER BY at DESC, seq DESC LIMIT $2",
@@ -587,7 +683,12 @@ pub(super) async fn history(pool: &Pool, subject: &str, limit: i64) -> Result<Ve
     .await?)
 }
 
-pub(super) async fn audit_chain(pool: &Pool, chain: i64, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+pub(super) async fn audit_chain(
+    pool: &Pool,
+    chain: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
          WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -600,9 +701,11 @@ pub(super) async fn audit_chain(pool: &Pool, chain: i64, after_seq: i64, limit: 
 }
 
 pub(super) async fn audit_heads(pool: &Pool) -> Result<Vec<AuditHead>, StoreError> {
-    Ok(sqlx::query_as("SELECT chain, seq, head FROM audit_heads ORDER BY chain")
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT chain, seq, head FROM audit_heads ORDER BY chain")
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreError> {
@@ -613,7 +716,11 @@ pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreErr
         "DELETE FROM sessions WHERE expires_at <= $1 - 86400",
         "DELETE FROM rate_limits WHERE window_start <= $1 - 86400",
     ] {
-        pruned += sqlx::query(statement).bind(now).execute(pool).await?.rows_affected();
+        pruned += sqlx::query(statement)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected();
     }
     Ok(pruned)
 }

@@ -309,21 +309,42 @@ pub async fn register_passkey(
     .await
 }
 
+/// A started sign-in: where to post the credential, and the options to answer.
+pub struct SignIn {
+    pub path: String,
+    pub options: Value,
+}
+
+impl SignIn {
+    pub async fn start(app: &TestApp) -> Self {
+        let started = app
+            .call(Method::POST, "/v1/sessions/passkey", None, None)
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+        let ceremony = started.body["ceremony_id"].as_str().unwrap();
+        Self {
+            path: format!("/v1/sessions/passkey/{ceremony}"),
+            options: started.body["options"].clone(),
+        }
+    }
+
+    /// Posts an assertion to complete the sign-in.
+    pub async fn finish(&self, app: &TestApp, credential: &Value) -> Reply {
+        app.call(
+            Method::POST,
+            &self.path,
+            None,
+            Some(serde_json::json!({ "credential": credential })),
+        )
+        .await
+    }
+}
+
 /// Signs in with `authenticator`; returns the reply.
 pub async fn sign_in(app: &TestApp, authenticator: &mut authenticator::SoftAuthenticator) -> Reply {
-    let started = app
-        .call(Method::POST, "/v1/sessions/passkey", None, None)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.text);
-    let credential = authenticator.get(&started.body["options"]);
-    let ceremony = started.body["ceremony_id"].as_str().unwrap();
-    app.call(
-        Method::POST,
-        &format!("/v1/sessions/passkey/{ceremony}"),
-        None,
-        Some(serde_json::json!({ "credential": credential })),
-    )
-    .await
+    let sign_in = SignIn::start(app).await;
+    let credential = authenticator.get(&sign_in.options);
+    sign_in.finish(app, &credential).await
 }
 
 /// Enrols Nguyễn Văn An and registers a passkey: a signed-in citizen session and its
