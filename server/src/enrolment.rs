@@ -162,8 +162,9 @@ pub async fn start(
     let event = audit::event(audit::ANONYMOUS, "enrolment.started", &id, json!({}));
     services.store.insert_enrolment(&enrolment, &event).await?;
     if matched.is_some() {
+        let minutes = (limits.code_ttl_seconds + 59) / 60;
         let text = format!(
-            "dinhdanh: mã xác thực của bạn là {} (your code). Hết hạn sau 5 phút.",
+            "dinhdanh: mã xác thực của bạn là {} (your code). Hết hạn sau {minutes} phút.",
             code.as_str()
         );
         let sms = services.sms.clone();
