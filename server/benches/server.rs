@@ -157,7 +157,8 @@ fn generate_population(dir: &Path, rows: u64) -> Result<Population> {
     let file = dir.join("registry.ndjson");
     let mut out = BufWriter::new(File::create(&file)?);
     generate::write_ndjson(&mut out, SEED, rows)?;
-    drop(out);
+    // On disk before the import starts: no write-back of the file competing with it.
+    out.into_inner()?.sync_all()?;
 
     // The same seed gives the same citizens in the same order as the file.
     let mut generator = generate::Generator::new(SEED);
@@ -623,7 +624,8 @@ fn pick(random: u64, len: usize) -> usize {
 // --- Printing -------------------------------------------------------------------------------
 
 fn row(measure: &str, figure: &str, target: &str) {
-    println!("  {measure:<46} {figure:<24} {target}");
+    let line = format!("  {measure:<46} {figure:<24} {target}");
+    println!("{}", line.trim_end());
 }
 
 fn latency_row(run: &Run) {
@@ -669,7 +671,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -68,12 +68,13 @@ pub async fn add(
         .store
         .insert_device(&device, &event)
         .await
-        .map_err(|e| match e {
-            // The unique index on active thumbprints: the key is some account's active device.
-            StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                // The unique index on active thumbprints: the key is some account's active device.
                 DeviceError::Duplicate
+            } else {
+                e.into()
             }
-            other => other.into(),
         })?;
     Ok(device)
 }

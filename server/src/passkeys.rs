@@ -150,7 +150,18 @@ pub async fn finish_registration(
         &account.id,
         json!({ "passkey": stored.id }),
     );
-    services.store.insert_passkey(&stored, &event).await?;
+    services
+        .store
+        .insert_passkey(&stored, &event)
+        .await
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                // Registered concurrently by another request: the unique credential id decides.
+                PasskeyError::Duplicate
+            } else {
+                e.into()
+            }
+        })?;
     Ok(stored)
 }
 

@@ -109,7 +109,7 @@ pub(super) async fn lookup(
         .cloned()
         .collect();
     Ok(Json(LookupResult {
-        citizens: found.into_iter().map(Into::into).collect(),
+        citizens: found,
         not_found,
     }))
 }

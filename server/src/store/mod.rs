@@ -47,6 +47,13 @@ pub enum StoreError {
     Corrupt(&'static str),
 }
 
+impl StoreError {
+    /// True when a unique constraint refused the write (on either engine).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
 /// Which database engine a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
