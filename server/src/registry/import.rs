@@ -1,13 +1,10 @@
-//! Streaming registry import: a reader thread parses and validates rows and hands batches to
-//! the store, which stages them and merges everything in one transaction at the end. Rejected
+//! Streaming registry import: reader threads parse and validate rows (NDJSON on several cores)
+//! and hand batches to the store, which stages them and merges everything in one transaction at
+//! the end. Rejected
 //! rows are reported with their line and reason; the accepted rows commit all together or, on
 //! any failure (or a crash), not at all.
 
-use std::{
-    collections::HashMap,
-    io::{BufRead, BufReader, Read},
-    path::Path,
-};
+use std::{collections::HashMap, io::Read, path::Path, sync::mpsc as std_mpsc};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -141,14 +138,15 @@ impl Validator {
         }
     }
 
-    /// Validates a row; returns false when the consumer has gone away.
+    /// Takes a checked row in file order (duplicates are found here); returns false when the
+    /// consumer has gone away.
     fn row(
         &mut self,
         line: u64,
-        row: Result<ImportRow<'_>, RecordError>,
+        row: Result<Citizen, RecordError>,
         sender: &mpsc::Sender<Vec<Citizen>>,
     ) -> bool {
-        match row.and_then(|row| row.validate(self.today)) {
+        match row {
             Ok(citizen) => {
                 // Validated: 12 ASCII digits, so the number fits a u64 key.
                 let key = citizen.id_number.parse::<u64>().unwrap_or(u64::MAX);
@@ -182,34 +180,13 @@ impl Validator {
 }
 
 fn parse(
-    reader: impl Read,
+    reader: impl Read + Send,
     format: Format,
     sender: &mpsc::Sender<Vec<Citizen>>,
 ) -> Result<(i64, Vec<Rejection>), ImportError> {
     let mut validator = Validator::new();
     match format {
-        Format::Ndjson => {
-            let mut reader = BufReader::with_capacity(1 << 16, reader);
-            let mut line = Vec::new();
-            let mut number = 0;
-            loop {
-                line.clear();
-                if reader.read_until(b'\n', &mut line)? == 0 {
-                    break;
-                }
-                number += 1;
-                let text = line.trim_ascii();
-                if text.is_empty() {
-                    continue;
-                }
-                let row = serde_json::from_slice::<ImportRow<'_>>(text).map_err(|e| {
-                    RecordError::Malformed(format!("not a JSON object of the import contract: {e}"))
-                });
-                if !validator.row(number, row, sender) {
-                    break;
-                }
-            }
-        }
+        Format::Ndjson => parse_ndjson(reader, &mut validator, sender)?,
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
             let headers = reader
@@ -245,7 +222,8 @@ fn parse(
                 let line = record.position().map_or(0, csv::Position::line);
                 let row = record
                     .deserialize::<ImportRow<'_>>(Some(&headers))
-                    .map_err(|e| RecordError::Malformed(e.to_string()));
+                    .map_err(|e| RecordError::Malformed(e.to_string()))
+                    .and_then(|row| row.validate(validator.today));
                 if !validator.row(line, row, sender) {
                     break;
                 }
@@ -253,4 +231,186 @@ fn parse(
         }
     }
     Ok(validator.finish(sender))
+}
+
+/// Threads that parse and validate NDJSON chunks.
+const WORKERS: usize = 2;
+/// Bytes read at a time (then cut after the last complete line).
+const CHUNK: usize = 1 << 20;
+
+/// The rows of one chunk, checked, with their line numbers.
+type Checked = Vec<(u64, Result<Citizen, RecordError>)>;
+
+/// NDJSON in parallel: a reader cuts the input into chunks of whole lines, `WORKERS` threads
+/// parse and validate chunks round-robin, and this thread takes their results back in file order
+/// (so duplicates are reported against the first occurrence, as a sequential read would).
+fn parse_ndjson(
+    reader: impl Read + Send,
+    validator: &mut Validator,
+    sender: &mpsc::Sender<Vec<Citizen>>,
+) -> Result<(), ImportError> {
+    let today = validator.today;
+    std::thread::scope(|scope| {
+        let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+        for _ in 0..WORKERS {
+            let (to_worker, chunks) = std_mpsc::sync_channel::<(u64, Vec<u8>)>(2);
+            let (results, from_worker) = std_mpsc::sync_channel::<Checked>(2);
+            scope.spawn(move || {
+                for (first_line, chunk) in chunks {
+                    if results
+                        .send(check_lines(first_line, &chunk, today))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            inputs.push(to_worker);
+            outputs.push(from_worker);
+        }
+        let reading = scope.spawn(move || read_chunks(reader, &inputs));
+        'chunks: for i in 0.. {
+            let Ok(checked) = outputs[i % WORKERS].recv() else {
+                break;
+            };
+            for (line, row) in checked {
+                if !validator.row(line, row, sender) {
+                    break 'chunks;
+                }
+            }
+        }
+        // Dropping the receivers stops the workers and then the reader, if they are still going.
+        drop(outputs);
+        reading.join().map_err(|_| ImportError::Reader)?
+    })
+}
+
+/// Reads `reader` to the end in chunks of whole lines, handing chunk `i` to worker `i % WORKERS`.
+fn read_chunks(
+    mut reader: impl Read,
+    workers: &[std_mpsc::SyncSender<(u64, Vec<u8>)>],
+) -> Result<(), ImportError> {
+    let (mut carry, mut first_line) = (Vec::new(), 1u64);
+    for i in 0.. {
+        let mut chunk = std::mem::take(&mut carry);
+        let start = chunk.len();
+        chunk.resize(start + CHUNK, 0);
+        let mut filled = start;
+        while filled < chunk.len() {
+            match reader.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let at_end = filled < chunk.len();
+        chunk.truncate(filled);
+        if !at_end {
+            // Keep the incomplete last line for the next chunk.
+            let Some(cut) = chunk.iter().rposition(|b| *b == b'\n') else {
+                carry = chunk;
+                continue;
+            };
+            carry = chunk.split_off(cut + 1);
+        }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let lines = chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        if workers[i % workers.len()]
+            .send((first_line, chunk))
+            .is_err()
+        {
+            return Ok(()); // the import stopped
+        }
+        first_line += lines;
+        if at_end {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Parses and validates the lines of one chunk.
+fn check_lines(first_line: u64, chunk: &[u8], today: (u32, u32, u32)) -> Checked {
+    let mut checked = Vec::with_capacity(chunk.len() / 200);
+    for (n, line) in chunk.split(|b| *b == b'\n').enumerate() {
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let row = serde_json::from_slice::<ImportRow<'_>>(text)
+            .map_err(|e| {
+                RecordError::Malformed(format!("not a JSON object of the import contract: {e}"))
+            })
+            .and_then(|row| row.validate(today));
+        checked.push((first_line + n as u64, row));
+    }
+    checked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `input` as the import does, collecting accepted ID numbers in order.
+    fn run(input: Vec<u8>) -> (Vec<String>, i64, Vec<Rejection>) {
+        let (sender, mut receiver) = mpsc::channel::<Vec<Citizen>>(4);
+        let drain = std::thread::spawn(move || {
+            let mut ids = Vec::new();
+            while let Some(batch) = receiver.blocking_recv() {
+                ids.extend(batch.into_iter().map(|c| c.id_number));
+            }
+            ids
+        });
+        let (rejected, rejections) =
+            parse(std::io::Cursor::new(input), Format::Ndjson, &sender).unwrap();
+        drop(sender);
+        (drain.join().unwrap(), rejected, rejections)
+    }
+
+    #[test]
+    fn ndjson_across_chunk_boundaries_keeps_order_and_line_numbers() {
+        let mut input = Vec::new();
+        crate::registry::generate::write_ndjson(&mut input, 3, 30_000).unwrap();
+        assert!(
+            input.len() > 3 * CHUNK,
+            "the input must span several chunks"
+        );
+        let lines: Vec<&[u8]> = input
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let expected: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                serde_json::from_slice::<serde_json::Value>(l).unwrap()["id_number"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        // A blank line, a bad row and a duplicate of the first row, and no final newline.
+        let mut edited: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
+        edited.insert(10_000, Vec::new());
+        edited.insert(20_000, b"{not json".to_vec());
+        edited.push(lines[0].to_vec());
+        let (ids, rejected, rejections) = run(edited.join(&b'\n'));
+        assert_eq!(ids, expected);
+        assert_eq!(rejected, 2);
+        assert_eq!(rejections[0].line, 20_001);
+        assert!(rejections[0].reason.starts_with("malformed row"));
+        assert_eq!(rejections[1].line, 30_003);
+        assert_eq!(
+            rejections[1].reason,
+            "duplicate id_number (first on line 1)"
+        );
+    }
+
+    #[test]
+    fn empty_input() {
+        assert_eq!(run(Vec::new()), (Vec::new(), 0, Vec::new()));
+        assert_eq!(run(b"\n\n".to_vec()), (Vec::new(), 0, Vec::new()));
+    }
 }

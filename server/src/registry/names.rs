@@ -4,7 +4,9 @@
 //! once diacritics are removed (the MRZ of an ID card writes "NGUYEN VAN AN" for "Nguyễn Văn An")
 //! is a weaker match, reported as such, never silently equal.
 
-use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+use unicode_normalization::{
+    IsNormalized, UnicodeNormalization, char::is_combining_mark, is_nfc_quick,
+};
 
 /// How a presented name relates to the registry's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -20,8 +22,25 @@ pub enum NameMatch {
 
 /// Canonical form of a name for storage: NFC, trimmed, inner whitespace collapsed to one space.
 pub fn canonical(name: &str) -> String {
+    // Most input is canonical already (a registry export): check cheaply before rebuilding.
+    if is_nfc_quick(name.chars()) == IsNormalized::Yes && is_single_spaced(name) {
+        return name.to_owned();
+    }
     let nfc: String = name.nfc().collect();
     nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// No leading, trailing or repeated whitespace, and no whitespace other than U+0020.
+fn is_single_spaced(s: &str) -> bool {
+    let mut previous_space = true;
+    for c in s.chars() {
+        let space = c.is_whitespace();
+        if space && (previous_space || c != ' ') {
+            return false;
+        }
+        previous_space = space;
+    }
+    !previous_space || s.is_empty()
 }
 
 fn folded(name: &str) -> String {
@@ -83,6 +102,19 @@ mod tests {
             compare("Lê Thị Hà", "Lê Thị Hạ"),
             NameMatch::WithoutDiacritics
         );
+    }
+
+    #[test]
+    fn spacing() {
+        assert!(is_single_spaced("Trần Thị Thu"));
+        assert!(is_single_spaced(""));
+        for s in [" A", "A ", "A  B", "A\tB", "A\u{a0}B", " "] {
+            assert!(!is_single_spaced(s), "{s:?}");
+            assert_eq!(
+                canonical(s),
+                s.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
     }
 
     #[test]

@@ -133,7 +133,7 @@ async fn merge_staged(
     sqlx::query(
         "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, updated_at) \
          SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, $1 \
-         FROM registry_staging WHERE true \
+         FROM registry_staging WHERE true ORDER BY id_number \
          ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
            date_of_birth = excluded.date_of_birth, sex = excluded.sex, \
            place_of_origin = excluded.place_of_origin, place_of_residence = excluded.place_of_residence, \

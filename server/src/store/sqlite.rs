@@ -101,12 +101,17 @@ impl Import {
         now: i64,
     ) -> Result<ImportCounts, StoreError> {
         let counts = {
+            // The merge writes up to millions of index pages: give this connection a large page
+            // cache for it (the pool's default again below).
+            sqlx::query("PRAGMA cache_size = -262144")
+                .execute(&mut *self.conn)
+                .await?;
             let mut tx = sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE").await?;
             let counts = merge_staged(&mut tx, source, rejected, now).await?;
             tx.commit().await?;
             counts
         };
-        sqlx::query("DROP TABLE temp.registry_staging")
+        sqlx::raw_sql("DROP TABLE temp.registry_staging; PRAGMA cache_size = -16384")
             .execute(&mut *self.conn)
             .await?;
         Ok(counts)
