@@ -109,11 +109,6 @@ async fn merge_staged(
     let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_staging")
         .fetch_one(&mut *conn)
         .await?;
-    let existing: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
     let import_id: i64 = sqlx::query_scalar(
         "INSERT INTO registry_imports (source, imported_at, accepted, rejected, inserted, updated, unchanged) \
          VALUES ($1, $2, $3, $4, 0, 0, 0) RETURNING id",
@@ -130,7 +125,9 @@ async fn merge_staged(
         .execute(&mut *conn)
         .await?
         .rows_affected() as i64;
-    sqlx::query(
+    // Rows written by the upsert: the new citizens plus the changed ones (unchanged rows are
+    // skipped by its WHERE), so no separate pass is needed to count existing records.
+    let written = sqlx::query(
         "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, updated_at) \
          SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, $1 \
          FROM registry_staging WHERE true ORDER BY id_number \
@@ -144,13 +141,15 @@ async fn merge_staged(
     )
     .bind(now)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected() as i64;
+    let inserted = written - updated;
     let counts = super::ImportCounts {
         import_id,
         accepted,
-        inserted: accepted - existing,
+        inserted,
         updated,
-        unchanged: existing - updated,
+        unchanged: accepted - inserted - updated,
     };
     sqlx::query(
         "UPDATE registry_imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4",
