@@ -592,7 +592,7 @@ fn readme_journey_runs_as_written() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let section = readme
-        .split("Until the server lands")
+        .split("**2. Credential, presentation, verification.**")
         .nth(1)
         .expect("journey section");
     let script = section
