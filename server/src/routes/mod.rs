@@ -23,7 +23,7 @@ use axum::{
     routing::{delete, get, post},
 };
 use serde::Serialize;
-use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use self::auth::{ADMIN, ANY, CITIZEN, NONE, SIGNED_IN, STAFF};
 use crate::{AppState, error::ApiError, sessions::IssuedSession};
@@ -120,12 +120,9 @@ pub fn router(state: AppState) -> Router {
                 None,
             )
         })
+        .layer(middleware::from_fn_with_state(timeout, deadline))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -135,6 +132,21 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+/// Answers 408 (problem+json) to a request not done within the configured time, e.g. a client
+/// that stops sending its body.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "Request timed out",
+            None,
+        )
+        .into_response(),
+    }
 }
 
 /// Records each request's route, status and latency. Logs carry the route template, never the

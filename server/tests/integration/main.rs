@@ -11,5 +11,6 @@ mod api;
 mod browser;
 mod cli;
 mod passkeys;
+mod process;
 mod store;
 mod support;
