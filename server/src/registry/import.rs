@@ -239,7 +239,7 @@ const WORKERS: usize = 2;
 const CHUNK: usize = 1 << 20;
 
 /// The rows of one chunk, checked, with their line numbers.
-type Checked = Vec<(u64, Result<Citizen, RecordError>)>;
+pub type Checked = Vec<(u64, Result<Citizen, RecordError>)>;
 
 /// NDJSON in parallel: a reader cuts the input into chunks of whole lines, `WORKERS` threads
 /// parse and validate chunks round-robin, and this thread takes their results back in file order
@@ -332,8 +332,9 @@ fn read_chunks(
     Ok(())
 }
 
-/// Parses and validates the lines of one chunk.
-fn check_lines(first_line: u64, chunk: &[u8], today: (u32, u32, u32)) -> Checked {
+/// Parses and validates NDJSON lines (the first numbered `first_line`) as of `today`; blank lines
+/// are skipped. Duplicate ID numbers are not looked for here (that needs the whole file).
+pub fn check_lines(first_line: u64, chunk: &[u8], today: (u32, u32, u32)) -> Checked {
     let mut checked = Vec::with_capacity(chunk.len() / 200);
     for (n, line) in chunk.split(|b| *b == b'\n').enumerate() {
         let text = line.trim_ascii();
