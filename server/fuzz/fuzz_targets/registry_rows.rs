@@ -4,12 +4,7 @@
 
 #![no_main]
 
-use dinhdanh_server::registry::{
-    ImportRow, id_number,
-    id_number::Sex,
-    import::check_lines,
-    names,
-};
+use dinhdanh_server::registry::{ImportRow, id_number, id_number::Sex, import::check_lines, names};
 use libfuzzer_sys::fuzz_target;
 
 const TODAY: (u32, u32, u32) = (2026, 11, 27);
