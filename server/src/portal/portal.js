@@ -35,8 +35,9 @@ function show(id, message, isError) {
   el.className = isError ? "message error" : "message";
 }
 
-async function registerPasskey(name) {
-  const started = await api("POST", "/v1/passkeys/registrations");
+// `started`: a registration already started (the enrolment confirmation starts one), or none.
+async function registerPasskey(name, started) {
+  started = started || (await api("POST", "/v1/passkeys/registrations"));
   const pk = started.options.publicKey;
   pk.challenge = b64u.decode(pk.challenge);
   pk.user.id = b64u.decode(pk.user.id);
@@ -110,9 +111,11 @@ on("code-form", "submit", async (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
   try {
-    await api("POST", "/v1/enrolments/" + encodeURIComponent(enrolmentId) + "/confirm", { code: f.get("code") });
+    const confirmed = await api("POST", "/v1/enrolments/" + encodeURIComponent(enrolmentId) + "/confirm", {
+      code: f.get("code"),
+    });
     show("enrol-message", "Tạo khóa truy cập (passkey)... / Creating your passkey...");
-    await registerPasskey("Passkey");
+    await registerPasskey("Passkey", confirmed.passkey_registration);
     window.location.assign("/account");
   } catch (err) {
     show("enrol-message", err.message, true);

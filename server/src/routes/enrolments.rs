@@ -8,11 +8,14 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Json, SessionCreated, auth::ClientAddress, session_response};
+use super::{
+    Json, SessionCreated, auth::ClientAddress, created_with_session, passkeys::CeremonyStarted,
+};
 use crate::{
     AppState,
     enrolment::{self, EnrolmentRequest},
     error::{ApiError, Problem},
+    passkeys,
     sessions::{self, Role},
 };
 
@@ -77,11 +80,23 @@ pub struct ConfirmEnrolment {
     pub code: String,
 }
 
-/// Confirms the code: the level-1 account is created and a `setup` session returned, with which
-/// the citizen registers a passkey.
+/// A confirmed enrolment: the level-1 account's `setup` session and the passkey registration it
+/// may complete.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolmentConfirmed {
+    /// The `setup` session (it may only register a passkey).
+    #[serde(flatten)]
+    pub session: SessionCreated,
+    /// Registration options for `navigator.credentials.create()`; complete with
+    /// `POST /v1/passkeys/registrations/{ceremony_id}` under the setup session.
+    pub passkey_registration: CeremonyStarted,
+}
+
+/// Confirms the code: the level-1 account is created, a `setup` session returned, and the
+/// registration of the citizen's passkey started.
 #[utoipa::path(post, path = "/v1/enrolments/{enrolment_id}/confirm", tag = "enrolment", request_body = ConfirmEnrolment,
     params(("enrolment_id" = String, Path)),
-    responses((status = 201, body = SessionCreated), (status = 400, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+    responses((status = 201, body = EnrolmentConfirmed), (status = 400, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
 pub(super) async fn confirm(
     State(state): State<AppState>,
     Path(enrolment_id): Path<String>,
@@ -89,5 +104,13 @@ pub(super) async fn confirm(
 ) -> Result<Response, ApiError> {
     let account = enrolment::confirm(&state.services, &enrolment_id, &body.code).await?;
     let issued = sessions::issue(&state.services, &account, Role::Setup, "sms_code").await?;
-    Ok(session_response(&state, &account, &issued))
+    let (ceremony_id, options) = passkeys::start_registration(&state.services, &account).await?;
+    let body = EnrolmentConfirmed {
+        session: SessionCreated::new(&account, &issued),
+        passkey_registration: CeremonyStarted {
+            ceremony_id,
+            options,
+        },
+    };
+    Ok(created_with_session(&state, &issued, body))
 }

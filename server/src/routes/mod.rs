@@ -182,27 +182,39 @@ pub struct SessionCreated {
     pub expires_at: String,
 }
 
+impl SessionCreated {
+    /// The holder's view of a session just issued for `account`.
+    fn new(account: &crate::store::Account, issued: &IssuedSession) -> Self {
+        Self {
+            account_id: account.id.clone(),
+            role: issued.role.as_str().to_owned(),
+            assurance_level: account.assurance_level,
+            token: issued.token.clone(),
+            expires_at: crate::clock::rfc3339(issued.expires_at),
+        }
+    }
+}
+
+/// A 201 response with `body`, setting the portal's cookie for the session `issued`.
+fn created_with_session(
+    state: &AppState,
+    issued: &IssuedSession,
+    body: impl Serialize,
+) -> Response {
+    let max_age = issued.expires_at - crate::clock::now();
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let cookie = auth::session_cookie(&issued.token, max_age, &state.services.public_url);
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 /// A 201 response carrying a new session, with the portal's session cookie.
 fn session_response(
     state: &AppState,
     account: &crate::store::Account,
     issued: &IssuedSession,
 ) -> Response {
-    let body = SessionCreated {
-        account_id: account.id.clone(),
-        role: issued.role.as_str().to_owned(),
-        assurance_level: account.assurance_level,
-        token: issued.token.clone(),
-        expires_at: crate::clock::rfc3339(issued.expires_at),
-    };
-    let max_age = issued.expires_at - crate::clock::now();
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&auth::session_cookie(
-        &issued.token,
-        max_age,
-        &state.services.public_url,
-    )) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
+    created_with_session(state, issued, SessionCreated::new(account, issued))
 }

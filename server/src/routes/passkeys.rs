@@ -12,6 +12,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use super::{
     Json, SessionCreated,
     auth::{ANY, Auth},
+    created_with_session,
     me::PasskeyView,
     session_response,
 };
@@ -114,21 +115,12 @@ pub(super) async fn finish_registration(
     let role = Role::parse(&principal.account.role).unwrap_or(Role::Citizen);
     let issued =
         sessions::issue(services, &principal.account, role, "passkey_registration").await?;
-    let mut response = session_response(&state, &principal.account, &issued);
-    let session = SessionCreated {
-        account_id: principal.account.id.clone(),
-        role: role.as_str().to_owned(),
-        assurance_level: principal.account.assurance_level,
-        token: issued.token,
-        expires_at: crate::clock::rfc3339(issued.expires_at),
-    };
-    let body = Json(PasskeyRegistered {
-        passkey,
-        session: Some(session),
-    })
-    .into_response();
-    *response.body_mut() = body.into_body();
-    Ok(response)
+    let session = Some(SessionCreated::new(&principal.account, &issued));
+    Ok(created_with_session(
+        &state,
+        &issued,
+        PasskeyRegistered { passkey, session },
+    ))
 }
 
 /// Starts a usernameless passkey sign-in.

@@ -6,22 +6,25 @@ use serde_json::json;
 
 use crate::support::{
     ORIGIN, SignIn, TestApp, an, assert_problem, authenticator::SoftAuthenticator, databases,
-    enrol, register_passkey, sign_in, signed_in_citizen,
+    enrol, enrol_confirmed, finish_registration, register_passkey, sign_in, signed_in_citizen,
 };
 
 #[tokio::test]
 async fn enrol_register_sign_out_sign_in() {
     for db in databases().await {
         let app = TestApp::new(&db).await;
-        let setup = enrol(&app, an()).await;
+        let confirmed = enrol_confirmed(&app, an()).await;
+        let setup = confirmed["token"].as_str().unwrap().to_owned();
         // A setup session can do one thing: register a passkey.
         assert_problem(
             &app.call(Method::GET, "/v1/me", Some(&setup), None).await,
             StatusCode::FORBIDDEN,
             "forbidden",
         );
+        // The confirmation started the registration: complete it.
         let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
-        let registered = register_passkey(&app, &setup, &mut authenticator).await;
+        let started = &confirmed["passkey_registration"];
+        let registered = finish_registration(&app, &setup, started, &mut authenticator).await;
         assert_eq!(
             registered.status,
             StatusCode::CREATED,

@@ -263,6 +263,15 @@ pub fn assert_problem(reply: &Reply, status: StatusCode, kind: &str) {
 
 /// Enrols a test citizen through the API: returns the setup session token.
 pub async fn enrol(app: &TestApp, request: Value) -> String {
+    enrol_confirmed(app, request).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Enrols a test citizen through the API: the confirmation's body (the setup session and the
+/// passkey registration it started).
+pub async fn enrol_confirmed(app: &TestApp, request: Value) -> Value {
     let sent = app.sms_count();
     let started = app
         .call(Method::POST, "/v1/enrolments", None, Some(request))
@@ -280,7 +289,25 @@ pub async fn enrol(app: &TestApp, request: Value) -> String {
         .await;
     assert_eq!(confirmed.status, StatusCode::CREATED, "{}", confirmed.text);
     assert_eq!(confirmed.body["role"], "setup");
-    confirmed.body["token"].as_str().unwrap().to_owned()
+    confirmed.body
+}
+
+/// Completes the registration `started` (`{ceremony_id, options}`) with `authenticator`.
+pub async fn finish_registration(
+    app: &TestApp,
+    token: &str,
+    started: &Value,
+    authenticator: &mut authenticator::SoftAuthenticator,
+) -> Reply {
+    let credential = authenticator.create(&started["options"]);
+    let ceremony = started["ceremony_id"].as_str().unwrap();
+    app.call(
+        Method::POST,
+        &format!("/v1/passkeys/registrations/{ceremony}"),
+        Some(token),
+        Some(serde_json::json!({ "credential": credential, "name": "Test phone" })),
+    )
+    .await
 }
 
 /// Registers a passkey with `authenticator` under `token`; returns the reply.
@@ -298,15 +325,7 @@ pub async fn register_passkey(
         )
         .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text);
-    let credential = authenticator.create(&started.body["options"]);
-    let ceremony = started.body["ceremony_id"].as_str().unwrap();
-    app.call(
-        Method::POST,
-        &format!("/v1/passkeys/registrations/{ceremony}"),
-        Some(token),
-        Some(serde_json::json!({ "credential": credential, "name": "Test phone" })),
-    )
-    .await
+    finish_registration(app, token, &started.body, authenticator).await
 }
 
 /// A started sign-in: where to post the credential, and the options to answer.
