@@ -71,6 +71,21 @@ pub(super) async fn registry_changes(
     .await?)
 }
 
+/// Creates the import's staging table: temporary, so private to the import's connection and
+/// gone with it (a crash leaves nothing behind); dropped first in case the pooled connection
+/// carries one from an import that failed.
+async fn create_staging(conn: &mut <Db as sqlx::Database>::Connection) -> Result<(), StoreError> {
+    sqlx::raw_sql(
+        "DROP TABLE IF EXISTS registry_staging; \
+         CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
+           date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
+           place_of_residence TEXT NOT NULL, status TEXT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The statement that records what a re-import changes: for each staged record that differs
 /// from the registry's, the names of the changed fields and the previous values as a JSON object
 /// (`$object` is the backend's JSON object constructor, `$text` what makes its result text).

@@ -57,14 +57,7 @@ pub struct Import {
 impl Import {
     pub(super) async fn begin(pool: &Pool) -> Result<Self, StoreError> {
         let mut conn = pool.acquire().await?;
-        sqlx::raw_sql(
-            "DROP TABLE IF EXISTS temp.registry_staging; \
-             CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
-               date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
-               place_of_residence TEXT NOT NULL, status TEXT NOT NULL)",
-        )
-        .execute(&mut *conn)
-        .await?;
+        create_staging(&mut conn).await?;
         Ok(Self { conn })
     }
 
@@ -111,7 +104,7 @@ impl Import {
             tx.commit().await?;
             counts
         };
-        sqlx::raw_sql("DROP TABLE temp.registry_staging; PRAGMA cache_size = -16384")
+        sqlx::raw_sql("DROP TABLE registry_staging; PRAGMA cache_size = -16384")
             .execute(&mut *self.conn)
             .await?;
         Ok(counts)

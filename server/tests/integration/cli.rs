@@ -145,22 +145,11 @@ async fn staff_accounts_and_audit_verification() {
         assert!(verified["entries"].as_u64().unwrap() >= 2);
 
         // An administrator with database access edits the log behind the server's back.
-        let tamper = "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1";
-        if db.name == "sqlite" {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            sqlx::query("DROP TRIGGER audit_log_no_update")
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(tamper).execute(&pool).await.unwrap();
-        } else {
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(tamper).execute(&pool).await.unwrap();
-        }
+        crate::support::tamper(
+            &db,
+            &["UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1"],
+        )
+        .await;
         let broken = run(&db, &["audit", "verify"]);
         assert!(
             !broken.status.success(),

@@ -231,43 +231,6 @@ async fn concurrent_appends_keep_every_chain_intact() {
     }
 }
 
-/// Runs `statements` as a database administrator would (triggers off where needed).
-async fn tamper(db: &crate::support::TestDb, statements: &[&str]) {
-    if db.name == "sqlite" {
-        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update")
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_delete")
-            .execute(&pool)
-            .await
-            .unwrap();
-        for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(*s))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-    } else {
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
-            .execute(&pool)
-            .await
-            .unwrap();
-        for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(*s))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn the_audit_log_refuses_changes_and_verify_detects_tampering() {
     for db in databases().await {
@@ -313,7 +276,7 @@ async fn the_audit_log_refuses_changes_and_verify_detects_tampering() {
                 .unwrap();
             let fresh = crate::support::store(&db2).await;
             append_events(&fresh, 30).await;
-            tamper(&db2, &[&statement]).await;
+            crate::support::tamper(&db2, &[&statement]).await;
             let report = audit::verify(&fresh).await.unwrap();
             assert!(!report.intact(), "{}: {what} went unnoticed", db.name);
         }

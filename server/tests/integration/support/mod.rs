@@ -453,3 +453,40 @@ pub fn server_command(db: &TestDb) -> std::process::Command {
         .env_remove("DINHDANH_PUBLIC_URL");
     command
 }
+
+/// Runs `statements` as a database administrator would (triggers off where needed).
+pub async fn tamper(db: &TestDb, statements: &[&str]) {
+    if db.name == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_delete")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
