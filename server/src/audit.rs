@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::store::{AUDIT_CHAINS, AuditEvent, GENESIS, Store, StoreError, entry_hash};
+use crate::store::{AUDIT_CHAINS, AuditEvent, GENESIS, Store, StoreError, anchor_hash, entry_hash};
 
 /// Actor of events caused by someone not signed in.
 pub const ANONYMOUS: &str = "anonymous";
@@ -38,6 +38,11 @@ pub struct AuditReport {
     pub chains: u64,
     /// Entries checked.
     pub entries: u64,
+    /// Anchors checked.
+    pub anchors: u64,
+    /// The latest anchor's hash (hex): publish it outside the database (a transparency log, a
+    /// newspaper) and no one can rewrite history before it unnoticed.
+    pub latest_anchor: Option<String>,
     /// Every inconsistency found (empty: the log is intact).
     pub problems: Vec<String>,
 }
@@ -50,6 +55,51 @@ impl AuditReport {
 }
 
 const PAGE: i64 = 10_000;
+
+/// Checks the anchors' own chain, and that every chain still holds, at the latest anchor's
+/// sequence numbers, the entries that anchor recorded (so a chain cannot be truncated or deleted
+/// with its head row unnoticed).
+async fn verify_anchors(store: &Store, report: &mut AuditReport) -> Result<(), StoreError> {
+    let anchors = store.audit_anchors().await?;
+    let mut prev = GENESIS.to_vec();
+    for (i, anchor) in anchors.iter().enumerate() {
+        report.anchors += 1;
+        if anchor.seq != i as i64 + 1 || anchor.prev_hash != prev {
+            report.problems.push(format!(
+                "anchor {}: missing or reordered anchors before it",
+                anchor.seq
+            ));
+        }
+        if anchor_hash(&anchor.prev_hash, anchor.seq, anchor.at, &anchor.heads) != anchor.hash {
+            report
+                .problems
+                .push(format!("anchor {} was altered", anchor.seq));
+        }
+        prev.clone_from(&anchor.hash);
+    }
+    let Some(latest) = anchors.last() else {
+        return Ok(());
+    };
+    report.latest_anchor = Some(latest.hash.iter().map(|b| format!("{b:02x}")).collect());
+    let Ok(heads) = serde_json::from_str::<Vec<(i64, i64, String)>>(&latest.heads) else {
+        report
+            .problems
+            .push(format!("anchor {}: unreadable heads", latest.seq));
+        return Ok(());
+    };
+    for (chain, seq, head) in heads {
+        let entry = store.audit_entry(chain, seq).await?;
+        let hash: Option<String> =
+            entry.map(|e| e.hash.iter().map(|b| format!("{b:02x}")).collect());
+        if hash.as_deref() != Some(head.as_str()) {
+            report.problems.push(format!(
+                "chain {chain}: entry {seq}, recorded by anchor {}, is gone or changed",
+                latest.seq
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Walks every chain from its first entry to its recorded head, recomputing each hash.
 pub async fn verify(store: &Store) -> Result<AuditReport, StoreError> {
@@ -112,5 +162,6 @@ pub async fn verify(store: &Store) -> Result<AuditReport, StoreError> {
             None => {}
         }
     }
+    verify_anchors(store, &mut report).await?;
     Ok(report)
 }

@@ -102,8 +102,11 @@ enum StaffCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check every hash chain; exit 1 if any entry was edited, deleted or reordered.
+    /// Check every hash chain and the anchors; exit 1 if any entry was edited, deleted or
+    /// reordered.
     Verify,
+    /// Record the heads of all chains as a new anchor now (the server does it every minute).
+    Anchor,
 }
 
 fn main() -> ExitCode {
@@ -180,6 +183,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(StaffCommand::Add { name }) => {
             add_staff(config, dir, Role::Admin, &name).await?
         }
+        Command::Audit(AuditCommand::Anchor) => {
+            let store = setup::store(&config, dir).await?;
+            let anchor = store.anchor_audit(dinhdanh_server::clock::now()).await?;
+            let hash = anchor.map(|a| {
+                a.hash
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            });
+            println!(
+                "{}",
+                serde_json::json!({ "anchored": hash.is_some(), "hash": hash })
+            );
+        }
         Command::Audit(AuditCommand::Verify) => {
             let store = setup::store(&config, dir).await?;
             let report = audit::verify(&store).await?;
@@ -249,8 +266,16 @@ async fn serve(
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                if let Err(error) = store.prune_expired(dinhdanh_server::clock::now()).await {
+                let now = dinhdanh_server::clock::now();
+                if let Err(error) = store.prune_expired(now).await {
                     tracing::warn!(%error, "pruning expired state failed");
+                }
+                // Several server processes may race for the same anchor number: one wins.
+                match store.anchor_audit(now).await {
+                    Err(error) if !error.is_unique_violation() => {
+                        tracing::warn!(%error, "anchoring the audit log failed");
+                    }
+                    _ => {}
                 }
             }
         })

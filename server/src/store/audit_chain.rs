@@ -41,6 +41,18 @@ pub fn entry_hash(
     context.finish().as_ref().to_vec()
 }
 
+/// The hash of an anchor: the previous anchor's hash, its number and time, and the heads it
+/// records (as stored: JSON `[[chain, seq, "hex"], ...]`).
+pub fn anchor_hash(prev_hash: &[u8], seq: i64, at: i64, heads: &str) -> Vec<u8> {
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(b"dinhdanh-audit-anchor-v1");
+    context.update(prev_hash);
+    context.update(&seq.to_be_bytes());
+    context.update(&at.to_be_bytes());
+    context.update(heads.as_bytes());
+    context.finish().as_ref().to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,17 +11,31 @@ pub(super) struct Migration {
     pub(super) sql: &'static str,
 }
 
-pub(super) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "foundation",
-    sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-}];
+pub(super) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "foundation",
+        sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "audit anchors",
+        sql: include_str!("../../migrations/sqlite/0002_audit_anchors.sql"),
+    },
+];
 
-pub(super) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    description: "foundation",
-    sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+pub(super) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "foundation",
+        sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "audit anchors",
+        sql: include_str!("../../migrations/postgres/0002_audit_anchors.sql"),
+    },
+];
 
 pub(super) fn checksum(sql: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, sql.as_bytes())

@@ -21,7 +21,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use self::audit_chain::{AUDIT_CHAINS, GENESIS, chain_of, entry_hash};
+pub use self::audit_chain::{AUDIT_CHAINS, GENESIS, anchor_hash, chain_of, entry_hash};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -427,6 +427,26 @@ impl Store {
         dispatch!(self.audit_heads())
     }
 
+    /// One entry of a chain.
+    pub async fn audit_entry(
+        &self,
+        chain: i64,
+        seq: i64,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self.audit_entry(chain, seq))
+    }
+
+    /// Records the current heads of all chains as a new anchor, unless nothing was appended
+    /// since the last one. Returns the new anchor, if any.
+    pub async fn anchor_audit(&self, now: i64) -> Result<Option<AuditAnchor>, StoreError> {
+        dispatch!(self.anchor_audit(now))
+    }
+
+    /// Every anchor, oldest first.
+    pub async fn audit_anchors(&self) -> Result<Vec<AuditAnchor>, StoreError> {
+        dispatch!(self.audit_anchors())
+    }
+
     /// Deletes expired ceremonies, enrolments, sessions and rate-limit windows.
     pub async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
         dispatch!(self.prune_expired(now))
@@ -662,6 +682,21 @@ pub struct AuditEntry {
     /// The previous entry's hash (zeros for the first).
     pub prev_hash: Vec<u8>,
     /// This entry's hash.
+    pub hash: Vec<u8>,
+}
+
+/// A record of every chain's head at one moment, itself hash-chained.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditAnchor {
+    /// Its position, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// JSON `[[chain, seq, "hex head"], ...]`.
+    pub heads: String,
+    /// The previous anchor's hash (zeros for the first).
+    pub prev_hash: Vec<u8>,
+    /// This anchor's hash.
     pub hash: Vec<u8>,
 }
 

@@ -3,8 +3,8 @@
 // before including this file. `$N` placeholders work on both engines.
 
 use super::{
-    Account, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment,
-    RegistryChange, Session, StoreError, StoredPasskey, chain_of, entry_hash,
+    Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment,
+    RegistryChange, Session, StoreError, StoredPasskey, anchor_hash, chain_of, entry_hash,
 };
 
 type Pool = sqlx::Pool<Db>;
@@ -720,6 +720,77 @@ pub(super) async fn audit_heads(pool: &Pool) -> Result<Vec<AuditHead>, StoreErro
             .fetch_all(pool)
             .await?,
     )
+}
+
+pub(super) async fn audit_entry(
+    pool: &Pool,
+    chain: i64,
+    seq: i64,
+) -> Result<Option<AuditEntry>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
+         WHERE chain = $1 AND seq = $2",
+    )
+    .bind(chain)
+    .bind(seq)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn audit_anchors(pool: &Pool) -> Result<Vec<AuditAnchor>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT seq, at, heads, prev_hash, hash FROM audit_anchors ORDER BY seq")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+pub(super) async fn anchor_audit(pool: &Pool, now: i64) -> Result<Option<AuditAnchor>, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let heads: Vec<AuditHead> =
+        sqlx::query_as("SELECT chain, seq, head FROM audit_heads ORDER BY chain")
+            .fetch_all(&mut *tx)
+            .await?;
+    let heads = serde_json::to_string(
+        &heads
+            .iter()
+            .map(|h| (h.chain, h.seq, hex(&h.head)))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|_| StoreError::Corrupt("audit heads"))?;
+    let last: Option<AuditAnchor> = sqlx::query_as(
+        "SELECT seq, at, heads, prev_hash, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if last.as_ref().is_some_and(|a| a.heads == heads) {
+        return Ok(None);
+    }
+    let (seq, prev_hash) = last.map_or((1, super::GENESIS.to_vec()), |a| (a.seq + 1, a.hash));
+    let anchor = AuditAnchor {
+        seq,
+        at: now,
+        hash: anchor_hash(&prev_hash, seq, now, &heads),
+        heads,
+        prev_hash,
+    };
+    sqlx::query(
+        "INSERT INTO audit_anchors (seq, at, heads, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(anchor.seq)
+    .bind(anchor.at)
+    .bind(&anchor.heads)
+    .bind(&anchor.prev_hash)
+    .bind(&anchor.hash)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(anchor))
+}
+
+/// Lower-case hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreError> {

@@ -140,9 +140,13 @@ async fn staff_accounts_and_audit_verification() {
                 .unwrap()
                 .starts_with("http://localhost:8080/staff/enrol#")
         );
+        let anchored = json(&run(&db, &["audit", "anchor"]));
+        assert_eq!(anchored["anchored"], true, "{}: {anchored}", db.name);
         let verified = json(&run(&db, &["audit", "verify"]));
         assert_eq!(verified["problems"], serde_json::json!([]), "{}", db.name);
         assert!(verified["entries"].as_u64().unwrap() >= 2);
+        assert_eq!(verified["anchors"], 1);
+        assert_eq!(verified["latest_anchor"], anchored["hash"]);
 
         // An administrator with database access edits the log behind the server's back.
         crate::support::tamper(

@@ -282,3 +282,60 @@ async fn the_audit_log_refuses_changes_and_verify_detects_tampering() {
         }
     }
 }
+
+#[tokio::test]
+async fn anchors_catch_a_chain_deleted_with_its_head() {
+    for db in databases().await {
+        let store = store(&db).await;
+        append_events(&store, 20).await;
+        let now = dinhdanh_server::clock::now();
+        let first = store
+            .anchor_audit(now)
+            .await
+            .unwrap()
+            .expect("a first anchor");
+        assert_eq!(first.seq, 1);
+        // Nothing appended since: no new anchor.
+        assert!(
+            store.anchor_audit(now).await.unwrap().is_none(),
+            "{}",
+            db.name
+        );
+        append_events(&store, 5).await;
+        let second = store
+            .anchor_audit(now + 60)
+            .await
+            .unwrap()
+            .expect("a second anchor");
+        assert_eq!(second.prev_hash, first.hash);
+        let report = audit::verify(&store).await.unwrap();
+        assert!(report.intact(), "{}: {:?}", db.name, report.problems);
+        assert_eq!(report.anchors, 2);
+        assert_eq!(report.latest_anchor.as_deref().map(str::len), Some(64));
+
+        // Removing a whole chain and its head leaves the chains consistent among themselves;
+        // only the anchor still remembers it.
+        let chain = dinhdanh_server::store::chain_of("subject-1");
+        crate::support::tamper(
+            &db,
+            &[
+                &format!("DELETE FROM audit_log WHERE chain = {chain}"),
+                &format!("DELETE FROM audit_heads WHERE chain = {chain}"),
+            ],
+        )
+        .await;
+        let report = audit::verify(&store).await.unwrap();
+        assert_eq!(
+            report.problems.len(),
+            1,
+            "{}: {:?}",
+            db.name,
+            report.problems
+        );
+        assert!(
+            report.problems[0].contains("recorded by anchor 2"),
+            "{:?}",
+            report.problems
+        );
+    }
+}
