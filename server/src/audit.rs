@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::store::{AUDIT_CHAINS, AuditEvent, GENESIS, Store, StoreError, anchor_hash, entry_hash};
+use crate::store::{
+    AUDIT_CHAINS, AuditEvent, GENESIS, Store, StoreError, anchor_hash, entry_hash, hex,
+};
 
 /// Actor of events caused by someone not signed in.
 pub const ANONYMOUS: &str = "anonymous";
@@ -80,7 +82,7 @@ async fn verify_anchors(store: &Store, report: &mut AuditReport) -> Result<(), S
     let Some(latest) = anchors.last() else {
         return Ok(());
     };
-    report.latest_anchor = Some(latest.hash.iter().map(|b| format!("{b:02x}")).collect());
+    report.latest_anchor = Some(hex(&latest.hash));
     let Ok(heads) = serde_json::from_str::<Vec<(i64, i64, String)>>(&latest.heads) else {
         report
             .problems
@@ -89,8 +91,7 @@ async fn verify_anchors(store: &Store, report: &mut AuditReport) -> Result<(), S
     };
     for (chain, seq, head) in heads {
         let entry = store.audit_entry(chain, seq).await?;
-        let hash: Option<String> =
-            entry.map(|e| e.hash.iter().map(|b| format!("{b:02x}")).collect());
+        let hash = entry.map(|e| hex(&e.hash));
         if hash.as_deref() != Some(head.as_str()) {
             report.problems.push(format!(
                 "chain {chain}: entry {seq}, recorded by anchor {}, is gone or changed",

@@ -42,13 +42,6 @@ pub async fn add(
     }
     let key = dinhdanh_sdk::jose::PublicKey::from_jwk(jwk).map_err(DeviceError::Key)?;
     let thumbprint = key.thumbprint();
-    let active = services.store.devices(&account.id).await?;
-    if active
-        .iter()
-        .any(|d| d.revoked_at.is_none() && d.thumbprint == thumbprint)
-    {
-        return Err(DeviceError::Duplicate);
-    }
     let device = Device {
         id: secrets::id(),
         account_id: account.id.clone(),

@@ -186,12 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Anchor) => {
             let store = setup::store(&config, dir).await?;
             let anchor = store.anchor_audit(dinhdanh_server::clock::now()).await?;
-            let hash = anchor.map(|a| {
-                a.hash
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            });
+            let hash = anchor.map(|a| dinhdanh_server::store::hex(&a.hash));
             println!(
                 "{}",
                 serde_json::json!({ "anchored": hash.is_some(), "hash": hash })

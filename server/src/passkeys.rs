@@ -123,14 +123,6 @@ pub async fn finish_registration(
         .webauthn
         .finish_passkey_registration(credential, &state)
         .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
-    if services
-        .store
-        .passkey_by_credential(passkey.cred_id())
-        .await?
-        .is_some()
-    {
-        return Err(PasskeyError::Duplicate);
-    }
     let stored = StoredPasskey {
         id: secrets::id(),
         account_id: account.id.clone(),

@@ -122,7 +122,7 @@ pub async fn authenticate(
     token: &str,
 ) -> Result<Option<Principal>, StoreError> {
     let now = crate::clock::now();
-    let Some(session) = services
+    let Some((session, account)) = services
         .store
         .session(&secrets::token_hash(token), now)
         .await?
@@ -131,9 +131,6 @@ pub async fn authenticate(
     };
     let Some(role) = Role::parse(&session.role) else {
         return Err(StoreError::Corrupt("session role"));
-    };
-    let Some(account) = services.store.account(&session.account_id).await? else {
-        return Ok(None);
     };
     Ok(Some(Principal {
         account,

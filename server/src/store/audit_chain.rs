@@ -41,6 +41,11 @@ pub fn entry_hash(
     context.finish().as_ref().to_vec()
 }
 
+/// Lower-case hexadecimal, as hashes are shown to people and recorded in anchors.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The hash of an anchor: the previous anchor's hash, its number and time, and the heads it
 /// records (as stored: JSON `[[chain, seq, "hex"], ...]`).
 pub fn anchor_hash(prev_hash: &[u8], seq: i64, at: i64, heads: &str) -> Vec<u8> {

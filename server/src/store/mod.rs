@@ -21,7 +21,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use self::audit_chain::{AUDIT_CHAINS, GENESIS, anchor_hash, chain_of, entry_hash};
+pub use self::audit_chain::{AUDIT_CHAINS, GENESIS, anchor_hash, chain_of, entry_hash, hex};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -359,12 +359,13 @@ impl Store {
         dispatch!(self.insert_session(session, audit))
     }
 
-    /// The live session with this token hash.
+    /// The live session with this token hash and its account, in one statement (every
+    /// authenticated request asks).
     pub async fn session(
         &self,
         token_hash: &[u8],
         now: i64,
-    ) -> Result<Option<Session>, StoreError> {
+    ) -> Result<Option<(Session, Account)>, StoreError> {
         dispatch!(self.session(token_hash, now))
     }
 
@@ -626,6 +627,30 @@ pub struct Session {
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+}
+
+/// A session row joined with its account (see [`Store::session`]).
+#[derive(sqlx::FromRow)]
+struct LiveSession {
+    token_hash: Vec<u8>,
+    session_role: String,
+    session_created_at: i64,
+    session_expires_at: i64,
+    #[sqlx(flatten)]
+    account: Account,
+}
+
+impl LiveSession {
+    fn split(self) -> (Session, Account) {
+        let session = Session {
+            token_hash: self.token_hash,
+            account_id: self.account.id.clone(),
+            role: self.session_role,
+            created_at: self.session_created_at,
+            expires_at: self.session_expires_at,
+        };
+        (session, self.account)
+    }
 }
 
 /// A device holder key.

@@ -4,7 +4,8 @@
 
 use super::{
     Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment,
-    RegistryChange, Session, StoreError, StoredPasskey, anchor_hash, chain_of, entry_hash,
+    LiveSession, RegistryChange, Session, StoreError, StoredPasskey, anchor_hash, chain_of,
+    entry_hash, hex,
 };
 
 type Pool = sqlx::Pool<Db>;
@@ -556,15 +557,19 @@ pub(super) async fn session(
     pool: &Pool,
     token_hash: &[u8],
     now: i64,
-) -> Result<Option<Session>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT token_hash, account_id, role, created_at, expires_at FROM sessions \
-         WHERE token_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
+) -> Result<Option<(Session, Account)>, StoreError> {
+    let row: Option<LiveSession> = sqlx::query_as(
+        "SELECT s.token_hash, s.role AS session_role, s.created_at AS session_created_at, \
+           s.expires_at AS session_expires_at, a.id, a.webauthn_user_id, a.role, a.id_number, \
+           a.display_name, a.phone, a.assurance_level, a.created_at \
+         FROM sessions s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.revoked_at IS NULL",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(pool)
-    .await?)
+    .await?;
+    Ok(row.map(LiveSession::split))
 }
 
 pub(super) async fn revoke_session(
@@ -786,11 +791,6 @@ pub(super) async fn anchor_audit(pool: &Pool, now: i64) -> Result<Option<AuditAn
     .await?;
     tx.commit().await?;
     Ok(Some(anchor))
-}
-
-/// Lower-case hexadecimal.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreError> {
