@@ -558,6 +558,20 @@ async fn health_metrics_openapi_and_well_known() {
                 "{method} {route} is missing from the OpenAPI document"
             );
         }
+        // And the other way: no /v1 operation escapes the role table the access test walks.
+        for (route, operations) in openapi.body["paths"].as_object().unwrap() {
+            for method in operations
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|_| route.starts_with("/v1/"))
+            {
+                let listed = ACCESS
+                    .iter()
+                    .any(|(m, r, _)| r == route && m.eq_ignore_ascii_case(method));
+                assert!(listed, "{method} {route} is not in routes::ACCESS");
+            }
+        }
         let links = app
             .call(Method::GET, "/.well-known/assetlinks.json", None, None)
             .await;

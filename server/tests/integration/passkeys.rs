@@ -278,3 +278,31 @@ async fn staff_invitation_registers_an_officer_passkey() {
         assert_eq!(signed_in.body["role"], "officer");
     }
 }
+
+#[tokio::test]
+async fn a_credential_registered_twice_is_refused() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (token, mut authenticator) = signed_in_citizen(&app).await;
+        // On the same account, webauthn-rs refuses a credential the options excluded.
+        let again = register_passkey(&app, &token, &mut authenticator).await;
+        assert_problem(&again, StatusCode::BAD_REQUEST, "passkey-rejected");
+        // On another account, the unique credential id refuses it.
+        let other = enrol(
+            &app,
+            crate::support::enrolment(
+                "079195000123",
+                "Trần Thị Bích Ngọc",
+                "1995-07-14",
+                "0987654321",
+            ),
+        )
+        .await;
+        let stolen = register_passkey(&app, &other, &mut authenticator).await;
+        assert_problem(&stolen, StatusCode::CONFLICT, "passkey-exists");
+        let list = app
+            .call(Method::GET, "/v1/me/passkeys", Some(&token), None)
+            .await;
+        assert_eq!(list.body.as_array().unwrap().len(), 1, "{}", db.name);
+    }
+}

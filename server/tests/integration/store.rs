@@ -339,3 +339,52 @@ async fn anchors_catch_a_chain_deleted_with_its_head() {
         );
     }
 }
+
+#[tokio::test]
+async fn expired_state_is_pruned_and_live_state_kept() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let now = 1_800_000_000;
+        let ceremony = |id: &str, expires_at| Ceremony {
+            id: id.into(),
+            kind: "registration".into(),
+            account_id: None,
+            state: "{}".into(),
+            expires_at,
+        };
+        store.put_ceremony(&ceremony("old", now - 1)).await.unwrap();
+        store
+            .put_ceremony(&ceremony("live", now + 60))
+            .await
+            .unwrap();
+        store
+            .hit_rate_limit("old-window", now - 2 * 86_400, 60)
+            .await
+            .unwrap();
+        store.hit_rate_limit("live-window", now, 60).await.unwrap();
+        assert_eq!(store.prune_expired(now).await.unwrap(), 2, "{}", db.name);
+        assert!(
+            store
+                .take_ceremony("live", "registration", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // The live window kept its count.
+        assert_eq!(
+            store.hit_rate_limit("live-window", now, 60).await.unwrap(),
+            2
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unsupported_database_url_is_refused() {
+    let error = Store::connect("mysql://localhost/dinhdanh")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, dinhdanh_server::store::StoreError::UnsupportedUrl),
+        "{error}"
+    );
+}
