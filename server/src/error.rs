@@ -102,11 +102,6 @@ impl ApiError {
             None,
         )
     }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl IntoResponse for ApiError {
