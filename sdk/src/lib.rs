@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod jose;
+pub mod openid4vci;
 pub mod sdjwt;
 pub mod status_list;
 pub mod vc;
