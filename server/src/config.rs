@@ -1,4 +1,4 @@
-//! Configuration: a TOML file (`--config FILE`, else `<data dir>/config.toml` when present), then
+//! Configuration: a TOML file (`--config-file FILE`, else `<data dir>/config.toml` when present), then
 //! `DINHDANH_*` environment variables (and `DATABASE_URL`), then command-line flags.
 
 use std::path::{Path, PathBuf};
@@ -70,6 +70,62 @@ impl Default for EnrolmentLimits {
     }
 }
 
+/// The issuing key and certificates (PKCS#8 DER key, PEM chain leaf first, PEM root). All three
+/// or none: without them a development root and issuer are generated under `<data dir>/keys/`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuerFiles {
+    /// The issuing key, PKCS#8 DER.
+    pub key_file: Option<PathBuf>,
+    /// Its certificate chain, PEM, leaf first, without the root.
+    pub certificate_file: Option<PathBuf>,
+    /// The agency root the chain leads to, PEM.
+    pub root_file: Option<PathBuf>,
+}
+
+/// Credential issuance (OpenID4VCI) settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuanceSettings {
+    /// Most copies one credential request may ask for (`batch_credential_issuance.batch_size`).
+    pub batch_size: u32,
+    /// How long a credential offer (pre-authorized code) lives.
+    pub offer_ttl_seconds: i64,
+    /// Wrong transaction codes allowed; the one that reaches this ends the offer.
+    pub tx_code_attempts: i64,
+    /// Lifetime of an access token.
+    pub token_ttl_seconds: i64,
+    /// Lifetime of a `c_nonce`.
+    pub nonce_ttl_seconds: i64,
+    /// How old a key or DPoP proof's `iat` may be.
+    pub proof_max_age_seconds: i64,
+    /// Validity of an issued credential.
+    pub credential_ttl_days: i64,
+    /// Entries per status list, as a power of two (16 to 24).
+    pub status_list_size_log2: u32,
+    /// `ttl` of status list tokens: how long verifiers may cache them.
+    pub status_ttl_seconds: i64,
+    /// `exp` of status list tokens, from `iat`.
+    pub status_validity_seconds: i64,
+}
+
+impl Default for IssuanceSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 10,
+            offer_ttl_seconds: 7 * 86_400,
+            tx_code_attempts: 5,
+            token_ttl_seconds: 600,
+            nonce_ttl_seconds: 300,
+            proof_max_age_seconds: 300,
+            credential_ttl_days: 365,
+            status_list_size_log2: 20,
+            status_ttl_seconds: 300,
+            status_validity_seconds: 86_400,
+        }
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -96,6 +152,10 @@ pub struct Config {
     pub enrolment: EnrolmentLimits,
     /// Mobile apps sharing the relying party.
     pub apps: Apps,
+    /// The issuing key and certificates.
+    pub issuer: IssuerFiles,
+    /// Credential issuance.
+    pub issuance: IssuanceSettings,
 }
 
 impl Default for Config {
@@ -112,6 +172,8 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             enrolment: EnrolmentLimits::default(),
             apps: Apps::default(),
+            issuer: IssuerFiles::default(),
+            issuance: IssuanceSettings::default(),
         }
     }
 }
@@ -189,11 +251,66 @@ impl Config {
             ("enrolment.per_phone", e.per_phone),
             ("enrolment.per_ip", e.per_ip),
             ("enrolment.window_seconds", e.window_seconds),
+            (
+                "issuance.offer_ttl_seconds",
+                self.issuance.offer_ttl_seconds,
+            ),
+            ("issuance.tx_code_attempts", self.issuance.tx_code_attempts),
+            (
+                "issuance.token_ttl_seconds",
+                self.issuance.token_ttl_seconds,
+            ),
+            (
+                "issuance.nonce_ttl_seconds",
+                self.issuance.nonce_ttl_seconds,
+            ),
+            (
+                "issuance.proof_max_age_seconds",
+                self.issuance.proof_max_age_seconds,
+            ),
+            (
+                "issuance.credential_ttl_days",
+                self.issuance.credential_ttl_days,
+            ),
+            (
+                "issuance.status_ttl_seconds",
+                self.issuance.status_ttl_seconds,
+            ),
+            (
+                "issuance.status_validity_seconds",
+                self.issuance.status_validity_seconds,
+            ),
         ];
         for (name, value) in positive {
             if value <= 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be positive")));
             }
+        }
+        if !(1..=100).contains(&self.issuance.batch_size) {
+            return Err(ConfigError::Invalid(
+                "issuance.batch_size must be between 1 and 100".into(),
+            ));
+        }
+        // At least 2^16 entries: neighbours in a list must say nothing about who holds them.
+        if !(16..=24).contains(&self.issuance.status_list_size_log2) {
+            return Err(ConfigError::Invalid(
+                "issuance.status_list_size_log2 must be between 16 and 24".into(),
+            ));
+        }
+        if self.issuance.status_validity_seconds <= self.issuance.status_ttl_seconds {
+            return Err(ConfigError::Invalid(
+                "issuance.status_validity_seconds must exceed issuance.status_ttl_seconds".into(),
+            ));
+        }
+        let i = &self.issuer;
+        let set = [&i.key_file, &i.certificate_file, &i.root_file]
+            .iter()
+            .filter(|f| f.is_some())
+            .count();
+        if set != 0 && set != 3 {
+            return Err(ConfigError::Invalid(
+                "issuer: key_file, certificate_file and root_file go together".into(),
+            ));
         }
         if let Some(url) = &self.public_url {
             webauthn_rs::prelude::Url::parse(url)

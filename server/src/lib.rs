@@ -4,11 +4,14 @@
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod dev;
 pub mod devices;
 pub mod enrolment;
 pub mod error;
+pub mod issuance;
 pub mod metrics;
 pub mod passkeys;
+pub mod pki;
 pub mod portal;
 pub mod registry;
 pub mod routes;
@@ -17,6 +20,7 @@ pub mod sessions;
 pub mod setup;
 pub mod sms;
 pub mod staff;
+pub mod status;
 pub mod store;
 
 use std::sync::Arc;
@@ -41,6 +45,10 @@ pub struct Services {
     pub public_url: String,
     /// The WebAuthn relying party.
     pub webauthn: Webauthn,
+    /// The issuing key and its certificates.
+    pub issuer: pki::IssuerKeys,
+    /// Status-list positions for new credential copies.
+    pub status: status::Allocator,
 }
 
 impl std::fmt::Debug for Services {
@@ -66,6 +74,7 @@ impl Services {
         sms: Arc<dyn SmsGateway>,
         config: Config,
         public_url: String,
+        issuer: pki::IssuerKeys,
     ) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(&public_url).map_err(|e| RelyingPartyError(e.to_string()))?;
         let rp_id = match &config.rp_id {
@@ -89,6 +98,7 @@ impl Services {
         let webauthn = builder
             .build()
             .map_err(|e| RelyingPartyError(e.to_string()))?;
+        let status = status::Allocator::new(config.issuance.status_list_size_log2);
         Ok(Self {
             store,
             key,
@@ -96,6 +106,8 @@ impl Services {
             config,
             public_url,
             webauthn,
+            issuer,
+            status,
         })
     }
 }

@@ -39,7 +39,7 @@ struct Global {
     public_url: Option<String>,
     /// Configuration file. Default: <data dir>/config.toml when present.
     #[arg(long, global = true, env = "DINHDANH_CONFIG")]
-    config: Option<PathBuf>,
+    config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +64,40 @@ enum Command {
     /// Audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Credential offers.
+    #[command(subcommand)]
+    Offer(OfferCommand),
+    /// Development shortcuts (only in a data directory made by the zero-config start).
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OfferCommand {
+    /// Make a credential offer for a level-2 citizen at a counter (audited): prints the
+    /// `openid-credential-offer://` URI and its transaction code.
+    Create {
+        /// The citizen's ID number.
+        #[arg(long)]
+        id_number: String,
+        /// The credential configuration (`pid`, `driving_licence`, `health_insurance`,
+        /// `vehicle_registration`, `judicial_record`).
+        #[arg(long)]
+        config: String,
+        /// Print exactly `{"offer_uri": "...", "tx_code": "..."}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Make a registry citizen a level-2 account as if enrolled and approved by an officer.
+    Level2 {
+        /// The citizen's ID number.
+        #[arg(long)]
+        id_number: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,7 +174,11 @@ fn main() -> ExitCode {
 
 fn load_config(global: &Global) -> anyhow::Result<Config> {
     setup::data_dir(&global.data_dir)?;
-    let mut config = Config::load(global.config.as_deref(), &global.data_dir, std::env::vars())?;
+    let mut config = Config::load(
+        global.config_file.as_deref(),
+        &global.data_dir,
+        std::env::vars(),
+    )?;
     if global.public_url.is_some() {
         config.public_url.clone_from(&global.public_url);
     }
@@ -192,6 +230,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 serde_json::json!({ "anchored": hash.is_some(), "hash": hash })
             );
         }
+        Command::Offer(OfferCommand::Create {
+            id_number,
+            config: configuration,
+            json,
+        }) => {
+            let services = command_services(config, dir).await?;
+            let Some(account) = services.store.account_by_id_number(&id_number).await? else {
+                anyhow::bail!("no citizen account for this ID number");
+            };
+            let offer = dinhdanh_server::issuance::create_offer(
+                &services,
+                &account.id,
+                &[configuration],
+                dinhdanh_server::audit::OPERATOR,
+                "counter",
+            )
+            .await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "offer_uri": offer.offer_uri, "tx_code": offer.tx_code })
+                );
+            } else {
+                println!(
+                    "credential offer (scan or open in the wallet):\n{}\ntransaction code: {}\nexpires: {}",
+                    offer.offer_uri, offer.tx_code, offer.expires_at
+                );
+            }
+        }
+        Command::Dev(DevCommand::Level2 { id_number }) => {
+            if !dinhdanh_server::pki::is_development_data_dir(&config, dir) {
+                anyhow::bail!(dinhdanh_server::dev::DevError::NotDevelopment);
+            }
+            let services = command_services(config, dir).await?;
+            let account = dinhdanh_server::dev::level2(&services, &id_number).await?;
+            println!("{}", serde_json::to_string_pretty(&account)?);
+        }
         Command::Audit(AuditCommand::Verify) => {
             let store = setup::store(&config, dir).await?;
             let report = audit::verify(&store).await?;
@@ -204,12 +279,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn add_staff(
+/// The services for an operator command: the public URL from the flag, the configuration, or
+/// the configured listen port.
+async fn command_services(
     config: Config,
     dir: &std::path::Path,
-    role: Role,
-    name: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<dinhdanh_server::Services> {
     let store = setup::store(&config, dir).await?;
     let port = config
         .listen
@@ -218,7 +293,16 @@ async fn add_staff(
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
     let public_url = config.public_url(port);
-    let services = setup::services(store, config, dir, public_url)?;
+    Ok(setup::services(store, config, dir, public_url)?)
+}
+
+async fn add_staff(
+    config: Config,
+    dir: &std::path::Path,
+    role: Role,
+    name: &str,
+) -> anyhow::Result<()> {
+    let services = command_services(config, dir).await?;
     let invitation = staff::add(&services, role, name).await?;
     println!(
         "{}",

@@ -40,6 +40,9 @@ pub enum SetupError {
     /// The WebAuthn relying party could not be configured.
     #[error(transparent)]
     RelyingParty(#[from] crate::RelyingPartyError),
+    /// The issuing key or certificates could not be loaded or made.
+    #[error(transparent)]
+    Pki(#[from] crate::pki::PkiError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SetupError + '_ {
@@ -104,7 +107,8 @@ pub fn services(
 ) -> Result<Services, SetupError> {
     let key = server_key(dir)?;
     let sms = Arc::new(FileSink::new(dir.join("sms.log")));
-    Ok(Services::new(store, key, sms, config, public_url)?)
+    let issuer = crate::pki::issuer_keys(&config, dir, &public_url)?;
+    Ok(Services::new(store, key, sms, config, public_url, issuer)?)
 }
 
 /// Fills an empty registry with `count` synthetic citizens. Returns how many were added.

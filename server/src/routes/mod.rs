@@ -5,8 +5,10 @@
 //! refused.
 
 pub mod auth;
+pub mod credentials;
 pub mod enrolments;
 pub mod me;
+mod oid4vci;
 mod openapi;
 pub mod passkeys;
 pub mod registry;
@@ -67,6 +69,17 @@ pub const ACCESS: &[(&str, &str, u8)] = &[
     ("GET", "/v1/registry/citizens/{id_number}", STAFF),
     ("POST", "/v1/registry/citizens/lookup", STAFF),
     ("GET", "/v1/admin/staff", ADMIN),
+    ("POST", "/v1/me/offers", CITIZEN),
+    ("GET", "/v1/me/offers", CITIZEN),
+    ("GET", "/v1/me/credentials", CITIZEN),
+    ("POST", "/v1/citizens/{id_number}/offers", STAFF),
+    ("GET", "/v1/citizens/{id_number}/credentials", STAFF),
+    ("POST", "/v1/citizens/{id_number}/credentials/revoke", STAFF),
+    ("POST", "/v1/citizens/{id_number}/level2/withdraw", STAFF),
+    ("POST", "/v1/citizens/{id_number}/close", ADMIN),
+    ("POST", "/v1/credentials/{credential_id}/revoke", STAFF),
+    ("POST", "/v1/credentials/{credential_id}/suspend", STAFF),
+    ("POST", "/v1/credentials/{credential_id}/reinstate", STAFF),
 ];
 
 /// The router over `state`.
@@ -106,10 +119,48 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/devices/{device_id}", delete(me::revoke_device))
         .route("/v1/registry/citizens/{id_number}", get(registry::citizen))
         .route("/v1/registry/citizens/lookup", post(registry::lookup))
-        .route("/v1/admin/staff", get(registry::staff));
+        .route("/v1/admin/staff", get(registry::staff))
+        .route(
+            "/v1/me/offers",
+            post(credentials::offer_to_me).get(credentials::my_offers),
+        )
+        .route("/v1/me/credentials", get(credentials::my_credentials))
+        .route(
+            "/v1/citizens/{id_number}/offers",
+            post(credentials::offer_at_counter),
+        )
+        .route(
+            "/v1/citizens/{id_number}/credentials",
+            get(credentials::citizen_credentials),
+        )
+        .route(
+            "/v1/citizens/{id_number}/credentials/revoke",
+            post(credentials::revoke_citizen_credentials),
+        )
+        .route(
+            "/v1/citizens/{id_number}/level2/withdraw",
+            post(credentials::withdraw_level2),
+        )
+        .route(
+            "/v1/citizens/{id_number}/close",
+            post(credentials::close_account),
+        )
+        .route(
+            "/v1/credentials/{credential_id}/revoke",
+            post(credentials::revoke_copy),
+        )
+        .route(
+            "/v1/credentials/{credential_id}/suspend",
+            post(credentials::suspend_copy),
+        )
+        .route(
+            "/v1/credentials/{credential_id}/reinstate",
+            post(credentials::reinstate_copy),
+        );
     Router::new()
         .merge(api)
         .merge(system::router())
+        .merge(oid4vci::router())
         .merge(crate::portal::router())
         .fallback(|| async { ApiError::not_found(Some("no such route".to_owned())) })
         .method_not_allowed_fallback(|| async {

@@ -22,6 +22,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "audit anchors",
         sql: include_str!("../../migrations/sqlite/0002_audit_anchors.sql"),
     },
+    Migration {
+        version: 3,
+        description: "issuance",
+        sql: include_str!("../../migrations/sqlite/0003_issuance.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -34,6 +39,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 2,
         description: "audit anchors",
         sql: include_str!("../../migrations/postgres/0002_audit_anchors.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "issuance",
+        sql: include_str!("../../migrations/postgres/0003_issuance.sql"),
     },
 ];
 

@@ -228,6 +228,16 @@ impl Store {
         dispatch!(self.complete_enrolment(account, create, enrolment_id, now, audit))
     }
 
+    /// Creates an account directly (the development shortcut `dev level2`; enrolment and staff
+    /// invitations have their own paths).
+    pub async fn create_account(
+        &self,
+        account: &Account,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.create_account(account, audit))
+    }
+
     /// Creates a staff account and its one-time invitation (stored hashed).
     pub async fn create_staff_account(
         &self,
@@ -446,6 +456,194 @@ impl Store {
     /// Every anchor, oldest first.
     pub async fn audit_anchors(&self) -> Result<Vec<AuditAnchor>, StoreError> {
         dispatch!(self.audit_anchors())
+    }
+
+    // --- Issuance ----------------------------------------------------------------------------
+
+    /// A citizen account with its registry record, for issuance.
+    pub async fn issuance_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<IssuanceAccount>, StoreError> {
+        dispatch!(self.issuance_account(account_id))
+    }
+
+    /// The registry's documents (driving licence, ...) of one citizen.
+    pub async fn registry_documents(
+        &self,
+        id_number: &str,
+    ) -> Result<Vec<RegistryDocument>, StoreError> {
+        dispatch!(self.registry_documents(id_number))
+    }
+
+    /// Raises an open level-1 citizen account to level 2, recording who approved it and on
+    /// what evidence. False when the account is not an open level-1 citizen account.
+    pub async fn set_level2(
+        &self,
+        account_id: &str,
+        approved_by: &str,
+        evidence: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.set_level2(account_id, approved_by, evidence, now, audit))
+    }
+
+    /// Records a credential offer.
+    pub async fn insert_offer(&self, offer: &Offer, audit: &AuditEvent) -> Result<(), StoreError> {
+        dispatch!(self.insert_offer(offer, audit))
+    }
+
+    /// The live (unredeemed, unexpired) offer with this pre-authorized code digest.
+    pub async fn offer_by_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<Offer>, StoreError> {
+        dispatch!(self.offer_by_code(code_hash, now))
+    }
+
+    /// Counts a wrong transaction code; the attempt that reaches `max_attempts` ends the offer.
+    pub async fn offer_attempt_failed(
+        &self,
+        offer_id: &str,
+        max_attempts: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.offer_attempt_failed(offer_id, max_attempts, now))
+    }
+
+    /// Redeems an offer: true for the one caller that does.
+    pub async fn redeem_offer(
+        &self,
+        offer_id: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.redeem_offer(offer_id, now, audit))
+    }
+
+    /// Offers made for an account (by a lifecycle event) that wait for the citizen to collect.
+    pub async fn pending_offers(
+        &self,
+        account_id: &str,
+        now: i64,
+    ) -> Result<Vec<Offer>, StoreError> {
+        dispatch!(self.pending_offers(account_id, now))
+    }
+
+    /// Gives a pending offer its codes; false if it was collected or ended meanwhile.
+    pub async fn activate_offer(
+        &self,
+        offer_id: &str,
+        code_hash: &[u8],
+        tx_code_hash: Option<&[u8]>,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.activate_offer(offer_id, code_hash, tx_code_hash, expires_at))
+    }
+
+    /// Reserves `count` consecutive positions of a status list's permutation counter (opening
+    /// a new list when the current one is full; the block may then be shorter).
+    pub async fn reserve_status_indexes(
+        &self,
+        bits: i64,
+        size: i64,
+        count: i64,
+    ) -> Result<StatusBlock, StoreError> {
+        dispatch!(self.reserve_status_indexes(bits, size, count))
+    }
+
+    /// Records an issuance: nonces and DPoP proof used (refused with [`StoreError::Conflict`]
+    /// when one was used already), the copies issued, and the audit event.
+    pub async fn record_issuance(
+        &self,
+        issuance: &Issuance,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.record_issuance(issuance, audit))
+    }
+
+    /// Every credential copy issued to an account.
+    pub async fn account_credentials(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        dispatch!(self.account_credentials(account_id))
+    }
+
+    /// One credential copy by its status-list position.
+    pub async fn credential(
+        &self,
+        list_id: i64,
+        idx: i64,
+    ) -> Result<Option<CredentialRecord>, StoreError> {
+        dispatch!(self.credential(list_id, idx))
+    }
+
+    /// Sets the status of the copies `scope` selects (revoked is final) and audits it when
+    /// something changed. Returns how many copies changed.
+    pub async fn set_credential_status(
+        &self,
+        scope: &CredentialScope,
+        status: i64,
+        audit: &AuditEvent,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self.set_credential_status(scope, status, audit))
+    }
+
+    /// A status list's row (with its cached token).
+    pub async fn status_list(&self, list_id: i64) -> Result<Option<StatusListRow>, StoreError> {
+        dispatch!(self.status_list(list_id))
+    }
+
+    /// The entries of a list that are not valid: `(idx, status)`.
+    pub async fn status_entries(&self, list_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        dispatch!(self.status_entries(list_id))
+    }
+
+    /// Caches a signed token for a list's `version` (never over a newer one).
+    pub async fn save_status_token(
+        &self,
+        list_id: i64,
+        token: &str,
+        version: i64,
+        exp: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.save_status_token(list_id, token, version, exp))
+    }
+
+    /// Takes level 2 away from an account: every credential revoked, open offers ended. False
+    /// when the account was not at level 2.
+    pub async fn withdraw_level2(
+        &self,
+        account_id: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.withdraw_level2(account_id, audit))
+    }
+
+    /// Closes an account: credentials revoked, devices, sessions and offers ended. False when
+    /// it was closed already.
+    pub async fn close_account(
+        &self,
+        account_id: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.close_account(account_id, audit))
+    }
+
+    /// Marks a digest (of a nonce or DPoP proof) used until `expires_at`; false if it was.
+    pub async fn use_once(&self, digest: &[u8], expires_at: i64) -> Result<bool, StoreError> {
+        dispatch!(self.use_once(digest, expires_at))
+    }
+
+    /// The devices (revoked ones included) whose key has one of these thumbprints.
+    pub async fn devices_by_thumbprints(
+        &self,
+        thumbprints: &[String],
+    ) -> Result<Vec<Device>, StoreError> {
+        dispatch!(self.devices_by_thumbprints(thumbprints))
     }
 
     /// Deletes expired ceremonies, enrolments, sessions and rate-limit windows.
@@ -734,4 +932,145 @@ pub struct AuditHead {
     pub seq: i64,
     /// The last hash appended.
     pub head: Vec<u8>,
+}
+
+/// A citizen account joined with its registry record.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IssuanceAccount {
+    /// The account id.
+    pub id: String,
+    /// 1 or 2.
+    pub assurance_level: i64,
+    /// Set when the account was closed.
+    pub closed_at: Option<i64>,
+    /// The registry record.
+    #[sqlx(flatten)]
+    pub citizen: Citizen,
+}
+
+/// A document of the registry: the claims of one credential kind for one citizen.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RegistryDocument {
+    /// Whose.
+    pub id_number: String,
+    /// The credential kind id (`driving_licence`, ...).
+    pub kind: String,
+    /// The kind's own claims, a JSON object.
+    pub claims: String,
+}
+
+/// A credential offer as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Offer {
+    /// Random id.
+    pub id: String,
+    /// For whom.
+    pub account_id: String,
+    /// JSON array of credential configuration ids.
+    pub configuration_ids: String,
+    /// SHA-256 of the pre-authorized code (none while the offer waits to be collected).
+    pub code_hash: Option<Vec<u8>>,
+    /// HMAC of the transaction code, when one is required.
+    pub tx_code_hash: Option<Vec<u8>>,
+    /// Wrong transaction codes so far.
+    pub attempts: i64,
+    /// `counter`, `citizen`, `approval` or `reissue`.
+    pub reason: String,
+    /// Who made it (account id or `operator`).
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Unix seconds.
+    pub redeemed_at: Option<i64>,
+}
+
+/// A block of a status list's permutation counter, reserved by one server process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusBlock {
+    /// The list.
+    pub list_id: i64,
+    /// The first counter value.
+    pub first: i64,
+    /// How many.
+    pub count: i64,
+}
+
+/// One issued credential copy: what revocation needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CredentialRecord {
+    /// Its status list.
+    pub list_id: i64,
+    /// Its index in the list.
+    pub idx: i64,
+    /// Whose.
+    pub account_id: String,
+    /// The credential kind id.
+    pub kind: String,
+    /// The registered device its key belongs to, if any.
+    pub device_id: Option<String>,
+    /// 0 valid, 1 revoked, 2 suspended.
+    pub status: i64,
+    /// Unix seconds.
+    pub issued_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// The writes of one credential request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issuance {
+    /// Digests of the nonces and DPoP proof identifiers it used, with when they expire.
+    pub used: Vec<(Vec<u8>, i64)>,
+    /// The copies issued.
+    pub credentials: Vec<CredentialRecord>,
+}
+
+/// Which credential copies a status change applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialScope {
+    /// One copy.
+    Copy {
+        /// Its list.
+        list_id: i64,
+        /// Its index.
+        idx: i64,
+    },
+    /// Every copy of an account.
+    Account {
+        /// The account.
+        account_id: String,
+    },
+    /// Every copy of one kind of an account.
+    AccountKind {
+        /// The account.
+        account_id: String,
+        /// The kind id.
+        kind: String,
+    },
+    /// Every copy bound to a device's keys.
+    Device {
+        /// The device.
+        device_id: String,
+    },
+}
+
+/// A status list and its cached token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StatusListRow {
+    /// The list id (in its URL).
+    pub id: i64,
+    /// Bits per entry.
+    pub bits: i64,
+    /// Entries.
+    pub size: i64,
+    /// Moves on every status change.
+    pub version: i64,
+    /// The last signed token.
+    pub token: Option<String>,
+    /// The version it was signed for.
+    pub token_version: Option<i64>,
+    /// Its `exp`.
+    pub token_exp: Option<i64>,
 }

@@ -1,6 +1,6 @@
 //! The PostgreSQL backend (production).
 
-use sqlx::{Postgres, pool::PoolConnection};
+use sqlx::{AssertSqlSafe, Postgres, pool::PoolConnection};
 
 use super::ImportCounts;
 
@@ -42,6 +42,19 @@ pub(super) async fn citizens(
          FROM citizens WHERE id_number = ANY($1)",
     )
     .bind(id_numbers)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn devices_by_thumbprints(
+    pool: &Pool,
+    thumbprints: &[String],
+) -> Result<Vec<Device>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, name, holder_jwk, thumbprint, created_at, revoked_at FROM devices \
+         WHERE thumbprint = ANY($1)",
+    )
+    .bind(thumbprints)
     .fetch_all(pool)
     .await?)
 }

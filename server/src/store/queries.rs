@@ -3,9 +3,10 @@
 // before including this file. `$N` placeholders work on both engines.
 
 use super::{
-    Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, Device, Enrolment,
-    LiveSession, RegistryChange, Session, StoreError, StoredPasskey, anchor_hash, chain_of,
-    entry_hash, hex,
+    Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, CredentialRecord,
+    CredentialScope, Device, Enrolment, Issuance, IssuanceAccount, LiveSession, Offer,
+    RegistryChange, RegistryDocument, Session, StatusBlock, StatusListRow, StoreError,
+    StoredPasskey, anchor_hash, chain_of, entry_hash, hex,
 };
 
 type Pool = sqlx::Pool<Db>;
@@ -160,6 +161,7 @@ async fn merge_staged(
     .await?
     .rows_affected() as i64;
     let inserted = written - updated;
+    apply_registry_changes(&mut *conn, import_id, now).await?;
     let counts = super::ImportCounts {
         import_id,
         accepted,
@@ -563,7 +565,8 @@ pub(super) async fn session(
            s.expires_at AS session_expires_at, a.id, a.webauthn_user_id, a.role, a.id_number, \
            a.display_name, a.phone, a.assurance_level, a.created_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.revoked_at IS NULL",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.revoked_at IS NULL \
+           AND a.closed_at IS NULL",
     )
     .bind(token_hash)
     .bind(now)
@@ -626,8 +629,27 @@ pub(super) async fn revoke_device(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let statement = "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL";
-    revoke_owned(pool, statement, account_id, device_id, now, audit).await
+    let mut tx = begin_write(pool).await?;
+    let revoked = sqlx::query(
+        "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(device_id)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if revoked != 1 {
+        return Ok(false);
+    }
+    // The credentials bound to the device's keys go with it.
+    let scope = CredentialScope::Device {
+        device_id: device_id.to_owned(),
+    };
+    set_status_in(&mut tx, &scope, 1).await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 // --- Audit ---------------------------------------------------------------------------------------
@@ -635,17 +657,20 @@ pub(super) async fn revoke_device(
 /// Appends an event inside an open write transaction. The head row's update takes the chain's
 /// lock (a row lock on PostgreSQL, the write lock on SQLite) until the transaction ends, so
 /// entries of one chain are numbered and linked without gaps or forks.
-async fn append_in(tx: &mut Tx, event: &AuditEvent) -> Result<(), StoreError> {
+async fn append_in(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
     let chain = chain_of(&event.subject);
     sqlx::query("INSERT INTO audit_heads (chain, seq, head) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
         .bind(chain)
         .bind(&super::GENESIS[..])
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     let (seq, prev): (i64, Vec<u8>) =
         sqlx::query_as("UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, head")
             .bind(chain)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *conn)
             .await?;
     let hash = entry_hash(
         &prev,
@@ -670,12 +695,12 @@ async fn append_in(tx: &mut Tx, event: &AuditEvent) -> Result<(), StoreError> {
     .bind(&event.detail)
     .bind(&prev)
     .bind(&hash)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE audit_heads SET head = $1 WHERE chain = $2")
         .bind(&hash)
         .bind(chain)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -800,6 +825,8 @@ pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreErr
         "DELETE FROM enrolments WHERE expires_at <= $1 - 86400",
         "DELETE FROM sessions WHERE expires_at <= $1 - 86400",
         "DELETE FROM rate_limits WHERE window_start <= $1 - 86400",
+        "DELETE FROM used_nonces WHERE expires_at <= $1",
+        "DELETE FROM credential_offers WHERE expires_at <= $1 - 86400",
     ] {
         pruned += sqlx::query(statement)
             .bind(now)
@@ -808,4 +835,635 @@ pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreErr
             .rows_affected();
     }
     Ok(pruned)
+}
+
+// --- Issuance ------------------------------------------------------------------------------------
+
+pub(super) async fn issuance_account(
+    pool: &Pool,
+    account_id: &str,
+) -> Result<Option<IssuanceAccount>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.assurance_level, a.closed_at, c.id_number, c.full_name, c.date_of_birth, \
+           c.sex, c.place_of_origin, c.place_of_residence, c.status \
+         FROM accounts a JOIN citizens c ON c.id_number = a.id_number \
+         WHERE a.id = $1 AND a.role = 'citizen'",
+    )
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn registry_documents(
+    pool: &Pool,
+    id_number: &str,
+) -> Result<Vec<RegistryDocument>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id_number, kind, claims FROM registry_documents WHERE id_number = $1 ORDER BY kind",
+    )
+    .bind(id_number)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn set_level2(
+    pool: &Pool,
+    account_id: &str,
+    approved_by: &str,
+    evidence: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let changed = sqlx::query(
+        "UPDATE accounts SET assurance_level = 2, level2_approved_by = $1, level2_approved_at = $2, \
+           level2_evidence = $3 \
+         WHERE id = $4 AND role = 'citizen' AND closed_at IS NULL AND assurance_level < 2",
+    )
+    .bind(approved_by)
+    .bind(now)
+    .bind(evidence)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+const OFFER_COLUMNS: &str = "id, account_id, configuration_ids, code_hash, tx_code_hash, attempts, reason, \
+     created_by, created_at, expires_at, redeemed_at";
+
+pub(super) async fn insert_offer(
+    pool: &Pool,
+    offer: &Offer,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    insert_offer_in(&mut tx, offer).await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_offer_in(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    offer: &Offer,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO credential_offers (id, account_id, configuration_ids, code_hash, tx_code_hash, \
+           attempts, reason, created_by, created_at, expires_at, redeemed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&offer.id)
+    .bind(&offer.account_id)
+    .bind(&offer.configuration_ids)
+    .bind(&offer.code_hash)
+    .bind(&offer.tx_code_hash)
+    .bind(offer.attempts)
+    .bind(&offer.reason)
+    .bind(&offer.created_by)
+    .bind(offer.created_at)
+    .bind(offer.expires_at)
+    .bind(offer.redeemed_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn offer_by_code(
+    pool: &Pool,
+    code_hash: &[u8],
+    now: i64,
+) -> Result<Option<Offer>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {OFFER_COLUMNS} FROM credential_offers \
+         WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > $2"
+    )))
+    .bind(code_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn offer_attempt_failed(
+    pool: &Pool,
+    offer_id: &str,
+    max_attempts: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    // The attempt that reaches the limit ends the offer (it is marked redeemed, never usable).
+    sqlx::query(
+        "UPDATE credential_offers SET attempts = attempts + 1, \
+           redeemed_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE redeemed_at END \
+         WHERE id = $3",
+    )
+    .bind(max_attempts)
+    .bind(now)
+    .bind(offer_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn redeem_offer(
+    pool: &Pool,
+    offer_id: &str,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let redeemed = sqlx::query(
+        "UPDATE credential_offers SET redeemed_at = $1 \
+         WHERE id = $2 AND redeemed_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(offer_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if redeemed != 1 {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn pending_offers(
+    pool: &Pool,
+    account_id: &str,
+    now: i64,
+) -> Result<Vec<Offer>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {OFFER_COLUMNS} FROM credential_offers \
+         WHERE account_id = $1 AND code_hash IS NULL AND redeemed_at IS NULL AND expires_at > $2 \
+         ORDER BY created_at, id"
+    )))
+    .bind(account_id)
+    .bind(now)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn activate_offer(
+    pool: &Pool,
+    offer_id: &str,
+    code_hash: &[u8],
+    tx_code_hash: Option<&[u8]>,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE credential_offers SET code_hash = $1, tx_code_hash = $2, expires_at = $3 \
+         WHERE id = $4 AND code_hash IS NULL AND redeemed_at IS NULL",
+    )
+    .bind(code_hash)
+    .bind(tx_code_hash)
+    .bind(expires_at)
+    .bind(offer_id)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub(super) async fn reserve_status_indexes(
+    pool: &Pool,
+    bits: i64,
+    size: i64,
+    count: i64,
+) -> Result<StatusBlock, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let reserved: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE status_lists SET allocated = allocated + $1 \
+         WHERE id = (SELECT max(id) FROM status_lists WHERE bits = $2 AND size = $3) \
+           AND allocated + $1 <= size \
+         RETURNING id, allocated",
+    )
+    .bind(count)
+    .bind(bits)
+    .bind(size)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let block = match reserved {
+        Some((list_id, allocated)) => StatusBlock {
+            list_id,
+            first: allocated - count,
+            count,
+        },
+        None => {
+            // The current list is full (or there is none): open the next one.
+            let list_id: i64 = sqlx::query_scalar(
+                "INSERT INTO status_lists (id, bits, size, allocated, version) \
+                 SELECT coalesce(max(id), 0) + 1, $1, $2, $3, 0 FROM status_lists RETURNING id",
+            )
+            .bind(bits)
+            .bind(size)
+            .bind(count.min(size))
+            .fetch_one(&mut *tx)
+            .await?;
+            StatusBlock {
+                list_id,
+                first: 0,
+                count: count.min(size),
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(block)
+}
+
+pub(super) async fn record_issuance(
+    pool: &Pool,
+    issuance: &Issuance,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    record_issuance_in(&mut tx, issuance).await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The writes of one issuance: its nonces and DPoP proof marked used (a second use meets the
+/// primary key: [`StoreError::Conflict`]) and its credential copies recorded.
+async fn record_issuance_in(tx: &mut Tx, issuance: &Issuance) -> Result<(), StoreError> {
+    for (digest, expires_at) in &issuance.used {
+        let inserted = sqlx::query(
+            "INSERT INTO used_nonces (digest, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(digest)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted != 1 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for c in &issuance.credentials {
+        sqlx::query(
+            "INSERT INTO credentials (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(c.list_id)
+        .bind(c.idx)
+        .bind(&c.account_id)
+        .bind(&c.kind)
+        .bind(&c.device_id)
+        .bind(c.status)
+        .bind(c.issued_at)
+        .bind(c.expires_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+const CREDENTIAL_COLUMNS: &str =
+    "list_id, idx, account_id, kind, device_id, status, issued_at, expires_at";
+
+pub(super) async fn account_credentials(
+    pool: &Pool,
+    account_id: &str,
+) -> Result<Vec<CredentialRecord>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE account_id = $1 \
+         ORDER BY issued_at, list_id, idx"
+    )))
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn credential(
+    pool: &Pool,
+    list_id: i64,
+    idx: i64,
+) -> Result<Option<CredentialRecord>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE list_id = $1 AND idx = $2"
+    )))
+    .bind(list_id)
+    .bind(idx)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Sets the status of the credentials `scope` selects, inside `tx`, and moves the version of
+/// every list that changed. Revoked (1) is final; suspended (2) may return to valid (0).
+async fn set_status_in(
+    tx: &mut Tx,
+    scope: &CredentialScope,
+    status: i64,
+) -> Result<u64, StoreError> {
+    let (filter, first, second) = match scope {
+        CredentialScope::Copy { list_id, idx } => (
+            "list_id = $2 AND idx = $3",
+            ScopeValue::Int(*list_id),
+            ScopeValue::Int(*idx),
+        ),
+        CredentialScope::Account { account_id } => (
+            "account_id = $2 AND $3 = $3",
+            ScopeValue::Text(account_id.clone()),
+            ScopeValue::Int(0),
+        ),
+        CredentialScope::AccountKind { account_id, kind } => (
+            "account_id = $2 AND kind = $3",
+            ScopeValue::Text(account_id.clone()),
+            ScopeValue::Text(kind.clone()),
+        ),
+        CredentialScope::Device { device_id } => (
+            "device_id = $2 AND $3 = $3",
+            ScopeValue::Text(device_id.clone()),
+            ScopeValue::Int(0),
+        ),
+    };
+    let sql = format!(
+        "UPDATE credentials SET status = $1 WHERE {filter} AND status <> $1 AND status <> 1 \
+         RETURNING list_id"
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).bind(status);
+    for value in [first, second] {
+        query = match value {
+            ScopeValue::Int(v) => query.bind(v),
+            ScopeValue::Text(v) => query.bind(v),
+        };
+    }
+    let mut lists = query.fetch_all(&mut **tx).await?;
+    let changed = lists.len() as u64;
+    lists.sort_unstable();
+    lists.dedup();
+    for list in lists {
+        sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1")
+            .bind(list)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(changed)
+}
+
+enum ScopeValue {
+    Int(i64),
+    Text(String),
+}
+
+pub(super) async fn set_credential_status(
+    pool: &Pool,
+    scope: &CredentialScope,
+    status: i64,
+    audit: &AuditEvent,
+) -> Result<u64, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let changed = set_status_in(&mut tx, scope, status).await?;
+    if changed > 0 {
+        append_in(&mut tx, audit).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+pub(super) async fn status_list(
+    pool: &Pool,
+    list_id: i64,
+) -> Result<Option<StatusListRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, bits, size, version, token, token_version, token_exp FROM status_lists WHERE id = $1",
+    )
+    .bind(list_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn status_entries(
+    pool: &Pool,
+    list_id: i64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT idx, status FROM credentials WHERE list_id = $1 AND status <> 0")
+            .bind(list_id)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+pub(super) async fn save_status_token(
+    pool: &Pool,
+    list_id: i64,
+    token: &str,
+    version: i64,
+    exp: i64,
+) -> Result<(), StoreError> {
+    // A token for an older version never replaces one for a newer version.
+    sqlx::query(
+        "UPDATE status_lists SET token = $1, token_version = $2, token_exp = $3 \
+         WHERE id = $4 AND (token_version IS NULL OR token_version <= $2)",
+    )
+    .bind(token)
+    .bind(version)
+    .bind(exp)
+    .bind(list_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn use_once(
+    pool: &Pool,
+    digest: &[u8],
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO used_nonces (digest, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(digest)
+    .bind(expires_at)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+// --- Lifecycle -----------------------------------------------------------------------------------
+
+/// Closes an account (death registered): every credential revoked, devices and sessions ended.
+async fn close_account_in(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    account_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let closed =
+        sqlx::query("UPDATE accounts SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if closed != 1 {
+        return Ok(false);
+    }
+    for statement in [
+        "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        "UPDATE devices SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        "UPDATE credential_offers SET redeemed_at = $1 WHERE account_id = $2 AND redeemed_at IS NULL",
+    ] {
+        sqlx::query(statement)
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    revoke_all_in(conn, account_id).await?;
+    Ok(true)
+}
+
+/// Revokes every credential copy of an account; returns the kinds that had valid or suspended
+/// copies.
+async fn revoke_all_in(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    account_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let changed: Vec<(i64, String)> = sqlx::query_as(
+        "UPDATE credentials SET status = 1 WHERE account_id = $1 AND status <> 1 RETURNING list_id, kind",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut lists: Vec<i64> = changed.iter().map(|(list, _)| *list).collect();
+    lists.sort_unstable();
+    lists.dedup();
+    for list in lists {
+        sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1")
+            .bind(list)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut kinds: Vec<String> = changed.into_iter().map(|(_, kind)| kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    Ok(kinds)
+}
+
+/// The lifecycle consequences of an import, in its transaction: a citizen whose record changed
+/// has every credential revoked (each carries the old data) and a new offer of the same kinds
+/// waiting for them; a citizen now deceased has their account closed.
+async fn apply_registry_changes(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    import_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let affected: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT a.id, c.status FROM registry_changes rc \
+         JOIN accounts a ON a.id_number = rc.id_number \
+         JOIN citizens c ON c.id_number = rc.id_number \
+         WHERE rc.import_id = $1 AND a.closed_at IS NULL",
+    )
+    .bind(import_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (account_id, status) in affected {
+        if status == "deceased" {
+            close_account_in(conn, &account_id, now).await?;
+            let event = crate::audit::event(
+                crate::audit::OPERATOR,
+                "account.closed",
+                &account_id,
+                serde_json::json!({ "reason": "deceased", "import": import_id }),
+            );
+            append_in(conn, &event).await?;
+        } else {
+            let kinds = revoke_all_in(conn, &account_id).await?;
+            let offer =
+                (!kinds.is_empty()).then(|| pending_offer(&account_id, &kinds, "reissue", now));
+            if let Some(offer) = &offer {
+                insert_offer_in(conn, offer).await?;
+            }
+            let event = crate::audit::event(
+                crate::audit::OPERATOR,
+                "credentials.revoked",
+                &account_id,
+                serde_json::json!({ "reason": "registry data changed", "import": import_id,
+                    "kinds": kinds, "offer": offer.map(|o| o.id) }),
+            );
+            append_in(conn, &event).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An offer a lifecycle event leaves for the citizen to collect signed in.
+fn pending_offer(account_id: &str, kinds: &[String], reason: &str, now: i64) -> Offer {
+    Offer {
+        id: crate::secrets::id(),
+        account_id: account_id.to_owned(),
+        configuration_ids: serde_json::json!(kinds).to_string(),
+        code_hash: None,
+        tx_code_hash: None,
+        attempts: 0,
+        reason: reason.to_owned(),
+        created_by: crate::audit::OPERATOR.to_owned(),
+        created_at: now,
+        expires_at: now + 30 * 86_400,
+        redeemed_at: None,
+    }
+}
+
+pub(super) async fn withdraw_level2(
+    pool: &Pool,
+    account_id: &str,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let changed = sqlx::query(
+        "UPDATE accounts SET assurance_level = 1, level2_approved_by = NULL, level2_approved_at = NULL, \
+           level2_evidence = NULL WHERE id = $1 AND role = 'citizen' AND assurance_level = 2",
+    )
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(false);
+    }
+    revoke_all_in(&mut tx, account_id).await?;
+    sqlx::query(
+        "UPDATE credential_offers SET redeemed_at = $1 WHERE account_id = $2 AND redeemed_at IS NULL",
+    )
+    .bind(audit.at)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn close_account(
+    pool: &Pool,
+    account_id: &str,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    if !close_account_in(&mut tx, account_id, audit.at).await? {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn create_account(
+    pool: &Pool,
+    account: &Account,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    insert_account(&mut tx, account).await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
 }

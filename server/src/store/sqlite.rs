@@ -44,6 +44,20 @@ pub(super) async fn citizens(
     .await?)
 }
 
+pub(super) async fn devices_by_thumbprints(
+    pool: &Pool,
+    thumbprints: &[String],
+) -> Result<Vec<Device>, StoreError> {
+    let list = serde_json::to_string(thumbprints).map_err(|_| StoreError::Corrupt("list"))?;
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, name, holder_jwk, thumbprint, created_at, revoked_at FROM devices \
+         WHERE thumbprint IN (SELECT value FROM json_each($1))",
+    )
+    .bind(list)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Rows per staging statement: 7 parameters each, well under SQLite's 32,766.
 const STAGE_ROWS: usize = 2_000;
 
