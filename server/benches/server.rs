@@ -156,7 +156,7 @@ struct Population {
 fn generate_population(dir: &Path, rows: u64) -> Result<Population> {
     let file = dir.join("registry.ndjson");
     let mut out = BufWriter::new(File::create(&file)?);
-    generate::write_ndjson(&mut out, SEED, rows)?;
+    generate::write_ndjson(&mut out, SEED, rows, false)?;
     // On disk before the import starts: no write-back of the file competing with it.
     out.into_inner()?.sync_all()?;
 

@@ -121,6 +121,9 @@ enum RegistryCommand {
         /// Seed (the same seed gives the same citizens).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also write each citizen's synthetic documents (driving licence, ...) as document rows.
+        #[arg(long)]
+        documents: bool,
     },
 }
 
@@ -203,16 +206,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("importing {}", file.display()))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
-        Command::Registry(RegistryCommand::Generate { count, out, seed }) => match out {
+        Command::Registry(RegistryCommand::Generate {
+            count,
+            out,
+            seed,
+            documents,
+        }) => match out {
             Some(path) => {
                 let file =
                     std::fs::File::create(&path).with_context(|| path.display().to_string())?;
-                generate::write_ndjson(&mut std::io::BufWriter::new(file), seed, count)?;
+                generate::write_ndjson(&mut std::io::BufWriter::new(file), seed, count, documents)?;
             }
             None => generate::write_ndjson(
                 &mut std::io::BufWriter::new(std::io::stdout().lock()),
                 seed,
                 count,
+                documents,
             )?,
         },
         Command::Officer(StaffCommand::Add { name }) => {

@@ -13,7 +13,7 @@ use crate::{
     registry::generate::Generator,
     secrets::{self, ServerKey},
     sms::FileSink,
-    store::{Citizen, Store, StoreError},
+    store::{Citizen, StagedDocument, Store, StoreError},
 };
 
 /// The seed of the synthetic registry: the same demo citizens on every fresh start.
@@ -111,7 +111,8 @@ pub fn services(
     Ok(Services::new(store, key, sms, config, public_url, issuer)?)
 }
 
-/// Fills an empty registry with `count` synthetic citizens. Returns how many were added.
+/// Fills an empty registry with `count` synthetic citizens and their documents (the demo
+/// citizen has every kind). Returns how many citizens were added.
 pub async fn seed_registry(store: &Store, count: u64) -> Result<u64, StoreError> {
     if count == 0 || store.citizen_count().await? > 0 {
         return Ok(0);
@@ -119,10 +120,27 @@ pub async fn seed_registry(store: &Store, count: u64) -> Result<u64, StoreError>
     let mut generator = Generator::new(SYNTHETIC_SEED);
     let mut import = store.begin_import().await?;
     let mut remaining = count;
+    let mut demo_found = false;
+    let mut line = 0i64;
     while remaining > 0 {
         let n = remaining.min(10_000);
         let batch: Vec<Citizen> = (0..n).map(|_| generator.citizen()).collect();
+        let mut documents = Vec::new();
+        for citizen in &batch {
+            let demo = !demo_found && citizen.status == "living";
+            demo_found |= demo;
+            for (kind, claims) in crate::registry::generate::documents(citizen, demo) {
+                line += 1;
+                documents.push(StagedDocument {
+                    line,
+                    id_number: citizen.id_number.clone(),
+                    kind: kind.to_owned(),
+                    claims: crate::registry::canonical_json(claims).to_string(),
+                });
+            }
+        }
         import.stage(&batch).await?;
+        import.stage_documents(&documents).await?;
         remaining -= n;
     }
     import

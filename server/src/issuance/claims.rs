@@ -72,14 +72,20 @@ fn sex_code(sex: &str) -> i64 {
     }
 }
 
-/// The claims every kind takes from the citizen record.
-fn person(citizen: &Citizen) -> Map<String, Value> {
+/// The personal claims `kind` carries, from the citizen record.
+fn person(kind: CredentialKind, citizen: &Citizen) -> Map<String, Value> {
     let (family, given) = split_name(&citizen.full_name);
     let mut claims = Map::new();
-    claims.insert("personal_identifier".into(), json!(citizen.id_number));
-    claims.insert("family_name".into(), json!(family));
-    claims.insert("given_name".into(), json!(given));
-    claims.insert("birthdate".into(), json!(citizen.date_of_birth));
+    for (name, value) in [
+        ("personal_identifier", json!(citizen.id_number)),
+        ("family_name", json!(family)),
+        ("given_name", json!(given)),
+        ("birthdate", json!(citizen.date_of_birth)),
+    ] {
+        if kind.schema().iter().any(|claim| claim.name == name) {
+            claims.insert(name.into(), value);
+        }
+    }
     claims
 }
 
@@ -106,7 +112,7 @@ pub enum ClaimsError {
 
 /// The citizen identity (PID) claims on `today`, for a credential valid until `expiry`.
 pub fn pid(citizen: &Citizen, today: Date, expiry: Date) -> Map<String, Value> {
-    let mut claims = person(citizen);
+    let mut claims = person(CredentialKind::Pid, citizen);
     claims.insert("sex".into(), json!(sex_code(&citizen.sex)));
     claims.insert("nationalities".into(), json!(["VN"]));
     claims.insert("place_of_origin".into(), json!(citizen.place_of_origin));
@@ -144,7 +150,7 @@ pub fn claims(
             let document = document.ok_or(ClaimsError::NoDocument(kind.id()))?;
             let own: Map<String, Value> = serde_json::from_str(document)
                 .map_err(|e| ClaimsError::Invalid(format!("stored {}: {e}", kind.id())))?;
-            let mut claims = person(citizen);
+            let mut claims = person(kind, citizen);
             claims.extend(own);
             claims
         }
@@ -163,11 +169,16 @@ pub fn check_document(kind: CredentialKind, own: &Map<String, Value>) -> Result<
     if let Some(name) = PERSON_CLAIMS.iter().find(|name| own.contains_key(**name)) {
         return Err(format!("{name} comes from the citizen record"));
     }
-    let mut claims = Map::new();
-    claims.insert("personal_identifier".into(), json!("001204012345"));
-    claims.insert("family_name".into(), json!("Nguyễn"));
-    claims.insert("given_name".into(), json!("An"));
-    claims.insert("birthdate".into(), json!("2004-03-15"));
+    let example = Citizen {
+        id_number: "001204012345".into(),
+        full_name: "Nguyễn An".into(),
+        date_of_birth: "2004-03-15".into(),
+        sex: "male".into(),
+        place_of_origin: "Hà Nội".into(),
+        place_of_residence: "Hà Nội".into(),
+        status: "living".into(),
+    };
+    let mut claims = person(kind, &example);
     claims.extend(own.clone());
     kind.validate(&claims).map_err(|e| e.to_string())
 }

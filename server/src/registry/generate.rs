@@ -151,13 +151,144 @@ impl Generator {
     }
 }
 
-/// Writes `count` citizens as NDJSON (the import contract's field names).
-pub fn write_ndjson(out: &mut impl Write, seed: u64, count: u64) -> std::io::Result<()> {
+/// A synthetic registry document: the kind id and its own claims.
+pub type SyntheticDocument = (&'static str, serde_json::Value);
+
+const FACILITIES: [&str; 6] = [
+    "Bệnh viện Đa khoa",
+    "Trung tâm Y tế",
+    "Bệnh viện Bạch Mai",
+    "Bệnh viện Chợ Rẫy",
+    "Trạm Y tế phường",
+    "Bệnh viện Nhi",
+];
+const MAKES: [(&str, &str); 6] = [
+    ("Honda", "Wave Alpha"),
+    ("Honda", "Vision"),
+    ("Yamaha", "Exciter 155"),
+    ("VinFast", "VF 8"),
+    ("Toyota", "Vios"),
+    ("Hyundai", "Accent"),
+];
+const COLOURS: [&str; 5] = ["Đen", "Trắng", "Đỏ", "Xanh", "Bạc"];
+
+fn digits(rng: &mut SplitMix, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b'0' + rng.below(10) as u8))
+        .collect()
+}
+
+/// The registry documents of a synthetic citizen, drawn from a generator seeded by the ID number
+/// (so the citizen stream is the same with or without them). Living citizens have a health
+/// insurance card (95 %); adults a driving licence (50 %), a vehicle registration (30 %) and a
+/// judicial record certificate (15 %). `all` gives an adult every kind (the demo citizen).
+pub fn documents(citizen: &Citizen, all: bool) -> Vec<SyntheticDocument> {
+    use serde_json::json;
+    let mut rng = SplitMix(citizen.id_number.parse::<u64>().unwrap_or(0) ^ 0x646f_6373);
+    let mut out = Vec::new();
+    if citizen.status != "living" {
+        return out;
+    }
+    let year: i32 = citizen.date_of_birth[..4].parse().unwrap_or(1990);
+    let adult = year <= 2006;
+    let (_, province) = *rng.pick(&PROVINCES);
+    let since = (2018 + rng.below(7) as i32).max(year + 18);
+    let date = |y: i32, rng: &mut SplitMix| {
+        format!("{y:04}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))
+    };
+    if all || rng.below(100) < 95 {
+        let from = date(2025, &mut rng);
+        out.push((
+            "health_insurance",
+            json!({
+                "card_number": format!("GD4{}{}", &citizen.id_number[1..3], digits(&mut rng, 10)),
+                "benefit_level": 1 + rng.below(5),
+                "registered_facility": format!("{} {province}", rng.pick(&FACILITIES)),
+                "valid_from": from,
+                "valid_until": "2026-12-31",
+                "issuing_authority": "Bảo hiểm xã hội Việt Nam",
+                "issuing_country": "VN",
+            }),
+        ));
+    }
+    if !adult {
+        return out;
+    }
+    if all || rng.below(100) < 50 {
+        let issued = date(since, &mut rng);
+        out.push((
+            "driving_licence",
+            json!({
+                "document_number": digits(&mut rng, 12),
+                "driving_privileges": [
+                    { "vehicle_category_code": "A1", "issue_date": issued },
+                    { "vehicle_category_code": "B", "issue_date": issued,
+                      "expiry_date": format!("{}{}", since + 10, &issued[4..]) },
+                ],
+                "issue_date": issued,
+                "issuing_authority": format!("Sở Giao thông vận tải {province}"),
+                "issuing_country": "VN",
+            }),
+        ));
+    }
+    if all || rng.below(100) < 30 {
+        let (make, model) = *rng.pick(&MAKES);
+        out.push((
+            "vehicle_registration",
+            json!({
+                "registration_number": digits(&mut rng, 6),
+                "plate_number": format!("{}A-{}.{}", 11 + rng.below(88), digits(&mut rng, 3), digits(&mut rng, 2)),
+                "vehicle": {
+                    "make": make,
+                    "model": model,
+                    "colour": rng.pick(&COLOURS),
+                    "engine_number": format!("E{}", digits(&mut rng, 9)),
+                    "chassis_number": format!("RL{}", digits(&mut rng, 15)),
+                },
+                "registration_date": date(since, &mut rng),
+                "issuing_authority": format!("Phòng Cảnh sát giao thông {province}"),
+                "issuing_country": "VN",
+            }),
+        ));
+    }
+    if all || rng.below(100) < 15 {
+        out.push((
+            "judicial_record",
+            json!({
+                "certificate_number": format!("{}/2025/LLTP", digits(&mut rng, 5)),
+                "has_criminal_record": false,
+                "management_bans": false,
+                "issue_date": date(2025, &mut rng),
+                "issuing_authority": "Trung tâm Lý lịch tư pháp quốc gia",
+                "issuing_country": "VN",
+            }),
+        ));
+    }
+    out
+}
+
+/// Writes `count` citizens as NDJSON (the import contract's field names), each followed by its
+/// synthetic documents when `with_documents`.
+pub fn write_ndjson(
+    out: &mut impl Write,
+    seed: u64,
+    count: u64,
+    with_documents: bool,
+) -> std::io::Result<()> {
     let mut generator = Generator::new(seed);
     for _ in 0..count {
         let citizen = generator.citizen();
         serde_json::to_writer(&mut *out, &citizen)?;
         out.write_all(b"\n")?;
+        if with_documents {
+            for (kind, claims) in documents(&citizen, false) {
+                serde_json::to_writer(
+                    &mut *out,
+                    &serde_json::json!({ "document": kind, "id_number": citizen.id_number, "claims": claims }),
+                )?;
+                out.write_all(b"\n")?;
+            }
+        }
     }
     out.flush()
 }
@@ -181,6 +312,26 @@ mod tests {
             provinces.insert(c.id_number[..3].to_owned());
         }
         assert_eq!(provinces.len(), 63);
+    }
+
+    #[test]
+    fn generated_documents_pass_validation() {
+        let mut generator = Generator::new(11);
+        let mut kinds = HashSet::new();
+        for i in 0..2_000 {
+            let c = generator.citizen();
+            for (kind, claims) in documents(&c, i % 50 == 0) {
+                let row = serde_json::json!({ "document": kind, "id_number": c.id_number, "claims": claims })
+                    .to_string();
+                let row: ImportRow<'_> = serde_json::from_str(&row).unwrap();
+                match row.validate_record((2026, 11, 27)) {
+                    Ok(crate::registry::Record::Document(d)) => assert_eq!(d.kind, kind),
+                    other => panic!("{kind}: {other:?}"),
+                }
+                kinds.insert(kind);
+            }
+        }
+        assert_eq!(kinds.len(), 4);
     }
 
     #[test]

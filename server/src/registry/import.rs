@@ -9,8 +9,8 @@ use std::{collections::HashMap, io::Read, path::Path, sync::mpsc as std_mpsc};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::{ImportRow, RecordError, today};
-use crate::store::{Citizen, ImportCounts, Store, StoreError};
+use super::{ImportRow, Record, RecordError, today};
+use crate::store::{Citizen, ImportCounts, StagedDocument, Store, StoreError};
 
 /// Rows handed to the store at a time.
 const BATCH: usize = 10_000;
@@ -94,27 +94,60 @@ pub async fn import_reader(
     source: &str,
 ) -> Result<ImportReport, ImportError> {
     let mut import = store.begin_import().await?;
-    let (sender, mut batches) = mpsc::channel::<Vec<Citizen>>(4);
+    let (sender, mut batches) = mpsc::channel::<Batch>(4);
     let parser = tokio::task::spawn_blocking(move || parse(reader, format, &sender));
     while let Some(batch) = batches.recv().await {
-        import.stage(&batch).await?;
+        if !batch.citizens.is_empty() {
+            import.stage(&batch.citizens).await?;
+        }
+        if !batch.documents.is_empty() {
+            import.stage_documents(&batch.documents).await?;
+        }
     }
-    let (rejected, rejections) = parser.await.map_err(|_| ImportError::Reader)??;
-    let counts = import.commit(source, rejected, crate::clock::now()).await?;
+    let (mut rejected, mut rejections) = parser.await.map_err(|_| ImportError::Reader)??;
+    let outcome = import.commit(source, rejected, crate::clock::now()).await?;
+    // Documents whose citizen is nowhere are refused at the merge, where that is known.
+    for line in outcome.orphan_documents {
+        rejected += 1;
+        if rejections.len() < REPORTED_REJECTIONS {
+            rejections.push(Rejection {
+                line: line as u64,
+                reason: "document: no citizen with this id_number in the registry or the import"
+                    .into(),
+            });
+        }
+    }
+    rejections.sort_by_key(|r| r.line);
     Ok(ImportReport {
-        counts,
+        counts: outcome.counts,
         rejected,
         rejections,
     })
 }
 
 /// Tracks rejections and duplicate ID numbers across the whole file.
+/// Validated rows on their way to the store.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Citizen records.
+    pub citizens: Vec<Citizen>,
+    /// Documents, with their lines.
+    pub documents: Vec<StagedDocument>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.citizens.len() + self.documents.len()
+    }
+}
+
 struct Validator {
     today: (u32, u32, u32),
     seen: HashMap<u64, u64>,
+    seen_documents: HashMap<(u64, String), u64>,
     rejected: i64,
     rejections: Vec<Rejection>,
-    batch: Vec<Citizen>,
+    batch: Batch,
 }
 
 impl Validator {
@@ -122,9 +155,13 @@ impl Validator {
         Self {
             today: today(),
             seen: HashMap::new(),
+            seen_documents: HashMap::new(),
             rejected: 0,
             rejections: Vec::new(),
-            batch: Vec::with_capacity(BATCH),
+            batch: Batch {
+                citizens: Vec::with_capacity(BATCH),
+                documents: Vec::new(),
+            },
         }
     }
 
@@ -143,11 +180,18 @@ impl Validator {
     fn row(
         &mut self,
         line: u64,
-        row: Result<Citizen, RecordError>,
-        sender: &mpsc::Sender<Vec<Citizen>>,
+        row: Result<Record, RecordError>,
+        sender: &mpsc::Sender<Batch>,
     ) -> bool {
-        match row {
-            Ok(citizen) => {
+        let record = match row {
+            Ok(record) => record,
+            Err(error) => {
+                self.reject(line, error);
+                return true;
+            }
+        };
+        match record {
+            Record::Citizen(citizen) => {
                 // Validated: 12 ASCII digits, so the number fits a u64 key.
                 let key = citizen.id_number.parse::<u64>().unwrap_or(u64::MAX);
                 if let Some(first) = self.seen.get(&key) {
@@ -156,22 +200,42 @@ impl Validator {
                     return true;
                 }
                 self.seen.insert(key, line);
-                self.batch.push(citizen);
-                if self.batch.len() == BATCH {
-                    let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-                    return sender.blocking_send(batch).is_ok();
-                }
-                true
+                self.batch.citizens.push(citizen);
             }
-            Err(error) => {
-                self.reject(line, error);
-                true
+            Record::Document(document) => {
+                let key = (
+                    document.id_number.parse::<u64>().unwrap_or(u64::MAX),
+                    document.kind.clone(),
+                );
+                if let Some(first) = self.seen_documents.get(&key) {
+                    let first = *first;
+                    self.reject(line, RecordError::Duplicate(first));
+                    return true;
+                }
+                self.seen_documents.insert(key, line);
+                self.batch.documents.push(StagedDocument {
+                    line: line as i64,
+                    id_number: document.id_number,
+                    kind: document.kind,
+                    claims: document.claims,
+                });
             }
         }
+        if self.batch.len() == BATCH {
+            let batch = std::mem::replace(
+                &mut self.batch,
+                Batch {
+                    citizens: Vec::with_capacity(BATCH),
+                    documents: Vec::new(),
+                },
+            );
+            return sender.blocking_send(batch).is_ok();
+        }
+        true
     }
 
-    fn finish(mut self, sender: &mpsc::Sender<Vec<Citizen>>) -> (i64, Vec<Rejection>) {
-        if !self.batch.is_empty() {
+    fn finish(mut self, sender: &mpsc::Sender<Batch>) -> (i64, Vec<Rejection>) {
+        if self.batch.len() > 0 {
             let batch = std::mem::take(&mut self.batch);
             let _ = sender.blocking_send(batch);
         }
@@ -182,7 +246,7 @@ impl Validator {
 fn parse(
     reader: impl Read + Send,
     format: Format,
-    sender: &mpsc::Sender<Vec<Citizen>>,
+    sender: &mpsc::Sender<Batch>,
 ) -> Result<(i64, Vec<Rejection>), ImportError> {
     let mut validator = Validator::new();
     match format {
@@ -223,7 +287,8 @@ fn parse(
                 let row = record
                     .deserialize::<ImportRow<'_>>(Some(&headers))
                     .map_err(|e| RecordError::Malformed(e.to_string()))
-                    .and_then(|row| row.validate(validator.today));
+                    .and_then(|row| row.validate(validator.today))
+                    .map(Record::Citizen);
                 if !validator.row(line, row, sender) {
                     break;
                 }
@@ -239,7 +304,7 @@ const WORKERS: usize = 2;
 const CHUNK: usize = 1 << 20;
 
 /// The rows of one chunk, checked, with their line numbers.
-pub type Checked = Vec<(u64, Result<Citizen, RecordError>)>;
+pub type Checked = Vec<(u64, Result<Record, RecordError>)>;
 
 /// NDJSON in parallel: a reader cuts the input into chunks of whole lines, `WORKERS` threads
 /// parse and validate chunks round-robin, and this thread takes their results back in file order
@@ -247,7 +312,7 @@ pub type Checked = Vec<(u64, Result<Citizen, RecordError>)>;
 fn parse_ndjson(
     reader: impl Read + Send,
     validator: &mut Validator,
-    sender: &mpsc::Sender<Vec<Citizen>>,
+    sender: &mpsc::Sender<Batch>,
 ) -> Result<(), ImportError> {
     let today = validator.today;
     std::thread::scope(|scope| {
@@ -345,7 +410,7 @@ pub fn check_lines(first_line: u64, chunk: &[u8], today: (u32, u32, u32)) -> Che
             .map_err(|e| {
                 RecordError::Malformed(format!("not a JSON object of the import contract: {e}"))
             })
-            .and_then(|row| row.validate(today));
+            .and_then(|row| row.validate_record(today));
         checked.push((first_line + n as u64, row));
     }
     checked
@@ -357,11 +422,11 @@ mod tests {
 
     /// Parses `input` as the import does, collecting accepted ID numbers in order.
     fn run(input: Vec<u8>) -> (Vec<String>, i64, Vec<Rejection>) {
-        let (sender, mut receiver) = mpsc::channel::<Vec<Citizen>>(4);
+        let (sender, mut receiver) = mpsc::channel::<Batch>(4);
         let drain = std::thread::spawn(move || {
             let mut ids = Vec::new();
             while let Some(batch) = receiver.blocking_recv() {
-                ids.extend(batch.into_iter().map(|c| c.id_number));
+                ids.extend(batch.citizens.into_iter().map(|c| c.id_number));
             }
             ids
         });
@@ -374,7 +439,7 @@ mod tests {
     #[test]
     fn ndjson_across_chunk_boundaries_keeps_order_and_line_numbers() {
         let mut input = Vec::new();
-        crate::registry::generate::write_ndjson(&mut input, 3, 30_000).unwrap();
+        crate::registry::generate::write_ndjson(&mut input, 3, 30_000, false).unwrap();
         assert!(
             input.len() > 3 * CHUNK,
             "the input must span several chunks"

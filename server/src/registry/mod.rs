@@ -12,10 +12,18 @@ use std::borrow::Cow;
 use self::id_number::{IdNumberError, Sex};
 use crate::store::Citizen;
 
-/// One row of the import contract, as read (NDJSON object or CSV record). Fields beyond these
-/// are ignored here: they belong to later document kinds.
+/// One row of the import contract, as read (NDJSON object or CSV record): a citizen record, or
+/// (NDJSON only) a document of a credential kind when `document` is present. Other fields are
+/// ignored.
 #[derive(Debug, Deserialize)]
 pub struct ImportRow<'a> {
+    /// A document row: the credential kind (`driving_licence`, `health_insurance`,
+    /// `vehicle_registration`, `judicial_record`).
+    #[serde(borrow, default)]
+    pub document: Option<Cow<'a, str>>,
+    /// A document row: the kind's own claims (the personal claims come from the citizen record).
+    #[serde(default)]
+    pub claims: Option<serde_json::Value>,
     /// 12 digits.
     #[serde(borrow)]
     pub id_number: Option<Cow<'a, str>>,
@@ -64,9 +72,52 @@ pub enum RecordError {
     /// The row is not valid JSON / CSV, or has the wrong shape.
     #[error("malformed row: {0}")]
     Malformed(String),
-    /// The same ID number appeared earlier in the same import.
+    /// The same ID number (or document of an ID number) appeared earlier in the same import.
     #[error("duplicate id_number (first on line {0})")]
     Duplicate(u64),
+    /// A document row is not a document of a known kind with valid claims.
+    #[error("document: {0}")]
+    Document(String),
+}
+
+/// A validated row: a citizen record or a registry document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A citizen record.
+    Citizen(Citizen),
+    /// A document of a credential kind.
+    Document(Document),
+}
+
+/// A validated registry document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Whose (12 digits, well formed).
+    pub id_number: String,
+    /// The credential kind id.
+    pub kind: String,
+    /// The claims as canonical JSON: NFC text, members sorted by name at every depth.
+    pub claims: String,
+}
+
+/// `value` with every object's members sorted by name, at every depth (one stored form per
+/// document, so a re-import that only reorders members changes nothing).
+pub fn canonical_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut members: Vec<(String, Value)> = map.into_iter().collect();
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical_json(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical_json).collect()),
+        other => other,
+    }
 }
 
 fn required<'a>(
@@ -127,6 +178,40 @@ pub fn today() -> (u32, u32, u32) {
 }
 
 impl ImportRow<'_> {
+    /// Validates the row into a citizen record or a document.
+    pub fn validate_record(&self, today: (u32, u32, u32)) -> Result<Record, RecordError> {
+        match &self.document {
+            None => self.validate(today).map(Record::Citizen),
+            Some(kind) => self.validate_document(kind).map(Record::Document),
+        }
+    }
+
+    fn validate_document(&self, kind: &str) -> Result<Document, RecordError> {
+        use dinhdanh_sdk::vc::CredentialKind;
+        let id_number = required(&self.id_number, "id_number")?;
+        id_number::check_format(id_number)?;
+        let kind = CredentialKind::from_id(kind.trim())
+            .ok_or_else(|| RecordError::Document(format!("unknown kind {kind:?}")))?;
+        let mut claims = match &self.claims {
+            Some(serde_json::Value::Object(claims)) => serde_json::Value::Object(claims.clone()),
+            _ => return Err(RecordError::Document("claims must be a JSON object".into())),
+        };
+        dinhdanh_sdk::vc::normalize_nfc(&mut claims);
+        let claims = canonical_json(claims);
+        let serde_json::Value::Object(map) = &claims else {
+            return Err(RecordError::Document("claims must be a JSON object".into()));
+        };
+        crate::issuance::claims::check_document(kind, map).map_err(RecordError::Document)?;
+        if claims.to_string().len() > 16 * 1024 {
+            return Err(RecordError::Document("claims larger than 16 KiB".into()));
+        }
+        Ok(Document {
+            id_number: id_number.to_owned(),
+            kind: kind.id().to_owned(),
+            claims: claims.to_string(),
+        })
+    }
+
     /// Validates the row into a registry record.
     pub fn validate(&self, today: (u32, u32, u32)) -> Result<Citizen, RecordError> {
         let id_number = required(&self.id_number, "id_number")?;

@@ -697,6 +697,57 @@ pub struct ImportCounts {
     pub updated: i64,
     /// Existing citizens whose record was already the same.
     pub unchanged: i64,
+    /// Documents staged.
+    pub documents_accepted: i64,
+    /// Documents new or changed.
+    pub documents_written: i64,
+}
+
+/// The credential kinds a registry change makes stale, from the `changed_fields` of its
+/// `registry_changes` rows: `None` for all kinds (the name or date of birth, which every kind
+/// carries, changed), else the kinds named (`document:<kind>`, and the citizen identity for
+/// the record's other fields).
+pub fn affected_kinds(changed_fields: &[String]) -> Option<Vec<String>> {
+    let mut kinds = Vec::new();
+    for fields in changed_fields {
+        for field in fields.split(',') {
+            match field {
+                "full_name" | "date_of_birth" => return None,
+                "sex" | "place_of_origin" | "place_of_residence" => kinds.push("pid".to_owned()),
+                other => {
+                    if let Some(kind) = other.strip_prefix("document:") {
+                        kinds.push(kind.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    kinds.sort();
+    kinds.dedup();
+    Some(kinds)
+}
+
+/// A registry document as staged by an import, with its line in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedDocument {
+    /// 1-based line number.
+    pub line: i64,
+    /// Whose.
+    pub id_number: String,
+    /// The credential kind id.
+    pub kind: String,
+    /// Its claims, canonical JSON (keys sorted, NFC).
+    pub claims: String,
+}
+
+/// What an import's merge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeOutcome {
+    /// The counts.
+    pub counts: ImportCounts,
+    /// Lines of documents refused because their citizen is in neither the registry nor the
+    /// import.
+    pub orphan_documents: Vec<i64>,
 }
 
 /// An import in progress: one open transaction on one connection.
@@ -716,13 +767,23 @@ impl RegistryImport {
         }
     }
 
-    /// Merges the staged records into the registry, records the changes and commits.
+    /// Stages a batch of validated documents.
+    pub async fn stage_documents(&mut self, batch: &[StagedDocument]) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(import) => import.stage_documents(batch).await,
+            Self::Postgres(import) => import.stage_documents(batch).await,
+        }
+    }
+
+    /// Merges the staged records into the registry, records the changes, applies their
+    /// lifecycle consequences (credentials revoked and re-offered, accounts of the deceased
+    /// closed) and commits.
     pub async fn commit(
         self,
         source: &str,
         rejected: i64,
         now: i64,
-    ) -> Result<ImportCounts, StoreError> {
+    ) -> Result<MergeOutcome, StoreError> {
         match self {
             Self::Sqlite(import) => import.commit(source, rejected, now).await,
             Self::Postgres(import) => import.commit(source, rejected, now).await,

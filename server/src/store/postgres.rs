@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, Postgres, pool::PoolConnection};
 
-use super::ImportCounts;
+use super::{MergeOutcome, StagedDocument};
 
 type Db = Postgres;
 
@@ -91,12 +91,29 @@ impl Import {
         Ok(())
     }
 
+    pub(super) async fn stage_documents(
+        &mut self,
+        batch: &[StagedDocument],
+    ) -> Result<(), StoreError> {
+        let text = |f: fn(&StagedDocument) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
+        sqlx::query(
+            "INSERT INTO document_staging SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[])",
+        )
+        .bind(batch.iter().map(|d| d.line).collect::<Vec<i64>>())
+        .bind(text(|d| &d.id_number))
+        .bind(text(|d| &d.kind))
+        .bind(text(|d| &d.claims))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
     pub(super) async fn commit(
         mut self,
         source: &str,
         rejected: i64,
         now: i64,
-    ) -> Result<ImportCounts, StoreError> {
+    ) -> Result<MergeOutcome, StoreError> {
         sqlx::query("ANALYZE registry_staging")
             .execute(&mut *self.conn)
             .await?;
@@ -106,7 +123,7 @@ impl Import {
             tx.commit().await?;
             counts
         };
-        sqlx::query("DROP TABLE registry_staging")
+        sqlx::raw_sql("DROP TABLE registry_staging; DROP TABLE document_staging")
             .execute(&mut *self.conn)
             .await?;
         Ok(counts)

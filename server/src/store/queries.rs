@@ -81,7 +81,10 @@ async fn create_staging(conn: &mut <Db as sqlx::Database>::Connection) -> Result
         "DROP TABLE IF EXISTS registry_staging; \
          CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
            date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
-           place_of_residence TEXT NOT NULL, status TEXT NOT NULL)",
+           place_of_residence TEXT NOT NULL, status TEXT NOT NULL); \
+         DROP TABLE IF EXISTS document_staging; \
+         CREATE TEMP TABLE document_staging (line BIGINT NOT NULL, id_number TEXT NOT NULL, \
+           kind TEXT NOT NULL, claims TEXT NOT NULL)",
     )
     .execute(&mut *conn)
     .await?;
@@ -122,7 +125,7 @@ async fn merge_staged(
     source: &str,
     rejected: i64,
     now: i64,
-) -> Result<super::ImportCounts, StoreError> {
+) -> Result<super::MergeOutcome, StoreError> {
     let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_staging")
         .fetch_one(&mut *conn)
         .await?;
@@ -161,6 +164,7 @@ async fn merge_staged(
     .await?
     .rows_affected() as i64;
     let inserted = written - updated;
+    let (documents, orphan_documents) = merge_documents(&mut *conn, import_id, now).await?;
     apply_registry_changes(&mut *conn, import_id, now).await?;
     let counts = super::ImportCounts {
         import_id,
@@ -168,6 +172,8 @@ async fn merge_staged(
         inserted,
         updated,
         unchanged: accepted - inserted - updated,
+        documents_accepted: documents.0,
+        documents_written: documents.1,
     };
     sqlx::query(
         "UPDATE registry_imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4",
@@ -178,7 +184,10 @@ async fn merge_staged(
     .bind(import_id)
     .execute(&mut *conn)
     .await?;
-    Ok(counts)
+    Ok(super::MergeOutcome {
+        counts,
+        orphan_documents,
+    })
 }
 
 // --- Accounts ----------------------------------------------------------------------------------
@@ -1157,7 +1166,7 @@ pub(super) async fn credential(
 /// Sets the status of the credentials `scope` selects, inside `tx`, and moves the version of
 /// every list that changed. Revoked (1) is final; suspended (2) may return to valid (0).
 async fn set_status_in(
-    tx: &mut Tx,
+    tx: &mut <Db as sqlx::Database>::Connection,
     scope: &CredentialScope,
     status: i64,
 ) -> Result<u64, StoreError> {
@@ -1194,14 +1203,14 @@ async fn set_status_in(
             ScopeValue::Text(v) => query.bind(v),
         };
     }
-    let mut lists = query.fetch_all(&mut **tx).await?;
+    let mut lists = query.fetch_all(&mut *tx).await?;
     let changed = lists.len() as u64;
     lists.sort_unstable();
     lists.dedup();
     for list in lists {
         sqlx::query("UPDATE status_lists SET version = version + 1 WHERE id = $1")
             .bind(list)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     Ok(changed)
@@ -1356,16 +1365,23 @@ async fn apply_registry_changes(
     import_id: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    let affected: Vec<(String, String)> = sqlx::query_as(
-        "SELECT DISTINCT a.id, c.status FROM registry_changes rc \
+    let changes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT a.id, c.status, rc.changed_fields FROM registry_changes rc \
          JOIN accounts a ON a.id_number = rc.id_number \
          JOIN citizens c ON c.id_number = rc.id_number \
-         WHERE rc.import_id = $1 AND a.closed_at IS NULL",
+         WHERE rc.import_id = $1 AND a.closed_at IS NULL ORDER BY a.id",
     )
     .bind(import_id)
     .fetch_all(&mut *conn)
     .await?;
-    for (account_id, status) in affected {
+    let mut accounts: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (account, status, fields) in changes {
+        match accounts.last_mut() {
+            Some((last, _, all)) if *last == account => all.push(fields),
+            _ => accounts.push((account, status, vec![fields])),
+        }
+    }
+    for (account_id, status, fields) in accounts {
         if status == "deceased" {
             close_account_in(conn, &account_id, now).await?;
             let event = crate::audit::event(
@@ -1375,24 +1391,50 @@ async fn apply_registry_changes(
                 serde_json::json!({ "reason": "deceased", "import": import_id }),
             );
             append_in(conn, &event).await?;
-        } else {
-            let kinds = revoke_all_in(conn, &account_id).await?;
-            let offer =
-                (!kinds.is_empty()).then(|| pending_offer(&account_id, &kinds, "reissue", now));
-            if let Some(offer) = &offer {
-                insert_offer_in(conn, offer).await?;
-            }
-            let event = crate::audit::event(
-                crate::audit::OPERATOR,
-                "credentials.revoked",
-                &account_id,
-                serde_json::json!({ "reason": "registry data changed", "import": import_id,
-                    "kinds": kinds, "offer": offer.map(|o| o.id) }),
-            );
-            append_in(conn, &event).await?;
+            continue;
         }
+        let scope = super::affected_kinds(&fields);
+        let kinds = revoke_kinds_in(conn, &account_id, &scope).await?;
+        if kinds.is_empty() {
+            continue;
+        }
+        let offer = pending_offer(&account_id, &kinds, "reissue", now);
+        insert_offer_in(conn, &offer).await?;
+        let event = crate::audit::event(
+            crate::audit::OPERATOR,
+            "credentials.revoked",
+            &account_id,
+            serde_json::json!({ "reason": "registry data changed", "import": import_id,
+                "kinds": kinds, "offer": offer.id }),
+        );
+        append_in(conn, &event).await?;
     }
     Ok(())
+}
+
+/// Revokes an account's copies of the kinds `scope` names (all kinds for `None`); returns the
+/// kinds that had copies not yet revoked.
+async fn revoke_kinds_in(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    account_id: &str,
+    scope: &Option<Vec<String>>,
+) -> Result<Vec<String>, StoreError> {
+    match scope {
+        None => revoke_all_in(conn, account_id).await,
+        Some(kinds) => {
+            let mut revoked = Vec::new();
+            for kind in kinds {
+                let scope = CredentialScope::AccountKind {
+                    account_id: account_id.to_owned(),
+                    kind: kind.clone(),
+                };
+                if set_status_in(conn, &scope, 1).await? > 0 {
+                    revoked.push(kind.clone());
+                }
+            }
+            Ok(revoked)
+        }
+    }
 }
 
 /// An offer a lifecycle event leaves for the citizen to collect signed in.
@@ -1466,4 +1508,48 @@ pub(super) async fn create_account(
     append_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Merges the staged documents (after the citizens): documents for nobody in the registry are
+/// dropped and their lines returned; changed ones are recorded in `registry_changes` as
+/// `document:<kind>` with their previous claims. Returns ((staged, written), orphan lines).
+async fn merge_documents(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    import_id: i64,
+    now: i64,
+) -> Result<((i64, i64), Vec<i64>), StoreError> {
+    let orphans: Vec<i64> = sqlx::query_scalar(
+        "DELETE FROM document_staging WHERE NOT EXISTS \
+           (SELECT 1 FROM citizens c WHERE c.id_number = document_staging.id_number) \
+         RETURNING line",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document_staging")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO registry_changes (import_id, id_number, changed_fields, previous, changed_at) \
+         SELECT $1, d.id_number, 'document:' || d.kind, r.claims, $2 \
+         FROM document_staging d JOIN registry_documents r ON r.id_number = d.id_number AND r.kind = d.kind \
+         WHERE r.claims <> d.claims",
+    )
+    .bind(import_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let written = sqlx::query(
+        "INSERT INTO registry_documents (id_number, kind, claims, updated_at) \
+         SELECT id_number, kind, claims, $1 FROM document_staging WHERE true \
+         ON CONFLICT (id_number, kind) DO UPDATE SET claims = excluded.claims, \
+           updated_at = excluded.updated_at \
+         WHERE registry_documents.claims <> excluded.claims",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as i64;
+    let mut orphans = orphans;
+    orphans.sort_unstable();
+    Ok(((accepted, written), orphans))
 }

@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, Sqlite, pool::PoolConnection};
 
-use super::ImportCounts;
+use super::{MergeOutcome, StagedDocument};
 
 type Db = Sqlite;
 
@@ -101,12 +101,38 @@ impl Import {
         Ok(())
     }
 
+    pub(super) async fn stage_documents(
+        &mut self,
+        batch: &[StagedDocument],
+    ) -> Result<(), StoreError> {
+        for rows in batch.chunks(STAGE_ROWS) {
+            let mut sql = String::with_capacity(64 + rows.len() * 12);
+            sql.push_str("INSERT INTO temp.document_staging VALUES ");
+            for i in 0..rows.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?,?,?,?)");
+            }
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for d in rows {
+                query = query
+                    .bind(d.line)
+                    .bind(&d.id_number)
+                    .bind(&d.kind)
+                    .bind(&d.claims);
+            }
+            query.execute(&mut *self.conn).await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn commit(
         mut self,
         source: &str,
         rejected: i64,
         now: i64,
-    ) -> Result<ImportCounts, StoreError> {
+    ) -> Result<MergeOutcome, StoreError> {
         let counts = {
             // The merge writes up to millions of index pages: give this connection a large page
             // cache for it (the pool's default again below).
@@ -118,9 +144,11 @@ impl Import {
             tx.commit().await?;
             counts
         };
-        sqlx::raw_sql("DROP TABLE registry_staging; PRAGMA cache_size = -16384")
-            .execute(&mut *self.conn)
-            .await?;
+        sqlx::raw_sql(
+            "DROP TABLE registry_staging; DROP TABLE document_staging; PRAGMA cache_size = -16384",
+        )
+        .execute(&mut *self.conn)
+        .await?;
         Ok(counts)
     }
 }

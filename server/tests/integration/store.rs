@@ -116,7 +116,7 @@ async fn a_failed_import_commits_nothing() {
         let store = store(&db).await;
         seed(&store).await;
         let mut rows = Vec::new();
-        dinhdanh_server::registry::generate::write_ndjson(&mut rows, 9, 25_000).unwrap();
+        dinhdanh_server::registry::generate::write_ndjson(&mut rows, 9, 25_000, false).unwrap();
         let reader = FailingReader {
             data: std::io::Cursor::new(rows),
         };
