@@ -40,10 +40,9 @@ impl From<OfferError> for ApiError {
                 "Account closed",
                 detail,
             ),
-            OfferError::UnknownConfiguration(_) => Self::bad_request(
-                "unknown-credential-configuration",
-                detail.unwrap_or_default(),
-            ),
+            OfferError::UnknownConfiguration(_) => {
+                Self::bad_request("unknown-credential-configuration", error)
+            }
             OfferError::Claims(_) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "no-registry-data",
@@ -66,9 +65,7 @@ impl From<LifecycleError> for ApiError {
                 "Not possible in the current state",
                 detail,
             ),
-            LifecycleError::Reason => {
-                Self::bad_request("reason-required", detail.unwrap_or_default())
-            }
+            LifecycleError::Reason => Self::bad_request("reason-required", error),
             LifecycleError::Store(e) => Self::internal(&e),
         }
     }

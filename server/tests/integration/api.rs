@@ -15,8 +15,7 @@ use dinhdanh_server::{
 use serde_json::{Value, json};
 
 use crate::support::{
-    ORIGIN, TestApp, an, assert_problem, authenticator::SoftAuthenticator, databases, enrol,
-    enrolment, register_passkey, signed_in_citizen,
+    TestApp, an, assert_problem, databases, enrol, enrolment, signed_in_citizen, staff_session,
 };
 
 async fn start(app: &TestApp, body: Value) -> crate::support::Reply {
@@ -263,40 +262,6 @@ async fn bad_input_gets_a_typed_4xx_and_stores_nothing() {
     }
 }
 
-/// A signed-in staff session of `role`.
-async fn staff_session(app: &TestApp, role: Role) -> String {
-    let services = dinhdanh_server::setup::services(
-        app.store.clone(),
-        Default::default(),
-        &app.data_dir,
-        ORIGIN.to_owned(),
-    )
-    .unwrap();
-    let invitation = dinhdanh_server::staff::add(&services, role, "Staff")
-        .await
-        .unwrap();
-    let token = invitation.link.split('#').nth(1).unwrap();
-    let setup = app
-        .call(
-            Method::POST,
-            "/v1/staff/invitations/redeem",
-            None,
-            Some(json!({ "token": token })),
-        )
-        .await;
-    let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
-    let registered = register_passkey(
-        app,
-        setup.body["token"].as_str().unwrap(),
-        &mut authenticator,
-    )
-    .await;
-    registered.body["session"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn every_route_refuses_the_roles_it_does_not_admit() {
     for db in databases().await {
@@ -329,7 +294,8 @@ async fn every_route_refuses_the_roles_it_does_not_admit() {
                 .replace("{ceremony_id}", "c")
                 .replace("{passkey_id}", "p")
                 .replace("{device_id}", "d")
-                .replace("{id_number}", "001090012345");
+                .replace("{id_number}", "001090012345")
+                .replace("{credential_id}", "1.1");
             let method: Method = method.parse().unwrap();
             let anonymous = app.call(method.clone(), &path, None, Some(json!({}))).await;
             if *roles != 0 {

@@ -10,6 +10,7 @@
 mod api;
 mod browser;
 mod cli;
+mod issuance;
 mod passkeys;
 mod process;
 mod store;

@@ -2,6 +2,7 @@
 //! software passkey authenticator.
 
 pub mod authenticator;
+pub mod wallet;
 
 use std::{path::PathBuf, sync::Once};
 
@@ -383,6 +384,40 @@ pub async fn signed_in_citizen(app: &TestApp) -> (String, authenticator::SoftAut
         .unwrap()
         .to_owned();
     (token, authenticator)
+}
+
+/// A signed-in staff session of `role`.
+pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role) -> String {
+    let services = setup::services(
+        app.store.clone(),
+        Config::default(),
+        &app.data_dir,
+        ORIGIN.to_owned(),
+    )
+    .unwrap();
+    let invitation = dinhdanh_server::staff::add(&services, role, "Staff")
+        .await
+        .unwrap();
+    let token = invitation.link.split('#').nth(1).unwrap();
+    let setup = app
+        .call(
+            Method::POST,
+            "/v1/staff/invitations/redeem",
+            None,
+            Some(serde_json::json!({ "token": token })),
+        )
+        .await;
+    let mut authenticator = authenticator::SoftAuthenticator::new("localhost", ORIGIN);
+    let registered = register_passkey(
+        app,
+        setup.body["token"].as_str().unwrap(),
+        &mut authenticator,
+    )
+    .await;
+    registered.body["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The `dinhdanh-server` binary running `serve` on a free port.

@@ -1,0 +1,792 @@
+//! Credential issuance (OpenID4VCI pre-authorized flow), status lists and lifecycle, on both
+//! backends, through the HTTP surface, checked with the SDK's verifier.
+
+use axum::http::{Method, StatusCode};
+use dinhdanh_sdk::{
+    jose::Es256KeyPair, openid4vci::PRE_AUTHORIZED_GRANT, status_list::Status,
+    verifier::VerificationError,
+};
+use dinhdanh_server::sessions::Role;
+use serde_json::{Value, json};
+
+use crate::support::{
+    TestApp, assert_problem, databases, signed_in_citizen, staff_session,
+    wallet::{
+        Access, RelyingParty, assert_oauth_error, credential_request, credentials, key_proof,
+        nonce, pre_authorized_code, proof_for, redeem, request_credentials, status_of,
+        token_request,
+    },
+};
+
+const AN: &str = "001090012345";
+
+/// Raises the citizen `id_number` to level 2 as an officer's approval would.
+async fn approve_level2(app: &TestApp, id_number: &str) {
+    let account = app
+        .store
+        .account_by_id_number(id_number)
+        .await
+        .unwrap()
+        .unwrap();
+    let event =
+        dinhdanh_server::audit::event("officer-test", "level2.approved", &account.id, json!({}));
+    assert!(
+        app.store
+            .set_level2(&account.id, "officer-test", "test", 0, &event)
+            .await
+            .unwrap()
+    );
+}
+
+/// A signed-in level-2 citizen (Nguyễn Văn An) and an offer of `configurations` for them:
+/// (session token, offer URI, transaction code).
+async fn offered(app: &TestApp, configurations: &[&str]) -> (String, String, String) {
+    let (session, _) = signed_in_citizen(app).await;
+    approve_level2(app, AN).await;
+    let offer = app
+        .call(
+            Method::POST,
+            "/v1/me/offers",
+            Some(&session),
+            Some(json!({ "credential_configuration_ids": configurations })),
+        )
+        .await;
+    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.text);
+    (
+        session,
+        offer.body["offer_uri"].as_str().unwrap().to_owned(),
+        offer.body["tx_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn batch_issuance_verifies_offline_and_revocation_shows_in_the_status_list() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (session, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        let keys: Vec<Es256KeyPair> = (0..3).map(|_| Es256KeyPair::generate().unwrap()).collect();
+        let key_refs: Vec<&Es256KeyPair> = keys.iter().collect();
+        let c_nonce = nonce(&app).await;
+        let reply =
+            request_credentials(&app, Access::Bearer(&token), "pid", &key_refs, &c_nonce).await;
+        let issued = credentials(&reply);
+        assert_eq!(issued.len(), 3, "{}: one copy per proof", db.name);
+
+        // Every copy: its own holder key, its own unpredictable index, and it verifies offline.
+        let mut rp = RelyingParty::new(&app).await;
+        let (uri, _) = status_of(&issued[0]);
+        rp.fetch_status(&app, &uri).await;
+        let mut indexes = Vec::new();
+        for (credential, key) in issued.iter().zip(&keys) {
+            let (copy_uri, idx) = status_of(credential);
+            assert_eq!(copy_uri, uri);
+            indexes.push(idx);
+            let verified = rp
+                .verify(credential, key, &["family_name", "given_name", "birthdate"])
+                .unwrap();
+            assert_eq!(verified.vct, "urn:vn:dinhdanh:pid:1");
+            assert_eq!(verified.status, Some(Status::Valid));
+            assert_eq!(verified.claims["family_name"], "Nguyễn");
+            assert_eq!(verified.claims["given_name"], "Văn An");
+            assert!(!verified.claims.contains_key("personal_identifier"));
+            // Presented with another copy's key: refused.
+            let other = &keys[(indexes.len()) % 3];
+            assert!(rp.verify(credential, other, &["birthdate"]).is_err());
+        }
+        indexes.sort_unstable();
+        indexes.dedup();
+        assert_eq!(indexes.len(), 3);
+        assert!(
+            indexes.windows(2).all(|w| w[1] - w[0] > 1),
+            "indexes look sequential: {indexes:?}"
+        );
+
+        // The citizen sees the copies; an officer revokes one; the list says so.
+        let mine = app
+            .call(Method::GET, "/v1/me/credentials", Some(&session), None)
+            .await;
+        assert_eq!(mine.body.as_array().unwrap().len(), 3, "{}", mine.text);
+        let (_, first_idx) = status_of(&issued[0]);
+        let copy = mine
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["idx"] == first_idx)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let officer = staff_session(&app, Role::Officer).await;
+        let revoked = app
+            .call(
+                Method::POST,
+                &format!("/v1/credentials/{copy}/revoke"),
+                Some(&officer),
+                Some(json!({ "reason": "reported stolen" })),
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+        assert_eq!(revoked.body["status"], "revoked");
+        // Revoked is final.
+        let again = app
+            .call(
+                Method::POST,
+                &format!("/v1/credentials/{copy}/reinstate"),
+                Some(&officer),
+                Some(json!({ "reason": "mistake" })),
+            )
+            .await;
+        assert_problem(&again, StatusCode::CONFLICT, "state-conflict");
+        rp.fetch_status(&app, &uri).await;
+        assert_eq!(
+            rp.verify(&issued[0], &keys[0], &["birthdate"]).unwrap_err(),
+            VerificationError::NotValid(Status::Invalid)
+        );
+        assert_eq!(
+            rp.verify(&issued[1], &keys[1], &["birthdate"])
+                .unwrap()
+                .status,
+            Some(Status::Valid)
+        );
+
+        // Suspension and reinstatement of another copy.
+        let second = format!(
+            "{}.{}",
+            uri.rsplit('/').next().unwrap(),
+            status_of(&issued[1]).1
+        );
+        for (action, expected) in [("suspend", "suspended"), ("reinstate", "valid")] {
+            let reply = app
+                .call(
+                    Method::POST,
+                    &format!("/v1/credentials/{second}/{action}"),
+                    Some(&officer),
+                    Some(json!({ "reason": "check" })),
+                )
+                .await;
+            assert_eq!(reply.body["status"], expected, "{}", reply.text);
+            rp.fetch_status(&app, &uri).await;
+            let verified = rp.verify(&issued[1], &keys[1], &["birthdate"]);
+            if expected == "suspended" {
+                assert_eq!(
+                    verified.unwrap_err(),
+                    VerificationError::NotValid(Status::Suspended)
+                );
+            } else {
+                assert_eq!(verified.unwrap().status, Some(Status::Valid));
+            }
+        }
+        // A reason is required.
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("/v1/credentials/{second}/suspend"),
+                Some(&officer),
+                Some(json!({ "reason": " " })),
+            )
+            .await;
+        assert_problem(&reply, StatusCode::BAD_REQUEST, "reason-required");
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_errors() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (_, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let code = pre_authorized_code(&offer_uri);
+        let grant = ("grant_type", PRE_AUTHORIZED_GRANT);
+        let wrong = if tx_code == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+
+        let reply = token_request(&app, &[("grant_type", "password")], None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "unsupported_grant_type");
+        let reply = token_request(&app, &[grant, ("pre-authorized_code", &code)], None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+        let reply = token_request(
+            &app,
+            &[
+                grant,
+                ("pre-authorized_code", "unknown"),
+                ("tx_code", &tx_code),
+            ],
+            None,
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+        // A few wrong transaction codes are allowed (the 5th ends the offer).
+        for _ in 0..2 {
+            let reply = token_request(
+                &app,
+                &[grant, ("pre-authorized_code", &code), ("tx_code", wrong)],
+                None,
+            )
+            .await;
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+        }
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        assert!(token.starts_with("dd1."));
+        // Single use.
+        let reply = token_request(
+            &app,
+            &[grant, ("pre-authorized_code", &code), ("tx_code", &tx_code)],
+            None,
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+
+        // Another offer, killed by five wrong codes: the right one no longer works.
+        let session = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let services = dinhdanh_server::setup::services(
+            app.store.clone(),
+            Default::default(),
+            &app.data_dir,
+            crate::support::ORIGIN.to_owned(),
+        )
+        .unwrap();
+        let offer = dinhdanh_server::issuance::create_offer(
+            &services,
+            &session.id,
+            &["pid".to_owned()],
+            "operator",
+            "counter",
+        )
+        .await
+        .unwrap();
+        let code = pre_authorized_code(&offer.offer_uri);
+        let wrong = if offer.tx_code == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        for _ in 0..5 {
+            let reply = token_request(
+                &app,
+                &[grant, ("pre-authorized_code", &code), ("tx_code", wrong)],
+                None,
+            )
+            .await;
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+        }
+        let reply = token_request(
+            &app,
+            &[
+                grant,
+                ("pre-authorized_code", &code),
+                ("tx_code", &offer.tx_code),
+            ],
+            None,
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+}
+
+#[tokio::test]
+async fn credential_endpoint_errors_and_level_gates() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (session, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        let key = Es256KeyPair::generate().unwrap();
+        let c_nonce = nonce(&app).await;
+        let bearer = || Access::Bearer(&token);
+        let request = |proofs: Vec<String>| json!({ "credential_configuration_id": "pid", "proofs": { "jwt": proofs } });
+
+        // No token, a forged token.
+        let reply = credential_request(&app, Access::None, request(vec![])).await;
+        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+        assert!(reply.headers.contains_key("www-authenticate"));
+        let forged = format!("{}x", &token[..token.len() - 1]);
+        let reply = credential_request(
+            &app,
+            Access::Bearer(&forged),
+            request(vec![key_proof(&key, &c_nonce)]),
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+        // Proof for another audience, without a nonce, with a nonce not issued here.
+        let cases = [
+            (
+                proof_for(&key, "https://other.example", Some(&c_nonce)),
+                "invalid_proof",
+            ),
+            (
+                proof_for(&key, crate::support::ORIGIN, None),
+                "invalid_nonce",
+            ),
+            (key_proof(&key, "made-up-nonce"), "invalid_nonce"),
+            ("not.a.jwt".to_owned(), "invalid_proof"),
+        ];
+        for (proof, code) in cases {
+            let reply = credential_request(&app, bearer(), request(vec![proof])).await;
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, code);
+        }
+        // Malformed requests.
+        for (body, code) in [
+            (
+                json!({ "proofs": { "jwt": [key_proof(&key, &c_nonce)] } }),
+                "invalid_credential_request",
+            ),
+            (
+                json!({ "credential_configuration_id": "passport", "proofs": { "jwt": [key_proof(&key, &c_nonce)] } }),
+                "unknown_credential_configuration",
+            ),
+            (
+                json!({ "credential_configuration_id": "driving_licence", "proofs": { "jwt": [key_proof(&key, &c_nonce)] } }),
+                "unknown_credential_configuration",
+            ),
+            (
+                json!({ "credential_identifier": "x", "proofs": { "jwt": [key_proof(&key, &c_nonce)] } }),
+                "unknown_credential_identifier",
+            ),
+            (
+                json!({ "credential_configuration_id": "pid" }),
+                "invalid_proof",
+            ),
+            (
+                json!({ "credential_configuration_id": "pid", "proofs": { "jwt": [] } }),
+                "invalid_credential_request",
+            ),
+            (
+                request(vec![key_proof(&key, &c_nonce); 11]),
+                "invalid_credential_request",
+            ),
+            (
+                json!({ "credential_configuration_id": "pid", "proof": { "proof_type": "jwt", "jwt": key_proof(&key, &c_nonce) } }),
+                "invalid_credential_request",
+            ),
+            (json!([1, 2]), "invalid_credential_request"),
+        ] {
+            let reply = credential_request(&app, bearer(), body).await;
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, code);
+        }
+
+        // A nonce works once.
+        let reply =
+            credential_request(&app, bearer(), request(vec![key_proof(&key, &c_nonce)])).await;
+        assert_eq!(credentials(&reply).len(), 1);
+        let reply =
+            credential_request(&app, bearer(), request(vec![key_proof(&key, &c_nonce)])).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_nonce");
+
+        // Level 2 withdrawn: every credential revoked, the token no longer gets credentials, and
+        // no new offer can be made.
+        let officer = staff_session(&app, Role::Officer).await;
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("/v1/citizens/{AN}/level2/withdraw"),
+                Some(&officer),
+                Some(json!({ "reason": "card reported stolen" })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+        let statuses = app
+            .call(
+                Method::GET,
+                &format!("/v1/citizens/{AN}/credentials"),
+                Some(&officer),
+                None,
+            )
+            .await;
+        assert!(
+            statuses
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["status"] == "revoked")
+        );
+        let c_nonce = nonce(&app).await;
+        let reply =
+            credential_request(&app, bearer(), request(vec![key_proof(&key, &c_nonce)])).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
+        let reply = app
+            .call(
+                Method::POST,
+                "/v1/me/offers",
+                Some(&session),
+                Some(json!({ "credential_configuration_ids": ["pid"] })),
+            )
+            .await;
+        assert_problem(&reply, StatusCode::FORBIDDEN, "level-2-required");
+        let reply = app
+            .call(
+                Method::POST,
+                &format!("/v1/citizens/{AN}/offers"),
+                Some(&officer),
+                Some(json!({ "credential_configuration_ids": ["pid"] })),
+            )
+            .await;
+        assert_problem(&reply, StatusCode::FORBIDDEN, "level-2-required");
+    }
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (_, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let dpop_key = Es256KeyPair::generate().unwrap();
+        let token = redeem(&app, &offer_uri, &tx_code, Some(&dpop_key)).await;
+        let holder = Es256KeyPair::generate().unwrap();
+        let body = |nonce: &str| json!({ "credential_configuration_id": "pid", "proofs": { "jwt": [key_proof(&holder, nonce)] } });
+        // As a Bearer token: refused. With another key's proof: refused.
+        let c_nonce = nonce(&app).await;
+        let reply = credential_request(&app, Access::Bearer(&token), body(&c_nonce)).await;
+        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+        let thief = Es256KeyPair::generate().unwrap();
+        let reply = credential_request(&app, Access::Dpop(&token, &thief), body(&c_nonce)).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+        // A DPoP proof made for another URI.
+        let mut request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/credential")
+            .header("content-type", "application/json")
+            .header("authorization", format!("DPoP {token}"))
+            .header(
+                "DPoP",
+                crate::support::wallet::dpop_proof(&dpop_key, "/token", Some(&token)),
+            );
+        let reply = app
+            .send(
+                request
+                    .body(axum::body::Body::from(body(&c_nonce).to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+        // The right key.
+        let reply = credential_request(&app, Access::Dpop(&token, &dpop_key), body(&c_nonce)).await;
+        assert_eq!(credentials(&reply).len(), 1);
+        // A DPoP proof is single use: replaying the same one is refused.
+        let proof = crate::support::wallet::dpop_proof(&dpop_key, "/credential", Some(&token));
+        let c_nonce = nonce(&app).await;
+        for attempt in 0..2 {
+            request = axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/credential")
+                .header("content-type", "application/json")
+                .header("authorization", format!("DPoP {token}"))
+                .header("DPoP", proof.clone());
+            let fresh = if attempt == 0 {
+                c_nonce.clone()
+            } else {
+                nonce(&app).await
+            };
+            let reply = app
+                .send(
+                    request
+                        .body(axum::body::Body::from(body(&fresh).to_string()))
+                        .unwrap(),
+                )
+                .await;
+            if attempt == 0 {
+                assert_eq!(credentials(&reply).len(), 1);
+            } else {
+                assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_nonce");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_device_revokes_its_credentials_and_gets_no_more() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (session, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let device_key = Es256KeyPair::generate().unwrap();
+        let device = app
+            .call(
+                Method::POST,
+                "/v1/me/devices",
+                Some(&session),
+                Some(
+                    json!({ "name": "Điện thoại", "holder_key": device_key.public_key().to_jwk() }),
+                ),
+            )
+            .await;
+        assert_eq!(device.status, StatusCode::CREATED, "{}", device.text);
+        let device_id = device.body["id"].as_str().unwrap().to_owned();
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        let c_nonce = nonce(&app).await;
+        let issued = credentials(
+            &request_credentials(
+                &app,
+                Access::Bearer(&token),
+                "pid",
+                &[&device_key],
+                &c_nonce,
+            )
+            .await,
+        );
+        let mine = app
+            .call(Method::GET, "/v1/me/credentials", Some(&session), None)
+            .await;
+        assert_eq!(
+            mine.body[0]["device_id"],
+            device_id.as_str(),
+            "{}",
+            mine.text
+        );
+
+        let revoked = app
+            .call(
+                Method::DELETE,
+                &format!("/v1/me/devices/{device_id}"),
+                Some(&session),
+                None,
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+        let mut rp = RelyingParty::new(&app).await;
+        let (uri, _) = status_of(&issued[0]);
+        rp.fetch_status(&app, &uri).await;
+        assert_eq!(
+            rp.verify(&issued[0], &device_key, &["birthdate"])
+                .unwrap_err(),
+            VerificationError::NotValid(Status::Invalid)
+        );
+        // The revoked device's key gets nothing more.
+        let c_nonce = nonce(&app).await;
+        let reply = request_credentials(
+            &app,
+            Access::Bearer(&token),
+            "pid",
+            &[&device_key],
+            &c_nonce,
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
+    }
+}
+
+/// Imports NDJSON `lines` into the registry.
+async fn import(app: &TestApp, lines: &[Value]) -> dinhdanh_server::registry::import::ImportReport {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    dinhdanh_server::registry::import::import_reader(
+        &app.store,
+        std::io::Cursor::new(text.into_bytes()),
+        dinhdanh_server::registry::import::Format::Ndjson,
+        "test",
+    )
+    .await
+    .unwrap()
+}
+
+fn licence(number: &str) -> Value {
+    json!({ "document": "driving_licence", "id_number": AN, "claims": {
+        "document_number": number,
+        "driving_privileges": [{ "vehicle_category_code": "B", "issue_date": "2020-05-01" }],
+        "issue_date": "2020-05-01",
+        "issuing_authority": "Sở Giao thông vận tải Hà Nội",
+        "issuing_country": "VN"
+    }})
+}
+
+#[tokio::test]
+async fn documents_from_the_registry_and_registry_changes() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        // A licence for An, one for nobody, and a malformed one.
+        let report = import(
+            &app,
+            &[
+                licence("010203040506"),
+                json!({ "document": "driving_licence", "id_number": "001090099999", "claims": licence("1")["claims"] }),
+                json!({ "document": "driving_licence", "id_number": AN, "claims": { "document_number": "x" } }),
+            ],
+        )
+        .await;
+        assert_eq!(report.counts.documents_written, 1, "{report:?}");
+        assert_eq!(report.rejected, 2, "{report:?}");
+        assert_eq!(report.rejections[0].line, 2);
+        assert!(
+            report.rejections[0].reason.contains("no citizen"),
+            "{report:?}"
+        );
+        assert_eq!(report.rejections[1].line, 3);
+
+        let (session, offer_uri, tx_code) = offered(&app, &["pid", "driving_licence"]).await;
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        let key = Es256KeyPair::generate().unwrap();
+        let c_nonce = nonce(&app).await;
+        let licence_copy = credentials(
+            &request_credentials(
+                &app,
+                Access::Bearer(&token),
+                "driving_licence",
+                &[&key],
+                &c_nonce,
+            )
+            .await,
+        );
+        let c_nonce = nonce(&app).await;
+        let pid_copy = credentials(
+            &request_credentials(&app, Access::Bearer(&token), "pid", &[&key], &c_nonce).await,
+        );
+        let mut rp = RelyingParty::new(&app).await;
+        let (uri, _) = status_of(&licence_copy[0]);
+        rp.fetch_status(&app, &uri).await;
+        let verified = rp
+            .verify(&licence_copy[0], &key, &["document_number", "family_name"])
+            .unwrap();
+        assert_eq!(verified.vct, "urn:vn:dinhdanh:driving_licence:1");
+        assert_eq!(verified.claims["document_number"], "010203040506");
+        assert_eq!(verified.claims["family_name"], "Nguyễn");
+
+        // The licence changes in the registry: the licence (only) is revoked and re-offered.
+        let report = import(&app, &[licence("999999999999")]).await;
+        assert_eq!(report.counts.documents_written, 1);
+        rp.fetch_status(&app, &uri).await;
+        assert_eq!(
+            rp.verify(&licence_copy[0], &key, &["document_number"])
+                .unwrap_err(),
+            VerificationError::NotValid(Status::Invalid)
+        );
+        assert!(rp.verify(&pid_copy[0], &key, &["birthdate"]).is_ok());
+        let offers = app
+            .call(Method::GET, "/v1/me/offers", Some(&session), None)
+            .await;
+        assert_eq!(offers.body.as_array().unwrap().len(), 1, "{}", offers.text);
+        assert_eq!(
+            offers.body[0]["credential_configuration_ids"],
+            json!(["driving_licence"])
+        );
+        // Collected once.
+        let again = app
+            .call(Method::GET, "/v1/me/offers", Some(&session), None)
+            .await;
+        assert_eq!(again.body, json!([]));
+        let new_token = redeem(
+            &app,
+            offers.body[0]["offer_uri"].as_str().unwrap(),
+            offers.body[0]["tx_code"].as_str().unwrap(),
+            None,
+        )
+        .await;
+        let c_nonce = nonce(&app).await;
+        let renewed = credentials(
+            &request_credentials(
+                &app,
+                Access::Bearer(&new_token),
+                "driving_licence",
+                &[&key],
+                &c_nonce,
+            )
+            .await,
+        );
+        let verified = rp.verify(&renewed[0], &key, &["document_number"]);
+        // The new copy may sit in the same list: fetch it again first.
+        drop(verified);
+        rp.fetch_status(&app, &status_of(&renewed[0]).0).await;
+        let verified = rp.verify(&renewed[0], &key, &["document_number"]).unwrap();
+        assert_eq!(verified.claims["document_number"], "999999999999");
+
+        // A death registered: the account is closed, every credential revoked, the session gone.
+        let mut record: Value = std::fs::read_to_string(crate::support::data("citizens.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|c| c["id_number"] == AN)
+            .unwrap();
+        record["status"] = json!("deceased");
+        import(&app, &[record]).await;
+        rp.fetch_status(&app, &uri).await;
+        assert_eq!(
+            rp.verify(&pid_copy[0], &key, &["birthdate"]).unwrap_err(),
+            VerificationError::NotValid(Status::Invalid)
+        );
+        let me = app.call(Method::GET, "/v1/me", Some(&session), None).await;
+        assert_problem(&me, StatusCode::UNAUTHORIZED, "unauthenticated");
+        let c_nonce = nonce(&app).await;
+        let reply = request_credentials(
+            &app,
+            Access::Bearer(&new_token),
+            "driving_licence",
+            &[&key],
+            &c_nonce,
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
+    }
+}
+
+#[tokio::test]
+async fn metadata_documents() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let issuer = app
+            .call(
+                Method::GET,
+                "/.well-known/openid-credential-issuer",
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(issuer.status, StatusCode::OK);
+        let body = &issuer.body;
+        assert_eq!(body["credential_issuer"], crate::support::ORIGIN);
+        assert_eq!(
+            body["nonce_endpoint"],
+            format!("{}/nonce", crate::support::ORIGIN)
+        );
+        assert_eq!(body["batch_credential_issuance"]["batch_size"], 10);
+        let configurations = body["credential_configurations_supported"]
+            .as_object()
+            .unwrap();
+        assert_eq!(configurations.len(), 5);
+        for configuration in configurations.values() {
+            assert_eq!(configuration["format"], "dc+sd-jwt");
+            let display = &configuration["credential_metadata"]["display"];
+            assert_eq!(display[0]["locale"], "vi");
+            assert_eq!(display[1]["locale"], "en");
+            assert!(
+                !configuration["credential_metadata"]["claims"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        let nested = &configurations["driving_licence"]["credential_metadata"]["claims"];
+        assert!(
+            nested
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["path"] == json!(["driving_privileges", null, "vehicle_category_code"]))
+        );
+        let server = app
+            .call(
+                Method::GET,
+                "/.well-known/oauth-authorization-server",
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            server.body["token_endpoint"],
+            format!("{}/token", crate::support::ORIGIN)
+        );
+        assert_eq!(
+            server.body["pre-authorized_grant_anonymous_access_supported"],
+            true
+        );
+        let jwt_vc = app
+            .call(Method::GET, "/.well-known/jwt-vc-issuer", None, None)
+            .await;
+        // (The SDK reads this document only from https issuers; the key itself is checked here.)
+        let jwk = &jwt_vc.body["jwks"]["keys"][0];
+        let key = dinhdanh_sdk::jose::PublicKey::from_jwk(jwk).unwrap();
+        assert_eq!(jwk["kid"], key.thumbprint());
+        assert_eq!(jwt_vc.body["issuer"], crate::support::ORIGIN);
+        let missing = app.call(Method::GET, "/status-lists/999", None, None).await;
+        assert_problem(&missing, StatusCode::NOT_FOUND, "not-found");
+    }
+}
