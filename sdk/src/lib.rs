@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod icao;
 pub mod jose;
 pub mod openid4vci;
 pub mod sdjwt;

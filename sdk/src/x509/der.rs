@@ -10,41 +10,41 @@
 use super::X509Error;
 
 /// Universal tag: INTEGER.
-pub(super) const INTEGER: u8 = 0x02;
+pub(crate) const INTEGER: u8 = 0x02;
 /// Universal tag: BIT STRING.
-pub(super) const BIT_STRING: u8 = 0x03;
+pub(crate) const BIT_STRING: u8 = 0x03;
 /// Universal tag: NULL.
-pub(super) const NULL: u8 = 0x05;
+pub(crate) const NULL: u8 = 0x05;
 /// Universal tag: OBJECT IDENTIFIER.
-pub(super) const OID: u8 = 0x06;
+pub(crate) const OID: u8 = 0x06;
 /// Universal tag: SEQUENCE (constructed).
-pub(super) const SEQUENCE: u8 = 0x30;
+pub(crate) const SEQUENCE: u8 = 0x30;
 
 /// Context-specific, constructed tag `[n]`.
-pub(super) const fn context(n: u8) -> u8 {
+pub(crate) const fn context(n: u8) -> u8 {
     0xA0 | n
 }
 
 /// One decoded tag-length-value element.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Tlv<'a> {
+pub(crate) struct Tlv<'a> {
     /// The (single-byte) tag.
-    pub(super) tag: u8,
+    pub(crate) tag: u8,
     /// The content octets.
-    pub(super) value: &'a [u8],
+    pub(crate) value: &'a [u8],
     /// The whole element: tag, length and content.
-    pub(super) raw: &'a [u8],
+    pub(crate) raw: &'a [u8],
 }
 
 /// A cursor over a sequence of DER elements.
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     rest: &'a [u8],
     what: &'static str,
 }
 
 impl<'a> Reader<'a> {
     /// Reads `input`; `what` names the structure in error messages.
-    pub(super) fn new(input: &'a [u8], what: &'static str) -> Self {
+    pub(crate) fn new(input: &'a [u8], what: &'static str) -> Self {
         Self { rest: input, what }
     }
 
@@ -53,17 +53,17 @@ impl<'a> Reader<'a> {
     }
 
     /// True when every element has been read.
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
     /// The tag of the next element, if any.
-    pub(super) fn peek_tag(&self) -> Option<u8> {
+    pub(crate) fn peek_tag(&self) -> Option<u8> {
         self.rest.first().copied()
     }
 
     /// Reads the next element.
-    pub(super) fn next_tlv(&mut self) -> Result<Tlv<'a>, X509Error> {
+    pub(crate) fn next_tlv(&mut self) -> Result<Tlv<'a>, X509Error> {
         let input = self.rest;
         let (&tag, after_tag) = input.split_first().ok_or_else(|| self.malformed())?;
         // Multi-byte tags never occur in the structures read here.
@@ -107,7 +107,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element and checks its tag.
-    pub(super) fn expect(&mut self, tag: u8) -> Result<Tlv<'a>, X509Error> {
+    pub(crate) fn expect(&mut self, tag: u8) -> Result<Tlv<'a>, X509Error> {
         let tlv = self.next_tlv()?;
         if tlv.tag == tag {
             Ok(tlv)
@@ -117,7 +117,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element if it has `tag`.
-    pub(super) fn optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, X509Error> {
+    pub(crate) fn optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, X509Error> {
         if self.peek_tag() == Some(tag) {
             self.next_tlv().map(Some)
         } else {
@@ -126,7 +126,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fails unless every element has been read.
-    pub(super) fn finish(&self) -> Result<(), X509Error> {
+    pub(crate) fn finish(&self) -> Result<(), X509Error> {
         if self.is_empty() {
             Ok(())
         } else {
@@ -139,7 +139,7 @@ impl<'a> Reader<'a> {
 ///
 /// Returns `None` for encodings DER forbids (non-minimal arcs, truncated arcs,
 /// empty content) or arcs that do not fit in 64 bits.
-pub(super) fn oid_to_dotted(content: &[u8]) -> Option<String> {
+pub(crate) fn oid_to_dotted(content: &[u8]) -> Option<String> {
     if content.is_empty() || content.last().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }

@@ -31,10 +31,10 @@ use x509_parser::{
     prelude::{FromDer, GeneralName},
 };
 
-mod der;
+pub(crate) mod der;
 #[cfg(feature = "dev-pki")]
 pub mod dev;
-mod signature;
+pub(crate) mod signature;
 
 pub use signature::{SignatureAlgorithm, verify_signature};
 

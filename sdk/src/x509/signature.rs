@@ -120,7 +120,7 @@ fn is_null(tlv: der::Tlv<'_>) -> bool {
 }
 
 /// Splits an AlgorithmIdentifier into its OID content octets and optional parameters.
-fn read_algorithm_identifier<'a>(
+pub(crate) fn read_algorithm_identifier<'a>(
     der_bytes: &'a [u8],
     what: &'static str,
 ) -> Result<(&'a [u8], Option<der::Tlv<'a>>), X509Error> {
