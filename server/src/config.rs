@@ -156,6 +156,9 @@ pub struct Config {
     pub issuer: IssuerFiles,
     /// Credential issuance.
     pub issuance: IssuanceSettings,
+    /// PEM files of the CSCAs whose citizen ID cards are accepted for level 2 (besides every
+    /// `.pem` in `<data dir>/trust/csca/`).
+    pub csca_files: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -174,6 +177,7 @@ impl Default for Config {
             apps: Apps::default(),
             issuer: IssuerFiles::default(),
             issuance: IssuanceSettings::default(),
+            csca_files: Vec::new(),
         }
     }
 }

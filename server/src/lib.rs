@@ -9,6 +9,7 @@ pub mod devices;
 pub mod enrolment;
 pub mod error;
 pub mod issuance;
+pub mod kyc;
 pub mod metrics;
 pub mod passkeys;
 pub mod pki;
@@ -49,6 +50,8 @@ pub struct Services {
     pub issuer: pki::IssuerKeys,
     /// Status-list positions for new credential copies.
     pub status: status::Allocator,
+    /// The CSCAs chip data must chain to (level 2).
+    pub cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
 }
 
 impl std::fmt::Debug for Services {
@@ -75,6 +78,7 @@ impl Services {
         config: Config,
         public_url: String,
         issuer: pki::IssuerKeys,
+        cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
     ) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(&public_url).map_err(|e| RelyingPartyError(e.to_string()))?;
         let rp_id = match &config.rp_id {
@@ -108,6 +112,7 @@ impl Services {
             webauthn,
             issuer,
             status,
+            cscas,
         })
     }
 }

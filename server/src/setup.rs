@@ -40,6 +40,9 @@ pub enum SetupError {
     /// The WebAuthn relying party could not be configured.
     #[error(transparent)]
     RelyingParty(#[from] crate::RelyingPartyError),
+    /// A CSCA certificate could not be read.
+    #[error("CSCA trust store: {0}")]
+    Trust(String),
     /// The issuing key or certificates could not be loaded or made.
     #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
@@ -108,7 +111,24 @@ pub fn services(
     let key = server_key(dir)?;
     let sms = Arc::new(FileSink::new(dir.join("sms.log")));
     let issuer = crate::pki::issuer_keys(&config, dir, &public_url)?;
-    Ok(Services::new(store, key, sms, config, public_url, issuer)?)
+    let cscas = crate::kyc::load_cscas(&csca_files(&config, dir)).map_err(SetupError::Trust)?;
+    Ok(Services::new(
+        store, key, sms, config, public_url, issuer, cscas,
+    )?)
+}
+
+/// The CSCA certificates: the configured files and every `.pem` in `<data dir>/trust/csca/`.
+pub fn csca_files(config: &Config, dir: &Path) -> Vec<PathBuf> {
+    let mut files = config.csca_files.clone();
+    if let Ok(entries) = std::fs::read_dir(dir.join("trust").join("csca")) {
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    files
 }
 
 /// Fills an empty registry with `count` synthetic citizens and their documents (the demo

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/account", get(account))
         .route("/staff/enrol", get(staff_enrol))
+        .route("/officer", get(officer_console))
         .route(
             "/assets/portal.js",
             get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
@@ -121,6 +122,11 @@ async fn account(
             escape(id)
         ));
     }
+    if matches!(principal.role, Role::Officer | Role::Admin) {
+        body.push_str(
+            "<dt>Bàn làm việc / Console</dt><dd><a id=\"officer-link\" href=\"/officer\">Xác thực mức 2 / Level-2 requests</a></dd>",
+        );
+    }
     body.push_str(
         "</dl><button id=\"sign-out\" type=\"button\">Đăng xuất / Sign out</button>\
                    <p id=\"account-message\" class=\"message\" role=\"status\"></p></section>",
@@ -174,6 +180,75 @@ async fn account(
     }
     body.push_str("</table></section>");
     Ok(page("Tài khoản", &body))
+}
+
+/// The officer console: pending level-2 requests with the chip check, the registry match and the
+/// portrait; approve or reject each.
+async fn officer_console(
+    State(state): State<AppState>,
+    MaybeSignedIn(principal): MaybeSignedIn,
+) -> Result<Response, ApiError> {
+    let Some(_officer) = principal.filter(|p| matches!(p.role, Role::Officer | Role::Admin)) else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let requests = crate::kyc::pending(&state.services).await?;
+    let mut body = String::from(
+        "<section><h2>Yêu cầu định danh mức 2 / Level-2 requests</h2>\
+         <p id=\"officer-message\" class=\"message\" role=\"status\"></p>",
+    );
+    if requests.is_empty() {
+        body.push_str(
+            "<p id=\"no-requests\">Không có yêu cầu chờ xử lý. / No pending request.</p>",
+        );
+    }
+    for r in &requests {
+        let citizen = r.citizen.as_ref();
+        let yes_no = |ok: bool| if ok { "✓" } else { "✗" };
+        let name_match = match r.registry.name {
+            crate::registry::names::NameMatch::Exact => "✓",
+            crate::registry::names::NameMatch::WithoutDiacritics => {
+                "≈ (không dấu / without diacritics)"
+            }
+            crate::registry::names::NameMatch::Mismatch => "✗",
+        };
+        body.push_str(&format!(
+            "<article class=\"request\" data-request=\"{id}\"><h3>{name} · {number}</h3>\
+             {portrait}<dl>\
+             <dt>Ngày sinh / Date of birth</dt><dd>{dob}</dd>\
+             <dt>Chip (ICAO 9303)</dt><dd>✓ {ds} → {csca} ({hash}, {alg})</dd>\
+             <dt>Số định danh / ID number</dt><dd>{id_ok}</dd>\
+             <dt>Họ tên / Name</dt><dd>{name_ok}</dd>\
+             <dt>Ngày sinh / Date of birth</dt><dd>{dob_ok}</dd>\
+             <dt>Gửi lúc / Submitted</dt><dd>{at}</dd></dl>\
+             <button type=\"button\" data-approve=\"/v1/level2-requests/{id}/approve\"{disabled}>Phê duyệt / Approve</button>\
+             <label>Lý do từ chối / Reason to reject<input data-reason=\"{id}\"></label>\
+             <button type=\"button\" data-reject=\"/v1/level2-requests/{id}/reject\" data-for=\"{id}\">Từ chối / Reject</button>\
+             <p class=\"message\" data-result=\"{id}\" role=\"status\"></p></article>",
+            id = escape(&r.id),
+            name = escape(citizen.map_or("", |c| c.full_name.as_str())),
+            number = escape(citizen.map_or("", |c| c.id_number.as_str())),
+            dob = escape(citizen.map_or("", |c| c.date_of_birth.as_str())),
+            portrait = if r.portrait {
+                format!(
+                    "<img class=\"portrait\" alt=\"Ảnh chân dung / Portrait\" src=\"/v1/level2-requests/{}/portrait\">",
+                    escape(&r.id)
+                )
+            } else {
+                String::new()
+            },
+            ds = escape(&r.chip.document_signer),
+            csca = escape(&r.chip.csca),
+            hash = escape(&r.chip.hash_algorithm),
+            alg = escape(&r.chip.signature_algorithm),
+            id_ok = yes_no(r.registry.id_number),
+            name_ok = name_match,
+            dob_ok = yes_no(r.registry.date_of_birth),
+            at = escape(&r.submitted_at),
+            disabled = if r.registry.all { "" } else { " disabled" },
+        ));
+    }
+    body.push_str("</section>");
+    Ok(page("Cán bộ", &body))
 }
 
 async fn staff_enrol() -> Response {

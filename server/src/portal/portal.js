@@ -173,3 +173,39 @@ if (document.getElementById("staff-enrol")) {
     }
   })();
 }
+
+// Officer console: approve (the PID offer is shown for the citizen to scan) or reject.
+for (const button of document.querySelectorAll("button[data-approve]")) {
+  button.addEventListener("click", async () => {
+    const article = button.closest("article");
+    const result = article.querySelector("[data-result]");
+    try {
+      const decision = await api("POST", button.dataset.approve);
+      result.textContent = "Đã phê duyệt. Mã giao dịch / transaction code: " + decision.offer.tx_code;
+      const link = document.createElement("code");
+      link.className = "offer";
+      link.textContent = decision.offer.offer_uri;
+      result.append(document.createElement("br"), link);
+      for (const b of article.querySelectorAll("button")) b.disabled = true;
+    } catch (err) {
+      result.textContent = err.message;
+      result.className = "message error";
+    }
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-reject]")) {
+  button.addEventListener("click", async () => {
+    const article = button.closest("article");
+    const result = article.querySelector("[data-result]");
+    const reason = article.querySelector("[data-reason]").value;
+    try {
+      await api("POST", button.dataset.reject, { reason });
+      result.textContent = "Đã từ chối. / Rejected.";
+      for (const b of article.querySelectorAll("button")) b.disabled = true;
+    } catch (err) {
+      result.textContent = err.message;
+      result.className = "message error";
+    }
+  });
+}

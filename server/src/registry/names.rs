@@ -9,7 +9,7 @@ use unicode_normalization::{
 };
 
 /// How a presented name relates to the registry's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NameMatch {
     /// The same name, up to normalisation form, case and spacing.

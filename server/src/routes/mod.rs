@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod credentials;
 pub mod enrolments;
+pub mod level2;
 pub mod me;
 mod oid4vci;
 mod openapi;
@@ -80,7 +81,16 @@ pub const ACCESS: &[(&str, &str, u8)] = &[
     ("POST", "/v1/credentials/{credential_id}/revoke", STAFF),
     ("POST", "/v1/credentials/{credential_id}/suspend", STAFF),
     ("POST", "/v1/credentials/{credential_id}/reinstate", STAFF),
+    ("POST", "/v1/me/level2", CITIZEN),
+    ("GET", "/v1/me/level2", CITIZEN),
+    ("GET", "/v1/level2-requests", STAFF),
+    ("GET", "/v1/level2-requests/{request_id}/portrait", STAFF),
+    ("POST", "/v1/level2-requests/{request_id}/approve", STAFF),
+    ("POST", "/v1/level2-requests/{request_id}/reject", STAFF),
 ];
+
+/// Largest chip-data upload (four base64 files, the portrait the largest).
+const CHIP_UPLOAD_LIMIT: usize = 512 * 1024;
 
 /// The router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -156,6 +166,26 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/credentials/{credential_id}/reinstate",
             post(credentials::reinstate_copy),
+        )
+        .route(
+            "/v1/me/level2",
+            post(level2::submit)
+                .get(level2::mine)
+                // Chip files are larger than other bodies (DG2 holds a portrait).
+                .layer(DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT)),
+        )
+        .route("/v1/level2-requests", get(level2::pending))
+        .route(
+            "/v1/level2-requests/{request_id}/portrait",
+            get(level2::portrait),
+        )
+        .route(
+            "/v1/level2-requests/{request_id}/approve",
+            post(level2::approve),
+        )
+        .route(
+            "/v1/level2-requests/{request_id}/reject",
+            post(level2::reject),
         );
     Router::new()
         .merge(api)

@@ -5,7 +5,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{credentials, enrolments, me, oid4vci, passkeys, registry, system};
+use super::{credentials, enrolments, level2, me, oid4vci, passkeys, registry, system};
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -24,6 +24,7 @@ use super::{credentials, enrolments, me, oid4vci, passkeys, registry, system};
         oid4vci::credential_issuer_metadata, oid4vci::authorization_server_metadata,
         oid4vci::jwt_vc_issuer_metadata, oid4vci::issuer_root, oid4vci::token, oid4vci::nonce,
         oid4vci::credential, oid4vci::status_list,
+        level2::submit, level2::mine, level2::pending, level2::portrait, level2::approve, level2::reject,
         system::live, system::ready, system::metrics, system::assetlinks, system::apple_app_site_association,
     ),
     components(schemas(crate::error::Problem)),

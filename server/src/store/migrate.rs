@@ -27,6 +27,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "issuance",
         sql: include_str!("../../migrations/sqlite/0003_issuance.sql"),
     },
+    Migration {
+        version: 4,
+        description: "proofing",
+        sql: include_str!("../../migrations/sqlite/0004_proofing.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -44,6 +49,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 3,
         description: "issuance",
         sql: include_str!("../../migrations/postgres/0003_issuance.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "proofing",
+        sql: include_str!("../../migrations/postgres/0004_proofing.sql"),
     },
 ];
 

@@ -633,6 +633,60 @@ impl Store {
         dispatch!(self.close_account(account_id, audit))
     }
 
+    // --- Level-2 proofing ----------------------------------------------------------------------
+
+    /// Records a level-2 request with its portrait. A second pending request of the same
+    /// account meets a unique index ([`StoreError::is_unique_violation`]).
+    pub async fn insert_proofing_request(
+        &self,
+        request: &ProofingRequest,
+        portrait: &[u8],
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_proofing_request(request, portrait, audit))
+    }
+
+    /// One request.
+    pub async fn proofing_request(&self, id: &str) -> Result<Option<ProofingRequest>, StoreError> {
+        dispatch!(self.proofing_request(id))
+    }
+
+    /// An account's latest request.
+    pub async fn latest_proofing_request(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<ProofingRequest>, StoreError> {
+        dispatch!(self.latest_proofing_request(account_id))
+    }
+
+    /// Pending requests, oldest first.
+    pub async fn pending_proofing_requests(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<ProofingRequest>, StoreError> {
+        dispatch!(self.pending_proofing_requests(limit))
+    }
+
+    /// The portrait of a pending request.
+    pub async fn proofing_portrait(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.proofing_portrait(id))
+    }
+
+    /// Decides a pending request (erasing its portrait); approval raises the account to level 2
+    /// with `evidence`. False when the request was not pending.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_proofing_request(
+        &self,
+        id: &str,
+        approve: bool,
+        officer_id: &str,
+        reason: Option<&str>,
+        evidence: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.decide_proofing_request(id, approve, officer_id, reason, evidence, audit))
+    }
+
     /// Marks a digest (of a nonce or DPoP proof) used until `expires_at`; false if it was.
     pub async fn use_once(&self, digest: &[u8], expires_at: i64) -> Result<bool, StoreError> {
         dispatch!(self.use_once(digest, expires_at))
@@ -1134,4 +1188,29 @@ pub struct StatusListRow {
     pub token_version: Option<i64>,
     /// Its `exp`.
     pub token_exp: Option<i64>,
+}
+
+/// A level-2 proofing request.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProofingRequest {
+    /// Random id.
+    pub id: String,
+    /// The citizen's account.
+    pub account_id: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// The passive authentication result (JSON).
+    pub chip: String,
+    /// How the chip data matched the registry (JSON).
+    pub registry: String,
+    /// Whether the portrait is still kept (until the decision).
+    pub has_portrait: bool,
+    /// Unix seconds.
+    pub submitted_at: i64,
+    /// The officer who decided.
+    pub decided_by: Option<String>,
+    /// Unix seconds.
+    pub decided_at: Option<i64>,
+    /// The officer's reason (rejections).
+    pub reason: Option<String>,
 }

@@ -295,7 +295,8 @@ async fn every_route_refuses_the_roles_it_does_not_admit() {
                 .replace("{passkey_id}", "p")
                 .replace("{device_id}", "d")
                 .replace("{id_number}", "001090012345")
-                .replace("{credential_id}", "1.1");
+                .replace("{credential_id}", "1.1")
+                .replace("{request_id}", "r");
             let method: Method = method.parse().unwrap();
             let anonymous = app.call(method.clone(), &path, None, Some(json!({}))).await;
             if *roles != 0 {

@@ -11,6 +11,7 @@ mod api;
 mod browser;
 mod cli;
 mod issuance;
+mod level2;
 mod passkeys;
 mod process;
 mod store;
