@@ -7,6 +7,7 @@
 //! their single use is enforced where it matters, when the credential request commits: each
 //! nonce and DPoP proof is recorded as used in the transaction that records the copies issued.
 
+pub mod authorization;
 pub mod claims;
 pub mod lifecycle;
 
@@ -235,6 +236,9 @@ pub enum OauthError {
     /// Unknown, expired, used or wrongly confirmed grant (`invalid_grant`).
     #[error("{0}")]
     InvalidGrant(String),
+    /// Unknown or missing scope (`invalid_scope`).
+    #[error("{0}")]
+    InvalidScope(String),
     /// Grant type not supported (`unsupported_grant_type`).
     #[error("unsupported grant type")]
     UnsupportedGrantType,
@@ -273,6 +277,7 @@ impl OauthError {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidGrant(_) => "invalid_grant",
+            Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidToken(_) => "invalid_token",
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
@@ -312,6 +317,14 @@ pub struct TokenRequest {
     pub pre_authorized_code: Option<String>,
     /// The transaction code.
     pub tx_code: Option<String>,
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// The PKCE code verifier.
+    pub code_verifier: Option<String>,
+    /// The wallet's client id.
+    pub client_id: Option<String>,
 }
 
 /// A token response.
@@ -401,6 +414,31 @@ pub async fn token(
         .grant_type
         .as_deref()
         .ok_or_else(|| OauthError::InvalidRequest("grant_type is required".into()))?;
+    if grant_type == openid4vci::AUTHORIZATION_CODE_GRANT {
+        // The DPoP proof's single use, as for the pre-authorized grant.
+        if let Some(proof) = dpop
+            && !services
+                .store
+                .use_once(
+                    &dpop_digest(proof),
+                    crate::clock::now() + services.config.issuance.proof_max_age_seconds * 2,
+                )
+                .await?
+        {
+            return Err(OauthError::InvalidDpopProof(
+                "the DPoP proof was used before".into(),
+            ));
+        }
+        return authorization::token(
+            services,
+            request.code.as_deref(),
+            request.redirect_uri.as_deref(),
+            request.code_verifier.as_deref(),
+            request.client_id.as_deref(),
+            dpop,
+        )
+        .await;
+    }
     if grant_type != PRE_AUTHORIZED_GRANT {
         return Err(OauthError::UnsupportedGrantType);
     }

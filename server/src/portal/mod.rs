@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account))
         .route("/staff/enrol", get(staff_enrol))
         .route("/officer", get(officer_console))
+        .route("/authorize", get(authorize))
         .route(
             "/assets/portal.js",
             get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
@@ -249,6 +250,67 @@ async fn officer_console(
     }
     body.push_str("</section>");
     Ok(page("Cán bộ", &body))
+}
+
+/// The query of the authorization endpoint.
+#[derive(Debug, serde::Deserialize)]
+struct AuthorizeQuery {
+    client_id: Option<String>,
+    request_uri: Option<String>,
+}
+
+/// The authorization endpoint of the authorization code flow: shows what the wallet asks for;
+/// the citizen approves by signing in with their passkey.
+async fn authorize(
+    State(state): State<AppState>,
+    query: axum::extract::Query<AuthorizeQuery>,
+) -> Response {
+    use crate::issuance::authorization::{handle_of, pending};
+    let handle = query.request_uri.as_deref().and_then(handle_of);
+    let request = match (handle, query.client_id.as_deref()) {
+        (Some(handle), Some(client_id)) => pending(&state.services, handle, client_id)
+            .await
+            .map(|r| (handle, r)),
+        _ => Err(crate::issuance::OauthError::InvalidRequest(
+            "client_id and a request_uri from the pushed authorization request endpoint are required".into(),
+        )),
+    };
+    let (handle, request) = match request {
+        Ok(found) => found,
+        Err(error) => {
+            let mut response = page(
+                "Yêu cầu không hợp lệ",
+                &format!(
+                    "<section><h2>Yêu cầu không hợp lệ / Invalid request</h2><p id=\"authorize-error\">{}</p></section>",
+                    escape(&error.to_string())
+                ),
+            );
+            *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            return response;
+        }
+    };
+    let ids: Vec<String> = serde_json::from_str(&request.configuration_ids).unwrap_or_default();
+    let kinds: String = ids
+        .iter()
+        .filter_map(|id| dinhdanh_sdk::vc::CredentialKind::from_id(id))
+        .map(|k| format!("<li>{} / {}</li>", escape(k.name_vi()), escape(k.name_en())))
+        .collect();
+    let destination = webauthn_rs::prelude::Url::parse(&request.redirect_uri)
+        .ok()
+        .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")))
+        .unwrap_or_default();
+    page(
+        "Cấp giấy tờ",
+        &format!(
+            "<section id=\"authorize\" data-handle=\"{handle}\"><h2>Cấp giấy tờ điện tử / Issue credentials</h2>\
+             <p>Ví <strong>{client}</strong> ({destination}) yêu cầu / The wallet asks for:</p><ul id=\"requested\">{kinds}</ul>\
+             <button id=\"approve-authorization\" type=\"button\">Đăng nhập bằng passkey và đồng ý / Sign in with your passkey and approve</button>\
+             <p id=\"authorize-message\" class=\"message\" role=\"status\"></p></section>",
+            handle = escape(handle),
+            client = escape(&request.client_id),
+            destination = escape(&destination),
+        ),
+    )
 }
 
 async fn staff_enrol() -> Response {

@@ -209,3 +209,16 @@ for (const button of document.querySelectorAll("button[data-reject]")) {
     }
   });
 }
+
+// Authorization code flow: the citizen's passkey sign-in is the authorization step.
+on("approve-authorization", "click", async () => {
+  const handle = document.getElementById("authorize").dataset.handle;
+  try {
+    await signIn();
+    const approved = await api("POST", "/v1/authorizations/" + encodeURIComponent(handle) + "/approve");
+    show("authorize-message", "Đã đồng ý. / Approved.");
+    window.location.assign(approved.redirect_to);
+  } catch (err) {
+    show("authorize-message", err.message, true);
+  }
+});

@@ -71,6 +71,52 @@ impl From<LifecycleError> for ApiError {
     }
 }
 
+impl From<crate::issuance::authorization::ApprovalError> for ApiError {
+    fn from(error: crate::issuance::authorization::ApprovalError) -> Self {
+        use crate::issuance::authorization::ApprovalError as E;
+        let detail = Some(error.to_string());
+        match error {
+            E::Unknown => Self::not_found(detail),
+            E::SignInRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "fresh-sign-in-required",
+                "Sign in with your passkey first",
+                detail,
+            ),
+            E::BelowLevel2 => Self::new(
+                StatusCode::FORBIDDEN,
+                "level-2-required",
+                "Level 2 required",
+                detail,
+            ),
+            E::Store(e) => Self::internal(&e),
+        }
+    }
+}
+
+/// Where the browser goes after an approval.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Approved {
+    /// The wallet's redirect URI with `code`, `state` and `iss`.
+    pub redirect_to: String,
+}
+
+/// Approves a pushed authorization request (the authorization step of the authorization code
+/// flow); the session must come from a passkey sign-in made after the request.
+#[utoipa::path(post, path = "/v1/authorizations/{handle}/approve", tag = "credentials",
+    params(("handle" = String, Path)),
+    responses((status = 200, body = Approved), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("session" = [])))]
+pub(super) async fn approve_authorization(
+    State(state): State<AppState>,
+    Auth(principal): Auth<CITIZEN>,
+    Path(handle): Path<String>,
+) -> Result<Json<Approved>, ApiError> {
+    let redirect_to =
+        crate::issuance::authorization::approve(&state.services, &principal, &handle).await?;
+    Ok(Json(Approved { redirect_to }))
+}
+
 /// Credentials to offer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -81,6 +81,7 @@ pub const ACCESS: &[(&str, &str, u8)] = &[
     ("POST", "/v1/credentials/{credential_id}/revoke", STAFF),
     ("POST", "/v1/credentials/{credential_id}/suspend", STAFF),
     ("POST", "/v1/credentials/{credential_id}/reinstate", STAFF),
+    ("POST", "/v1/authorizations/{handle}/approve", CITIZEN),
     ("POST", "/v1/me/level2", CITIZEN),
     ("GET", "/v1/me/level2", CITIZEN),
     ("GET", "/v1/level2-requests", STAFF),
@@ -173,6 +174,10 @@ pub fn router(state: AppState) -> Router {
                 .get(level2::mine)
                 // Chip files are larger than other bodies (DG2 holds a portrait).
                 .layer(DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT)),
+        )
+        .route(
+            "/v1/authorizations/{handle}/approve",
+            post(credentials::approve_authorization),
         )
         .route("/v1/level2-requests", get(level2::pending))
         .route(

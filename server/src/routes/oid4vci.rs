@@ -38,6 +38,7 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer_metadata))
         .route("/trust/issuer-root.pem", get(issuer_root))
+        .route("/par", post(pushed_authorization_request))
         .route("/token", post(token))
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
@@ -162,11 +163,17 @@ pub(super) async fn authorization_server_metadata(State(state): State<AppState>)
     public_json(json!({
         "issuer": url,
         "token_endpoint": format!("{url}/token"),
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "authorization_endpoint": format!("{url}/authorize"),
+        "pushed_authorization_request_endpoint": format!("{url}/par"),
+        "require_pushed_authorization_requests": true,
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT, "authorization_code"],
         "pre-authorized_grant_anonymous_access_supported": true,
         "token_endpoint_auth_methods_supported": ["none"],
         "dpop_signing_alg_values_supported": ["ES256"],
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "authorization_details_types_supported": ["openid_credential"],
         "scopes_supported": CredentialKind::ALL.iter().map(|k| k.id()).collect::<Vec<_>>(),
     }))
 }
@@ -259,6 +266,22 @@ pub(super) async fn token(
     let dpop = dpop_proof(&state, &headers, "/token", None, None)?;
     let response = issuance::token(&state.services, &request, dpop.as_ref()).await?;
     Ok(Json(response))
+}
+
+/// The pushed authorization request endpoint (RFC 9126): PKCE S256 required; a DPoP proof binds
+/// the code to its key.
+#[utoipa::path(post, path = "/par", tag = "issuance",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "response_type=code, client_id, redirect_uri, code_challenge, code_challenge_method=S256, scope or authorization_details, state"),
+    responses((status = 201, body = issuance::authorization::PushedResponse), (status = 400, description = "OAuth error")))]
+pub(super) async fn pushed_authorization_request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<issuance::authorization::PushedRequest>, FormRejection>,
+) -> Result<Response, OauthError> {
+    let Form(request) = form.map_err(|e| OauthError::InvalidRequest(e.body_text()))?;
+    let dpop = dpop_proof(&state, &headers, "/par", None, None)?;
+    let response = issuance::authorization::push(&state.services, &request, dpop.as_ref()).await?;
+    Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
 /// The nonce endpoint: a fresh `c_nonce` for key proofs.

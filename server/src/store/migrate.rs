@@ -32,6 +32,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "proofing",
         sql: include_str!("../../migrations/sqlite/0004_proofing.sql"),
     },
+    Migration {
+        version: 5,
+        description: "authorization code flow",
+        sql: include_str!("../../migrations/sqlite/0005_authorization.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -54,6 +59,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 4,
         description: "proofing",
         sql: include_str!("../../migrations/postgres/0004_proofing.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "authorization code flow",
+        sql: include_str!("../../migrations/postgres/0005_authorization.sql"),
     },
 ];
 

@@ -687,6 +687,54 @@ impl Store {
         dispatch!(self.decide_proofing_request(id, approve, officer_id, reason, evidence, audit))
     }
 
+    // --- Authorization code flow ------------------------------------------------------------
+
+    /// Stores a pushed authorization request under the digest of its handle.
+    pub async fn insert_authorization_request(
+        &self,
+        handle_hash: &[u8],
+        request: &AuthorizationRequest,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_authorization_request(handle_hash, request))
+    }
+
+    /// A pushed request still waiting for the citizen's approval.
+    pub async fn authorization_request(
+        &self,
+        handle_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<AuthorizationRequest>, StoreError> {
+        dispatch!(self.authorization_request(handle_hash, now))
+    }
+
+    /// Records the citizen's approval and the code it yields; false when the request is gone,
+    /// expired or approved already.
+    pub async fn approve_authorization(
+        &self,
+        handle_hash: &[u8],
+        account_id: &str,
+        code_hash: &[u8],
+        code_expires_at: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.approve_authorization(
+            handle_hash,
+            account_id,
+            code_hash,
+            code_expires_at,
+            audit
+        ))
+    }
+
+    /// Redeems an authorization code (once): the request it was issued for.
+    pub async fn redeem_authorization_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<AuthorizationRequest>, StoreError> {
+        dispatch!(self.redeem_authorization_code(code_hash, now))
+    }
+
     /// Marks a digest (of a nonce or DPoP proof) used until `expires_at`; false if it was.
     pub async fn use_once(&self, digest: &[u8], expires_at: i64) -> Result<bool, StoreError> {
         dispatch!(self.use_once(digest, expires_at))
@@ -1213,4 +1261,27 @@ pub struct ProofingRequest {
     pub decided_at: Option<i64>,
     /// The officer's reason (rejections).
     pub reason: Option<String>,
+}
+
+/// A pushed authorization request (RFC 9126).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuthorizationRequest {
+    /// The wallet's client id.
+    pub client_id: String,
+    /// Where the code goes.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
+    /// JSON array of credential configuration ids.
+    pub configuration_ids: String,
+    /// The wallet's `state`.
+    pub state: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The approving account, once approved.
+    pub account_id: Option<String>,
 }

@@ -3,10 +3,10 @@
 // before including this file. `$N` placeholders work on both engines.
 
 use super::{
-    Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, Ceremony, Citizen, CredentialRecord,
-    CredentialScope, Device, Enrolment, Issuance, IssuanceAccount, LiveSession, Offer,
-    ProofingRequest, RegistryChange, RegistryDocument, Session, StatusBlock, StatusListRow,
-    StoreError, StoredPasskey, anchor_hash, chain_of, entry_hash, hex,
+    Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, AuthorizationRequest, Ceremony,
+    Citizen, CredentialRecord, CredentialScope, Device, Enrolment, Issuance, IssuanceAccount,
+    LiveSession, Offer, ProofingRequest, RegistryChange, RegistryDocument, Session, StatusBlock,
+    StatusListRow, StoreError, StoredPasskey, anchor_hash, chain_of, entry_hash, hex,
 };
 
 type Pool = sqlx::Pool<Db>;
@@ -835,6 +835,7 @@ pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreErr
         "DELETE FROM sessions WHERE expires_at <= $1 - 86400",
         "DELETE FROM rate_limits WHERE window_start <= $1 - 86400",
         "DELETE FROM used_nonces WHERE expires_at <= $1",
+        "DELETE FROM authorization_requests WHERE expires_at <= $1 - 3600",
         "DELETE FROM credential_offers WHERE expires_at <= $1 - 86400",
         "UPDATE proofing_requests SET portrait = NULL WHERE status <> 'pending' AND portrait IS NOT NULL",
     ] {
@@ -1684,4 +1685,93 @@ pub(super) async fn decide_proofing_request(
     append_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+// --- Authorization code flow ---------------------------------------------------------------------
+
+const AUTHORIZATION_COLUMNS: &str = "client_id, redirect_uri, code_challenge, dpop_jkt, configuration_ids, \
+     state, created_at, expires_at, account_id";
+
+pub(super) async fn insert_authorization_request(
+    pool: &Pool,
+    handle_hash: &[u8],
+    request: &AuthorizationRequest,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO authorization_requests (handle_hash, client_id, redirect_uri, code_challenge, \
+           dpop_jkt, configuration_ids, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(handle_hash)
+    .bind(&request.client_id)
+    .bind(&request.redirect_uri)
+    .bind(&request.code_challenge)
+    .bind(&request.dpop_jkt)
+    .bind(&request.configuration_ids)
+    .bind(&request.state)
+    .bind(request.created_at)
+    .bind(request.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn authorization_request(
+    pool: &Pool,
+    handle_hash: &[u8],
+    now: i64,
+) -> Result<Option<AuthorizationRequest>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {AUTHORIZATION_COLUMNS} FROM authorization_requests \
+         WHERE handle_hash = $1 AND expires_at > $2 AND code_hash IS NULL"
+    )))
+    .bind(handle_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn approve_authorization(
+    pool: &Pool,
+    handle_hash: &[u8],
+    account_id: &str,
+    code_hash: &[u8],
+    code_expires_at: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let approved = sqlx::query(
+        "UPDATE authorization_requests SET account_id = $1, code_hash = $2, code_expires_at = $3 \
+         WHERE handle_hash = $4 AND code_hash IS NULL AND expires_at > $5",
+    )
+    .bind(account_id)
+    .bind(code_hash)
+    .bind(code_expires_at)
+    .bind(handle_hash)
+    .bind(audit.at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if approved != 1 {
+        return Ok(false);
+    }
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn redeem_authorization_code(
+    pool: &Pool,
+    code_hash: &[u8],
+    now: i64,
+) -> Result<Option<AuthorizationRequest>, StoreError> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE authorization_requests SET redeemed_at = $1 \
+         WHERE code_hash = $2 AND redeemed_at IS NULL AND code_expires_at > $1 \
+         RETURNING {AUTHORIZATION_COLUMNS}"
+    )))
+    .bind(now)
+    .bind(code_hash)
+    .fetch_optional(pool)
+    .await?)
 }

@@ -790,3 +790,236 @@ async fn metadata_documents() {
         assert_problem(&missing, StatusCode::NOT_FOUND, "not-found");
     }
 }
+
+/// POSTs a pushed authorization request (with a DPoP proof of `dpop_key`).
+async fn par(
+    app: &TestApp,
+    fields: &[(&str, &str)],
+    dpop_key: &Es256KeyPair,
+) -> crate::support::Reply {
+    let encode = |v: &str| {
+        percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/par")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "DPoP",
+            crate::support::wallet::dpop_proof(dpop_key, "/par", None),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (early_session, mut authenticator) = signed_in_citizen(&app).await;
+        approve_level2(&app, AN).await;
+        let wallet_key = Es256KeyPair::generate().unwrap();
+        let verifier = dinhdanh_sdk::openid4vci::pkce_verifier().unwrap();
+        let challenge = dinhdanh_sdk::openid4vci::pkce_challenge(&verifier);
+        let redirect = "vn.dinhdanh.wallet:/callback";
+        let fields = [
+            ("response_type", "code"),
+            ("client_id", "dinhdanh-wallet"),
+            ("redirect_uri", redirect),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            (
+                "authorization_details",
+                r#"[{"type":"openid_credential","credential_configuration_id":"pid"}]"#,
+            ),
+            ("state", "st-1"),
+        ];
+        // Bad pushed requests.
+        for (name, value, code) in [
+            ("code_challenge_method", "plain", "invalid_request"),
+            ("redirect_uri", "javascript:alert(1)", "invalid_request"),
+            (
+                "authorization_details",
+                r#"[{"type":"openid_credential","credential_configuration_id":"passport"}]"#,
+                "invalid_scope",
+            ),
+            ("response_type", "token", "invalid_request"),
+        ] {
+            let mut bad = fields.to_vec();
+            bad.retain(|(k, _)| *k != name);
+            bad.push((name, value));
+            let reply = par(&app, &bad, &wallet_key).await;
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, code);
+        }
+        let pushed = par(&app, &fields, &wallet_key).await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.text);
+        let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
+
+        // The authorization page shows the request; the wrong client id does not.
+        let encode = |v: &str| {
+            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let page = app
+            .call(
+                Method::GET,
+                &format!(
+                    "/authorize?client_id=dinhdanh-wallet&request_uri={}",
+                    encode(&request_uri)
+                ),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("Căn cước điện tử"), "{}", page.text);
+        let wrong = app
+            .call(
+                Method::GET,
+                &format!(
+                    "/authorize?client_id=other&request_uri={}",
+                    encode(&request_uri)
+                ),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+
+        // A session older than the request is not a sign-in for it (times are in seconds: the
+        // request is pushed a second after the session began).
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let pushed = par(&app, &fields, &wallet_key).await;
+        let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
+        let handle = request_uri.rsplit(':').next().unwrap().to_owned();
+        let approve_path = format!("/v1/authorizations/{handle}/approve");
+        let reply = app
+            .call(Method::POST, &approve_path, Some(&early_session), None)
+            .await;
+        assert_problem(&reply, StatusCode::FORBIDDEN, "fresh-sign-in-required");
+        let signed_in = crate::support::sign_in(&app, &mut authenticator).await;
+        let session = signed_in.body["token"].as_str().unwrap().to_owned();
+        let approved = app
+            .call(Method::POST, &approve_path, Some(&session), None)
+            .await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+        let redirect_to = approved.body["redirect_to"].as_str().unwrap();
+        assert!(
+            redirect_to.starts_with("vn.dinhdanh.wallet:/callback?code="),
+            "{redirect_to}"
+        );
+        assert!(
+            redirect_to.contains("&state=st%2D1&iss=http%3A%2F%2Flocalhost%3A8080"),
+            "{redirect_to}"
+        );
+        let code = redirect_to
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        // Approved once.
+        let again = app
+            .call(Method::POST, &approve_path, Some(&session), None)
+            .await;
+        assert_problem(&again, StatusCode::NOT_FOUND, "not-found");
+
+        // Token: DPoP required, with the key the request was bound to, and the right verifier.
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("client_id", "dinhdanh-wallet"),
+            ("code_verifier", verifier.as_str()),
+        ];
+        let reply = token_request(&app, &grant, None).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+        let other_key = Es256KeyPair::generate().unwrap();
+        let reply = token_request(&app, &grant, Some(&other_key)).await;
+        // The code is burnt by a failed redemption: start over for the good path.
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+        let reply = token_request(&app, &grant, Some(&wallet_key)).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+
+        let pushed = par(&app, &fields, &wallet_key).await;
+        let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
+        let handle = request_uri.rsplit(':').next().unwrap().to_owned();
+        let signed_in = crate::support::sign_in(&app, &mut authenticator).await;
+        let session = signed_in.body["token"].as_str().unwrap().to_owned();
+        let approved = app
+            .call(
+                Method::POST,
+                &format!("/v1/authorizations/{handle}/approve"),
+                Some(&session),
+                None,
+            )
+            .await;
+        let redirect_to = approved.body["redirect_to"].as_str().unwrap();
+        let code = redirect_to
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let wrong_verifier = dinhdanh_sdk::openid4vci::pkce_verifier().unwrap();
+        let mut bad = grant;
+        bad[1] = ("code", code.as_str());
+        bad[4] = ("code_verifier", wrong_verifier.as_str());
+        let reply = token_request(&app, &bad, Some(&wallet_key)).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+
+        let pushed = par(&app, &fields, &wallet_key).await;
+        let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
+        let handle = request_uri.rsplit(':').next().unwrap().to_owned();
+        let signed_in = crate::support::sign_in(&app, &mut authenticator).await;
+        let session = signed_in.body["token"].as_str().unwrap().to_owned();
+        let approved = app
+            .call(
+                Method::POST,
+                &format!("/v1/authorizations/{handle}/approve"),
+                Some(&session),
+                None,
+            )
+            .await;
+        let redirect_to = approved.body["redirect_to"].as_str().unwrap();
+        let code = redirect_to
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut good = grant;
+        good[1] = ("code", code.as_str());
+        let reply = token_request(&app, &good, Some(&wallet_key)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["token_type"], "DPoP");
+        let token = reply.body["access_token"].as_str().unwrap().to_owned();
+        let holder = Es256KeyPair::generate().unwrap();
+        let c_nonce = nonce(&app).await;
+        let issued = credentials(
+            &request_credentials(
+                &app,
+                Access::Dpop(&token, &wallet_key),
+                "pid",
+                &[&holder],
+                &c_nonce,
+            )
+            .await,
+        );
+        assert_eq!(issued.len(), 1);
+        // The code works once.
+        let reply = token_request(&app, &good, Some(&wallet_key)).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+}
