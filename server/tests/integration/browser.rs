@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{ServerProcess, databases};
+use crate::support::{databases, start_server};
 
 fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser")
@@ -40,7 +40,7 @@ async fn portal_journey_in_headless_chromium() {
         return;
     }
     for db in databases().await {
-        let server = ServerProcess::start(&db);
+        let server = start_server(&db);
         let store = crate::support::store(&db).await;
         let demo = dinhdanh_server::setup::demo_citizen(&store)
             .await

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{ServerProcess, databases};
+use crate::support::{ServerProcess, databases, start_server};
 
 /// The `host:port` of a public URL `http://localhost:PORT`.
 fn address(server: &ServerProcess) -> String {
@@ -41,7 +41,7 @@ fn response(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish() {
     for db in databases().await {
-        let mut server = ServerProcess::start(&db);
+        let mut server = start_server(&db);
         let mut stream = start_request(&server);
         std::thread::sleep(Duration::from_millis(300));
         let pid = server.child.id().to_string();
@@ -71,7 +71,7 @@ async fn a_stalled_request_times_out() {
             "request_timeout_seconds = 1\n",
         )
         .unwrap();
-        let server = ServerProcess::start(&db);
+        let server = start_server(&db);
         let mut stream = start_request(&server);
         // The body never completes.
         let reply = response(&mut stream);

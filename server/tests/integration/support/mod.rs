@@ -1,10 +1,10 @@
 //! Shared test machinery: one fresh database per test and backend, an in-process app, and a
 //! software passkey authenticator.
 
-pub mod authenticator;
+pub use dinhdanh_journeys::{ServerProcess, TestDb, authenticator, databases};
 pub mod wallet;
 
-use std::{path::PathBuf, sync::Once};
+use std::path::PathBuf;
 
 use axum::{
     Router,
@@ -18,89 +18,6 @@ use tower::ServiceExt;
 
 /// The public URL (and WebAuthn origin) of in-process apps.
 pub const ORIGIN: &str = "http://localhost:8080";
-
-/// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL
-/// database dropped at the end.
-pub struct TestDb {
-    pub name: &'static str,
-    pub url: String,
-    pub dir: tempfile::TempDir,
-    admin: Option<(String, String)>,
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, database)) = self.admin.take() {
-            // Drop on a separate thread with its own runtime: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                runtime.block_on(async {
-                    let pool = sqlx::PgPool::connect(&admin_url).await.ok()?;
-                    let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                    sqlx::query(sqlx::AssertSqlSafe(drop))
-                        .execute(&pool)
-                        .await
-                        .ok()
-                })
-            })
-            .join();
-        }
-    }
-}
-
-static SKIP_NOTICE: Once = Once::new();
-
-/// The backends every storage test runs on: SQLite always, PostgreSQL when `TEST_DATABASE_URL`
-/// is set. Without it the PostgreSQL half is skipped with a loud notice, or fails when
-/// `DINHDANH_REQUIRE_POSTGRES=1` (the test command sets it once PostgreSQL is up).
-pub async fn databases() -> Vec<TestDb> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = TestDb {
-        name: "sqlite",
-        url: format!("sqlite://{}", dir.path().join("test.db").display()),
-        dir,
-        admin: None,
-    };
-    let mut dbs = vec![sqlite];
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(admin_url) => {
-            let pool = sqlx::PgPool::connect(&admin_url)
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            let database = format!(
-                "dinhdanh_test_{}",
-                dinhdanh_server::secrets::id().replace('-', "")
-            );
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            let (base, _) = admin_url
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL ends with /<database>");
-            dbs.push(TestDb {
-                name: "postgres",
-                url: format!("{base}/{database}"),
-                dir: tempfile::tempdir().unwrap(),
-                admin: Some((admin_url.clone(), database)),
-            });
-        }
-        Err(_) => {
-            assert!(
-                std::env::var("DINHDANH_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "DINHDANH_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
-            );
-            SKIP_NOTICE.call_once(|| {
-                eprintln!("\n!!! TEST_DATABASE_URL is not set: the PostgreSQL half of the server tests is SKIPPED !!!\n");
-            });
-        }
-    }
-    dbs
-}
 
 /// A migrated store on `db`.
 pub async fn store(db: &TestDb) -> Store {
@@ -420,75 +337,6 @@ pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role)
         .to_owned()
 }
 
-/// The `dinhdanh-server` binary running `serve` on a free port.
-pub struct ServerProcess {
-    pub child: std::process::Child,
-    pub public_url: String,
-    pub data_dir: PathBuf,
-}
-
-impl ServerProcess {
-    /// Starts the server on `db` (its directory is the data directory).
-    pub fn start(db: &TestDb) -> Self {
-        use std::io::BufRead;
-        let mut child = server_command(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("DINHDANH_SEED_CITIZENS", "50")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let line = lines
-            .next()
-            .expect("the server prints where it listens")
-            .unwrap();
-        let public_url = line
-            .split("(public URL ")
-            .nth(1)
-            .unwrap()
-            .trim_end_matches(')')
-            .to_owned();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            public_url,
-            data_dir: db.dir.path().to_owned(),
-        }
-    }
-
-    /// Sends SIGTERM and waits: the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The server binary with `--data-dir` and `DATABASE_URL` set for `db`.
-pub fn server_command(db: &TestDb) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dinhdanh-server"));
-    command
-        .arg("--data-dir")
-        .arg(db.dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("DINHDANH_LOG", "warn")
-        .env_remove("DINHDANH_PUBLIC_URL");
-    command
-}
-
 /// Runs `statements` as a database administrator would (triggers off where needed).
 pub async fn tamper(db: &TestDb, statements: &[&str]) {
     if db.name == "sqlite" {
@@ -524,4 +372,25 @@ pub async fn tamper(db: &TestDb, statements: &[&str]) {
             .await
             .unwrap();
     }
+}
+
+/// The server binary of this package with `--data-dir` and `DATABASE_URL` set for `db`.
+pub fn server_command(db: &TestDb) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dinhdanh-server"));
+    command
+        .arg("--data-dir")
+        .arg(db.dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("DINHDANH_LOG", "warn")
+        .env_remove("DINHDANH_PUBLIC_URL");
+    command
+}
+
+/// This package's server binary serving `db` with 50 synthetic citizens.
+pub fn start_server(db: &TestDb) -> ServerProcess {
+    ServerProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_dinhdanh-server")),
+        db,
+        50,
+    )
 }

@@ -54,7 +54,8 @@ impl SoftAuthenticator {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
             .unwrap();
-        let credential_id = dinhdanh_server::secrets::random_bytes::<16>().to_vec();
+        let mut credential_id = vec![0u8; 16];
+        ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut credential_id).unwrap();
         Self {
             key,
             rng,

@@ -1,0 +1,462 @@
+//! Journeys 1, 2, 3, 6 and 9: a citizen enrols (level 1) with a passkey, uploads their ID card's
+//! chip data, an officer approves level 2 in person, the wallet redeems the counter offer
+//! (DPoP-bound token, nonce, a batch of copies), a relying party verifies every copy offline,
+//! an officer revokes one, and the status list says so.
+
+use std::{path::Path, time::Duration};
+
+use base64::Engine;
+use dinhdanh_journeys::{
+    ServerProcess, TestDb,
+    authenticator::SoftAuthenticator,
+    client::{Client, Reply},
+    databases, server_binary,
+};
+use dinhdanh_sdk::{
+    icao::dev::{CardFactory, CardHolder},
+    jose::Es256KeyPair,
+    openid4vci::{
+        PRE_AUTHORIZED_GRANT,
+        dpop::{self, DpopInput},
+        offer::{OfferReference, parse_offer_uri},
+        proof::{self, ProofInput},
+    },
+    sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
+    status_list::Status,
+    verifier::{
+        IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, StatusTrust,
+        VerificationError, VerificationPolicy, verify_presentation,
+    },
+    x509::TrustAnchor,
+};
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The last one-time code the development SMS sink wrote after `sent` messages.
+async fn sms_code(data_dir: &Path, sent: usize) -> String {
+    for _ in 0..500 {
+        if let Some(line) = std::fs::read_to_string(data_dir.join("sms.log"))
+            .ok()
+            .and_then(|log| log.lines().nth(sent).map(str::to_owned))
+        {
+            let message: Value = serde_json::from_str(&line).unwrap();
+            let text = message["text"].as_str().unwrap();
+            return text.split("là ").nth(1).unwrap().chars().take(6).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no SMS was sent");
+}
+
+fn ok(reply: &Reply, status: StatusCode) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+}
+
+/// Registers a passkey under a setup session (`started` is `{ceremony_id, options}`): the
+/// citizen or staff session that follows.
+async fn register(
+    client: &Client,
+    setup: &str,
+    started: &Value,
+    authenticator: &mut SoftAuthenticator,
+) -> String {
+    let credential = authenticator.create(&started["options"]);
+    let ceremony = started["ceremony_id"].as_str().unwrap();
+    let registered = client
+        .json(
+            Method::POST,
+            &format!("/v1/passkeys/registrations/{ceremony}"),
+            Some(setup),
+            Some(&json!({ "credential": credential, "name": "Điện thoại" })),
+        )
+        .await;
+    ok(&registered, StatusCode::CREATED);
+    registered.body["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An officer account made with the operator command, activated with a passkey.
+async fn officer_session(
+    binary: &Path,
+    db: &TestDb,
+    server: &ServerProcess,
+    client: &Client,
+) -> String {
+    let output = std::process::Command::new(binary)
+        .arg("--data-dir")
+        .arg(db.dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("DINHDANH_LOG", "warn")
+        .args(["officer", "add", "--name", "Cán bộ Trần Văn Bình"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let invitation: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let token = invitation["enrolment_link"]
+        .as_str()
+        .unwrap()
+        .split('#')
+        .nth(1)
+        .unwrap();
+    let redeemed = client
+        .json(
+            Method::POST,
+            "/v1/staff/invitations/redeem",
+            None,
+            Some(&json!({ "token": token })),
+        )
+        .await;
+    ok(&redeemed, StatusCode::CREATED);
+    let setup = redeemed.body["token"].as_str().unwrap();
+    let started = client
+        .json(
+            Method::POST,
+            "/v1/passkeys/registrations",
+            Some(setup),
+            None,
+        )
+        .await;
+    let mut authenticator = SoftAuthenticator::new("localhost", &server.public_url);
+    register(client, setup, &started.body, &mut authenticator).await
+}
+
+fn dpop_proof(
+    key: &Es256KeyPair,
+    server: &ServerProcess,
+    path: &str,
+    token: Option<&str>,
+) -> String {
+    dpop::build(&DpopInput {
+        signer: key,
+        public_key: key.public_key(),
+        htm: "POST",
+        htu: &format!("{}{path}", server.public_url),
+        access_token: token,
+        nonce: None,
+        iat: now(),
+    })
+    .unwrap()
+}
+
+/// The relying party: the issuer root as published, and the status list of a credential.
+async fn status_lists(client: &Client, anchors: &[TrustAnchor], uri: &str) -> StatusListCache {
+    let path = uri.split_once("://").unwrap().1.split_once('/').unwrap().1;
+    let reply = client
+        .json(Method::GET, &format!("/{path}"), None, None)
+        .await;
+    ok(&reply, StatusCode::OK);
+    let mut cache = StatusListCache::new();
+    cache
+        .insert(
+            uri,
+            &reply.text,
+            &StatusTrust::Anchors(anchors.to_vec()),
+            now(),
+        )
+        .unwrap();
+    cache
+}
+
+fn present_and_verify(
+    credential: &str,
+    holder: &Es256KeyPair,
+    anchors: &[TrustAnchor],
+    status: &StatusListCache,
+) -> Result<dinhdanh_sdk::verifier::Verification, VerificationError> {
+    let presentation = SdJwt::parse(credential)
+        .unwrap()
+        .present(
+            &[
+                ClaimPath::root().child("family_name"),
+                ClaimPath::root().child("given_name"),
+                ClaimPath::root().child("birthdate"),
+            ],
+            Some(KeyBindingInput {
+                signer: holder,
+                aud: "https://bank.example.vn",
+                nonce: "n-0001",
+                iat: now(),
+            }),
+        )
+        .unwrap();
+    let policy = VerificationPolicy {
+        accepted_vcts: vec!["urn:vn:dinhdanh:pid:1".into()],
+        issuer_trust: IssuerTrustData::Anchors(anchors.to_vec()),
+        trust_as_of: now(),
+        max_trust_age: 86_400,
+        skew: 60,
+        key_binding: Some(KeyBindingPolicy {
+            audience: "https://bank.example.vn".into(),
+            nonce: "n-0001".into(),
+            max_age: 300,
+        }),
+        status: StatusPolicy {
+            max_age: 600,
+            require_status: true,
+        },
+    };
+    verify_presentation(&presentation, &policy, status, now())
+}
+
+#[tokio::test]
+async fn enrol_level2_issue_verify_revoke() {
+    let binary = server_binary();
+    for db in databases().await {
+        // The state's CSCA, trusted by the server for level 2.
+        let factory = CardFactory::valid_at(now()).unwrap();
+        let trust = db.dir.path().join("trust").join("csca");
+        std::fs::create_dir_all(&trust).unwrap();
+        std::fs::write(trust.join("vn.pem"), factory.csca_pem()).unwrap();
+        let server = ServerProcess::start(&binary, &db, 200);
+        let client = Client::new(&server.public_url);
+
+        // The demo citizen the server printed.
+        let banner = server
+            .banner
+            .first()
+            .expect("the server names a demo citizen")
+            .clone();
+        let field = |name: &str| {
+            banner
+                .split(" · ")
+                .find_map(|part| {
+                    part.split_once(&format!("{name} "))
+                        .map(|(_, v)| v.to_owned())
+                })
+                .unwrap()
+        };
+        let (id_number, full_name, date_of_birth) = (
+            field("id_number"),
+            field("full_name"),
+            field("date_of_birth"),
+        );
+
+        // 1. Enrolment (level 1) and a passkey.
+        let started = client
+            .json(
+                Method::POST,
+                "/v1/enrolments",
+                None,
+                Some(&json!({ "id_number": id_number, "full_name": full_name,
+                    "date_of_birth": date_of_birth, "phone": "0912345678" })),
+            )
+            .await;
+        ok(&started, StatusCode::ACCEPTED);
+        let code = sms_code(&server.data_dir, 0).await;
+        let enrolment = started.body["enrolment_id"].as_str().unwrap();
+        let confirmed = client
+            .json(
+                Method::POST,
+                &format!("/v1/enrolments/{enrolment}/confirm"),
+                None,
+                Some(&json!({ "code": code })),
+            )
+            .await;
+        ok(&confirmed, StatusCode::CREATED);
+        let mut phone = SoftAuthenticator::new("localhost", &server.public_url);
+        let session = register(
+            &client,
+            confirmed.body["token"].as_str().unwrap(),
+            &confirmed.body["passkey_registration"],
+            &mut phone,
+        )
+        .await;
+
+        // 2. Level 2: the card's chip, then an officer in person.
+        let card = factory
+            .card(&CardHolder {
+                id_number: &id_number,
+                full_name: &full_name,
+                date_of_birth: &date_of_birth,
+                sex: "female",
+                place_of_origin: "Hà Nội",
+                place_of_residence: "Hà Nội",
+            })
+            .unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let submitted = client
+            .json(
+                Method::POST,
+                "/v1/me/level2",
+                Some(&session),
+                Some(&json!({ "dg1": b64(&card.dg1), "dg2": b64(&card.dg2),
+                    "dg13": b64(&card.dg13), "sod": b64(&card.sod) })),
+            )
+            .await;
+        ok(&submitted, StatusCode::ACCEPTED);
+        assert_eq!(submitted.body["registry"]["all"], true, "{}", db.name);
+        let officer = officer_session(&binary, &db, &server, &client).await;
+        let pending = client
+            .json(Method::GET, "/v1/level2-requests", Some(&officer), None)
+            .await;
+        let request = pending.body[0]["id"].as_str().unwrap().to_owned();
+        let decision = client
+            .json(
+                Method::POST,
+                &format!("/v1/level2-requests/{request}/approve"),
+                Some(&officer),
+                None,
+            )
+            .await;
+        ok(&decision, StatusCode::OK);
+        let offer_uri = decision.body["offer"]["offer_uri"].as_str().unwrap();
+        let tx_code = decision.body["offer"]["tx_code"].as_str().unwrap();
+
+        // 3. The wallet: the offer, a DPoP-bound token, a nonce, a batch of three copies.
+        let OfferReference::Value(offer) = parse_offer_uri(offer_uri).unwrap() else {
+            panic!("an offer by value");
+        };
+        assert_eq!(offer.credential_issuer, server.public_url);
+        let code = &offer.pre_authorized_code().unwrap().pre_authorized_code;
+        let wallet = Es256KeyPair::generate().unwrap();
+        let form = format!(
+            "grant_type={}&pre-authorized_code={code}&tx_code={tx_code}",
+            PRE_AUTHORIZED_GRANT.replace(':', "%3A")
+        );
+        let proof_header = dpop_proof(&wallet, &server, "/token", None);
+        let token = client
+            .send(
+                Method::POST,
+                "/token",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("dpop", &proof_header),
+                ],
+                form.into_bytes(),
+            )
+            .await;
+        ok(&token, StatusCode::OK);
+        assert_eq!(token.body["token_type"], "DPoP");
+        let access = token.body["access_token"].as_str().unwrap().to_owned();
+        let c_nonce = client.json(Method::POST, "/nonce", None, None).await.body["c_nonce"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let holders: Vec<Es256KeyPair> =
+            (0..3).map(|_| Es256KeyPair::generate().unwrap()).collect();
+        let proofs: Vec<String> = holders
+            .iter()
+            .map(|k| {
+                proof::build(&ProofInput {
+                    signer: k,
+                    public_key: k.public_key(),
+                    aud: &server.public_url,
+                    nonce: Some(&c_nonce),
+                    iss: None,
+                    iat: now(),
+                })
+                .unwrap()
+            })
+            .collect();
+        let body = json!({ "credential_configuration_id": "pid", "proofs": { "jwt": proofs } })
+            .to_string();
+        let authorization = format!("DPoP {access}");
+        let proof_header = dpop_proof(&wallet, &server, "/credential", Some(&access));
+        let issued = client
+            .send(
+                Method::POST,
+                "/credential",
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &authorization),
+                    ("dpop", &proof_header),
+                ],
+                body.into_bytes(),
+            )
+            .await;
+        ok(&issued, StatusCode::OK);
+        let copies: Vec<String> = issued.body["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["credential"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(copies.len(), 3);
+
+        // 6. A relying party verifies every copy offline (trust anchor and status list fetched
+        // beforehand).
+        let root = client
+            .json(Method::GET, "/trust/issuer-root.pem", None, None)
+            .await;
+        let anchors = TrustAnchor::from_pem(&root.text).unwrap();
+        let status_uri = |credential: &str| {
+            SdJwt::parse(credential).unwrap().claims()["status"]["status_list"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let uri = status_uri(&copies[0]);
+        let status = status_lists(&client, &anchors, &uri).await;
+        for (copy, holder) in copies.iter().zip(&holders) {
+            assert_eq!(status_uri(copy), uri);
+            let verified = present_and_verify(copy, holder, &anchors, &status).unwrap();
+            assert_eq!(verified.status, Some(Status::Valid));
+            let (family, given) = full_name.split_once(' ').unwrap();
+            assert_eq!(verified.claims["given_name"], given);
+            assert_eq!(verified.claims["family_name"], family);
+            assert!(!verified.claims.contains_key("personal_identifier"));
+        }
+
+        // 9. An officer revokes one copy: the status list says so, the others stay valid.
+        let mine = client
+            .json(Method::GET, "/v1/me/credentials", Some(&session), None)
+            .await;
+        let idx = SdJwt::parse(&copies[0]).unwrap().claims()["status"]["status_list"]["idx"]
+            .as_u64()
+            .unwrap();
+        let copy_id = mine
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["idx"] == idx)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let revoked = client
+            .json(
+                Method::POST,
+                &format!("/v1/credentials/{copy_id}/revoke"),
+                Some(&officer),
+                Some(&json!({ "reason": "phone reported lost" })),
+            )
+            .await;
+        ok(&revoked, StatusCode::OK);
+        let status = status_lists(&client, &anchors, &uri).await;
+        assert_eq!(
+            present_and_verify(&copies[0], &holders[0], &anchors, &status).unwrap_err(),
+            VerificationError::NotValid(Status::Invalid)
+        );
+        assert!(present_and_verify(&copies[1], &holders[1], &anchors, &status).is_ok());
+
+        // The audit log is intact after all of it.
+        let output = std::process::Command::new(&binary)
+            .arg("--data-dir")
+            .arg(db.dir.path())
+            .env("DATABASE_URL", &db.url)
+            .env("DINHDANH_LOG", "warn")
+            .args(["audit", "verify"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        drop(server);
+    }
+}
