@@ -57,6 +57,11 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 const SEED: u64 = 0x6265_6e63_6800_0001;
 const DEFAULT_ROWS: u64 = 1_000_000;
 const QUICK_ROWS: u64 = 100_000;
+const ISSUANCE_ONLY_ROWS: u64 = 10_000;
+
+fn issuance_only() -> bool {
+    std::env::args().any(|a| a == "--issuance")
+}
 /// Concurrent tasks (and HTTP connections) of the single lookups and the enrolment starts.
 const TASKS: usize = 32;
 /// ID numbers per batch lookup.
@@ -76,16 +81,26 @@ const QUOTED_ERRORS: usize = 5;
 struct Targets {
     import_rows_per_s: f64,
     batch_ids_per_s: f64,
+    issuance_requests_per_s: f64,
+    /// Credentials/s at batch 10 (no target on SQLite).
+    issuance_batch_credentials_per_s: Option<f64>,
 }
 
 const SQLITE_TARGETS: Targets = Targets {
     import_rows_per_s: 100_000.0,
     batch_ids_per_s: 100_000.0,
+    issuance_requests_per_s: 1_500.0,
+    issuance_batch_credentials_per_s: None,
 };
 const POSTGRES_TARGETS: Targets = Targets {
     import_rows_per_s: 50_000.0,
     batch_ids_per_s: 75_000.0,
+    issuance_requests_per_s: 2_000.0,
+    issuance_batch_credentials_per_s: Some(7_500.0),
 };
+
+#[path = "server/issuance.rs"]
+mod issuance;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -116,14 +131,15 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// `--rows N` (default 1,000,000) or `--quick` (100,000); `--bench`, which cargo passes, is
-/// ignored.
+/// `--rows N` (default 1,000,000) or `--quick` (100,000); `--issuance` runs only the issuance
+/// measurements (over a registry of 10,000); `--bench`, which cargo passes, is ignored.
 fn rows_from_args() -> Result<u64> {
     let mut rows = DEFAULT_ROWS;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => rows = QUICK_ROWS,
+            "--issuance" => rows = ISSUANCE_ONLY_ROWS,
             "--rows" => {
                 let value = args.next().ok_or("--rows needs a number")?;
                 rows = value.replace(['_', ','], "").parse()?;
@@ -219,6 +235,9 @@ async fn measure_backend(
     targets: &Targets,
 ) -> Result<()> {
     let (rate, elapsed) = registry_import(store, population).await?;
+    if issuance_only() {
+        return issuance::measure(store, config, dir, population, targets).await;
+    }
     row(
         &format!("registry import, {} rows", thousands(population.rows)),
         &format!("{} rows/s ({:.1} s)", per_s(rate), elapsed.as_secs_f64()),
@@ -255,7 +274,8 @@ async fn measure_backend(
         errors(&batches);
     }
 
-    let enrolments = enrolment_start(store.clone(), config, dir, &population.living).await?;
+    let enrolments =
+        enrolment_start(store.clone(), config.clone(), dir, &population.living).await?;
     let run = &enrolments.run;
     row(
         &format!("enrolment start, HTTP, {TASKS} connections"),
@@ -274,7 +294,7 @@ async fn measure_backend(
         &thousands(enrolments.sms_lines),
         &format!("{} requests sent", thousands(enrolments.requests)),
     );
-    Ok(())
+    issuance::measure(store, config, dir, population, targets).await
 }
 
 /// Imports the generated file; the rate and the time it took.

@@ -655,10 +655,16 @@ pub async fn credential(
     }
     let device_id = bound_device(services, &account.id, &keys, dpop).await?;
 
-    let documents = services
-        .store
-        .registry_documents(&account.citizen.id_number)
-        .await?;
+    // The PID comes from the citizen record alone; other kinds from a registry document.
+    let documents = match kind {
+        CredentialKind::Pid => Vec::new(),
+        _ => {
+            services
+                .store
+                .registry_documents(&account.citizen.id_number)
+                .await?
+        }
+    };
     let document = documents
         .iter()
         .find(|d| d.kind == kind.id())

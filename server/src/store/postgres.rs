@@ -59,6 +59,15 @@ pub(super) async fn devices_by_thumbprints(
     .await?)
 }
 
+/// The heads of the audit chains in `$1` (a JSON array), locked until the transaction ends.
+const LOCK_AUDIT_HEADS: &str = "SELECT chain, seq, head FROM audit_heads \
+     WHERE chain IN (SELECT value::bigint FROM json_array_elements_text($1::json)) \
+     ORDER BY chain FOR UPDATE";
+
+/// Group writers: PostgreSQL commits several groups at once (each writer owns a shard of the
+/// audit chains).
+pub(super) const GROUP_WRITERS: usize = 2;
+
 /// A registry import on PostgreSQL: rows are staged in a temporary table (unlogged, private to
 /// this connection) with one `UNNEST` statement per batch, then merged in one transaction that
 /// takes row locks only.

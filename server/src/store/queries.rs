@@ -4,9 +4,9 @@
 
 use super::{
     Account, AuditAnchor, AuditEntry, AuditEvent, AuditHead, AuthorizationRequest, Ceremony,
-    Citizen, CredentialRecord, CredentialScope, Device, Enrolment, Issuance, IssuanceAccount,
-    LiveSession, Offer, ProofingRequest, RegistryChange, RegistryDocument, Session, StatusBlock,
-    StatusListRow, StoreError, StoredPasskey, anchor_hash, chain_of, entry_hash, hex,
+    Citizen, CredentialRecord, CredentialScope, Device, Enrolment, IssuanceAccount, LiveSession,
+    Offer, ProofingRequest, RegistryChange, RegistryDocument, Session, StatusBlock, StatusListRow,
+    StoreError, StoredPasskey, anchor_hash, chain_of, entry_hash, hex,
 };
 
 type Pool = sqlx::Pool<Db>;
@@ -1088,53 +1088,6 @@ pub(super) async fn reserve_status_indexes(
     Ok(block)
 }
 
-pub(super) async fn record_issuance(
-    pool: &Pool,
-    issuance: &Issuance,
-    audit: &AuditEvent,
-) -> Result<(), StoreError> {
-    let mut tx = begin_write(pool).await?;
-    record_issuance_in(&mut tx, issuance).await?;
-    append_in(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The writes of one issuance: its nonces and DPoP proof marked used (a second use meets the
-/// primary key: [`StoreError::Conflict`]) and its credential copies recorded.
-async fn record_issuance_in(tx: &mut Tx, issuance: &Issuance) -> Result<(), StoreError> {
-    for (digest, expires_at) in &issuance.used {
-        let inserted = sqlx::query(
-            "INSERT INTO used_nonces (digest, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(digest)
-        .bind(expires_at)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if inserted != 1 {
-            return Err(StoreError::Conflict);
-        }
-    }
-    for c in &issuance.credentials {
-        sqlx::query(
-            "INSERT INTO credentials (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(c.list_id)
-        .bind(c.idx)
-        .bind(&c.account_id)
-        .bind(&c.kind)
-        .bind(&c.device_id)
-        .bind(c.status)
-        .bind(c.issued_at)
-        .bind(c.expires_at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 const CREDENTIAL_COLUMNS: &str =
     "list_id, idx, account_id, kind, device_id, status, issued_at, expires_at";
 
@@ -1775,3 +1728,310 @@ pub(super) async fn redeem_authorization_code(
     .fetch_optional(pool)
     .await?)
 }
+
+// --- Group commit ------------------------------------------------------------------------------
+
+/// Group commit: credential issuances from concurrent requests are written by one task, in
+/// transactions of up to [`GROUP_MAX`] issuances each, so that one durable commit (one `fsync`)
+/// and a fixed number of statements cover them all. An issuance whose nonce was used fails
+/// alone, and no caller is answered before the transaction holding its issuance has committed.
+pub(super) struct GroupCommit {
+    /// One writer per shard of the audit chains (chain modulo the number of writers): writers
+    /// never wait for each other's chain heads.
+    senders: Vec<tokio::sync::mpsc::Sender<Job>>,
+    stats: std::sync::Arc<super::GroupStats>,
+}
+
+/// Most issuances per group transaction.
+const GROUP_MAX: usize = 128;
+
+struct Job {
+    issuance: super::Issuance,
+    audit: AuditEvent,
+    reply: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task on `pool`.
+    /// Starts `writers` writers, each on a thread of its own (with its own single-threaded
+    /// runtime), so the commits never queue behind the requests' own work for a turn on a
+    /// worker thread.
+    pub(super) fn start(pool: Pool, writers: usize) -> Self {
+        let stats = std::sync::Arc::new(super::GroupStats::default());
+        let mut senders = Vec::with_capacity(writers);
+        for shard in 0..writers.max(1) {
+            let (sender, receiver) = tokio::sync::mpsc::channel(4 * GROUP_MAX);
+            let (pool, stats) = (pool.clone(), std::sync::Arc::clone(&stats));
+            let spawned = std::thread::Builder::new()
+                .name(format!("group-commit-{shard}"))
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(write_groups(pool, receiver, stats)),
+                        Err(error) => tracing::error!(%error, "a group writer could not start"),
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "a group writer could not start");
+            }
+            senders.push(sender);
+        }
+        Self { senders, stats }
+    }
+
+    /// Groups and issuances written so far, and the time spent writing them.
+    pub(super) fn stats(&self) -> &super::GroupStats {
+        &self.stats
+    }
+
+    /// Records one issuance; returns once its group has committed.
+    pub(super) async fn record_issuance(
+        &self,
+        issuance: &super::Issuance,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            issuance: issuance.clone(),
+            audit: audit.clone(),
+            reply,
+        };
+        let shard = chain_of(&audit.subject) as usize % self.senders.len();
+        self.senders[shard]
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Commit("the group writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Commit("the group writer stopped".into()))?
+    }
+}
+
+async fn write_groups(
+    pool: Pool,
+    mut receiver: tokio::sync::mpsc::Receiver<Job>,
+    stats: std::sync::Arc<super::GroupStats>,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    while let Some(first) = receiver.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_MAX {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let results = commit_group(&pool, &jobs).await;
+        stats.groups.fetch_add(1, Relaxed);
+        stats.issuances.fetch_add(jobs.len() as u64, Relaxed);
+        stats
+            .busy_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        for (job, result) in jobs.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// One transaction for `jobs`, in a fixed number of statements whatever their count: the
+/// nonces already used are looked up at once, the issuances that would reuse one (or share one
+/// with an earlier issuance of the group) are refused, and the rest are written with multi-row
+/// statements; their audit entries are chained in memory from the heads read at the start and
+/// written together (the chains' head rows are locked first, so appends from elsewhere wait).
+/// The results are returned once committed.
+async fn commit_group(pool: &Pool, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
+    match write_group(pool, jobs).await {
+        Ok(results) => results,
+        Err(error) => {
+            let message = error.to_string();
+            jobs.iter()
+                .map(|_| Err(StoreError::Commit(message.clone())))
+                .collect()
+        }
+    }
+}
+
+async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    use std::collections::{HashMap, HashSet};
+
+    let mut tx = begin_write(pool).await?;
+    // Nonces (and DPoP proofs): a digest shared by two issuances of the group goes to the first;
+    // the others are inserted unless present, atomically (`ON CONFLICT DO NOTHING RETURNING`:
+    // a concurrent writer inserting the same digest makes one of them lose, never both win).
+    let mut claimed: HashSet<&[u8]> = HashSet::new();
+    let mut candidates: Vec<&Job> = Vec::with_capacity(jobs.len());
+    let mut early: Vec<Option<StoreError>> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut own: HashSet<&[u8]> = HashSet::new();
+        let clash = job
+            .issuance
+            .used
+            .iter()
+            .any(|(d, _)| claimed.contains(d.as_slice()) || !own.insert(d.as_slice()));
+        if clash {
+            early.push(Some(StoreError::Conflict));
+        } else {
+            claimed.extend(own);
+            candidates.push(job);
+            early.push(None);
+        }
+    }
+    let used: Vec<&(Vec<u8>, i64)> = candidates.iter().flat_map(|j| &j.issuance.used).collect();
+    let mut inserted: HashSet<Vec<u8>> = HashSet::with_capacity(used.len());
+    for rows in used.chunks(GROUP_ROWS) {
+        let sql = values(
+            "INSERT INTO used_nonces (digest, expires_at) VALUES ",
+            2,
+            rows.len(),
+        ) + " ON CONFLICT DO NOTHING RETURNING digest";
+        let mut query = sqlx::query_scalar::<_, Vec<u8>>(AssertSqlSafe(sql));
+        for (digest, expires_at) in rows {
+            query = query.bind(digest).bind(expires_at);
+        }
+        inserted.extend(query.fetch_all(&mut *tx).await?);
+    }
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut accepted: Vec<&Job> = Vec::with_capacity(jobs.len());
+    for (job, early) in jobs.iter().zip(early) {
+        if let Some(error) = early {
+            results.push(Err(error));
+        } else if job.issuance.used.iter().all(|(d, _)| inserted.contains(d)) {
+            accepted.push(job);
+            results.push(Ok(()));
+        } else {
+            results.push(Err(StoreError::Conflict));
+        }
+    }
+    if accepted.is_empty() {
+        tx.commit().await?;
+        return Ok(results);
+    }
+
+    let credentials: Vec<&super::CredentialRecord> = accepted
+        .iter()
+        .flat_map(|j| &j.issuance.credentials)
+        .collect();
+    for rows in credentials.chunks(GROUP_ROWS) {
+        let mut query = sqlx::query(AssertSqlSafe(values(
+            "INSERT INTO credentials (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) VALUES ",
+            8,
+            rows.len(),
+        )));
+        for c in rows {
+            query = query
+                .bind(c.list_id)
+                .bind(c.idx)
+                .bind(&c.account_id)
+                .bind(&c.kind)
+                .bind(&c.device_id)
+                .bind(c.status)
+                .bind(c.issued_at)
+                .bind(c.expires_at);
+        }
+        query.execute(&mut *tx).await?;
+    }
+
+    // The audit entries, chained in memory from the current heads.
+    let mut chains: Vec<i64> = accepted
+        .iter()
+        .map(|j| chain_of(&j.audit.subject))
+        .collect();
+    chains.sort_unstable();
+    chains.dedup();
+    let chains_json =
+        serde_json::to_string(&chains).map_err(|_| StoreError::Corrupt("chain list"))?;
+    let heads: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(LOCK_AUDIT_HEADS)
+        .bind(chains_json)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut heads: HashMap<i64, (i64, Vec<u8>)> = heads
+        .into_iter()
+        .map(|(chain, seq, head)| (chain, (seq, head)))
+        .collect();
+    let mut entries = Vec::with_capacity(accepted.len());
+    for job in &accepted {
+        let event = &job.audit;
+        let chain = chain_of(&event.subject);
+        let (seq, prev) = heads
+            .entry(chain)
+            .or_insert_with(|| (0, super::GENESIS.to_vec()));
+        *seq += 1;
+        let hash = entry_hash(
+            prev,
+            chain,
+            *seq,
+            event.at,
+            &event.actor,
+            &event.action,
+            &event.subject,
+            &event.detail,
+        );
+        entries.push((
+            chain,
+            *seq,
+            event,
+            std::mem::replace(prev, hash.clone()),
+            hash,
+        ));
+    }
+    for rows in entries.chunks(GROUP_ROWS) {
+        let mut query = sqlx::query(AssertSqlSafe(values(
+            "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+            9,
+            rows.len(),
+        )));
+        for (chain, seq, event, prev, hash) in rows {
+            query = query
+                .bind(chain)
+                .bind(seq)
+                .bind(event.at)
+                .bind(&event.actor)
+                .bind(&event.action)
+                .bind(&event.subject)
+                .bind(&event.detail)
+                .bind(prev)
+                .bind(hash);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    let touched: HashSet<i64> = entries.iter().map(|(chain, ..)| *chain).collect();
+    let mut query = sqlx::query(AssertSqlSafe(
+        values(
+            "INSERT INTO audit_heads (chain, seq, head) VALUES ",
+            3,
+            touched.len(),
+        ) + " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+    ));
+    for chain in &touched {
+        let (seq, head) = &heads[chain];
+        query = query.bind(chain).bind(seq).bind(head);
+    }
+    query.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// `prefix` followed by `rows` groups of `columns` numbered placeholders (`$1`, `$2`, ...:
+/// both engines read them).
+fn values(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
+    sql.push_str(prefix);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Rows per multi-row statement of the group writer (9 columns at most: within both engines'
+/// parameter limits).
+const GROUP_ROWS: usize = 2_000;

@@ -152,3 +152,11 @@ impl Import {
         Ok(counts)
     }
 }
+
+/// The heads of the audit chains in `$1` (a JSON array); the transaction holds SQLite's write
+/// lock already.
+const LOCK_AUDIT_HEADS: &str = "SELECT chain, seq, head FROM audit_heads \
+     WHERE chain IN (SELECT value FROM json_each($1)) ORDER BY chain";
+
+/// Group writers: SQLite has one writer at a time.
+pub(super) const GROUP_WRITERS: usize = 1;

@@ -388,3 +388,79 @@ async fn an_unsupported_database_url_is_refused() {
         "{error}"
     );
 }
+
+/// Many issuances recorded at once (the group writers batch them): each nonce is used once
+/// whatever the interleaving, every copy is recorded, and the audit chains stay intact.
+#[tokio::test]
+async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
+    use dinhdanh_server::store::{Account, CredentialRecord, Issuance, StoreError};
+    for db in databases().await {
+        let store = store(&db).await;
+        seed(&store).await;
+        let mut accounts = Vec::new();
+        for (i, id_number) in ["001090012345", "079195000123"].into_iter().enumerate() {
+            let account = Account {
+                id: format!("account-{i}"),
+                webauthn_user_id: format!("user-{i}"),
+                role: "citizen".into(),
+                id_number: Some(id_number.into()),
+                display_name: "Test".into(),
+                phone: None,
+                assurance_level: 2,
+                created_at: 0,
+            };
+            let event = audit::event("operator", "account.created", &account.id, json!({}));
+            store.create_account(&account, &event).await.unwrap();
+            accounts.push(account.id);
+        }
+        let block = store
+            .reserve_status_indexes(2, 1 << 16, 1000)
+            .await
+            .unwrap();
+        // 200 issuances over 50 nonces: 4 tries per nonce, from two accounts (two shards of
+        // the audit chains on PostgreSQL).
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let store = store.clone();
+                let account = accounts[i % 2].clone();
+                tokio::spawn(async move {
+                    let issuance = Issuance {
+                        used: vec![(format!("nonce-{}", i % 50).into_bytes(), i64::MAX / 2)],
+                        credentials: vec![CredentialRecord {
+                            list_id: block.list_id,
+                            idx: block.first + i as i64,
+                            account_id: account.clone(),
+                            kind: "pid".into(),
+                            device_id: None,
+                            status: 0,
+                            issued_at: 0,
+                            expires_at: 1,
+                        }],
+                    };
+                    let event =
+                        audit::event(&account, "credential.issued", &account, json!({ "i": i }));
+                    store.record_issuance(&issuance, &event).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(StoreError::Conflict) => {}
+                Err(other) => panic!("{}: {other}", db.name),
+            }
+        }
+        assert_eq!(ok, 50, "{}: one issuance per nonce", db.name);
+        let recorded = store.account_credentials(&accounts[0]).await.unwrap().len()
+            + store.account_credentials(&accounts[1]).await.unwrap().len();
+        assert_eq!(recorded, 50);
+        let report = audit::verify(&store).await.unwrap();
+        assert!(report.intact(), "{}: {:?}", db.name, report.problems);
+        assert_eq!(
+            store.history(&accounts[0], 1000).await.unwrap().len()
+                + store.history(&accounts[1], 1000).await.unwrap().len(),
+            52
+        );
+    }
+}
