@@ -8,3 +8,4 @@
 )]
 
 mod issuance;
+mod readme;

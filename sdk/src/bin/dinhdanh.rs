@@ -51,6 +51,31 @@ enum Command {
     /// Development certificates (a root CA and leaf certificates for issuer keys).
     #[command(subcommand)]
     X509(X509Command),
+    /// OpenID4VCI: the key proof a wallet sends with a credential request.
+    #[command(subcommand)]
+    Oid4vci(Oid4vciCommand),
+}
+
+#[derive(Subcommand)]
+enum Oid4vciCommand {
+    /// A key proof (`typ: openid4vci-proof+jwt`) of the holder key for a credential issuer.
+    Proof(ProofArgs),
+}
+
+#[derive(Args)]
+struct ProofArgs {
+    /// The holder's private JWK (the credential is bound to its public part).
+    #[arg(long)]
+    key: String,
+    /// The credential issuer identifier (`aud`).
+    #[arg(long)]
+    aud: String,
+    /// The `c_nonce` from the issuer's nonce endpoint.
+    #[arg(long)]
+    nonce: String,
+    /// `iat` (Unix seconds); defaults to now.
+    #[arg(long)]
+    now: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -325,7 +350,21 @@ fn run(command: Command) -> Result<Zeroizing<String>, Failure> {
         Command::SdJwt(SdJwtCommand::Verify(args)) => plain(verify(args)),
         Command::StatusList(command) => plain(status_list(command)),
         Command::X509(command) => plain(x509_command(command)),
+        Command::Oid4vci(Oid4vciCommand::Proof(args)) => plain(key_proof(args)),
     }
+}
+
+fn key_proof(args: ProofArgs) -> Outcome {
+    let key = private_key(&args.key)?;
+    dinhdanh_sdk::openid4vci::proof::build(&dinhdanh_sdk::openid4vci::proof::ProofInput {
+        signer: &key,
+        public_key: key.public_key(),
+        aud: &args.aud,
+        nonce: Some(&args.nonce),
+        iss: None,
+        iat: now_or(args.now),
+    })
+    .map_err(fail_as!("proof"))
 }
 
 fn now_or(given: Option<u64>) -> u64 {

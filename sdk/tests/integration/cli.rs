@@ -592,7 +592,7 @@ fn readme_journey_runs_as_written() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let section = readme
-        .split("**2. Credential, presentation, verification.**")
+        .split("**3. Credential, presentation, verification (offline, the CLI alone).**")
         .nth(1)
         .expect("journey section");
     let script = section

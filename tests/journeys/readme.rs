@@ -1,0 +1,86 @@
+//! The README's journey, section 2 (level 2 and a credential from the server), run as written
+//! against the zero-config server: the commands a newcomer copies must work.
+
+use std::{io::BufRead, process::Command};
+
+use dinhdanh_journeys::server_binary;
+
+#[test]
+fn readme_server_journey_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("**2. Level 2 and a credential from the server.**")
+        .nth(1)
+        .expect("the README's server journey");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    let server = server_binary();
+    let bin_dir = server.parent().unwrap();
+    assert!(
+        bin_dir.join("dinhdanh").exists(),
+        "the dinhdanh CLI is not built (cargo test --workspace builds it)"
+    );
+    let work = tempfile::tempdir().unwrap();
+    // The zero-config start, as the README's quick start, on a free port.
+    let mut child = Command::new(&server)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(work.path())
+        .env("DINHDANH_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("DINHDANH_PUBLIC_URL")
+        .env_remove("DINHDANH_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let public_url = first
+        .split("(public URL ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    std::thread::spawn(move || for _ in lines {});
+    let port = public_url.rsplit(':').next().unwrap();
+    let script: String = script
+        .lines()
+        .filter(|line| !line.starts_with("cargo build"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("localhost:8080", &format!("localhost:{port}"));
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(work.path())
+        .env("PATH", path)
+        .env_remove("DATABASE_URL")
+        .env_remove("DINHDANH_DATA_DIR")
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verified: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(verified["status"], "valid");
+    assert_eq!(verified["vct"], "urn:vn:dinhdanh:pid:1");
+    assert_eq!(
+        verified["disclosed"],
+        serde_json::json!(["/birthdate", "/given_name"])
+    );
+}
