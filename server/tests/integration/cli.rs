@@ -170,3 +170,184 @@ async fn staff_accounts_and_audit_verification() {
         );
     }
 }
+
+/// `offer create` refuses a level-1 citizen and prints exactly `{"offer_uri", "tx_code"}` with
+/// `--json` for a level-2 one; `dev level2` is refused outside a development data directory.
+#[tokio::test]
+async fn offer_create_and_the_development_shortcut() {
+    for db in databases().await {
+        let store = crate::support::store(&db).await;
+        crate::support::seed(&store).await;
+        // Here the database is configured (DATABASE_URL): not a development data directory.
+        let refused = run(&db, &["dev", "level2", "--id-number", "001090012345"]);
+        assert!(!refused.status.success(), "{}", db.name);
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
+        let nobody = run(
+            &db,
+            &[
+                "offer",
+                "create",
+                "--id-number",
+                "001090012345",
+                "--config",
+                "pid",
+                "--json",
+            ],
+        );
+        assert!(!nobody.status.success());
+
+        // A level-1 account, then level 2.
+        let account = dinhdanh_server::store::Account {
+            id: "acc-an".into(),
+            webauthn_user_id: "user-an".into(),
+            role: "citizen".into(),
+            id_number: Some("001090012345".into()),
+            display_name: "Nguyễn Văn An".into(),
+            phone: None,
+            assurance_level: 1,
+            created_at: 0,
+        };
+        let event = dinhdanh_server::audit::event(
+            "operator",
+            "account.created",
+            "acc-an",
+            serde_json::json!({}),
+        );
+        store.create_account(&account, &event).await.unwrap();
+        let level1 = run(
+            &db,
+            &[
+                "offer",
+                "create",
+                "--id-number",
+                "001090012345",
+                "--config",
+                "pid",
+                "--json",
+            ],
+        );
+        assert!(!level1.status.success());
+        assert!(
+            String::from_utf8_lossy(&level1.stderr).contains("level-2"),
+            "{}",
+            String::from_utf8_lossy(&level1.stderr)
+        );
+        let event = dinhdanh_server::audit::event(
+            "operator",
+            "level2.approved",
+            "acc-an",
+            serde_json::json!({}),
+        );
+        store
+            .set_level2("acc-an", "operator", "test", 0, &event)
+            .await
+            .unwrap();
+        let offer = json(&run(
+            &db,
+            &[
+                "--public-url",
+                "https://id.dinhdanh.example",
+                "offer",
+                "create",
+                "--id-number",
+                "001090012345",
+                "--config",
+                "pid",
+                "--json",
+            ],
+        ));
+        let keys: Vec<&String> = offer.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["offer_uri", "tx_code"]);
+        assert!(
+            offer["offer_uri"]
+                .as_str()
+                .unwrap()
+                .starts_with("openid-credential-offer://?credential_offer=")
+        );
+        assert_eq!(offer["tx_code"].as_str().unwrap().len(), 6);
+        let parsed =
+            dinhdanh_sdk::openid4vci::offer::parse_offer_uri(offer["offer_uri"].as_str().unwrap())
+                .unwrap();
+        let dinhdanh_sdk::openid4vci::offer::OfferReference::Value(parsed) = parsed else {
+            panic!("offer by value");
+        };
+        assert_eq!(parsed.credential_issuer, "https://id.dinhdanh.example");
+        let unknown = run(
+            &db,
+            &[
+                "offer",
+                "create",
+                "--id-number",
+                "001090012345",
+                "--config",
+                "passport",
+            ],
+        );
+        assert!(!unknown.status.success());
+        // The operator's offer is audited.
+        let history = store.history("acc-an", 10).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|e| e.action == "offer.created" && e.actor == "operator")
+        );
+    }
+}
+
+/// In a data directory made by the zero-config start, `dev level2` makes a level-2 account.
+#[test]
+fn dev_level2_in_a_development_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dinhdanh-server"));
+        command
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .env("DINHDANH_SEED_CITIZENS", "20")
+            .env("DINHDANH_LOG", "warn");
+        command
+    };
+    // The zero-config start: serve briefly (it seeds the registry and makes the keys).
+    let mut serving = server()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(serving.stdout.take().unwrap()));
+    let _listening = lines.next().unwrap().unwrap();
+    let demo = lines.next().unwrap().unwrap();
+    let _ = serving.kill();
+    let _ = serving.wait();
+    let id_number = demo
+        .split("id_number ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let made = server()
+        .args(["dev", "level2", "--id-number", id_number])
+        .output()
+        .unwrap();
+    let made = json(&made);
+    assert_eq!(made["assurance_level"], 2);
+    assert_eq!(made["created"], true);
+    let offer = json(
+        &server()
+            .args([
+                "offer",
+                "create",
+                "--id-number",
+                id_number,
+                "--config",
+                "driving_licence",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(offer["tx_code"].as_str().unwrap().len(), 6);
+}
