@@ -4,16 +4,12 @@
 //
 // Usage: node portal.mjs <public URL> <sms.log path> <id_number> <full_name> <date_of_birth>
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { check, launch } from "./launch.mjs";
 
 const [url, smsLog, idNumber, fullName, dateOfBirth] = process.argv.slice(2);
 if (!dateOfBirth) {
   console.error("usage: node portal.mjs <url> <sms.log> <id_number> <full_name> <date_of_birth>");
   process.exit(2);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
 }
 
 async function lastCode(previousCount) {
@@ -30,36 +26,8 @@ async function lastCode(previousCount) {
   throw new Error("no code was sent");
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { browser, page, cdp, authenticatorId } = await launch();
 try {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e.message));
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-
   // Enrol.
   await page.goto(url + "/");
   await page.fill("input[name=id_number]", idNumber);
