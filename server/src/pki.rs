@@ -154,6 +154,12 @@ pub fn issuer_keys(config: &Config, dir: &Path, public_url: &str) -> Result<Issu
     if validated.leaf_public_key_sec1() != Some(&signer.public_key().sec1_uncompressed()[..]) {
         return Err(invalid(&paths.chain, "the certificate is not the key's"));
     }
+    // A development issuer names the public URL in its certificate (verifiers match it with
+    // `iss`): when the server now answers at another URL, certify the same key for it.
+    if development && !validated.leaf_uris().iter().any(|uri| uri == public_url) {
+        recertify_development(dir, &paths, &signer, public_url)?;
+        return issuer_keys(config, dir, public_url);
+    }
     Ok(IssuerKeys {
         kid: signer.public_key().thumbprint(),
         x5c: x509::der_chain_to_x5c(&chain),
@@ -200,6 +206,43 @@ fn generate_development(dir: &Path, paths: &Paths, public_url: &str) -> Result<(
     )
 }
 
+/// A new development certificate for the issuing key, naming `public_url`, from the development
+/// root (whose key the zero-config start kept beside it).
+fn recertify_development(
+    dir: &Path,
+    paths: &Paths,
+    signer: &Es256KeyPair,
+    public_url: &str,
+) -> Result<(), PkiError> {
+    let root_key_path = dir.join("keys").join("agency-root.p8");
+    let root_key_der =
+        zeroize::Zeroizing::new(std::fs::read(&root_key_path).map_err(io(&root_key_path))?);
+    let root_key =
+        Es256KeyPair::from_pkcs8_der(&root_key_der).map_err(|e| invalid(&root_key_path, e))?;
+    let root_pem = std::fs::read_to_string(&paths.root).map_err(io(&paths.root))?;
+    let root_der = x509::pem_to_der_chain(&root_pem)
+        .map_err(|e| invalid(&paths.root, e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| invalid(&paths.root, "no certificate"))?;
+    let root = DevCa::load(&root_der, &root_key).map_err(|e| invalid(&paths.root, e))?;
+    let now = crate::clock::now().max(0) as u64;
+    let leaf = root
+        .issue(
+            signer.public_key(),
+            &LeafProfile {
+                common_name: "dinhdanh development credential issuer",
+                uris: &[public_url],
+                not_before: now - 3600,
+                not_after: now + DEV_YEARS * 365 * 86_400,
+                ..LeafProfile::default()
+            },
+        )
+        .map_err(|e| invalid(&paths.chain, e))?;
+    tracing::info!(%public_url, "development issuing certificate re-issued for the public URL");
+    write(&paths.chain, x509::dev::der_to_pem(&leaf).as_bytes())
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<(), PkiError> {
     std::fs::write(path, bytes).map_err(io(path))
 }
@@ -221,4 +264,37 @@ fn write_private(path: &Path, key: &Es256KeyPair) -> Result<(), PkiError> {
 pub fn is_development_data_dir(config: &Config, dir: &Path) -> bool {
     let (_, development_keys) = paths(config, dir);
     development_keys && config.database_url.is_none() && dir.join(DEV_MARKER).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn development_keys_follow_the_public_url() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        let config = Config::default();
+        let first = issuer_keys(&config, dir.path(), "http://localhost:8080").unwrap();
+        assert!(is_development_data_dir(&config, dir.path()));
+        let again = issuer_keys(&config, dir.path(), "http://localhost:8080").unwrap();
+        assert_eq!(again.x5c, first.x5c);
+        let moved = issuer_keys(&config, dir.path(), "http://localhost:9090").unwrap();
+        assert_eq!(moved.kid, first.kid, "the same key");
+        assert_ne!(moved.x5c, first.x5c, "a new certificate");
+        let chain = x509::x5c_to_der_chain(&moved.x5c).unwrap();
+        let validated = x509::validate_chain(
+            &chain,
+            &[moved.trust_anchor().unwrap()],
+            &x509::ChainPolicy::at(crate::clock::now() as u64),
+        )
+        .unwrap();
+        assert_eq!(validated.leaf_uris(), ["http://localhost:9090"]);
+        // A configured database is not a development data directory.
+        let configured = Config {
+            database_url: Some("postgres://x".into()),
+            ..Config::default()
+        };
+        assert!(!is_development_data_dir(&configured, dir.path()));
+    }
 }
