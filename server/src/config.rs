@@ -89,7 +89,8 @@ pub struct IssuerFiles {
 pub struct IssuanceSettings {
     /// Most copies one credential request may ask for (`batch_credential_issuance.batch_size`).
     pub batch_size: u32,
-    /// How long a credential offer (pre-authorized code) lives.
+    /// How long a credential offer (pre-authorized code) lives: short, it is handed over and
+    /// redeemed at once.
     pub offer_ttl_seconds: i64,
     /// Wrong transaction codes allowed; the one that reaches this ends the offer.
     pub tx_code_attempts: i64,
@@ -113,7 +114,7 @@ impl Default for IssuanceSettings {
     fn default() -> Self {
         Self {
             batch_size: 10,
-            offer_ttl_seconds: 7 * 86_400,
+            offer_ttl_seconds: 3_600,
             tx_code_attempts: 5,
             token_ttl_seconds: 600,
             nonce_ttl_seconds: 300,
