@@ -15,4 +15,4 @@ mod databases;
 mod process;
 
 pub use databases::{TestDb, databases};
-pub use process::{ServerProcess, server_binary};
+pub use process::{ServerProcess, server_binary, server_command};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
-use super::{Oid4vciError, PRE_AUTHORIZED_GRANT};
+use super::Oid4vciError;
 
 /// The URI scheme of credential offers.
 pub const OFFER_SCHEME: &str = "openid-credential-offer://";
@@ -200,11 +200,6 @@ pub fn parse_offer_uri(uri: &str) -> Result<OfferReference, Oid4vciError> {
             "exactly one of credential_offer and credential_offer_uri is required",
         )),
     }
-}
-
-/// True when `grant_type` is the pre-authorized code grant.
-pub fn is_pre_authorized_grant(grant_type: &str) -> bool {
-    grant_type == PRE_AUTHORIZED_GRANT
 }
 
 #[cfg(test)]

@@ -527,15 +527,19 @@ async fn revoke_owned(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
+    let query = sqlx::query(statement).bind(now).bind(id).bind(account_id);
+    update_one_audited(pool, query, audit).await
+}
+
+/// Runs `update`, which must change exactly one row, and records `audit` in the same
+/// transaction; false (nothing written) when it changed none.
+async fn update_one_audited<'q>(
+    pool: &Pool,
+    update: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
     let mut tx = begin_write(pool).await?;
-    let revoked = sqlx::query(statement)
-        .bind(now)
-        .bind(id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if revoked != 1 {
+    if update.execute(&mut *tx).await?.rows_affected() != 1 {
         return Ok(false);
     }
     append_in(&mut tx, audit).await?;
@@ -885,8 +889,7 @@ pub(super) async fn set_level2(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let changed = sqlx::query(
+    let update = sqlx::query(
         "UPDATE accounts SET assurance_level = 2, level2_approved_by = $1, level2_approved_at = $2, \
            level2_evidence = $3 \
          WHERE id = $4 AND role = 'citizen' AND closed_at IS NULL AND assurance_level < 2",
@@ -894,16 +897,8 @@ pub(super) async fn set_level2(
     .bind(approved_by)
     .bind(now)
     .bind(evidence)
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed != 1 {
-        return Ok(false);
-    }
-    append_in(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(true)
+    .bind(account_id);
+    update_one_audited(pool, update, audit).await
 }
 
 const OFFER_COLUMNS: &str = "id, account_id, configuration_ids, code_hash, tx_code_hash, attempts, reason, \
@@ -987,22 +982,13 @@ pub(super) async fn redeem_offer(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let redeemed = sqlx::query(
+    let update = sqlx::query(
         "UPDATE credential_offers SET redeemed_at = $1 \
          WHERE id = $2 AND redeemed_at IS NULL AND expires_at > $1",
     )
     .bind(now)
-    .bind(offer_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if redeemed != 1 {
-        return Ok(false);
-    }
-    append_in(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(true)
+    .bind(offer_id);
+    update_one_audited(pool, update, audit).await
 }
 
 pub(super) async fn pending_offers(
@@ -1692,8 +1678,7 @@ pub(super) async fn approve_authorization(
     code_expires_at: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let approved = sqlx::query(
+    let update = sqlx::query(
         "UPDATE authorization_requests SET account_id = $1, code_hash = $2, code_expires_at = $3 \
          WHERE handle_hash = $4 AND code_hash IS NULL AND expires_at > $5",
     )
@@ -1701,16 +1686,8 @@ pub(super) async fn approve_authorization(
     .bind(code_hash)
     .bind(code_expires_at)
     .bind(handle_hash)
-    .bind(audit.at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if approved != 1 {
-        return Ok(false);
-    }
-    append_in(&mut tx, audit).await?;
-    tx.commit().await?;
-    Ok(true)
+    .bind(audit.at);
+    update_one_audited(pool, update, audit).await
 }
 
 pub(super) async fn redeem_authorization_code(

@@ -682,9 +682,7 @@ async fn documents_from_the_registry_and_registry_changes() {
             )
             .await,
         );
-        let verified = rp.verify(&renewed[0], &key, &["document_number"]);
         // The new copy may sit in the same list: fetch it again first.
-        drop(verified);
         rp.fetch_status(&app, &status_of(&renewed[0]).0).await;
         let verified = rp.verify(&renewed[0], &key, &["document_number"]).unwrap();
         assert_eq!(verified.claims["document_number"], "999999999999");
@@ -818,6 +816,42 @@ async fn par(
     app.send(request).await
 }
 
+/// Pushes `fields`, signs in afresh with `authenticator` and approves: the authorization code.
+async fn approved_code(
+    app: &TestApp,
+    fields: &[(&str, &str)],
+    wallet_key: &Es256KeyPair,
+    authenticator: &mut crate::support::authenticator::SoftAuthenticator,
+) -> String {
+    let pushed = par(app, fields, wallet_key).await;
+    let request_uri = pushed.body["request_uri"].as_str().unwrap();
+    let handle = request_uri.rsplit(':').next().unwrap();
+    let signed_in = crate::support::sign_in(app, authenticator).await;
+    let session = signed_in.body["token"].as_str().unwrap();
+    let approved = app
+        .call(
+            Method::POST,
+            &format!("/v1/authorizations/{handle}/approve"),
+            Some(session),
+            None,
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    code_of(approved.body["redirect_to"].as_str().unwrap())
+}
+
+/// The `code` parameter of a redirect.
+fn code_of(redirect_to: &str) -> String {
+    redirect_to
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
     for db in databases().await {
@@ -917,14 +951,7 @@ async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
             redirect_to.contains("&state=st%2D1&iss=http%3A%2F%2Flocalhost%3A8080"),
             "{redirect_to}"
         );
-        let code = redirect_to
-            .split("code=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .to_owned();
+        let code = code_of(redirect_to);
         // Approved once.
         let again = app
             .call(Method::POST, &approve_path, Some(&session), None)
@@ -948,28 +975,7 @@ async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
         let reply = token_request(&app, &grant, Some(&wallet_key)).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
 
-        let pushed = par(&app, &fields, &wallet_key).await;
-        let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
-        let handle = request_uri.rsplit(':').next().unwrap().to_owned();
-        let signed_in = crate::support::sign_in(&app, &mut authenticator).await;
-        let session = signed_in.body["token"].as_str().unwrap().to_owned();
-        let approved = app
-            .call(
-                Method::POST,
-                &format!("/v1/authorizations/{handle}/approve"),
-                Some(&session),
-                None,
-            )
-            .await;
-        let redirect_to = approved.body["redirect_to"].as_str().unwrap();
-        let code = redirect_to
-            .split("code=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .to_owned();
+        let code = approved_code(&app, &fields, &wallet_key, &mut authenticator).await;
         let wrong_verifier = dinhdanh_sdk::openid4vci::pkce_verifier().unwrap();
         let mut bad = grant;
         bad[1] = ("code", code.as_str());
@@ -977,28 +983,7 @@ async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
         let reply = token_request(&app, &bad, Some(&wallet_key)).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
 
-        let pushed = par(&app, &fields, &wallet_key).await;
-        let request_uri = pushed.body["request_uri"].as_str().unwrap().to_owned();
-        let handle = request_uri.rsplit(':').next().unwrap().to_owned();
-        let signed_in = crate::support::sign_in(&app, &mut authenticator).await;
-        let session = signed_in.body["token"].as_str().unwrap().to_owned();
-        let approved = app
-            .call(
-                Method::POST,
-                &format!("/v1/authorizations/{handle}/approve"),
-                Some(&session),
-                None,
-            )
-            .await;
-        let redirect_to = approved.body["redirect_to"].as_str().unwrap();
-        let code = redirect_to
-            .split("code=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .to_owned();
+        let code = approved_code(&app, &fields, &wallet_key, &mut authenticator).await;
         let mut good = grant;
         good[1] = ("code", code.as_str());
         let reply = token_request(&app, &good, Some(&wallet_key)).await;
@@ -1021,5 +1006,47 @@ async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
         // The code works once.
         let reply = token_request(&app, &good, Some(&wallet_key)).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+}
+
+#[tokio::test]
+async fn staff_revoke_everything_and_an_admin_closes_the_account() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let (session, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        let keys: Vec<Es256KeyPair> = (0..2).map(|_| Es256KeyPair::generate().unwrap()).collect();
+        let c_nonce = nonce(&app).await;
+        let refs: Vec<&Es256KeyPair> = keys.iter().collect();
+        credentials(
+            &request_credentials(&app, Access::Bearer(&token), "pid", &refs, &c_nonce).await,
+        );
+        let officer = staff_session(&app, Role::Officer).await;
+        let path = format!("/v1/citizens/{AN}/credentials/revoke");
+        let reason = json!({ "reason": "phone lost" });
+        let reply = app
+            .call(Method::POST, &path, Some(&officer), Some(reason.clone()))
+            .await;
+        assert_eq!(reply.body["changed"], 2, "{}: {}", db.name, reply.text);
+        let again = app
+            .call(Method::POST, &path, Some(&officer), Some(reason.clone()))
+            .await;
+        assert_eq!(again.body["changed"], 0);
+
+        let admin = staff_session(&app, Role::Admin).await;
+        let close = format!("/v1/citizens/{AN}/close");
+        let closed = app
+            .call(Method::POST, &close, Some(&admin), Some(reason.clone()))
+            .await;
+        assert_eq!(closed.status, StatusCode::NO_CONTENT, "{}", closed.text);
+        let me = app.call(Method::GET, "/v1/me", Some(&session), None).await;
+        assert_problem(&me, StatusCode::UNAUTHORIZED, "unauthenticated");
+        let twice = app
+            .call(Method::POST, &close, Some(&admin), Some(reason))
+            .await;
+        assert_problem(&twice, StatusCode::CONFLICT, "state-conflict");
+        let c_nonce = nonce(&app).await;
+        let reply = request_credentials(&app, Access::Bearer(&token), "pid", &refs, &c_nonce).await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
     }
 }

@@ -376,14 +376,10 @@ pub async fn tamper(db: &TestDb, statements: &[&str]) {
 
 /// The server binary of this package with `--data-dir` and `DATABASE_URL` set for `db`.
 pub fn server_command(db: &TestDb) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dinhdanh-server"));
-    command
-        .arg("--data-dir")
-        .arg(db.dir.path())
-        .env("DATABASE_URL", &db.url)
-        .env("DINHDANH_LOG", "warn")
-        .env_remove("DINHDANH_PUBLIC_URL");
-    command
+    dinhdanh_journeys::server_command(
+        std::path::Path::new(env!("CARGO_BIN_EXE_dinhdanh-server")),
+        db,
+    )
 }
 
 /// This package's server binary serving `db` with 50 synthetic citizens.
