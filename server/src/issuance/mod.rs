@@ -30,7 +30,7 @@ use self::claims::{ClaimsError, Date};
 use crate::{
     Services, audit, secrets,
     status::{self, VALID},
-    store::{Account, CredentialRecord, Issuance, IssuanceAccount, Offer, StoreError},
+    store::{Account, CredentialRecord, DeviceKey, Issuance, IssuanceAccount, Offer, StoreError},
 };
 
 /// Length of transaction codes (digits).
@@ -637,10 +637,11 @@ pub async fn credential(
         used.push((dpop_digest(proof), now + settings.proof_max_age_seconds * 2));
     }
 
-    // The account, now: still open, still level 2; the device its keys belong to.
-    let account = services
+    // The account, now: still open, still level 2; the device its keys belong to (one read).
+    let thumbprints = thumbprints(&keys, dpop);
+    let (account, devices) = services
         .store
-        .issuance_account(&grant.account_id)
+        .issuance_context(&grant.account_id, &thumbprints)
         .await?
         .ok_or_else(|| OauthError::CredentialRequestDenied("the account is gone".into()))?;
     if account.closed_at.is_some() {
@@ -653,7 +654,7 @@ pub async fn credential(
             "credentials are issued to level-2 accounts only".into(),
         ));
     }
-    let device_id = bound_device(services, &account.id, &keys, dpop).await?;
+    let device_id = bound_device(&account.id, &thumbprints, &devices)?;
 
     // The PID comes from the citizen record alone; other kinds from a registry document.
     let documents = match kind {
@@ -774,24 +775,28 @@ fn proof_jwts(
         .collect()
 }
 
-/// The registered device the request's keys belong to. A key of a revoked device, or of another
-/// account's device, refuses the request; keys no device registered are allowed (batch copies
-/// use fresh keys) and the copies are then bound to the device the DPoP key names, if any.
-async fn bound_device(
-    services: &Services,
-    account_id: &str,
-    keys: &[jose::PublicKey],
-    dpop: Option<&VerifiedDpop>,
-) -> Result<Option<String>, OauthError> {
+/// The thumbprints of the request's keys and of its DPoP key, sorted, without repeats.
+fn thumbprints(keys: &[jose::PublicKey], dpop: Option<&VerifiedDpop>) -> Vec<String> {
     let mut thumbprints: Vec<String> = keys.iter().map(jose::PublicKey::thumbprint).collect();
     if let Some(proof) = dpop {
         thumbprints.push(proof.jkt.clone());
     }
     thumbprints.sort();
     thumbprints.dedup();
-    let devices = services.store.devices_by_thumbprints(&thumbprints).await?;
+    thumbprints
+}
+
+/// The registered device the request's keys belong to, from the `devices` registered with one
+/// of their `thumbprints`. A key of a revoked device, or of another account's device, refuses
+/// the request; keys no device registered are allowed (batch copies use fresh keys) and the
+/// copies are then bound to the device the DPoP key names, if any.
+fn bound_device(
+    account_id: &str,
+    thumbprints: &[String],
+    devices: &[DeviceKey],
+) -> Result<Option<String>, OauthError> {
     let mut bound = None;
-    for thumbprint in &thumbprints {
+    for thumbprint in thumbprints {
         let rows: Vec<_> = devices
             .iter()
             .filter(|d| &d.thumbprint == thumbprint)

@@ -15,7 +15,7 @@ mod sqlite;
 
 use std::{str::FromStr, time::Duration};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -511,6 +511,23 @@ impl Store {
         dispatch!(self.issuance_account(account_id))
     }
 
+    /// What a credential request needs to know, in one read: the account with its registry
+    /// record, and the devices (revoked ones included) whose key has one of `thumbprints`.
+    pub async fn issuance_context(
+        &self,
+        account_id: &str,
+        thumbprints: &[String],
+    ) -> Result<Option<(IssuanceAccount, Vec<DeviceKey>)>, StoreError> {
+        let row: Option<IssuanceContextRow> =
+            dispatch!(self.issuance_context(account_id, thumbprints))?;
+        row.map(|row| {
+            let devices = serde_json::from_str(&row.devices)
+                .map_err(|_| StoreError::Corrupt("devices of an issuance context"))?;
+            Ok((row.account, devices))
+        })
+        .transpose()
+    }
+
     /// The registry's documents (driving licence, ...) of one citizen.
     pub async fn registry_documents(
         &self,
@@ -784,14 +801,6 @@ impl Store {
     /// Marks a digest (of a nonce or DPoP proof) used until `expires_at`; false if it was.
     pub async fn use_once(&self, digest: &[u8], expires_at: i64) -> Result<bool, StoreError> {
         dispatch!(self.use_once(digest, expires_at))
-    }
-
-    /// The devices (revoked ones included) whose key has one of these thumbprints.
-    pub async fn devices_by_thumbprints(
-        &self,
-        thumbprints: &[String],
-    ) -> Result<Vec<Device>, StoreError> {
-        dispatch!(self.devices_by_thumbprints(thumbprints))
     }
 
     /// Deletes expired ceremonies, enrolments, sessions and rate-limit windows.
@@ -1155,6 +1164,28 @@ pub struct IssuanceAccount {
     /// The registry record.
     #[sqlx(flatten)]
     pub citizen: Citizen,
+}
+
+/// [`IssuanceAccount`] with the devices of the request's keys, as one row (the devices as a JSON
+/// array).
+#[derive(sqlx::FromRow)]
+struct IssuanceContextRow {
+    #[sqlx(flatten)]
+    account: IssuanceAccount,
+    devices: String,
+}
+
+/// A registered device key, as a credential request sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DeviceKey {
+    /// The device id.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// The RFC 7638 thumbprint of its key.
+    pub thumbprint: String,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
 }
 
 /// A document of the registry: the claims of one credential kind for one citizen.

@@ -46,16 +46,19 @@ pub(super) async fn citizens(
     .await?)
 }
 
-pub(super) async fn devices_by_thumbprints(
+pub(super) async fn issuance_context(
     pool: &Pool,
+    account_id: &str,
     thumbprints: &[String],
-) -> Result<Vec<Device>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, account_id, name, holder_jwk, thumbprint, created_at, revoked_at FROM devices \
-         WHERE thumbprint = ANY($1)",
-    )
+) -> Result<Option<super::IssuanceContextRow>, StoreError> {
+    Ok(sqlx::query_as(issuance_account_sql!(
+        "(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'account_id', d.account_id, \
+           'thumbprint', d.thumbprint, 'revoked_at', d.revoked_at)), '[]'::json)::text \
+          FROM devices d WHERE d.thumbprint = ANY($2)) AS devices"
+    ))
+    .bind(account_id)
     .bind(thumbprints)
-    .fetch_all(pool)
+    .fetch_optional(pool)
     .await?)
 }
 

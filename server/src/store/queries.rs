@@ -854,19 +854,27 @@ pub(super) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64, StoreErr
 
 // --- Issuance ------------------------------------------------------------------------------------
 
+/// The account (`$1`) with its registry record; `$extra` adds columns.
+macro_rules! issuance_account_sql {
+    ($($extra:literal)?) => {
+        concat!(
+            "SELECT a.id, a.assurance_level, a.closed_at, c.id_number, c.full_name, c.date_of_birth, \
+               c.sex, c.place_of_origin, c.place_of_residence, c.status",
+            $(", ", $extra,)?
+            " FROM accounts a JOIN citizens c ON c.id_number = a.id_number \
+             WHERE a.id = $1 AND a.role = 'citizen'"
+        )
+    };
+}
+
 pub(super) async fn issuance_account(
     pool: &Pool,
     account_id: &str,
 ) -> Result<Option<IssuanceAccount>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT a.id, a.assurance_level, a.closed_at, c.id_number, c.full_name, c.date_of_birth, \
-           c.sex, c.place_of_origin, c.place_of_residence, c.status \
-         FROM accounts a JOIN citizens c ON c.id_number = a.id_number \
-         WHERE a.id = $1 AND a.role = 'citizen'",
-    )
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?)
+    Ok(sqlx::query_as(issuance_account_sql!())
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await?)
 }
 
 pub(super) async fn registry_documents(

@@ -44,17 +44,20 @@ pub(super) async fn citizens(
     .await?)
 }
 
-pub(super) async fn devices_by_thumbprints(
+pub(super) async fn issuance_context(
     pool: &Pool,
+    account_id: &str,
     thumbprints: &[String],
-) -> Result<Vec<Device>, StoreError> {
+) -> Result<Option<super::IssuanceContextRow>, StoreError> {
     let list = serde_json::to_string(thumbprints).map_err(|_| StoreError::Corrupt("list"))?;
-    Ok(sqlx::query_as(
-        "SELECT id, account_id, name, holder_jwk, thumbprint, created_at, revoked_at FROM devices \
-         WHERE thumbprint IN (SELECT value FROM json_each($1))",
-    )
+    Ok(sqlx::query_as(issuance_account_sql!(
+        "(SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, \
+           'thumbprint', d.thumbprint, 'revoked_at', d.revoked_at)) \
+          FROM devices d WHERE d.thumbprint IN (SELECT value FROM json_each($2))) AS devices"
+    ))
+    .bind(account_id)
     .bind(list)
-    .fetch_all(pool)
+    .fetch_optional(pool)
     .await?)
 }
 
