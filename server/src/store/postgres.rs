@@ -62,10 +62,17 @@ pub(super) async fn issuance_context(
     .await?)
 }
 
-/// The heads of the audit chains in `$1` (a JSON array), locked until the transaction ends.
-const LOCK_AUDIT_HEADS: &str = "SELECT chain, seq, head FROM audit_heads \
-     WHERE chain IN (SELECT value::bigint FROM json_array_elements_text($1::json)) \
-     ORDER BY chain FOR UPDATE";
+/// The heads of the audit chains in parameter `param` (a JSON array), locked until the transaction ends.
+fn lock_audit_heads(param: usize) -> String {
+    format!(
+        "SELECT chain, seq, head FROM audit_heads \
+         WHERE chain IN (SELECT value::bigint FROM json_array_elements_text(${param}::json)) \
+         ORDER BY chain FOR UPDATE"
+    )
+}
+
+/// PostgreSQL runs `INSERT`s inside `WITH`: a group's writes go in fewer round trips.
+const WRITING_CTES: bool = true;
 
 /// Group writers: PostgreSQL commits several groups at once (each writer owns a shard of the
 /// audit chains).

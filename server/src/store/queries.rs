@@ -1800,13 +1800,30 @@ async fn write_groups(
     stats: std::sync::Arc<super::GroupStats>,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
-    while let Some(first) = receiver.recv().await {
+    // A job that did not fit the previous group opens the next one.
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match receiver.recv().await {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        // Up to GROUP_MAX issuances and GROUP_ROWS copies: each of the group's statements then
+        // stays within both engines' parameter limits.
+        let mut copies = first.issuance.credentials.len();
         let mut jobs = vec![first];
         while jobs.len() < GROUP_MAX {
-            match receiver.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+            let Ok(job) = receiver.try_recv() else {
+                break;
+            };
+            copies += job.issuance.credentials.len();
+            if copies > GROUP_ROWS {
+                carried = Some(job);
+                break;
             }
+            jobs.push(job);
         }
         let started = std::time::Instant::now();
         let results = commit_group(&pool, &jobs).await;
@@ -1842,10 +1859,7 @@ async fn commit_group(pool: &Pool, jobs: &[Job]) -> Vec<Result<(), StoreError>> 
 async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     use std::collections::{HashMap, HashSet};
 
-    let mut tx = begin_write(pool).await?;
-    // Nonces (and DPoP proofs): a digest shared by two issuances of the group goes to the first;
-    // the others are inserted unless present, atomically (`ON CONFLICT DO NOTHING RETURNING`:
-    // a concurrent writer inserting the same digest makes one of them lose, never both win).
+    // Nonces (and DPoP proofs): a digest shared by two issuances of the group goes to the first.
     let mut claimed: HashSet<&[u8]> = HashSet::new();
     let mut candidates: Vec<&Job> = Vec::with_capacity(jobs.len());
     let mut early: Vec<Option<StoreError>> = Vec::with_capacity(jobs.len());
@@ -1865,19 +1879,20 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
         }
     }
     let used: Vec<&(Vec<u8>, i64)> = candidates.iter().flat_map(|j| &j.issuance.used).collect();
-    let mut inserted: HashSet<Vec<u8>> = HashSet::with_capacity(used.len());
-    for rows in used.chunks(GROUP_ROWS) {
-        let sql = values(
-            "INSERT INTO used_nonces (digest, expires_at) VALUES ",
-            2,
-            rows.len(),
-        ) + " ON CONFLICT DO NOTHING RETURNING digest";
-        let mut query = sqlx::query_scalar::<_, Vec<u8>>(AssertSqlSafe(sql));
-        for (digest, expires_at) in rows {
-            query = query.bind(digest).bind(expires_at);
-        }
-        inserted.extend(query.fetch_all(&mut *tx).await?);
-    }
+    let mut chains: Vec<i64> = candidates
+        .iter()
+        .map(|j| chain_of(&j.audit.subject))
+        .collect();
+    chains.sort_unstable();
+    chains.dedup();
+    let chains_json =
+        serde_json::to_string(&chains).map_err(|_| StoreError::Corrupt("chain list"))?;
+
+    // The others' nonces are inserted unless present, atomically (`ON CONFLICT DO NOTHING
+    // RETURNING`: of two writers inserting the same digest one loses, never both win), and the
+    // heads of the audit chains concerned are locked (appends from elsewhere wait).
+    let mut tx = begin_write(pool).await?;
+    let (inserted, heads) = claim_nonces_and_lock_heads(&mut tx, &used, &chains_json).await?;
     let mut results = Vec::with_capacity(jobs.len());
     let mut accepted: Vec<&Job> = Vec::with_capacity(jobs.len());
     for (job, early) in jobs.iter().zip(early) {
@@ -1895,43 +1910,7 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
         return Ok(results);
     }
 
-    let credentials: Vec<&super::CredentialRecord> = accepted
-        .iter()
-        .flat_map(|j| &j.issuance.credentials)
-        .collect();
-    for rows in credentials.chunks(GROUP_ROWS) {
-        let mut query = sqlx::query(AssertSqlSafe(values(
-            "INSERT INTO credentials (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) VALUES ",
-            8,
-            rows.len(),
-        )));
-        for c in rows {
-            query = query
-                .bind(c.list_id)
-                .bind(c.idx)
-                .bind(&c.account_id)
-                .bind(&c.kind)
-                .bind(&c.device_id)
-                .bind(c.status)
-                .bind(c.issued_at)
-                .bind(c.expires_at);
-        }
-        query.execute(&mut *tx).await?;
-    }
-
     // The audit entries, chained in memory from the current heads.
-    let mut chains: Vec<i64> = accepted
-        .iter()
-        .map(|j| chain_of(&j.audit.subject))
-        .collect();
-    chains.sort_unstable();
-    chains.dedup();
-    let chains_json =
-        serde_json::to_string(&chains).map_err(|_| StoreError::Corrupt("chain list"))?;
-    let heads: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(LOCK_AUDIT_HEADS)
-        .bind(chains_json)
-        .fetch_all(&mut *tx)
-        .await?;
     let mut heads: HashMap<i64, (i64, Vec<u8>)> = heads
         .into_iter()
         .map(|(chain, seq, head)| (chain, (seq, head)))
@@ -1954,54 +1933,216 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
             &event.subject,
             &event.detail,
         );
-        entries.push((
+        entries.push(GroupEntry {
             chain,
-            *seq,
+            seq: *seq,
             event,
-            std::mem::replace(prev, hash.clone()),
+            prev: std::mem::replace(prev, hash.clone()),
             hash,
-        ));
+        });
     }
-    for rows in entries.chunks(GROUP_ROWS) {
-        let mut query = sqlx::query(AssertSqlSafe(values(
-            "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
-            9,
-            rows.len(),
-        )));
-        for (chain, seq, event, prev, hash) in rows {
-            query = query
-                .bind(chain)
-                .bind(seq)
-                .bind(event.at)
-                .bind(&event.actor)
-                .bind(&event.action)
-                .bind(&event.subject)
-                .bind(&event.detail)
-                .bind(prev)
-                .bind(hash);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    let touched: HashSet<i64> = entries.iter().map(|(chain, ..)| *chain).collect();
-    let mut query = sqlx::query(AssertSqlSafe(
-        values(
-            "INSERT INTO audit_heads (chain, seq, head) VALUES ",
-            3,
-            touched.len(),
-        ) + " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, head = excluded.head",
-    ));
-    for chain in &touched {
-        let (seq, head) = &heads[chain];
-        query = query.bind(chain).bind(seq).bind(head);
-    }
-    query.execute(&mut *tx).await?;
+    let mut touched: Vec<(i64, i64, &[u8])> = entries
+        .iter()
+        .map(|e| e.chain)
+        .collect::<HashSet<i64>>()
+        .into_iter()
+        .map(|chain| (chain, heads[&chain].0, heads[&chain].1.as_slice()))
+        .collect();
+    touched.sort_unstable_by_key(|(chain, ..)| *chain);
+    let credentials: Vec<&super::CredentialRecord> = accepted
+        .iter()
+        .flat_map(|j| &j.issuance.credentials)
+        .collect();
+    write_group_rows(&mut tx, &credentials, &entries, &touched).await?;
     tx.commit().await?;
     Ok(results)
 }
 
-/// `prefix` followed by `rows` groups of `columns` numbered placeholders (`$1`, `$2`, ...:
-/// both engines read them).
-fn values(prefix: &str, columns: usize, rows: usize) -> String {
+/// An audit entry of a group, chained.
+struct GroupEntry<'a> {
+    chain: i64,
+    seq: i64,
+    event: &'a AuditEvent,
+    prev: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// `INSERT` of used nonce digests, placeholders from `$first`.
+fn insert_nonces_sql(rows: usize, first: usize) -> String {
+    values(
+        "INSERT INTO used_nonces (digest, expires_at) VALUES ",
+        2,
+        rows,
+        first,
+    ) + " ON CONFLICT DO NOTHING RETURNING digest"
+}
+
+fn bind_nonces<'q>(mut query: Query<'q>, rows: &[&'q (Vec<u8>, i64)]) -> Query<'q> {
+    for (digest, expires_at) in rows {
+        query = query.bind(digest).bind(expires_at);
+    }
+    query
+}
+
+/// Inserts the nonces that are not yet used, returning those inserted, and locks the audit
+/// heads of `chains_json` (a JSON array), returning them. On PostgreSQL this is one statement
+/// (one round trip); SQLite, in process, runs two.
+async fn claim_nonces_and_lock_heads(
+    tx: &mut Tx,
+    used: &[&(Vec<u8>, i64)],
+    chains_json: &str,
+) -> Result<(std::collections::HashSet<Vec<u8>>, Vec<(i64, i64, Vec<u8>)>), StoreError> {
+    if WRITING_CTES {
+        let sql = format!(
+            "WITH n AS ({}), h AS ({}) \
+             SELECT NULL::bigint, NULL::bigint, digest FROM n \
+             UNION ALL SELECT chain, seq, head FROM h",
+            insert_nonces_sql(used.len(), 1),
+            lock_audit_heads(used.len() * 2 + 1),
+        );
+        let rows: Vec<(Option<i64>, Option<i64>, Vec<u8>)> =
+            bind_nonces(sqlx::query(AssertSqlSafe(sql)), used)
+                .bind(chains_json)
+                .try_map(|row| sqlx::FromRow::from_row(&row))
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut inserted = std::collections::HashSet::with_capacity(used.len());
+        let mut heads = Vec::new();
+        for row in rows {
+            match row {
+                (Some(chain), Some(seq), head) => heads.push((chain, seq, head)),
+                (_, _, digest) => {
+                    inserted.insert(digest);
+                }
+            }
+        }
+        return Ok((inserted, heads));
+    }
+    let inserted = if used.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        let sql = insert_nonces_sql(used.len(), 1);
+        bind_nonces(sqlx::query(AssertSqlSafe(sql)), used)
+            .try_map(|row| sqlx::Row::try_get::<Vec<u8>, _>(&row, 0))
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let heads = sqlx::query_as(AssertSqlSafe(lock_audit_heads(1)))
+        .bind(chains_json)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok((inserted, heads))
+}
+
+fn bind_credentials<'q>(mut query: Query<'q>, rows: &[&'q super::CredentialRecord]) -> Query<'q> {
+    for c in rows {
+        query = query
+            .bind(c.list_id)
+            .bind(c.idx)
+            .bind(&c.account_id)
+            .bind(&c.kind)
+            .bind(&c.device_id)
+            .bind(c.status)
+            .bind(c.issued_at)
+            .bind(c.expires_at);
+    }
+    query
+}
+
+fn bind_audit<'q>(mut query: Query<'q>, rows: &'q [GroupEntry<'q>]) -> Query<'q> {
+    for e in rows {
+        query = query
+            .bind(e.chain)
+            .bind(e.seq)
+            .bind(e.event.at)
+            .bind(&e.event.actor)
+            .bind(&e.event.action)
+            .bind(&e.event.subject)
+            .bind(&e.event.detail)
+            .bind(&e.prev)
+            .bind(&e.hash);
+    }
+    query
+}
+
+fn bind_heads<'q>(mut query: Query<'q>, rows: &[(i64, i64, &'q [u8])]) -> Query<'q> {
+    for (chain, seq, head) in rows {
+        query = query.bind(*chain).bind(*seq).bind(*head);
+    }
+    query
+}
+
+/// Writes a group's credentials, audit entries and new audit heads: one statement on
+/// PostgreSQL, three on SQLite.
+async fn write_group_rows(
+    tx: &mut Tx,
+    credentials: &[&super::CredentialRecord],
+    entries: &[GroupEntry<'_>],
+    heads: &[(i64, i64, &[u8])],
+) -> Result<(), StoreError> {
+    let credentials_sql = |first| {
+        values(
+            "INSERT INTO credentials (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) VALUES ",
+            8,
+            credentials.len(),
+            first,
+        )
+    };
+    let audit_sql = |first| {
+        values(
+            "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+            9,
+            entries.len(),
+            first,
+        )
+    };
+    let heads_sql = |first| {
+        values(
+            "INSERT INTO audit_heads (chain, seq, head) VALUES ",
+            3,
+            heads.len(),
+            first,
+        ) + " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, head = excluded.head"
+    };
+    if WRITING_CTES {
+        let (audit_first, heads_first) = (
+            credentials.len() * 8 + 1,
+            credentials.len() * 8 + entries.len() * 9 + 1,
+        );
+        let sql = format!(
+            "WITH c AS ({}), a AS ({}) {}",
+            credentials_sql(1),
+            audit_sql(audit_first),
+            heads_sql(heads_first)
+        );
+        let query = sqlx::query(AssertSqlSafe(sql));
+        let query = bind_heads(
+            bind_audit(bind_credentials(query, credentials), entries),
+            heads,
+        );
+        query.execute(&mut **tx).await?;
+        return Ok(());
+    }
+    bind_credentials(sqlx::query(AssertSqlSafe(credentials_sql(1))), credentials)
+        .execute(&mut **tx)
+        .await?;
+    bind_audit(sqlx::query(AssertSqlSafe(audit_sql(1))), entries)
+        .execute(&mut **tx)
+        .await?;
+    bind_heads(sqlx::query(AssertSqlSafe(heads_sql(1))), heads)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `prefix` followed by `rows` groups of `columns` numbered placeholders from `$first` (`$1`,
+/// `$2`, ...: both engines read them).
+fn values(prefix: &str, columns: usize, rows: usize, first: usize) -> String {
+    use std::fmt::Write;
     let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
     sql.push_str(prefix);
     for row in 0..rows {
@@ -2010,13 +2151,14 @@ fn values(prefix: &str, columns: usize, rows: usize) -> String {
             if column > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("${}", row * columns + column + 1));
+            let _ = write!(sql, "${}", first + row * columns + column);
         }
         sql.push(')');
     }
     sql
 }
 
-/// Rows per multi-row statement of the group writer (9 columns at most: within both engines'
-/// parameter limits).
+/// Most credential copies per group: with at most [`GROUP_MAX`] audit entries and heads, a
+/// group's largest statement binds under 18,000 parameters, within both engines' limits
+/// (SQLite 32,766; PostgreSQL 65,535).
 const GROUP_ROWS: usize = 2_000;

@@ -156,10 +156,17 @@ impl Import {
     }
 }
 
-/// The heads of the audit chains in `$1` (a JSON array); the transaction holds SQLite's write
+/// The heads of the audit chains in parameter `param` (a JSON array); the transaction holds SQLite's write
 /// lock already.
-const LOCK_AUDIT_HEADS: &str = "SELECT chain, seq, head FROM audit_heads \
-     WHERE chain IN (SELECT value FROM json_each($1)) ORDER BY chain";
+fn lock_audit_heads(param: usize) -> String {
+    format!(
+        "SELECT chain, seq, head FROM audit_heads \
+         WHERE chain IN (SELECT value FROM json_each(${param})) ORDER BY chain"
+    )
+}
+
+/// SQLite has no `INSERT` inside `WITH` (and no round trips to save).
+const WRITING_CTES: bool = false;
 
 /// Group writers: SQLite has one writer at a time.
 pub(super) const GROUP_WRITERS: usize = 1;
