@@ -62,18 +62,6 @@ pub(super) async fn issuance_context(
     .await?)
 }
 
-/// The heads of the audit chains in parameter `param` (a JSON array), locked until the transaction ends.
-fn lock_audit_heads(param: usize) -> String {
-    format!(
-        "SELECT chain, seq, head FROM audit_heads \
-         WHERE chain IN (SELECT value::bigint FROM json_array_elements_text(${param}::json)) \
-         ORDER BY chain FOR UPDATE"
-    )
-}
-
-/// PostgreSQL runs `INSERT`s inside `WITH`: a group's writes go in fewer round trips.
-const WRITING_CTES: bool = true;
-
 /// Group writers: PostgreSQL commits several groups at once (each writer owns a shard of the
 /// audit chains).
 pub(super) const GROUP_WRITERS: usize = 2;
@@ -147,4 +135,91 @@ impl Import {
             .await?;
         Ok(counts)
     }
+}
+
+// --- Group commit: the statements (two round trips: arrays bound to fixed statements) ------------
+
+/// Inserts the nonces that are not yet used, returning those inserted, and locks the audit heads
+/// of `chains` until the transaction ends, returning them: one statement, whose text does not
+/// depend on the group's size (prepared once per connection).
+async fn claim_nonces_and_lock_heads(
+    tx: &mut Tx,
+    used: &[&(Vec<u8>, i64)],
+    chains: &[i64],
+) -> Result<(std::collections::HashSet<Vec<u8>>, Vec<(i64, i64, Vec<u8>)>), StoreError> {
+    let digests: Vec<&[u8]> = used.iter().map(|(d, _)| d.as_slice()).collect();
+    let expiries: Vec<i64> = used.iter().map(|(_, e)| *e).collect();
+    let rows: Vec<(Option<i64>, Option<i64>, Vec<u8>)> = sqlx::query_as(
+        "WITH n AS (INSERT INTO used_nonces (digest, expires_at) \
+             SELECT * FROM UNNEST($1::bytea[], $2::bigint[]) \
+             ON CONFLICT DO NOTHING RETURNING digest), \
+           h AS (SELECT chain, seq, head FROM audit_heads WHERE chain = ANY($3::bigint[]) \
+             ORDER BY chain FOR UPDATE) \
+         SELECT NULL::bigint, NULL::bigint, digest FROM n \
+         UNION ALL SELECT chain, seq, head FROM h",
+    )
+    .bind(digests)
+    .bind(expiries)
+    .bind(chains)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut inserted = std::collections::HashSet::with_capacity(used.len());
+    let mut heads = Vec::new();
+    for row in rows {
+        match row {
+            (Some(chain), Some(seq), head) => heads.push((chain, seq, head)),
+            (_, _, digest) => {
+                inserted.insert(digest);
+            }
+        }
+    }
+    Ok((inserted, heads))
+}
+
+/// Writes a group's credentials, audit entries and new audit heads: one statement of fixed text.
+async fn write_group_rows(
+    tx: &mut Tx,
+    credentials: &[&super::CredentialRecord],
+    entries: &[GroupEntry<'_>],
+    heads: &[(i64, i64, &[u8])],
+) -> Result<(), StoreError> {
+    fn column<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
+        rows.iter().map(f).collect()
+    }
+    sqlx::query(
+        "WITH c AS (INSERT INTO credentials \
+             (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+               $6::bigint[], $7::bigint[], $8::bigint[])), \
+           a AS (INSERT INTO audit_log \
+             (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
+             SELECT * FROM UNNEST($9::bigint[], $10::bigint[], $11::bigint[], $12::text[], \
+               $13::text[], $14::text[], $15::text[], $16::bytea[], $17::bytea[])) \
+         INSERT INTO audit_heads (chain, seq, head) \
+         SELECT * FROM UNNEST($18::bigint[], $19::bigint[], $20::bytea[]) \
+         ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+    )
+    .bind(column(credentials, |c| c.list_id))
+    .bind(column(credentials, |c| c.idx))
+    .bind(column(credentials, |c| c.account_id.as_str()))
+    .bind(column(credentials, |c| c.kind.as_str()))
+    .bind(column(credentials, |c| c.device_id.as_deref()))
+    .bind(column(credentials, |c| c.status))
+    .bind(column(credentials, |c| c.issued_at))
+    .bind(column(credentials, |c| c.expires_at))
+    .bind(column(entries, |e| e.chain))
+    .bind(column(entries, |e| e.seq))
+    .bind(column(entries, |e| e.event.at))
+    .bind(column(entries, |e| e.event.actor.as_str()))
+    .bind(column(entries, |e| e.event.action.as_str()))
+    .bind(column(entries, |e| e.event.subject.as_str()))
+    .bind(column(entries, |e| e.event.detail.as_str()))
+    .bind(column(entries, |e| e.prev.as_slice()))
+    .bind(column(entries, |e| e.hash.as_slice()))
+    .bind(column(heads, |h| h.0))
+    .bind(column(heads, |h| h.1))
+    .bind(column(heads, |h| h.2))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -156,17 +156,114 @@ impl Import {
     }
 }
 
-/// The heads of the audit chains in parameter `param` (a JSON array); the transaction holds SQLite's write
-/// lock already.
-fn lock_audit_heads(param: usize) -> String {
-    format!(
-        "SELECT chain, seq, head FROM audit_heads \
-         WHERE chain IN (SELECT value FROM json_each(${param})) ORDER BY chain"
-    )
-}
-
-/// SQLite has no `INSERT` inside `WITH` (and no round trips to save).
-const WRITING_CTES: bool = false;
-
 /// Group writers: SQLite has one writer at a time.
 pub(super) const GROUP_WRITERS: usize = 1;
+
+// --- Group commit: the statements (in process: one per table) -----------------------------------
+
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// Inserts the nonces that are not yet used, returning those inserted, and reads the audit heads
+/// of `chains` (the transaction holds SQLite's write lock already).
+async fn claim_nonces_and_lock_heads(
+    tx: &mut Tx,
+    used: &[&(Vec<u8>, i64)],
+    chains: &[i64],
+) -> Result<(std::collections::HashSet<Vec<u8>>, Vec<(i64, i64, Vec<u8>)>), StoreError> {
+    let mut inserted = std::collections::HashSet::with_capacity(used.len());
+    if !used.is_empty() {
+        let sql = values(
+            "INSERT INTO used_nonces (digest, expires_at) VALUES ",
+            2,
+            used.len(),
+        ) + " ON CONFLICT DO NOTHING RETURNING digest";
+        let mut query = sqlx::query_scalar::<_, Vec<u8>>(AssertSqlSafe(sql));
+        for (digest, expires_at) in used {
+            query = query.bind(digest).bind(expires_at);
+        }
+        inserted.extend(query.fetch_all(&mut **tx).await?);
+    }
+    let chains = serde_json::to_string(chains).map_err(|_| StoreError::Corrupt("chain list"))?;
+    let heads = sqlx::query_as(
+        "SELECT chain, seq, head FROM audit_heads \
+         WHERE chain IN (SELECT value FROM json_each($1)) ORDER BY chain",
+    )
+    .bind(chains)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok((inserted, heads))
+}
+
+/// Writes a group's credentials, audit entries and new audit heads with multi-row statements.
+async fn write_group_rows(
+    tx: &mut Tx,
+    credentials: &[&super::CredentialRecord],
+    entries: &[GroupEntry<'_>],
+    heads: &[(i64, i64, &[u8])],
+) -> Result<(), StoreError> {
+    let mut query: Query<'_> = sqlx::query(AssertSqlSafe(values(
+        "INSERT INTO credentials (list_id, idx, account_id, kind, device_id, status, issued_at, expires_at) VALUES ",
+        8,
+        credentials.len(),
+    )));
+    for c in credentials {
+        query = query
+            .bind(c.list_id)
+            .bind(c.idx)
+            .bind(&c.account_id)
+            .bind(&c.kind)
+            .bind(&c.device_id)
+            .bind(c.status)
+            .bind(c.issued_at)
+            .bind(c.expires_at);
+    }
+    query.execute(&mut **tx).await?;
+    let mut query: Query<'_> = sqlx::query(AssertSqlSafe(values(
+        "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+        9,
+        entries.len(),
+    )));
+    for e in entries {
+        query = query
+            .bind(e.chain)
+            .bind(e.seq)
+            .bind(e.event.at)
+            .bind(&e.event.actor)
+            .bind(&e.event.action)
+            .bind(&e.event.subject)
+            .bind(&e.event.detail)
+            .bind(&e.prev)
+            .bind(&e.hash);
+    }
+    query.execute(&mut **tx).await?;
+    let mut query: Query<'_> = sqlx::query(AssertSqlSafe(
+        values(
+            "INSERT INTO audit_heads (chain, seq, head) VALUES ",
+            3,
+            heads.len(),
+        ) + " ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+    ));
+    for (chain, seq, head) in heads {
+        query = query.bind(*chain).bind(*seq).bind(*head);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `prefix` followed by `rows` groups of `columns` numbered placeholders (`$1`, `$2`, ...).
+fn values(prefix: &str, columns: usize, rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
+    sql.push_str(prefix);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ",(" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            let _ = write!(sql, "${}", 1 + row * columns + column);
+        }
+        sql.push(')');
+    }
+    sql
+}

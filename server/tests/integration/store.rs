@@ -462,5 +462,46 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
                 + store.history(&accounts[1], 1000).await.unwrap().len(),
             52
         );
+
+        // 30 batches of 100 copies at once: more copies than one group takes, so groups split
+        // between issuances; every copy is recorded once.
+        let block = store
+            .reserve_status_indexes(2, 1 << 16, 3000)
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..30)
+            .map(|i| {
+                let store = store.clone();
+                let account = accounts[i % 2].clone();
+                tokio::spawn(async move {
+                    let issuance = Issuance {
+                        used: vec![(format!("batch-{i}").into_bytes(), i64::MAX / 2)],
+                        credentials: (0..100)
+                            .map(|copy| CredentialRecord {
+                                list_id: block.list_id,
+                                idx: block.first + (i * 100 + copy) as i64,
+                                account_id: account.clone(),
+                                kind: "pid".into(),
+                                device_id: None,
+                                status: 0,
+                                issued_at: 0,
+                                expires_at: 1,
+                            })
+                            .collect(),
+                    };
+                    let event =
+                        audit::event(&account, "credential.issued", &account, json!({ "i": i }));
+                    store.record_issuance(&issuance, &event).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let recorded = store.account_credentials(&accounts[0]).await.unwrap().len()
+            + store.account_credentials(&accounts[1]).await.unwrap().len();
+        assert_eq!(recorded, 50 + 3000, "{}", db.name);
+        let report = audit::verify(&store).await.unwrap();
+        assert!(report.intact(), "{}: {:?}", db.name, report.problems);
     }
 }
