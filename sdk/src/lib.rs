@@ -8,4 +8,6 @@ pub mod sdjwt;
 pub mod status_list;
 pub mod vc;
 pub mod verifier;
+#[cfg(feature = "wallet")]
+pub mod wallet;
 pub mod x509;
