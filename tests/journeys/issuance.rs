@@ -1,6 +1,7 @@
 //! Journeys 1, 2, 3, 6 and 9: a citizen enrols (level 1) with a passkey, uploads their ID card's
-//! chip data, an officer approves level 2 in person, the wallet redeems the counter offer
-//! (DPoP-bound token, nonce, a batch of copies), a relying party verifies every copy offline,
+//! chip data, an officer approves level 2 in person, the wallet (the SDK's OpenID4VCI client,
+//! keystore and encrypted store) redeems the counter offer (DPoP-bound token, nonce, a batch of
+//! copies, each verified and kept), a relying party verifies every copy offline,
 //! an officer revokes one, and the status list says so.
 
 use std::{path::Path, time::Duration};
@@ -11,22 +12,19 @@ use dinhdanh_journeys::{
     authenticator::SoftAuthenticator,
     client::{Client, Reply},
     databases, server_binary,
+    transport::TcpTransport,
 };
 use dinhdanh_sdk::{
     icao::dev::{CardFactory, CardHolder},
-    jose::Es256KeyPair,
-    openid4vci::{
-        PRE_AUTHORIZED_GRANT,
-        dpop::{self, DpopInput},
-        offer::{OfferReference, parse_offer_uri},
-        proof::{self, ProofInput},
-    },
+    jose::JwsSigner,
+    openid4vci::client::{self as oid4vci, ClientError, CredentialsRequest},
     sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
     status_list::Status,
     verifier::{
         IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, StatusTrust,
         VerificationError, VerificationPolicy, verify_presentation,
     },
+    wallet::{CopyRecord, CredentialInfo, KeyStore, KeyStoreSigner, SoftwareKeyStore, WalletStore},
     x509::TrustAnchor,
 };
 use http::{Method, StatusCode};
@@ -133,24 +131,6 @@ async fn officer_session(
     register(client, setup, &started.body, &mut authenticator).await
 }
 
-fn dpop_proof(
-    key: &Es256KeyPair,
-    server: &ServerProcess,
-    path: &str,
-    token: Option<&str>,
-) -> String {
-    dpop::build(&DpopInput {
-        signer: key,
-        public_key: key.public_key(),
-        htm: "POST",
-        htu: &format!("{}{path}", server.public_url),
-        access_token: token,
-        nonce: None,
-        iat: now(),
-    })
-    .unwrap()
-}
-
 /// The relying party: the issuer root as published, and the status list of a credential.
 async fn status_lists(client: &Client, anchors: &[TrustAnchor], uri: &str) -> StatusListCache {
     let path = uri.split_once("://").unwrap().1.split_once('/').unwrap().1;
@@ -172,7 +152,7 @@ async fn status_lists(client: &Client, anchors: &[TrustAnchor], uri: &str) -> St
 
 fn present_and_verify(
     credential: &str,
-    holder: &Es256KeyPair,
+    holder: &dyn JwsSigner,
     anchors: &[TrustAnchor],
     status: &StatusListCache,
 ) -> Result<dinhdanh_sdk::verifier::Verification, VerificationError> {
@@ -315,83 +295,113 @@ async fn enrol_level2_issue_verify_revoke() {
         let offer_uri = decision.body["offer"]["offer_uri"].as_str().unwrap();
         let tx_code = decision.body["offer"]["tx_code"].as_str().unwrap();
 
-        // 3. The wallet: the offer, a DPoP-bound token, a nonce, a batch of three copies.
-        let OfferReference::Value(offer) = parse_offer_uri(offer_uri).unwrap() else {
-            panic!("an offer by value");
-        };
-        assert_eq!(offer.credential_issuer, server.public_url);
-        let code = &offer.pre_authorized_code().unwrap().pre_authorized_code;
-        let wallet = Es256KeyPair::generate().unwrap();
-        let form = format!(
-            "grant_type={}&pre-authorized_code={code}&tx_code={tx_code}",
-            PRE_AUTHORIZED_GRANT.replace(':', "%3A")
-        );
-        let proof_header = dpop_proof(&wallet, &server, "/token", None);
-        let token = client
-            .send(
-                Method::POST,
-                "/token",
-                &[
-                    ("content-type", "application/x-www-form-urlencoded"),
-                    ("dpop", &proof_header),
-                ],
-                form.into_bytes(),
-            )
-            .await;
-        ok(&token, StatusCode::OK);
-        assert_eq!(token.body["token_type"], "DPoP");
-        let access = token.body["access_token"].as_str().unwrap().to_owned();
-        let c_nonce = client.json(Method::POST, "/nonce", None, None).await.body["c_nonce"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let holders: Vec<Es256KeyPair> =
-            (0..3).map(|_| Es256KeyPair::generate().unwrap()).collect();
-        let proofs: Vec<String> = holders
-            .iter()
-            .map(|k| {
-                proof::build(&ProofInput {
-                    signer: k,
-                    public_key: k.public_key(),
-                    aud: &server.public_url,
-                    nonce: Some(&c_nonce),
-                    iss: None,
-                    iat: now(),
-                })
-                .unwrap()
-            })
-            .collect();
-        let body = json!({ "credential_configuration_id": "pid", "proofs": { "jwt": proofs } })
-            .to_string();
-        let authorization = format!("DPoP {access}");
-        let proof_header = dpop_proof(&wallet, &server, "/credential", Some(&access));
-        let issued = client
-            .send(
-                Method::POST,
-                "/credential",
-                &[
-                    ("content-type", "application/json"),
-                    ("authorization", &authorization),
-                    ("dpop", &proof_header),
-                ],
-                body.into_bytes(),
-            )
-            .await;
-        ok(&issued, StatusCode::OK);
-        let copies: Vec<String> = issued.body["credentials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["credential"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(copies.len(), 3);
-
-        // 6. A relying party verifies every copy offline (trust anchor and status list fetched
-        // beforehand).
+        // 3-4. The wallet (the SDK's client, keystore and store): the offer, a DPoP-bound token,
+        // a nonce, a batch of three copies each bound to its own keystore key, verified against
+        // the agency root the phone ships with, kept encrypted.
         let root = client
             .json(Method::GET, "/trust/issuer-root.pem", None, None)
             .await;
         let anchors = TrustAnchor::from_pem(&root.text).unwrap();
+        let phone = tempfile::tempdir().unwrap();
+        let keys =
+            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[5; 32]).unwrap();
+        let mut wallet =
+            WalletStore::open(&phone.path().join("wallet.db"), &keys, "wallet").unwrap();
+        let transport = TcpTransport;
+        let offer = oid4vci::resolve_offer(&transport, offer_uri).unwrap();
+        assert_eq!(offer.issuer, server.public_url);
+        assert_eq!(offer.offer.credential_configuration_ids, ["pid"]);
+        keys.generate_signing_key("dpop").unwrap();
+        let dpop = KeyStoreSigner::new(&keys, "dpop").unwrap();
+        // A wrong transaction code costs an attempt: the issuer's `invalid_grant`.
+        let wrong =
+            oid4vci::redeem_pre_authorized(&transport, &offer, Some("000000"), Some(&dpop), now());
+        assert!(
+            matches!(&wrong, Err(ClientError::Issuer { status: 400, code, .. }) if code == "invalid_grant"),
+            "{}: {wrong:?}",
+            db.name
+        );
+        let token =
+            oid4vci::redeem_pre_authorized(&transport, &offer, Some(tx_code), Some(&dpop), now())
+                .unwrap();
+        assert_eq!(token.token_type, "DPoP");
+        let aliases: Vec<String> = (0..3).map(|i| format!("pid/{i}")).collect();
+        for alias in &aliases {
+            keys.generate_signing_key(alias).unwrap();
+        }
+        let holders: Vec<KeyStoreSigner<'_>> = aliases
+            .iter()
+            .map(|alias| KeyStoreSigner::new(&keys, alias).unwrap())
+            .collect();
+        let request = CredentialsRequest {
+            configuration_id: "pid",
+            keys: &holders,
+            dpop: Some(&dpop),
+            anchors: &anchors,
+            now: now(),
+        };
+        let received = oid4vci::request_credentials(&transport, &offer, &token, &request).unwrap();
+        assert_eq!(received.len(), 3);
+        for (copy, holder) in received.iter().zip(&holders) {
+            assert_eq!(
+                copy.verified.claims["personal_identifier"],
+                id_number.as_str()
+            );
+            assert_eq!(copy.verified.holder_key.as_ref(), Some(holder.public_key()));
+        }
+        // The offer was single use.
+        let again =
+            oid4vci::redeem_pre_authorized(&transport, &offer, Some(tx_code), Some(&dpop), now());
+        assert!(
+            matches!(again, Err(ClientError::Issuer { .. })),
+            "{again:?}"
+        );
+        let first = &received[0].verified;
+        let stored = wallet
+            .add(
+                &CredentialInfo {
+                    id: String::new(),
+                    configuration_id: Some("pid".into()),
+                    vct: first.vct.clone(),
+                    issuer: first.iss.clone().unwrap(),
+                    issued_at: first.claims["iat"].as_u64().unwrap(),
+                    expires_at: first.expires_at,
+                    added_at: now(),
+                },
+                &received
+                    .iter()
+                    .zip(&aliases)
+                    .map(|(c, alias)| CopyRecord {
+                        sd_jwt: c.sd_jwt.clone(),
+                        key_alias: alias.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        let raw = std::fs::read(phone.path().join("wallet.db")).unwrap();
+        assert!(
+            !raw.windows(id_number.len())
+                .any(|w| w == id_number.as_bytes())
+        );
+        // Presentations take a copy never used, while one is left.
+        let copies: Vec<String> = (0..3)
+            .map(|left| {
+                let taken = wallet.take_copy(&stored, now()).unwrap();
+                assert!(taken.unused);
+                assert_eq!(taken.unused_left, 2 - left);
+                taken.copy.sd_jwt
+            })
+            .collect();
+        let copies: Vec<String> = received
+            .iter()
+            .map(|r| {
+                assert!(copies.contains(&r.sd_jwt));
+                r.sd_jwt.clone()
+            })
+            .collect();
+
+        // 6. A relying party verifies every copy offline (trust anchor and status list fetched
+        // beforehand).
         let status_uri = |credential: &str| {
             SdJwt::parse(credential).unwrap().claims()["status"]["status_list"]["uri"]
                 .as_str()

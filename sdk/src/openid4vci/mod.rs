@@ -9,6 +9,8 @@
 //! The server issues with these and the wallet's issuance client (which adds the HTTP) builds
 //! with them: one implementation of each message.
 
+#[cfg(feature = "wallet")]
+pub mod client;
 pub mod dpop;
 pub mod offer;
 pub mod proof;

@@ -93,7 +93,8 @@ fn a_kill_at_any_moment_leaves_whole_credentials() {
             }
         });
         let count = |line: &str, word: &str| -> Option<usize> {
-            line.split_once(word).and_then(|(_, n)| n.trim().parse().ok())
+            line.split_once(word)
+                .and_then(|(_, n)| n.trim().parse().ok())
         };
         // Wait until it writes, then kill it somewhere in the middle of its work.
         let mut last = loop {
