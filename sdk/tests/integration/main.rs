@@ -4,5 +4,6 @@
 
 mod cli;
 mod interop;
+mod presentation;
 mod rfc9901;
 mod wallet;

@@ -1,0 +1,264 @@
+//! Responses (OpenID4VP 1.0, section 8): the wallet's `vp_token` (presentations keyed by
+//! credential query id) and its `direct_post` body; the verifier's check of a response against
+//! the request it made, which it takes from its pending requests once (a replayed response finds
+//! nothing).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::{
+    Oid4vpError,
+    dcql::{Candidate, CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC},
+    request::RequestObject,
+};
+use crate::verifier::{
+    IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, Verification,
+    VerificationPolicy, verify_presentation,
+};
+
+/// Builds `vp_token`: for each credential query answered, its presentations.
+pub fn vp_token(presentations: &[(String, String)]) -> Value {
+    let mut token = Map::new();
+    for (query, presentation) in presentations {
+        if let Value::Array(list) = token
+            .entry(query.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(Value::String(presentation.clone()));
+        }
+    }
+    Value::Object(token)
+}
+
+/// The `application/x-www-form-urlencoded` body of a `direct_post` response.
+pub fn direct_post_body(vp_token: &Value, state: Option<&str>) -> String {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let mut body = format!("vp_token={}", enc(&vp_token.to_string()));
+    if let Some(state) = state {
+        body.push_str("&state=");
+        body.push_str(&enc(state));
+    }
+    body
+}
+
+/// The requests a verifier has made and not yet seen answered, by `state`; each is taken once.
+#[derive(Debug, Default)]
+pub struct PendingRequests {
+    pending: HashMap<String, (RequestObject, u64)>,
+}
+
+impl PendingRequests {
+    /// No requests.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps `request` (which must carry a `state`) until `expires_at`.
+    pub fn insert(&mut self, request: RequestObject, expires_at: u64) -> Result<(), Oid4vpError> {
+        let state = request
+            .state
+            .clone()
+            .ok_or_else(|| Oid4vpError::InvalidRequest("a pending request needs a state".into()))?;
+        if self.pending.contains_key(&state) {
+            return Err(Oid4vpError::InvalidRequest(
+                "state is already pending".into(),
+            ));
+        }
+        self.pending.insert(state, (request, expires_at));
+        Ok(())
+    }
+
+    /// Takes the request answered by a response carrying `state`, if it is pending and not
+    /// expired at `now`; expired ones are dropped.
+    pub fn take(&mut self, state: &str, now: u64) -> Result<RequestObject, Oid4vpError> {
+        self.pending.retain(|_, (_, expires_at)| *expires_at > now);
+        self.pending
+            .remove(state)
+            .map(|(request, _)| request)
+            .ok_or(Oid4vpError::UnknownOrReplayed)
+    }
+
+    /// How many are pending.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// What a verifier trusts, and how fresh its cached data must be.
+#[derive(Debug, Clone)]
+pub struct ResponsePolicy {
+    /// Issuer keys or trust anchors.
+    pub issuer_trust: IssuerTrustData,
+    /// When the trust data was fetched.
+    pub trust_as_of: u64,
+    /// How old it may be, seconds.
+    pub max_trust_age: u64,
+    /// Clock skew tolerated, seconds.
+    pub skew: u64,
+    /// How old a KB-JWT may be, seconds.
+    pub max_presentation_age: u64,
+    /// Status list freshness and whether a status is required.
+    pub status: StatusPolicy,
+}
+
+/// One verified presentation and the query it answers.
+#[derive(Debug, Clone)]
+pub struct VerifiedAnswer {
+    /// The credential query id.
+    pub query: String,
+    /// The verification (claims, status).
+    pub verification: Verification,
+}
+
+/// Checks a response's `vp_token` against the `request` it answers (taken from
+/// [`PendingRequests`]): every presentation verifies offline (issuer trust, key binding to this
+/// request's `client_id` and `nonce`, status) and answers its credential query (type and claims
+/// as asked), each query has as many presentations as it allows, and the answered queries
+/// satisfy the query's credential sets.
+pub fn verify_response(
+    vp_token: &Value,
+    request: &RequestObject,
+    policy: &ResponsePolicy,
+    status_lists: &StatusListCache,
+    now: u64,
+) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
+    let invalid = |m: String| Oid4vpError::InvalidResponse(m);
+    let token = vp_token
+        .as_object()
+        .ok_or_else(|| invalid("vp_token is not a JSON object".into()))?;
+    let query = &request.dcql_query;
+    let mut answers = Vec::new();
+    let mut answered = HashSet::new();
+    for (id, presentations) in token {
+        let credential_query = query
+            .credential(id)
+            .ok_or_else(|| invalid(format!("{id:?} is not a query of the request")))?;
+        let presentations = presentations
+            .as_array()
+            .ok_or_else(|| invalid(format!("{id:?}: presentations are not an array")))?;
+        if presentations.is_empty() || (presentations.len() > 1 && !credential_query.multiple) {
+            return Err(invalid(format!(
+                "{id:?}: {} presentations where {} allowed",
+                presentations.len(),
+                if credential_query.multiple {
+                    "one or more are"
+                } else {
+                    "one is"
+                }
+            )));
+        }
+        for presentation in presentations {
+            let presentation = presentation
+                .as_str()
+                .ok_or_else(|| invalid(format!("{id:?}: a presentation is not a string")))?;
+            let verification = verify_answer(
+                presentation,
+                credential_query,
+                request,
+                policy,
+                status_lists,
+                now,
+            )?;
+            answers.push(VerifiedAnswer {
+                query: id.clone(),
+                verification,
+            });
+        }
+        answered.insert(id.as_str());
+    }
+    if !satisfied(query, &answered) {
+        return Err(invalid(
+            "the presentations do not satisfy the query's required credentials".into(),
+        ));
+    }
+    Ok(answers)
+}
+
+fn verify_answer(
+    presentation: &str,
+    credential_query: &CredentialQuery,
+    request: &RequestObject,
+    policy: &ResponsePolicy,
+    status_lists: &StatusListCache,
+    now: u64,
+) -> Result<Verification, Oid4vpError> {
+    let id = &credential_query.id;
+    if credential_query.format != FORMAT_SD_JWT_VC {
+        return Err(Oid4vpError::InvalidResponse(format!(
+            "{id:?}: format {} is not verified here",
+            credential_query.format
+        )));
+    }
+    let accepted_vcts = credential_query
+        .meta
+        .get("vct_values")
+        .and_then(Value::as_array)
+        .map(|v| {
+            v.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let verification_policy = VerificationPolicy {
+        accepted_vcts,
+        issuer_trust: policy.issuer_trust.clone(),
+        trust_as_of: policy.trust_as_of,
+        max_trust_age: policy.max_trust_age,
+        skew: policy.skew,
+        key_binding: Some(KeyBindingPolicy {
+            audience: request.client_id.clone(),
+            nonce: request.nonce.clone(),
+            max_age: policy.max_presentation_age,
+        }),
+        status: policy.status.clone(),
+    };
+    let verification = verify_presentation(presentation, &verification_policy, status_lists, now)
+        .map_err(|error| Oid4vpError::Presentation {
+        query: id.clone(),
+        error,
+    })?;
+    // The claims asked for must be there (as disclosed), with the values asked for.
+    let candidate = Candidate {
+        format: FORMAT_SD_JWT_VC,
+        vct: &verification.vct,
+        claims: &verification.claims,
+        // Issuer trust was established above, under the verifier's own policy.
+        authority_key_ids: &[],
+        holder_bound: true,
+    };
+    let without_authorities = CredentialQuery {
+        trusted_authorities: None,
+        ..credential_query.clone()
+    };
+    if without_authorities.matches(&candidate).is_none() {
+        return Err(Oid4vpError::InvalidResponse(format!(
+            "{id:?}: the presentation does not disclose the claims asked for"
+        )));
+    }
+    Ok(verification)
+}
+
+/// Whether `answered` query ids satisfy the query: all of them without credential sets, else an
+/// option of every required set.
+fn satisfied(query: &DcqlQuery, answered: &HashSet<&str>) -> bool {
+    match &query.credential_sets {
+        None => query
+            .credentials
+            .iter()
+            .all(|c| answered.contains(c.id.as_str())),
+        Some(sets) => sets.iter().filter(|set| set.required).all(|set| {
+            set.options
+                .iter()
+                .any(|option| option.iter().all(|id| answered.contains(id.as_str())))
+        }),
+    }
+}

@@ -1,0 +1,557 @@
+//! Journeys 5 and 6 offline: a relying party signs an OpenID4VP request with a DCQL query; the
+//! wallet checks it (certificate chain to the agency's relying-party CA, client identifier,
+//! registration), evaluates the query over its encrypted store, asks consent (refusing claims
+//! beyond the registration), presents an unused copy with key binding, and logs it; the verifier
+//! checks the response against its pending request, once.
+
+use std::path::Path;
+
+use dinhdanh_sdk::{
+    jose::{Es256KeyPair, PublicKey},
+    openid4vp::{
+        Oid4vpError,
+        dcql::{Candidate, DcqlQuery, FORMAT_SD_JWT_VC},
+        qr,
+        request::{
+            ClientId, REGISTRATION_FORMAT, RegisteredCredential, Registration, RequestObject,
+            RequestReference, ResponseMode, STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
+            verify_request,
+        },
+        response::{PendingRequests, ResponsePolicy, direct_post_body, verify_response, vp_token},
+    },
+    sdjwt::{KeyBindingInput, SdJwt},
+    vc::{self, VcIssuance},
+    verifier::{IssuerTrustData, StatusListCache, StatusPolicy},
+    wallet::{
+        CopyRecord, CredentialInfo, KeyStore, KeyStoreSigner, PresentationRecord, SoftwareKeyStore,
+        WalletStore,
+    },
+    x509::{
+        TrustAnchor,
+        dev::{DevCa, LeafProfile},
+    },
+};
+use serde_json::{Value, json};
+
+const NOW: u64 = 1_800_000_000;
+const ISS: &str = "https://id.dinhdanh.example";
+const PID: &str = "urn:vn:dinhdanh:pid:1";
+
+struct World {
+    issuer_root: TrustAnchor,
+    rp_root: TrustAnchor,
+    rp_key: Es256KeyPair,
+    rp_chain: Vec<Vec<u8>>,
+    agency_key: Es256KeyPair,
+    agency_chain: Vec<Vec<u8>>,
+    issuer_key: Es256KeyPair,
+    issuer_x5c: Vec<String>,
+}
+
+fn world() -> World {
+    let validity = (NOW - 1_000, NOW + 10_000_000);
+    let root_key = Es256KeyPair::generate().unwrap();
+    let issuer_ca = DevCa::generate(&root_key, "agency root", validity.0, validity.1).unwrap();
+    let issuer_key = Es256KeyPair::generate().unwrap();
+    let issuer_cert = issuer_ca
+        .issue(
+            issuer_key.public_key(),
+            &LeafProfile {
+                common_name: "PID issuer",
+                uris: &[ISS],
+                not_before: validity.0,
+                not_after: validity.1,
+                ..LeafProfile::default()
+            },
+        )
+        .unwrap();
+    let rp_ca_key = Es256KeyPair::generate().unwrap();
+    let rp_ca = DevCa::generate(&rp_ca_key, "relying-party CA", validity.0, validity.1).unwrap();
+    let rp_key = Es256KeyPair::generate().unwrap();
+    let rp_cert = rp_ca
+        .issue(
+            rp_key.public_key(),
+            &LeafProfile {
+                common_name: "Ngân hàng Ví dụ",
+                dns_names: &["bank.example.vn"],
+                not_before: validity.0,
+                not_after: validity.1,
+                ..LeafProfile::default()
+            },
+        )
+        .unwrap();
+    let agency_key = Es256KeyPair::generate().unwrap();
+    let agency_cert = rp_ca
+        .issue(
+            agency_key.public_key(),
+            &LeafProfile {
+                common_name: "relying-party registry",
+                not_before: validity.0,
+                not_after: validity.1,
+                ..LeafProfile::default()
+            },
+        )
+        .unwrap();
+    World {
+        issuer_root: issuer_ca.trust_anchor().unwrap(),
+        rp_root: rp_ca.trust_anchor().unwrap(),
+        rp_key,
+        rp_chain: vec![rp_cert],
+        agency_key,
+        agency_chain: vec![agency_cert],
+        issuer_key,
+        issuer_x5c: dinhdanh_sdk::x509::der_chain_to_x5c(&[issuer_cert]),
+    }
+}
+
+/// A wallet holding a PID in three copies, each bound to its own keystore key.
+fn wallet(w: &World, dir: &Path) -> (SoftwareKeyStore, WalletStore, String) {
+    let keys = SoftwareKeyStore::open_with_master_key(&dir.join("keys"), &[4; 32]).unwrap();
+    let mut store = WalletStore::open(&dir.join("wallet.db"), &keys, "wallet").unwrap();
+    let mut claims: serde_json::Map<String, Value> =
+        serde_json::from_str(include_str!("../vectors/pid-sample.json")).unwrap();
+    claims.remove("age_equal_or_over");
+    let kind = vc::CredentialKind::Pid;
+    let disclosable = kind.disclosable_paths(&claims);
+    let copies: Vec<CopyRecord> = (0..3)
+        .map(|i| {
+            let alias = format!("pid/{i}");
+            keys.generate_signing_key(&alias).unwrap();
+            let holder = PublicKey::from_sec1(&keys.public_key(&alias).unwrap()).unwrap();
+            let sd_jwt = vc::issue_vc(
+                &w.issuer_key,
+                &VcIssuance {
+                    vct: PID,
+                    iss: Some(ISS),
+                    iat: NOW - 86_400,
+                    exp: Some(NOW + 365 * 86_400),
+                    holder_key: Some(&holder),
+                    x5c: Some(w.issuer_x5c.clone()),
+                    ..VcIssuance::default()
+                },
+                &claims,
+                &disclosable,
+            )
+            .unwrap();
+            CopyRecord {
+                sd_jwt,
+                key_alias: alias,
+            }
+        })
+        .collect();
+    let id = store
+        .add(
+            &CredentialInfo {
+                id: String::new(),
+                configuration_id: Some("pid".into()),
+                vct: PID.into(),
+                issuer: ISS.into(),
+                issued_at: NOW - 86_400,
+                expires_at: Some(NOW + 365 * 86_400),
+                added_at: NOW - 86_000,
+            },
+            &copies,
+        )
+        .unwrap();
+    (keys, store, id)
+}
+
+fn query(claims: &[&[&str]]) -> DcqlQuery {
+    DcqlQuery::from_json(&json!({
+        "credentials": [{
+            "id": "pid",
+            "format": "dc+sd-jwt",
+            "meta": { "vct_values": [PID] },
+            "claims": claims.iter().map(|p| json!({ "path": p })).collect::<Vec<_>>()
+        }]
+    }))
+    .unwrap()
+}
+
+/// The relying party's signed request, with a registration for `registered` claims.
+fn request(
+    w: &World,
+    dcql: DcqlQuery,
+    registered: &[&str],
+    client_id: &str,
+) -> (RequestObject, String) {
+    let registration = Registration {
+        iss: "https://rp-registry.dinhdanh.example".into(),
+        sub: client_id.into(),
+        name: "Ngân hàng Ví dụ".into(),
+        purpose: "Mở tài khoản thanh toán (eKYC)".into(),
+        credentials: vec![RegisteredCredential {
+            vct: PID.into(),
+            claims: registered.iter().map(|c| (*c).to_owned()).collect(),
+        }],
+        iat: NOW - 3_600,
+        exp: NOW + 86_400,
+    }
+    .sign(&w.agency_key, &w.agency_chain)
+    .unwrap();
+    let object = RequestObject {
+        client_id: client_id.into(),
+        response_type: "vp_token".into(),
+        response_mode: ResponseMode::DirectPost,
+        response_uri: "https://bank.example.vn/openid4vp/response".into(),
+        nonce: new_nonce().unwrap(),
+        state: Some(new_nonce().unwrap()),
+        dcql_query: dcql,
+        client_metadata: None,
+        verifier_info: Some(vec![VerifierInfo {
+            format: REGISTRATION_FORMAT.into(),
+            data: Value::String(registration),
+            credential_ids: None,
+        }]),
+        aud: Some(STATIC_AUDIENCE.into()),
+        iat: Some(NOW),
+        exp: Some(NOW + 300),
+    };
+    let jwt = sign_request(&object, &w.rp_key, &w.rp_chain).unwrap();
+    (object, jwt)
+}
+
+fn policy(w: &World) -> ResponsePolicy {
+    ResponsePolicy {
+        issuer_trust: IssuerTrustData::Anchors(vec![w.issuer_root.clone()]),
+        trust_as_of: NOW - 60,
+        max_trust_age: 86_400,
+        skew: 60,
+        max_presentation_age: 300,
+        status: StatusPolicy {
+            max_age: 3_600,
+            require_status: false,
+        },
+    }
+}
+
+/// The wallet's side: from the invocation URL to the `vp_token`, logging the presentation.
+fn answer(
+    w: &World,
+    keys: &SoftwareKeyStore,
+    store: &mut WalletStore,
+    uri: &str,
+) -> Result<(Value, Vec<String>), Oid4vpError> {
+    let RequestReference::Value { client_id, request } = RequestReference::parse(uri)? else {
+        panic!("a request by value");
+    };
+    let verified = verify_request(&request, &client_id, std::slice::from_ref(&w.rp_root), NOW)?;
+    let query = verified.request.dcql_query.clone();
+    // The candidates: the wallet's credentials, with every claim (from one copy each).
+    let infos = store.list().unwrap();
+    let parsed: Vec<SdJwt> = infos
+        .iter()
+        .map(|info| SdJwt::parse(&store.copies(&info.id).unwrap()[0].sd_jwt).unwrap())
+        .collect();
+    let candidates: Vec<Candidate<'_>> = infos
+        .iter()
+        .zip(&parsed)
+        .map(|(info, sd)| Candidate {
+            format: FORMAT_SD_JWT_VC,
+            vct: &info.vct,
+            claims: sd.claims(),
+            authority_key_ids: &[],
+            holder_bound: true,
+        })
+        .collect();
+    let evaluation = query
+        .evaluate(&candidates)
+        .ok_or_else(|| Oid4vpError::InvalidRequest("the wallet cannot answer".into()))?;
+    let consent = verified.consent(&evaluation, |i| infos[i].vct.clone());
+    assert_eq!(consent.verifier_name, "Ngân hàng Ví dụ");
+    assert_eq!(
+        consent.purpose.as_deref(),
+        Some("Mở tài khoản thanh toán (eKYC)")
+    );
+    let refused: Vec<String> = consent
+        .credentials
+        .iter()
+        .flat_map(|c| c.refused.iter().map(ToString::to_string))
+        .collect();
+    let mut presentations = Vec::new();
+    for item in &consent.credentials {
+        let id = &infos[item.candidate].id;
+        let taken = store.take_copy(id, NOW).unwrap();
+        let signer = KeyStoreSigner::new(keys, &taken.copy.key_alias).unwrap();
+        let presentation = SdJwt::parse(&taken.copy.sd_jwt)
+            .unwrap()
+            .present(
+                &item.claims,
+                Some(KeyBindingInput {
+                    signer: &signer,
+                    aud: &verified.request.client_id,
+                    nonce: &verified.request.nonce,
+                    iat: NOW,
+                }),
+            )
+            .unwrap();
+        store
+            .log_presentation(&PresentationRecord {
+                at: NOW,
+                verifier: consent.verifier.clone(),
+                verifier_name: Some(consent.verifier_name.clone()),
+                purpose: consent.purpose.clone(),
+                credential_id: id.clone(),
+                claims: item.claims.iter().map(ToString::to_string).collect(),
+            })
+            .unwrap();
+        presentations.push((item.query.clone(), presentation));
+    }
+    Ok((vp_token(&presentations), refused))
+}
+
+#[test]
+fn a_registered_relying_party_gets_what_it_asked_once() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, mut store, id) = wallet(&w, dir.path());
+    let claims: &[&[&str]] = &[
+        &["given_name"],
+        &["family_name"],
+        &["birthdate"],
+        &["address", "locality"],
+    ];
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, jwt) = request(
+        &w,
+        query(claims),
+        &["/given_name", "/family_name", "/birthdate", "/address"],
+        client_id,
+    );
+    let mut pending = PendingRequests::new();
+    pending.insert(object.clone(), NOW + 300).unwrap();
+    let uri = RequestReference::Value {
+        client_id: client_id.into(),
+        request: jwt,
+    }
+    .to_uri();
+
+    let (token, refused) = answer(&w, &keys, &mut store, &uri).unwrap();
+    assert!(refused.is_empty());
+    let body = direct_post_body(&token, object.state.as_deref());
+    assert!(body.starts_with("vp_token=%7B"));
+
+    // The verifier: the pending request, once.
+    let state = object.state.clone().unwrap();
+    let request = pending.take(&state, NOW + 5).unwrap();
+    let answers = verify_response(
+        &token,
+        &request,
+        &policy(&w),
+        &StatusListCache::new(),
+        NOW + 5,
+    )
+    .unwrap();
+    assert_eq!(answers.len(), 1);
+    let claims = &answers[0].verification.claims;
+    assert_eq!(claims["given_name"], "Văn An");
+    assert_eq!(claims["address"]["locality"], "Phường Hoàn Kiếm");
+    assert!(!claims.contains_key("personal_identifier"));
+    assert!(matches!(
+        pending.take(&state, NOW + 6),
+        Err(Oid4vpError::UnknownOrReplayed)
+    ));
+
+    // The same token against another request (another nonce) fails key binding.
+    let (other, _) = request_for(&w, client_id);
+    assert!(matches!(
+        verify_response(
+            &token,
+            &other,
+            &policy(&w),
+            &StatusListCache::new(),
+            NOW + 5
+        ),
+        Err(Oid4vpError::Presentation { .. })
+    ));
+
+    // The wallet used an unused copy and logged the presentation.
+    assert_eq!(store.copies_left(&id).unwrap(), (2, 3));
+    let log = store.presentations().unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].verifier, client_id);
+    assert_eq!(
+        log[0].claims,
+        [
+            "/given_name",
+            "/family_name",
+            "/birthdate",
+            "/address/locality"
+        ]
+    );
+}
+
+fn request_for(w: &World, client_id: &str) -> (RequestObject, String) {
+    request(w, query(&[&["given_name"]]), &["/given_name"], client_id)
+}
+
+#[test]
+fn claims_beyond_the_registration_are_refused() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, mut store, id) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, jwt) = request(
+        &w,
+        query(&[&["given_name"], &["personal_identifier"]]),
+        &["/given_name"],
+        client_id,
+    );
+    let uri = RequestReference::Value {
+        client_id: client_id.into(),
+        request: jwt,
+    }
+    .to_uri();
+    let (token, refused) = answer(&w, &keys, &mut store, &uri).unwrap();
+    assert_eq!(refused, ["/personal_identifier"]);
+    // What was presented lacks the refused claim: the verifier sees its query unanswered.
+    let presentation = token["pid"][0].as_str().unwrap();
+    let disclosed =
+        SdJwt::parse(&format!("{}~", presentation.rsplit_once('~').unwrap().0)).unwrap();
+    assert!(!disclosed.claims().contains_key("personal_identifier"));
+    assert!(matches!(
+        verify_response(&token, &object, &policy(&w), &StatusListCache::new(), NOW),
+        Err(Oid4vpError::InvalidResponse(_))
+    ));
+    // The log records what was disclosed, not what was asked.
+    assert_eq!(store.copies_left(&id).unwrap(), (2, 3));
+    assert_eq!(store.presentations().unwrap()[0].claims, ["/given_name"]);
+}
+
+#[test]
+fn untrusted_or_mismatched_requests_are_refused() {
+    let w = world();
+    let anchors = [w.rp_root.clone()];
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (_, jwt) = request_for(&w, client_id);
+    assert!(verify_request(&jwt, client_id, &anchors, NOW).is_ok());
+    // Another client id in the URL; a DNS name the certificate does not have; unknown prefixes.
+    assert!(matches!(
+        verify_request(&jwt, "x509_san_dns:evil.example", &anchors, NOW),
+        Err(Oid4vpError::InvalidClient(_))
+    ));
+    let (_, other_dns) = request_for(&w, "x509_san_dns:evil.example");
+    assert!(matches!(
+        verify_request(&other_dns, "x509_san_dns:evil.example", &anchors, NOW),
+        Err(Oid4vpError::InvalidClient(_))
+    ));
+    for prefix in [
+        "redirect_uri:https://bank.example.vn",
+        "https://bank.example.vn",
+        "did:web:bank",
+    ] {
+        let (_, jwt) = request_for(&w, prefix);
+        assert!(matches!(
+            verify_request(&jwt, prefix, &anchors, NOW),
+            Err(Oid4vpError::InvalidClient(_))
+        ));
+    }
+    // x509_hash names the certificate itself.
+    let by_hash = ClientId::x509_hash_of(&w.rp_chain[0]);
+    let (_, jwt_hash) = request_for(&w, &by_hash);
+    let verified = verify_request(&jwt_hash, &by_hash, &anchors, NOW).unwrap();
+    assert!(matches!(verified.client_id, ClientId::X509Hash(_)));
+    // The registration names the client it was made for.
+    assert!(verified.registration.is_some());
+    // A signature by a key the certificate does not hold; another anchor; expired.
+    let (object, _) = request_for(&w, client_id);
+    let forged = sign_request(&object, &Es256KeyPair::generate().unwrap(), &w.rp_chain).unwrap();
+    assert!(matches!(
+        verify_request(&forged, client_id, &anchors, NOW),
+        Err(Oid4vpError::InvalidClient(_))
+    ));
+    assert!(matches!(
+        verify_request(&jwt, client_id, std::slice::from_ref(&w.issuer_root), NOW),
+        Err(Oid4vpError::InvalidClient(_))
+    ));
+    assert!(matches!(
+        verify_request(&jwt, client_id, &anchors, NOW + 301),
+        Err(Oid4vpError::InvalidRequest(_))
+    ));
+    // Unsigned requests and plain-http request URIs are refused at the URL.
+    assert!(RequestReference::parse("openid4vp://?client_id=x&response_type=vp_token").is_err());
+    assert!(
+        RequestReference::parse("openid4vp://?client_id=x&request_uri=http%3A%2F%2Fa").is_err()
+    );
+    assert!(RequestReference::parse("openid4vp://?client_id=x&request=a&request=b").is_err());
+    assert!(
+        RequestReference::parse(&format!(
+            "openid4vp://?client_id=x&request={}",
+            "a".repeat(70_000)
+        ))
+        .is_err()
+    );
+}
+
+#[test]
+fn a_query_for_claims_that_do_not_exist_cannot_be_answered() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, mut store, id) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (_, jwt) = request(&w, query(&[&["blood_type"]]), &["/blood_type"], client_id);
+    let uri = RequestReference::Value {
+        client_id: client_id.into(),
+        request: jwt,
+    }
+    .to_uri();
+    assert!(matches!(
+        answer(&w, &keys, &mut store, &uri),
+        Err(Oid4vpError::InvalidRequest(_))
+    ));
+    // Nothing was taken or logged.
+    assert_eq!(store.copies_left(&id).unwrap(), (3, 3));
+    assert!(store.presentations().unwrap().is_empty());
+}
+
+#[test]
+fn a_pid_presentation_with_four_claims_fits_one_qr_code() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, mut store, id) = wallet(&w, dir.path());
+    let taken = store.take_copy(&id, NOW).unwrap();
+    let signer = KeyStoreSigner::new(&keys, &taken.copy.key_alias).unwrap();
+    let claims: Vec<_> = [
+        "/given_name",
+        "/family_name",
+        "/birthdate",
+        "/address/locality",
+    ]
+    .iter()
+    .map(|p| dinhdanh_sdk::sdjwt::ClaimPath::parse(p).unwrap())
+    .collect();
+    let presentation = SdJwt::parse(&taken.copy.sd_jwt)
+        .unwrap()
+        .present(
+            &claims,
+            Some(KeyBindingInput {
+                signer: &signer,
+                aud: "x509_san_dns:bank.example.vn",
+                nonce: "3q2nD8cD0H0c6p0tOqk0lA",
+                iat: NOW,
+            }),
+        )
+        .unwrap();
+    let compact = qr::encode(&presentation).unwrap();
+    assert_eq!(qr::decode(&compact).unwrap(), presentation);
+    // Base45 is the QR alphanumeric alphabet: the encoder picks alphanumeric mode.
+    let code = qrcode::QrCode::with_error_correction_level(compact.as_bytes(), qrcode::EcLevel::L)
+        .expect("the presentation fits one QR code");
+    let qrcode::Version::Normal(version) = code.version() else {
+        panic!("a micro QR code");
+    };
+    println!(
+        "PID presentation, 4 claims, issuer x5c included: {} bytes as text, {} characters packed, \
+         QR version {version} (L), {}x{} modules",
+        presentation.len(),
+        compact.len(),
+        code.width(),
+        code.width()
+    );
+    assert!(version <= 40);
+    // As text it would not fit.
+    assert!(
+        qrcode::QrCode::with_error_correction_level(presentation.as_bytes(), qrcode::EcLevel::L)
+            .is_err()
+    );
+}
