@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(feature = "wallet")]
+pub mod holder;
 pub mod icao;
 pub mod jose;
 pub mod openid4vci;

@@ -15,6 +15,7 @@ use dinhdanh_journeys::{
     transport::TcpTransport,
 };
 use dinhdanh_sdk::{
+    holder::Wallet,
     icao::dev::{CardFactory, CardHolder},
     jose::JwsSigner,
     openid4vci::client::{self as oid4vci, ClientError, CredentialsRequest},
@@ -399,6 +400,39 @@ async fn enrol_level2_issue_verify_revoke() {
                 r.sd_jwt.clone()
             })
             .collect();
+
+        // The citizen asks for two more credentials from the app; the SDK's wallet facade
+        // receives them (two copies each, new keys, verified) into the same store.
+        let offered = client
+            .json(
+                Method::POST,
+                "/v1/me/offers",
+                Some(&session),
+                Some(&json!({ "credential_configuration_ids": ["driving_licence", "health_insurance"] })),
+            )
+            .await;
+        ok(&offered, StatusCode::CREATED);
+        let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
+        let more = facade
+            .receive_offer(
+                &transport,
+                offered.body["offer_uri"].as_str().unwrap(),
+                offered.body["tx_code"].as_str(),
+                2,
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            more.iter().map(|c| c.vct.as_str()).collect::<Vec<_>>(),
+            [
+                "urn:vn:dinhdanh:driving_licence:1",
+                "urn:vn:dinhdanh:health_insurance:1"
+            ]
+        );
+        assert_eq!(facade.credentials().unwrap().len(), 3);
+        for credential in &more {
+            assert_eq!(facade.copies_left(&credential.id).unwrap(), (2, 2));
+        }
 
         // 6. A relying party verifies every copy offline (trust anchor and status list fetched
         // beforehand).

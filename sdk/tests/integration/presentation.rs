@@ -2,30 +2,29 @@
 //! wallet checks it (certificate chain to the agency's relying-party CA, client identifier,
 //! registration), evaluates the query over its encrypted store, asks consent (refusing claims
 //! beyond the registration), presents an unused copy with key binding, and logs it; the verifier
-//! checks the response against its pending request, once.
+//! checks the response against its pending request, once. The wallet side is the SDK's
+//! [`Wallet`] facade.
 
 use std::path::Path;
 
 use dinhdanh_sdk::{
+    holder::{Wallet, WalletError},
     jose::{Es256KeyPair, PublicKey},
     openid4vp::{
         Oid4vpError,
-        dcql::{Candidate, DcqlQuery, FORMAT_SD_JWT_VC},
+        dcql::DcqlQuery,
         qr,
         request::{
             ClientId, REGISTRATION_FORMAT, RegisteredCredential, Registration, RequestObject,
             RequestReference, ResponseMode, STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
             verify_request,
         },
-        response::{PendingRequests, ResponsePolicy, direct_post_body, verify_response, vp_token},
+        response::{PendingRequests, ResponsePolicy, verify_response},
     },
     sdjwt::{KeyBindingInput, SdJwt},
     vc::{self, VcIssuance},
     verifier::{IssuerTrustData, StatusListCache, StatusPolicy},
-    wallet::{
-        CopyRecord, CredentialInfo, KeyStore, KeyStoreSigner, PresentationRecord, SoftwareKeyStore,
-        WalletStore,
-    },
+    wallet::{CopyRecord, CredentialInfo, KeyStore, KeyStoreSigner, SoftwareKeyStore, WalletStore},
     x509::{
         TrustAnchor,
         dev::{DevCa, LeafProfile},
@@ -225,86 +224,49 @@ fn policy(w: &World) -> ResponsePolicy {
     }
 }
 
-/// The wallet's side: from the invocation URL to the `vp_token`, logging the presentation.
+/// The wallet's side through the SDK's [`Wallet`]: from the invocation URL to the `vp_token`
+/// (the presentation logged), and the claims its consent refused.
 fn answer(
     w: &World,
     keys: &SoftwareKeyStore,
-    store: &mut WalletStore,
+    store: WalletStore,
     uri: &str,
-) -> Result<(Value, Vec<String>), Oid4vpError> {
-    let RequestReference::Value { client_id, request } = RequestReference::parse(uri)? else {
-        panic!("a request by value");
-    };
-    let verified = verify_request(&request, &client_id, std::slice::from_ref(&w.rp_root), NOW)?;
-    let query = verified.request.dcql_query.clone();
-    // The candidates: the wallet's credentials, with every claim (from one copy each).
-    let infos = store.list().unwrap();
-    let parsed: Vec<SdJwt> = infos
-        .iter()
-        .map(|info| SdJwt::parse(&store.copies(&info.id).unwrap()[0].sd_jwt).unwrap())
-        .collect();
-    let candidates: Vec<Candidate<'_>> = infos
-        .iter()
-        .zip(&parsed)
-        .map(|(info, sd)| Candidate {
-            format: FORMAT_SD_JWT_VC,
-            vct: &info.vct,
-            claims: sd.claims(),
-            authority_key_ids: &[],
-            holder_bound: true,
-        })
-        .collect();
-    let evaluation = query
-        .evaluate(&candidates)
-        .ok_or_else(|| Oid4vpError::InvalidRequest("the wallet cannot answer".into()))?;
-    let consent = verified.consent(&evaluation, |i| infos[i].vct.clone());
-    assert_eq!(consent.verifier_name, "Ngân hàng Ví dụ");
-    assert_eq!(
-        consent.purpose.as_deref(),
-        Some("Mở tài khoản thanh toán (eKYC)")
+) -> (WalletStore, Result<(Value, Vec<String>), WalletError>) {
+    let mut wallet = Wallet::from_store(
+        store,
+        keys,
+        vec![w.issuer_root.clone()],
+        vec![w.rp_root.clone()],
     );
-    let refused: Vec<String> = consent
-        .credentials
-        .iter()
-        .flat_map(|c| c.refused.iter().map(ToString::to_string))
-        .collect();
-    let mut presentations = Vec::new();
-    for item in &consent.credentials {
-        let id = &infos[item.candidate].id;
-        let taken = store.take_copy(id, NOW).unwrap();
-        let signer = KeyStoreSigner::new(keys, &taken.copy.key_alias).unwrap();
-        let presentation = SdJwt::parse(&taken.copy.sd_jwt)
-            .unwrap()
-            .present(
-                &item.claims,
-                Some(KeyBindingInput {
-                    signer: &signer,
-                    aud: &verified.request.client_id,
-                    nonce: &verified.request.nonce,
-                    iat: NOW,
-                }),
-            )
-            .unwrap();
-        store
-            .log_presentation(&PresentationRecord {
-                at: NOW,
-                verifier: consent.verifier.clone(),
-                verifier_name: Some(consent.verifier_name.clone()),
-                purpose: consent.purpose.clone(),
-                credential_id: id.clone(),
-                claims: item.claims.iter().map(ToString::to_string).collect(),
-            })
-            .unwrap();
-        presentations.push((item.query.clone(), presentation));
-    }
-    Ok((vp_token(&presentations), refused))
+    let result = (|| {
+        let pending = wallet.prepare_presentation(uri, None, NOW)?;
+        let consent = &pending.consent;
+        assert_eq!(consent.verifier_name, "Ngân hàng Ví dụ");
+        assert_eq!(
+            consent.purpose.as_deref(),
+            Some("Mở tài khoản thanh toán (eKYC)")
+        );
+        let refused: Vec<String> = consent
+            .credentials
+            .iter()
+            .flat_map(|c| c.refused.iter().map(ToString::to_string))
+            .collect();
+        let response = wallet.respond(&pending, NOW)?;
+        assert!(response.body.starts_with("vp_token=%7B"));
+        assert_eq!(
+            response.response_uri,
+            "https://bank.example.vn/openid4vp/response"
+        );
+        Ok((response.vp_token, refused))
+    })();
+    (wallet.into_store(), result)
 }
 
 #[test]
 fn a_registered_relying_party_gets_what_it_asked_once() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
-    let (keys, mut store, id) = wallet(&w, dir.path());
+    let (keys, store, id) = wallet(&w, dir.path());
     let claims: &[&[&str]] = &[
         &["given_name"],
         &["family_name"],
@@ -326,10 +288,9 @@ fn a_registered_relying_party_gets_what_it_asked_once() {
     }
     .to_uri();
 
-    let (token, refused) = answer(&w, &keys, &mut store, &uri).unwrap();
+    let (store, answered) = answer(&w, &keys, store, &uri);
+    let (token, refused) = answered.unwrap();
     assert!(refused.is_empty());
-    let body = direct_post_body(&token, object.state.as_deref());
-    assert!(body.starts_with("vp_token=%7B"));
 
     // The verifier: the pending request, once.
     let state = object.state.clone().unwrap();
@@ -389,7 +350,7 @@ fn request_for(w: &World, client_id: &str) -> (RequestObject, String) {
 fn claims_beyond_the_registration_are_refused() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
-    let (keys, mut store, id) = wallet(&w, dir.path());
+    let (keys, store, id) = wallet(&w, dir.path());
     let client_id = "x509_san_dns:bank.example.vn";
     let (object, jwt) = request(
         &w,
@@ -402,7 +363,8 @@ fn claims_beyond_the_registration_are_refused() {
         request: jwt,
     }
     .to_uri();
-    let (token, refused) = answer(&w, &keys, &mut store, &uri).unwrap();
+    let (store, answered) = answer(&w, &keys, store, &uri);
+    let (token, refused) = answered.unwrap();
     assert_eq!(refused, ["/personal_identifier"]);
     // What was presented lacks the refused claim: the verifier sees its query unanswered.
     let presentation = token["pid"][0].as_str().unwrap();
@@ -487,7 +449,7 @@ fn untrusted_or_mismatched_requests_are_refused() {
 fn a_query_for_claims_that_do_not_exist_cannot_be_answered() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
-    let (keys, mut store, id) = wallet(&w, dir.path());
+    let (keys, store, id) = wallet(&w, dir.path());
     let client_id = "x509_san_dns:bank.example.vn";
     let (_, jwt) = request(&w, query(&[&["blood_type"]]), &["/blood_type"], client_id);
     let uri = RequestReference::Value {
@@ -495,10 +457,8 @@ fn a_query_for_claims_that_do_not_exist_cannot_be_answered() {
         request: jwt,
     }
     .to_uri();
-    assert!(matches!(
-        answer(&w, &keys, &mut store, &uri),
-        Err(Oid4vpError::InvalidRequest(_))
-    ));
+    let (store, answered) = answer(&w, &keys, store, &uri);
+    assert!(matches!(answered, Err(WalletError::NoMatch)));
     // Nothing was taken or logged.
     assert_eq!(store.copies_left(&id).unwrap(), (3, 3));
     assert!(store.presentations().unwrap().is_empty());

@@ -1,0 +1,370 @@
+//! [`Wallet`]: what a phone app drives, on top of the wallet core ([`crate::wallet`]) and the
+//! protocols ([`crate::openid4vci`], [`crate::openid4vp`]). It receives credentials over OpenID4VCI (a batch of
+//! copies, each bound to a new keystore key, verified, stored encrypted), and answers OpenID4VP
+//! requests: checks the request, evaluates its DCQL query over the stored credentials, shows a
+//! consent, and on approval presents an unused copy of each credential and logs it.
+
+use serde_json::Value;
+
+use crate::{
+    jose::{self, b64},
+    openid4vci::client::{self, ClientError, CredentialsRequest, HttpRequest, Transport},
+    openid4vp::{
+        Oid4vpError,
+        dcql::{Candidate, Evaluation, FORMAT_SD_JWT_VC},
+        request::{Consent, RequestReference, VerifiedRequest, verify_request},
+        response::{direct_post_body, vp_token},
+    },
+    sdjwt::{KeyBindingInput, SdJwt, SdJwtError},
+    wallet::{
+        CopyRecord, CredentialInfo, KeyStore, KeyStoreError, KeyStoreSigner, PresentationRecord,
+        StoreError, WalletStore,
+    },
+    x509::TrustAnchor,
+};
+
+/// Why a wallet operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalletError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The keystore failed.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    /// Receiving credentials failed.
+    #[error(transparent)]
+    Issuance(#[from] ClientError),
+    /// A presentation request was refused.
+    #[error(transparent)]
+    Presentation(#[from] Oid4vpError),
+    /// No credential in the wallet answers the request.
+    #[error("no credential in the wallet answers this request")]
+    NoMatch,
+    /// A stored credential no longer parses.
+    #[error("a stored credential is unreadable: {0}")]
+    Credential(#[from] SdJwtError),
+}
+
+/// The alias of the key the wallet binds access tokens to (DPoP).
+pub const DPOP_ALIAS: &str = "dinhdanh.dpop";
+
+/// A request checked and evaluated, waiting for the citizen's consent.
+#[derive(Debug, Clone)]
+pub struct PendingPresentation {
+    /// The request.
+    pub request: VerifiedRequest,
+    /// What the wallet would disclose, what it refuses, to whom and why.
+    pub consent: Consent,
+    /// The evaluation of the query.
+    pub evaluation: Evaluation,
+    /// Store ids of the candidates, in evaluation order.
+    credential_ids: Vec<String>,
+}
+
+/// The wallet's answer, to POST to `response_uri`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresentationResponse {
+    /// Where to send it.
+    pub response_uri: String,
+    /// The `vp_token`.
+    pub vp_token: Value,
+    /// The `application/x-www-form-urlencoded` body (`vp_token`, `state`).
+    pub body: String,
+    /// Copies left unused, per credential presented (0: refresh it).
+    pub unused_left: Vec<(String, u32)>,
+}
+
+/// A citizen's wallet.
+pub struct Wallet<'k> {
+    keys: &'k dyn KeyStore,
+    store: WalletStore,
+    issuer_anchors: Vec<TrustAnchor>,
+    verifier_anchors: Vec<TrustAnchor>,
+}
+
+impl std::fmt::Debug for Wallet<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet").finish_non_exhaustive()
+    }
+}
+
+impl<'k> Wallet<'k> {
+    /// Opens the wallet file at `path` with `keys` (its data key wrapped by `wrapping_alias`),
+    /// trusting credentials that chain to `issuer_anchors` and requests from relying parties
+    /// that chain to `verifier_anchors` (the agency's roots, shipped with the app).
+    pub fn open(
+        path: &std::path::Path,
+        keys: &'k dyn KeyStore,
+        wrapping_alias: &str,
+        issuer_anchors: Vec<TrustAnchor>,
+        verifier_anchors: Vec<TrustAnchor>,
+    ) -> Result<Self, WalletError> {
+        Ok(Self {
+            store: WalletStore::open(path, keys, wrapping_alias)?,
+            keys,
+            issuer_anchors,
+            verifier_anchors,
+        })
+    }
+
+    /// A wallet over an open store.
+    pub fn from_store(
+        store: WalletStore,
+        keys: &'k dyn KeyStore,
+        issuer_anchors: Vec<TrustAnchor>,
+        verifier_anchors: Vec<TrustAnchor>,
+    ) -> Self {
+        Self {
+            keys,
+            store,
+            issuer_anchors,
+            verifier_anchors,
+        }
+    }
+
+    /// The store, giving the wallet up.
+    pub fn into_store(self) -> WalletStore {
+        self.store
+    }
+
+    /// The credentials held, oldest first.
+    pub fn credentials(&self) -> Result<Vec<CredentialInfo>, WalletError> {
+        Ok(self.store.list()?)
+    }
+
+    /// The presentation log, oldest first.
+    pub fn presentations(&self) -> Result<Vec<PresentationRecord>, WalletError> {
+        Ok(self.store.presentations()?)
+    }
+
+    /// Copies never used, and all copies, of a credential.
+    pub fn copies_left(&self, id: &str) -> Result<(u32, u32), WalletError> {
+        Ok(self.store.copies_left(id)?)
+    }
+
+    /// The store, for what the facade does not cover.
+    pub fn store(&mut self) -> &mut WalletStore {
+        &mut self.store
+    }
+
+    /// Receives the credentials of an offer with a pre-authorized code: `copies` of each offered
+    /// configuration (at most the issuer's batch size), each bound to a new keystore key, the
+    /// access token bound to the wallet's DPoP key. Returns what was stored.
+    pub fn receive_offer(
+        &mut self,
+        transport: &dyn Transport,
+        offer_uri: &str,
+        tx_code: Option<&str>,
+        copies: u32,
+        now: u64,
+    ) -> Result<Vec<CredentialInfo>, WalletError> {
+        let session = client::resolve_offer(transport, offer_uri)?;
+        if !self.keys.contains(DPOP_ALIAS)? {
+            self.keys.generate_signing_key(DPOP_ALIAS)?;
+        }
+        let dpop = KeyStoreSigner::new(self.keys, DPOP_ALIAS)?;
+        let token = client::redeem_pre_authorized(transport, &session, tx_code, Some(&dpop), now)?;
+        let copies = copies.clamp(1, session.batch_size) as usize;
+        let mut stored = Vec::new();
+        for configuration in &session.offer.credential_configuration_ids {
+            let aliases: Vec<String> =
+                (0..copies).map(|_| new_alias()).collect::<Result<_, _>>()?;
+            for alias in &aliases {
+                self.keys.generate_signing_key(alias)?;
+            }
+            let received = (|| {
+                let signers: Vec<KeyStoreSigner<'_>> = aliases
+                    .iter()
+                    .map(|alias| KeyStoreSigner::new(self.keys, alias))
+                    .collect::<Result<_, _>>()?;
+                let received = client::request_credentials(
+                    transport,
+                    &session,
+                    &token,
+                    &CredentialsRequest {
+                        configuration_id: configuration,
+                        keys: &signers,
+                        dpop: Some(&dpop),
+                        anchors: &self.issuer_anchors,
+                        now,
+                    },
+                )?;
+                Ok::<_, WalletError>(received)
+            })();
+            let received = match received {
+                Ok(received) => received,
+                Err(error) => {
+                    // No credential, no key: the keys made for it go.
+                    for alias in &aliases {
+                        let _ = self.keys.delete(alias);
+                    }
+                    return Err(error);
+                }
+            };
+            let first = &received[0].verified;
+            let info = CredentialInfo {
+                id: String::new(),
+                configuration_id: Some(configuration.clone()),
+                vct: first.vct.clone(),
+                issuer: first.iss.clone().unwrap_or_else(|| session.issuer.clone()),
+                issued_at: first
+                    .claims
+                    .get("iat")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(now),
+                expires_at: first.expires_at,
+                added_at: now,
+            };
+            let records: Vec<CopyRecord> = received
+                .iter()
+                .zip(&aliases)
+                .map(|(r, alias)| CopyRecord {
+                    sd_jwt: r.sd_jwt.clone(),
+                    key_alias: alias.clone(),
+                })
+                .collect();
+            let id = self.store.add(&info, &records)?;
+            stored.push(CredentialInfo { id, ..info });
+        }
+        Ok(stored)
+    }
+
+    /// Checks a presentation request (an invocation URL; `request_uri` is fetched through
+    /// `transport`) and evaluates it: the consent to show. Nothing is disclosed or stored yet.
+    pub fn prepare_presentation(
+        &self,
+        uri: &str,
+        transport: Option<&dyn Transport>,
+        now: u64,
+    ) -> Result<PendingPresentation, WalletError> {
+        let (client_id, jwt) = match RequestReference::parse(uri)? {
+            RequestReference::Value { client_id, request } => (client_id, request),
+            RequestReference::Uri {
+                client_id,
+                request_uri,
+            } => {
+                let transport = transport.ok_or_else(|| {
+                    Oid4vpError::InvalidRequest("request_uri needs a network".into())
+                })?;
+                let response = transport
+                    .send(&HttpRequest {
+                        method: "GET".into(),
+                        url: request_uri,
+                        headers: vec![("accept".into(), "application/oauth-authz-req+jwt".into())],
+                        body: Vec::new(),
+                    })
+                    .map_err(ClientError::Transport)?;
+                if response.status != 200 {
+                    return Err(Oid4vpError::InvalidRequest(format!(
+                        "request_uri answered {}",
+                        response.status
+                    ))
+                    .into());
+                }
+                let jwt = String::from_utf8(response.body).map_err(|_| {
+                    Oid4vpError::InvalidRequest("the request object is not text".into())
+                })?;
+                (client_id, jwt.trim().to_owned())
+            }
+        };
+        let request = verify_request(&jwt, &client_id, &self.verifier_anchors, now)?;
+        let infos = self.store.list()?;
+        let parsed: Vec<SdJwt> = infos
+            .iter()
+            .map(|info| {
+                let copies = self.store.copies(&info.id)?;
+                Ok(SdJwt::parse(&copies[0].sd_jwt)?)
+            })
+            .collect::<Result<_, WalletError>>()?;
+        let candidates: Vec<Candidate<'_>> = infos
+            .iter()
+            .zip(&parsed)
+            .map(|(info, sd_jwt)| Candidate {
+                format: FORMAT_SD_JWT_VC,
+                vct: &info.vct,
+                claims: sd_jwt.claims(),
+                authority_key_ids: &[],
+                holder_bound: true,
+            })
+            .collect();
+        let evaluation = request
+            .request
+            .dcql_query
+            .evaluate(&candidates)
+            .ok_or(WalletError::NoMatch)?;
+        let consent = request.consent(&evaluation, |i| infos[i].vct.clone());
+        Ok(PendingPresentation {
+            request,
+            consent,
+            evaluation,
+            credential_ids: infos.into_iter().map(|i| i.id).collect(),
+        })
+    }
+
+    /// Presents what the consent allows (the citizen approved it): for each credential an
+    /// unused copy, with only the consented claims and key binding to this request; each
+    /// presentation logged.
+    pub fn respond(
+        &mut self,
+        pending: &PendingPresentation,
+        now: u64,
+    ) -> Result<PresentationResponse, WalletError> {
+        let request = &pending.request.request;
+        let mut presentations = Vec::new();
+        let mut unused_left = Vec::new();
+        for item in &pending.consent.credentials {
+            let id = pending
+                .credential_ids
+                .get(item.candidate)
+                .ok_or(WalletError::NoMatch)?;
+            let taken = self.store.take_copy(id, now)?;
+            let signer = KeyStoreSigner::new(self.keys, &taken.copy.key_alias)?;
+            let presentation = SdJwt::parse(&taken.copy.sd_jwt)?.present(
+                &item.claims,
+                Some(KeyBindingInput {
+                    signer: &signer,
+                    aud: &request.client_id,
+                    nonce: &request.nonce,
+                    iat: now,
+                }),
+            )?;
+            self.store.log_presentation(&PresentationRecord {
+                at: now,
+                verifier: pending.consent.verifier.clone(),
+                verifier_name: Some(pending.consent.verifier_name.clone()),
+                purpose: pending.consent.purpose.clone(),
+                credential_id: id.clone(),
+                claims: item.claims.iter().map(ToString::to_string).collect(),
+            })?;
+            unused_left.push((id.clone(), taken.unused_left));
+            presentations.push((item.query.clone(), presentation));
+        }
+        let token = vp_token(&presentations);
+        Ok(PresentationResponse {
+            response_uri: request.response_uri.clone(),
+            body: direct_post_body(&token, request.state.as_deref()),
+            vp_token: token,
+            unused_left,
+        })
+    }
+
+    /// Deletes a credential and the keys of its copies.
+    pub fn remove(&mut self, id: &str) -> Result<(), WalletError> {
+        let copies = self.store.copies(id)?;
+        self.store.remove(id)?;
+        for copy in copies {
+            self.keys.delete(&copy.key_alias)?;
+        }
+        Ok(())
+    }
+}
+
+/// A fresh random key alias for a copy's holder key.
+fn new_alias() -> Result<String, WalletError> {
+    let mut bytes = [0u8; 12];
+    jose::random_bytes(&mut bytes)
+        .map_err(|e| KeyStoreError::Refused(format!("no randomness: {e}")))?;
+    Ok(format!("dinhdanh.holder.{}", b64::encode(bytes)))
+}
