@@ -47,59 +47,64 @@ struct World {
     issuer_x5c: Vec<String>,
 }
 
+/// An end-entity certificate from `ca` for `key`, valid around `NOW`.
+fn leaf(ca: &DevCa, key: &Es256KeyPair, name: &str, dns_names: &[&str], uris: &[&str]) -> Vec<u8> {
+    ca.issue(
+        key.public_key(),
+        &LeafProfile {
+            common_name: name,
+            dns_names,
+            uris,
+            not_before: NOW - 1_000,
+            not_after: NOW + 10_000_000,
+        },
+    )
+    .unwrap()
+}
+
 fn world() -> World {
-    let validity = (NOW - 1_000, NOW + 10_000_000);
-    let root_key = Es256KeyPair::generate().unwrap();
-    let issuer_ca = DevCa::generate(&root_key, "agency root", validity.0, validity.1).unwrap();
-    let issuer_key = Es256KeyPair::generate().unwrap();
-    let issuer_cert = issuer_ca
-        .issue(
-            issuer_key.public_key(),
-            &LeafProfile {
-                common_name: "PID issuer",
-                uris: &[ISS],
-                not_before: validity.0,
-                not_after: validity.1,
-                ..LeafProfile::default()
-            },
+    let ca = |name: &str| {
+        DevCa::generate(
+            &Es256KeyPair::generate().unwrap(),
+            name,
+            NOW - 1_000,
+            NOW + 10_000_000,
         )
-        .unwrap();
-    let rp_ca_key = Es256KeyPair::generate().unwrap();
-    let rp_ca = DevCa::generate(&rp_ca_key, "relying-party CA", validity.0, validity.1).unwrap();
-    let rp_key = Es256KeyPair::generate().unwrap();
-    let rp_cert = rp_ca
-        .issue(
-            rp_key.public_key(),
-            &LeafProfile {
-                common_name: "Ngân hàng Ví dụ",
-                dns_names: &["bank.example.vn"],
-                not_before: validity.0,
-                not_after: validity.1,
-                ..LeafProfile::default()
-            },
-        )
-        .unwrap();
-    let agency_key = Es256KeyPair::generate().unwrap();
-    let agency_cert = rp_ca
-        .issue(
-            agency_key.public_key(),
-            &LeafProfile {
-                common_name: "relying-party registry",
-                not_before: validity.0,
-                not_after: validity.1,
-                ..LeafProfile::default()
-            },
-        )
-        .unwrap();
+        .unwrap()
+    };
+    let (issuer_ca, rp_ca) = (ca("agency root"), ca("relying-party CA"));
+    let (issuer_key, rp_key, agency_key) = (
+        Es256KeyPair::generate().unwrap(),
+        Es256KeyPair::generate().unwrap(),
+        Es256KeyPair::generate().unwrap(),
+    );
     World {
         issuer_root: issuer_ca.trust_anchor().unwrap(),
         rp_root: rp_ca.trust_anchor().unwrap(),
+        rp_chain: vec![leaf(
+            &rp_ca,
+            &rp_key,
+            "Ngân hàng Ví dụ",
+            &["bank.example.vn"],
+            &[],
+        )],
+        agency_chain: vec![leaf(
+            &rp_ca,
+            &agency_key,
+            "relying-party registry",
+            &[],
+            &[],
+        )],
+        issuer_x5c: dinhdanh_sdk::x509::der_chain_to_x5c(&[leaf(
+            &issuer_ca,
+            &issuer_key,
+            "PID issuer",
+            &[],
+            &[ISS],
+        )]),
         rp_key,
-        rp_chain: vec![rp_cert],
         agency_key,
-        agency_chain: vec![agency_cert],
         issuer_key,
-        issuer_x5c: dinhdanh_sdk::x509::der_chain_to_x5c(&[issuer_cert]),
     }
 }
 
