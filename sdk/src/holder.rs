@@ -13,7 +13,7 @@ use crate::{
         Oid4vpError,
         dcql::{Candidate, Evaluation, FORMAT_SD_JWT_VC},
         request::{Consent, RequestReference, VerifiedRequest, verify_request},
-        response::{direct_post_body, vp_token},
+        response::{direct_post_body, direct_post_jwt_body, vp_token},
     },
     sdjwt::{KeyBindingInput, SdJwt, SdJwtError},
     wallet::{
@@ -70,7 +70,8 @@ pub struct PresentationResponse {
     pub response_uri: String,
     /// The `vp_token`.
     pub vp_token: Value,
-    /// The `application/x-www-form-urlencoded` body (`vp_token`, `state`).
+    /// The `application/x-www-form-urlencoded` body: `vp_token` and `state`, or with
+    /// `direct_post.jwt` `response`, a JWE of both to the verifier's key.
     pub body: String,
     /// Copies left unused, per credential presented (0: refresh it).
     pub unused_left: Vec<(String, u32)>,
@@ -342,9 +343,13 @@ impl<'k> Wallet<'k> {
             presentations.push((item.query.clone(), presentation));
         }
         let token = vp_token(&presentations);
+        let body = match &pending.request.encryption {
+            Some(encryption) => direct_post_jwt_body(&token, request.state.as_deref(), encryption)?,
+            None => direct_post_body(&token, request.state.as_deref()),
+        };
         Ok(PresentationResponse {
             response_uri: request.response_uri.clone(),
-            body: direct_post_body(&token, request.state.as_deref()),
+            body,
             vp_token: token,
             unused_left,
         })

@@ -6,6 +6,7 @@
 //! encodings (public key derivation, on-curve checks, PKCS#8).
 
 pub mod b64;
+pub mod jwe;
 mod jwk;
 mod jws;
 pub mod random;

@@ -10,7 +10,11 @@ use serde_json::Value;
 
 use super::{Oid4vpError, dcql::DcqlQuery};
 use crate::{
-    jose::{self, JwsHeader, JwsSigner, PublicKey, UnverifiedJws, b64, sign_compact},
+    jose::{
+        self, JwsHeader, JwsSigner, PublicKey, UnverifiedJws, b64,
+        jwe::{self, ContentEncryption},
+        sign_compact,
+    },
     sdjwt::ClaimPath,
     x509::{self, ChainPolicy, TrustAnchor, ValidatedChain},
 };
@@ -307,6 +311,67 @@ pub struct VerifiedRequest {
     pub certificate_subject: String,
     /// The verifier's registration, when the request carries a valid one for this client.
     pub registration: Option<Registration>,
+    /// With `direct_post.jwt`: the key and content encryption of the response.
+    pub encryption: Option<ResponseEncryption>,
+}
+
+/// How a `direct_post.jwt` response is encrypted: to which key, with which content encryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseEncryption {
+    /// The verifier's ECDH key.
+    pub key: PublicKey,
+    /// Its `kid`, echoed in the JWE header.
+    pub kid: Option<String>,
+    /// The content encryption chosen.
+    pub enc: ContentEncryption,
+}
+
+/// The response encryption a request asks for (`direct_post.jwt`): the first P-256 key of
+/// `client_metadata.jwks` meant for ECDH-ES encryption, and the first content encryption of
+/// `encrypted_response_enc_values_supported` this wallet supports (`A128GCM` when absent).
+pub fn response_encryption(
+    request: &RequestObject,
+) -> Result<Option<ResponseEncryption>, Oid4vpError> {
+    if request.response_mode != ResponseMode::DirectPostJwt {
+        return Ok(None);
+    }
+    let invalid = |m: &str| Oid4vpError::InvalidRequest(format!("direct_post.jwt: {m}"));
+    let metadata = request
+        .client_metadata
+        .as_ref()
+        .ok_or_else(|| invalid("no client_metadata"))?;
+    let keys = metadata
+        .pointer("/jwks/keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("no client_metadata.jwks.keys"))?;
+    let (key, kid) = keys
+        .iter()
+        .filter(|k| {
+            k.get("use").is_none_or(|u| u == "enc")
+                && k.get("alg").is_none_or(|a| a == jwe::ECDH_ES)
+        })
+        .find_map(|k| {
+            let mut public = k.clone();
+            if let Some(map) = public.as_object_mut() {
+                for member in ["use", "alg", "kid", "key_ops"] {
+                    map.remove(member);
+                }
+            }
+            let key = PublicKey::from_jwk(&public).ok()?;
+            Some((key, k.get("kid").and_then(Value::as_str).map(str::to_owned)))
+        })
+        .ok_or_else(|| invalid("no P-256 key for ECDH-ES in jwks"))?;
+    let enc = match metadata.get("encrypted_response_enc_values_supported") {
+        None => ContentEncryption::A128Gcm,
+        Some(values) => values
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find_map(ContentEncryption::from_name)
+            .ok_or_else(|| invalid("no supported content encryption (A128GCM, A256GCM)"))?,
+    };
+    Ok(Some(ResponseEncryption { key, kid, enc }))
 }
 
 /// Checks a signed request object as received with `client_id` (the invocation URL's): the
@@ -380,11 +445,7 @@ pub fn verify_request(
             "aud is not for wallets under static discovery".into(),
         ));
     }
-    if request.response_mode == ResponseMode::DirectPostJwt {
-        return Err(Oid4vpError::InvalidRequest(
-            "response_mode direct_post.jwt is not supported yet".into(),
-        ));
-    }
+    let encryption = response_encryption(&request)?;
     let registration = request
         .verifier_info
         .iter()
@@ -398,6 +459,7 @@ pub fn verify_request(
                 .then_some(registration)
         });
     Ok(VerifiedRequest {
+        encryption,
         certificate_subject: chain.leaf_subject(),
         client_id: prefix,
         registration,

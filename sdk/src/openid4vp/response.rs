@@ -10,11 +10,14 @@ use serde_json::{Map, Value};
 use super::{
     Oid4vpError,
     dcql::{Candidate, CredentialQuery, DcqlQuery, FORMAT_SD_JWT_VC},
-    request::RequestObject,
+    request::{RequestObject, ResponseEncryption},
 };
-use crate::verifier::{
-    IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, Verification,
-    VerificationPolicy, verify_presentation,
+use crate::{
+    jose::jwe::{self, ContentEncryption, DecryptionKey},
+    verifier::{
+        IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, Verification,
+        VerificationPolicy, verify_presentation,
+    },
 };
 
 /// Builds `vp_token`: for each credential query answered, its presentations.
@@ -42,6 +45,54 @@ pub fn direct_post_body(vp_token: &Value, state: Option<&str>) -> String {
         body.push_str(&enc(state));
     }
     body
+}
+
+/// The `application/x-www-form-urlencoded` body of a `direct_post.jwt` response: `response`, a
+/// JWE of `{"vp_token": …, "state": …}` to the verifier's key.
+pub fn direct_post_jwt_body(
+    vp_token: &Value,
+    state: Option<&str>,
+    encryption: &ResponseEncryption,
+) -> Result<String, Oid4vpError> {
+    let mut payload = Map::new();
+    payload.insert("vp_token".into(), vp_token.clone());
+    if let Some(state) = state {
+        payload.insert("state".into(), Value::String(state.to_owned()));
+    }
+    let jwe = jwe::encrypt(
+        Value::Object(payload).to_string().as_bytes(),
+        &encryption.key,
+        encryption.kid.as_deref(),
+        encryption.enc,
+        None,
+        None,
+    )
+    .map_err(|e| Oid4vpError::InvalidRequest(format!("encrypting the response: {e}")))?;
+    // A JWE is base64url parts and dots: nothing to escape in a form value.
+    Ok(format!("response={jwe}"))
+}
+
+/// Opens a `direct_post.jwt` response (the `response` JWE) with the verifier's key: its
+/// `vp_token` and `state`.
+pub fn open_encrypted_response(
+    jwe: &str,
+    key: &DecryptionKey,
+    accepted: &[ContentEncryption],
+) -> Result<(Value, Option<String>), Oid4vpError> {
+    let invalid = |m: String| Oid4vpError::InvalidResponse(m);
+    let (_, plain) = jwe::decrypt(jwe, key, accepted).map_err(|e| invalid(e.to_string()))?;
+    let payload: Value =
+        serde_json::from_slice(&plain).map_err(|e| invalid(format!("payload: {e}")))?;
+    let vp_token = payload
+        .get("vp_token")
+        .cloned()
+        .ok_or_else(|| invalid("no vp_token".into()))?;
+    let state = match payload.get("state") {
+        None => None,
+        Some(Value::String(state)) => Some(state.clone()),
+        Some(_) => return Err(invalid("state is not a string".into())),
+    };
+    Ok((vp_token, state))
 }
 
 /// The requests a verifier has made and not yet seen answered, by `state`; each is taken once.

@@ -8,8 +8,11 @@
 use std::path::Path;
 
 use dinhdanh_sdk::{
-    holder::{Wallet, WalletError},
-    jose::{Es256KeyPair, PublicKey},
+    holder::{PresentationResponse, Wallet, WalletError},
+    jose::{
+        Es256KeyPair, PublicKey,
+        jwe::{ContentEncryption, DecryptionKey},
+    },
     openid4vp::{
         Oid4vpError,
         dcql::DcqlQuery,
@@ -19,7 +22,7 @@ use dinhdanh_sdk::{
             RequestReference, ResponseMode, STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
             verify_request,
         },
-        response::{PendingRequests, ResponsePolicy, verify_response},
+        response::{PendingRequests, ResponsePolicy, open_encrypted_response, verify_response},
     },
     sdjwt::{KeyBindingInput, SdJwt},
     vc::{self, VcIssuance},
@@ -236,7 +239,10 @@ fn answer(
     keys: &SoftwareKeyStore,
     store: WalletStore,
     uri: &str,
-) -> (WalletStore, Result<(Value, Vec<String>), WalletError>) {
+) -> (
+    WalletStore,
+    Result<(PresentationResponse, Vec<String>), WalletError>,
+) {
     let mut wallet = Wallet::from_store(
         store,
         keys,
@@ -257,12 +263,11 @@ fn answer(
             .flat_map(|c| c.refused.iter().map(ToString::to_string))
             .collect();
         let response = wallet.respond(&pending, NOW)?;
-        assert!(response.body.starts_with("vp_token=%7B"));
         assert_eq!(
             response.response_uri,
             "https://bank.example.vn/openid4vp/response"
         );
-        Ok((response.vp_token, refused))
+        Ok((response, refused))
     })();
     (wallet.into_store(), result)
 }
@@ -294,7 +299,9 @@ fn a_registered_relying_party_gets_what_it_asked_once() {
     .to_uri();
 
     let (store, answered) = answer(&w, &keys, store, &uri);
-    let (token, refused) = answered.unwrap();
+    let (response, refused) = answered.unwrap();
+    assert!(response.body.starts_with("vp_token=%7B"));
+    let token = response.vp_token;
     assert!(refused.is_empty());
 
     // The verifier: the pending request, once.
@@ -369,7 +376,9 @@ fn claims_beyond_the_registration_are_refused() {
     }
     .to_uri();
     let (store, answered) = answer(&w, &keys, store, &uri);
-    let (token, refused) = answered.unwrap();
+    let (response, refused) = answered.unwrap();
+    assert!(response.body.starts_with("vp_token=%7B"));
+    let token = response.vp_token;
     assert_eq!(refused, ["/personal_identifier"]);
     // What was presented lacks the refused claim: the verifier sees its query unanswered.
     let presentation = token["pid"][0].as_str().unwrap();
@@ -519,4 +528,51 @@ fn a_pid_presentation_with_four_claims_fits_one_qr_code() {
         qrcode::QrCode::with_error_correction_level(presentation.as_bytes(), qrcode::EcLevel::L)
             .is_err()
     );
+}
+
+#[test]
+fn an_encrypted_response_opens_only_with_the_verifiers_key() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, _) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let encryption = DecryptionKey::generate().unwrap();
+    let (mut object, _) = request(
+        &w,
+        query(&[&["given_name"], &["birthdate"]]),
+        &["/given_name", "/birthdate"],
+        client_id,
+    );
+    object.response_mode = ResponseMode::DirectPostJwt;
+    object.client_metadata = Some(json!({
+        "jwks": { "keys": [encryption.public_jwk("enc-1")] },
+        "encrypted_response_enc_values_supported": ["A256GCM", "A128GCM"]
+    }));
+    let uri = RequestReference::Value {
+        client_id: client_id.into(),
+        request: sign_request(&object, &w.rp_key, &w.rp_chain).unwrap(),
+    }
+    .to_uri();
+    let (_, answered) = answer(&w, &keys, store, &uri);
+    let (response, _) = answered.unwrap();
+    let jwe = response.body.strip_prefix("response=").unwrap();
+    assert!(!jwe.contains("given_name") && !jwe.contains("vp_token"));
+    let (token, state) =
+        open_encrypted_response(jwe, &encryption, &[ContentEncryption::A256Gcm]).unwrap();
+    assert_eq!(state, object.state);
+    let answers =
+        verify_response(&token, &object, &policy(&w), &StatusListCache::new(), NOW).unwrap();
+    assert_eq!(answers[0].verification.claims["birthdate"], "2004-03-15");
+    // Another key does not open it; nor does a verifier that accepts only A128GCM.
+    let stranger = DecryptionKey::generate().unwrap();
+    assert!(open_encrypted_response(jwe, &stranger, &[ContentEncryption::A256Gcm]).is_err());
+    assert!(open_encrypted_response(jwe, &encryption, &[ContentEncryption::A128Gcm]).is_err());
+
+    // direct_post.jwt without a usable key is refused before anything is shown.
+    object.client_metadata = Some(json!({ "jwks": { "keys": [] } }));
+    let jwt = sign_request(&object, &w.rp_key, &w.rp_chain).unwrap();
+    assert!(matches!(
+        verify_request(&jwt, client_id, std::slice::from_ref(&w.rp_root), NOW),
+        Err(Oid4vpError::InvalidRequest(_))
+    ));
 }
