@@ -1,16 +1,19 @@
 //! OpenID4VP input from the network: invocation URLs and request objects (a wallet receives),
-//! compact QR presentations and `vp_token`s (a verifier receives). No input may panic; any text
+//! compact QR presentations, encrypted responses (JWE) and `vp_token`s (a verifier receives). No input may panic; any text
 //! round trips through the compact QR form; a decoded QR form re-encodes to a decodable one.
 
 #![no_main]
 
 use dinhdanh_sdk::{
-    jose::Es256KeyPair,
+    jose::{
+        Es256KeyPair,
+        jwe::{ContentEncryption, DecryptionKey},
+    },
     openid4vp::{
         dcql::DcqlQuery,
         qr,
         request::{RequestObject, RequestReference, ResponseMode, verify_request},
-        response::{ResponsePolicy, verify_response},
+        response::{ResponsePolicy, open_encrypted_response, verify_response},
     },
     verifier::{IssuerTrustData, StatusListCache, StatusPolicy},
 };
@@ -24,6 +27,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = RequestReference::parse(text);
+    if let Ok(key) = DecryptionKey::from_bytes(&[7u8; 32]) {
+        let _ = open_encrypted_response(
+            text,
+            &key,
+            &[ContentEncryption::A128Gcm, ContentEncryption::A256Gcm],
+        );
+    }
     let _ = verify_request(text, "x509_san_dns:bank.example.vn", &[], NOW);
     let compact = qr::encode(text).expect("any text packs");
     assert_eq!(qr::decode(&compact).as_deref(), Ok(text));
