@@ -169,7 +169,12 @@ impl<'k> Wallet<'k> {
         let token = client::redeem_pre_authorized(transport, &session, tx_code, Some(&dpop), now)?;
         let copies = copies.clamp(1, session.batch_size) as usize;
         let mut stored = Vec::new();
-        for configuration in &session.offer.credential_configuration_ids {
+        let offered = session
+            .offer
+            .as_ref()
+            .map(|o| o.credential_configuration_ids.clone())
+            .unwrap_or_default();
+        for configuration in &offered {
             let aliases: Vec<String> =
                 (0..copies).map(|_| new_alias()).collect::<Result<_, _>>()?;
             for alias in &aliases {

@@ -247,12 +247,12 @@ async fn enrol_level2_issue_verify_revoke() {
             )
             .await;
         ok(&confirmed, StatusCode::CREATED);
-        let mut phone = SoftAuthenticator::new("localhost", &server.public_url);
+        let mut passkeys = SoftAuthenticator::new("localhost", &server.public_url);
         let session = register(
             &client,
             confirmed.body["token"].as_str().unwrap(),
             &confirmed.body["passkey_registration"],
-            &mut phone,
+            &mut passkeys,
         )
         .await;
 
@@ -311,7 +311,10 @@ async fn enrol_level2_issue_verify_revoke() {
         let transport = TcpTransport;
         let offer = oid4vci::resolve_offer(&transport, offer_uri).unwrap();
         assert_eq!(offer.issuer, server.public_url);
-        assert_eq!(offer.offer.credential_configuration_ids, ["pid"]);
+        assert_eq!(
+            offer.offer.as_ref().unwrap().credential_configuration_ids,
+            ["pid"]
+        );
         keys.generate_signing_key("dpop").unwrap();
         let dpop = KeyStoreSigner::new(&keys, "dpop").unwrap();
         // A wrong transaction code costs an attempt: the issuer's `invalid_grant`.
@@ -433,6 +436,94 @@ async fn enrol_level2_issue_verify_revoke() {
         for credential in &more {
             assert_eq!(facade.copies_left(&credential.id).unwrap(), (2, 2));
         }
+
+        // 3'. The wallet starts issuance itself (authorization code: PAR, PKCE, DPoP); the
+        // citizen approves in the browser with a fresh passkey sign-in; the redirect completes it.
+        let issuer = oid4vci::discover(&transport, &server.public_url, None).unwrap();
+        let redirect_uri = "vn.dinhdanh.wallet:/callback";
+        let start = oid4vci::start_authorization(
+            &transport,
+            &issuer,
+            &["judicial_record"],
+            "dinhdanh-wallet",
+            redirect_uri,
+            &dpop,
+            now(),
+        )
+        .unwrap();
+        let request_uri =
+            percent_encoding::percent_decode_str(start.url.split("request_uri=").nth(1).unwrap())
+                .decode_utf8()
+                .unwrap()
+                .into_owned();
+        let page_path = start.url.trim_start_matches(&server.public_url).to_owned();
+        let page = client.json(Method::GET, &page_path, None, None).await;
+        ok(&page, StatusCode::OK);
+        let begun = client
+            .json(Method::POST, "/v1/sessions/passkey", None, None)
+            .await;
+        ok(&begun, StatusCode::OK);
+        let assertion = passkeys.get(&begun.body["options"]);
+        let signed_in = client
+            .json(
+                Method::POST,
+                &format!(
+                    "/v1/sessions/passkey/{}",
+                    begun.body["ceremony_id"].as_str().unwrap()
+                ),
+                None,
+                Some(&json!({ "credential": assertion })),
+            )
+            .await;
+        ok(&signed_in, StatusCode::CREATED);
+        let approved = client
+            .json(
+                Method::POST,
+                &format!(
+                    "/v1/authorizations/{}/approve",
+                    request_uri.rsplit(':').next().unwrap()
+                ),
+                signed_in.body["token"].as_str(),
+                None,
+            )
+            .await;
+        ok(&approved, StatusCode::OK);
+        let redirect = approved.body["redirect_to"].as_str().unwrap();
+        // A redirect with another state is refused; the real one gives a DPoP-bound token.
+        let forged = redirect.replace("state=", "state=x");
+        assert!(matches!(
+            oid4vci::finish_authorization(&transport, &issuer, &start, &forged, &dpop, now()),
+            Err(ClientError::Protocol(_))
+        ));
+        let token =
+            oid4vci::finish_authorization(&transport, &issuer, &start, redirect, &dpop, now())
+                .unwrap();
+        assert_eq!(token.token_type, "DPoP");
+        let again =
+            oid4vci::finish_authorization(&transport, &issuer, &start, redirect, &dpop, now());
+        assert!(
+            matches!(&again, Err(ClientError::Issuer { code, .. }) if code == "invalid_grant"),
+            "{again:?}"
+        );
+        keys.generate_signing_key("judicial/0").unwrap();
+        let holder = KeyStoreSigner::new(&keys, "judicial/0").unwrap();
+        let judicial = oid4vci::request_credentials(
+            &transport,
+            &issuer,
+            &token,
+            &CredentialsRequest {
+                configuration_id: "judicial_record",
+                keys: std::slice::from_ref(&holder),
+                dpop: Some(&dpop),
+                anchors: &anchors,
+                now: now(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            judicial[0].verified.vct,
+            "urn:vn:dinhdanh:judicial_record:1"
+        );
 
         // 6. A relying party verifies every copy offline (trust anchor and status list fetched
         // beforehand).

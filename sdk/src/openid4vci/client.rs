@@ -8,6 +8,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
 use super::{
     FORMAT_SD_JWT_VC, PRE_AUTHORIZED_GRANT,
@@ -94,15 +95,19 @@ pub enum ClientError {
 /// Largest response body read from an issuer.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 
-/// What a wallet learns from an offer: the offer itself and the issuer's endpoints.
+/// What a wallet learns of an issuer: the offer it came with (if any) and the endpoints.
 #[derive(Debug, Clone)]
 pub struct IssuerSession {
-    /// The offer.
-    pub offer: CredentialOffer,
+    /// The offer, when issuance started from one (`None`: the wallet started it).
+    pub offer: Option<CredentialOffer>,
     /// The credential issuer identifier.
     pub issuer: String,
     /// The token endpoint (from the authorization server's metadata).
     pub token_endpoint: String,
+    /// The authorization endpoint, when the authorization server has one.
+    pub authorization_endpoint: Option<String>,
+    /// The pushed authorization request endpoint (RFC 9126), when there is one.
+    pub par_endpoint: Option<String>,
     /// The credential endpoint.
     pub credential_endpoint: String,
     /// The nonce endpoint, when the issuer has one.
@@ -134,37 +139,21 @@ pub fn resolve_offer(transport: &dyn Transport, uri: &str) -> Result<IssuerSessi
             CredentialOffer::from_json(text).map_err(|e| ClientError::Protocol(e.to_string()))?
         }
     };
-    let issuer = https_or_local(&offer.credential_issuer)?;
-    let metadata: Value = json_of(&get(
-        transport,
-        &well_known(&issuer, "openid-credential-issuer"),
-    )?)?;
-    if metadata.get("credential_issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
-        return Err(ClientError::Protocol(
-            "metadata names another credential_issuer".into(),
-        ));
-    }
-    let endpoint = |name: &str| -> Result<Option<String>, ClientError> {
-        metadata
-            .get(name)
-            .map(|v| {
-                v.as_str()
-                    .ok_or_else(|| {
-                        ClientError::Protocol(format!("metadata: {name} is not a string"))
-                    })
-                    .and_then(https_or_local)
-            })
-            .transpose()
-    };
-    let credential_endpoint = endpoint("credential_endpoint")?
-        .ok_or_else(|| ClientError::Protocol("metadata has no credential_endpoint".into()))?;
-    let nonce_endpoint = endpoint("nonce_endpoint")?;
-    let batch_size = metadata
-        .pointer("/batch_credential_issuance/batch_size")
-        .and_then(Value::as_u64)
-        .map_or(1, |n| n.clamp(1, 100) as u32);
+    // The authorization server the offer's grant names, if any.
+    let named = offer
+        .pre_authorized_code()
+        .and_then(|g| g.authorization_server.clone())
+        .or_else(|| {
+            offer
+                .grants
+                .authorization_code
+                .as_ref()
+                .and_then(|g| g.authorization_server.clone())
+        });
+    let mut session = discover(transport, &offer.credential_issuer, named.as_deref())?;
     for id in &offer.credential_configuration_ids {
-        if metadata
+        if session
+            .metadata
             .pointer(&format!(
                 "/credential_configurations_supported/{}",
                 pointer_escape(id)
@@ -176,11 +165,49 @@ pub fn resolve_offer(transport: &dyn Transport, uri: &str) -> Result<IssuerSessi
             )));
         }
     }
-    // The authorization server: the one the offer's grant names, else the first listed, else
-    // the issuer itself.
-    let authorization_server = offer
-        .pre_authorized_code()
-        .and_then(|g| g.authorization_server.clone())
+    session.offer = Some(offer);
+    Ok(session)
+}
+
+/// Fetches an issuer's metadata and its authorization server's (wallet-initiated issuance, or
+/// after an offer): the authorization server `authorization_server` when given, else the first
+/// the issuer lists, else the issuer itself.
+pub fn discover(
+    transport: &dyn Transport,
+    issuer: &str,
+    authorization_server: Option<&str>,
+) -> Result<IssuerSession, ClientError> {
+    let issuer = https_or_local(issuer)?;
+    let metadata: Value = json_of(&get(
+        transport,
+        &well_known(&issuer, "openid-credential-issuer"),
+    )?)?;
+    if metadata.get("credential_issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
+        return Err(ClientError::Protocol(
+            "metadata names another credential_issuer".into(),
+        ));
+    }
+    let endpoint = |document: &Value, name: &str| -> Result<Option<String>, ClientError> {
+        document
+            .get(name)
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| {
+                        ClientError::Protocol(format!("metadata: {name} is not a string"))
+                    })
+                    .and_then(https_or_local)
+            })
+            .transpose()
+    };
+    let credential_endpoint = endpoint(&metadata, "credential_endpoint")?
+        .ok_or_else(|| ClientError::Protocol("metadata has no credential_endpoint".into()))?;
+    let nonce_endpoint = endpoint(&metadata, "nonce_endpoint")?;
+    let batch_size = metadata
+        .pointer("/batch_credential_issuance/batch_size")
+        .and_then(Value::as_u64)
+        .map_or(1, |n| n.clamp(1, 100) as u32);
+    let authorization_server = authorization_server
+        .map(str::to_owned)
         .or_else(|| {
             metadata
                 .pointer("/authorization_servers/0")
@@ -193,17 +220,15 @@ pub fn resolve_offer(transport: &dyn Transport, uri: &str) -> Result<IssuerSessi
         transport,
         &well_known(&authorization_server, "oauth-authorization-server"),
     )?)?;
-    let token_endpoint = as_metadata
-        .get("token_endpoint")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            ClientError::Protocol("authorization server metadata has no token_endpoint".into())
-        })
-        .and_then(https_or_local)?;
+    let token_endpoint = endpoint(&as_metadata, "token_endpoint")?.ok_or_else(|| {
+        ClientError::Protocol("authorization server metadata has no token_endpoint".into())
+    })?;
     Ok(IssuerSession {
-        offer,
+        offer: None,
         issuer,
         token_endpoint,
+        authorization_endpoint: endpoint(&as_metadata, "authorization_endpoint")?,
+        par_endpoint: endpoint(&as_metadata, "pushed_authorization_request_endpoint")?,
         credential_endpoint,
         nonce_endpoint,
         batch_size,
@@ -228,7 +253,8 @@ pub fn redeem_pre_authorized(
 ) -> Result<AccessToken, ClientError> {
     let grant = session
         .offer
-        .pre_authorized_code()
+        .as_ref()
+        .and_then(CredentialOffer::pre_authorized_code)
         .ok_or_else(|| ClientError::Protocol("offer has no pre-authorized code".into()))?;
     let mut form = vec![
         ("grant_type", PRE_AUTHORIZED_GRANT),
@@ -243,6 +269,17 @@ pub fn redeem_pre_authorized(
         }
         (None, _) => {}
     }
+    token_request(transport, session, &form, dpop, now)
+}
+
+/// A token request (`form`), DPoP-bound when `dpop` is given.
+fn token_request(
+    transport: &dyn Transport,
+    session: &IssuerSession,
+    form: &[(&str, &str)],
+    dpop: Option<&KeyStoreSigner<'_>>,
+    now: u64,
+) -> Result<AccessToken, ClientError> {
     let mut headers = vec![(
         "content-type".to_owned(),
         "application/x-www-form-urlencoded".to_owned(),
@@ -259,7 +296,7 @@ pub fn redeem_pre_authorized(
             method: "POST".into(),
             url: session.token_endpoint.clone(),
             headers,
-            body: form_encode(&form).into_bytes(),
+            body: form_encode(form).into_bytes(),
         },
     )?;
     let token: TokenResponse = serde_json::from_slice(&response.body)
@@ -275,6 +312,178 @@ pub fn redeem_pre_authorized(
         token: token.access_token,
         token_type: expected.to_owned(),
     })
+}
+
+/// An authorization started by the wallet: the URL to open (the issuer's sign-in page), and
+/// what the wallet keeps until the redirect comes back.
+pub struct AuthorizationStart {
+    /// The URL to open in the system browser.
+    pub url: String,
+    /// The `state` the redirect must carry back.
+    pub state: String,
+    /// The redirect URI registered for the wallet.
+    pub redirect_uri: String,
+    /// The wallet's client id.
+    pub client_id: String,
+    code_verifier: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for AuthorizationStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationStart")
+            .field("url", &self.url)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the authorization code flow (HAIP: PAR, PKCE S256, DPoP): pushes the authorization
+/// request for `configuration_ids` with a fresh code challenge, bound to the `dpop` key, and
+/// returns the authorization URL to open.
+pub fn start_authorization(
+    transport: &dyn Transport,
+    session: &IssuerSession,
+    configuration_ids: &[&str],
+    client_id: &str,
+    redirect_uri: &str,
+    dpop: &KeyStoreSigner<'_>,
+    now: u64,
+) -> Result<AuthorizationStart, ClientError> {
+    let (Some(par), Some(authorize)) = (&session.par_endpoint, &session.authorization_endpoint)
+    else {
+        return Err(ClientError::Protocol(
+            "the authorization server has no pushed authorization or authorization endpoint".into(),
+        ));
+    };
+    let verifier =
+        Zeroizing::new(super::pkce_verifier().map_err(|e| ClientError::Protocol(e.to_string()))?);
+    let mut state = [0u8; 16];
+    crate::jose::random_bytes(&mut state).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let state = crate::jose::b64::encode(state);
+    let details = Value::Array(
+        configuration_ids
+            .iter()
+            .map(|id| json!({ "type": "openid_credential", "credential_configuration_id": id }))
+            .collect(),
+    )
+    .to_string();
+    let challenge = super::pkce_challenge(&verifier);
+    let issuer_state = session
+        .offer
+        .as_ref()
+        .and_then(|o| o.grants.authorization_code.as_ref())
+        .and_then(|g| g.issuer_state.clone());
+    let mut form = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("authorization_details", details.as_str()),
+        ("state", state.as_str()),
+    ];
+    if let Some(issuer_state) = &issuer_state {
+        form.push(("issuer_state", issuer_state));
+    }
+    let response = send(
+        transport,
+        HttpRequest {
+            method: "POST".into(),
+            url: par.clone(),
+            headers: vec![
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("DPoP".into(), dpop_proof(dpop, "POST", par, None, now)?),
+            ],
+            body: form_encode(&form).into_bytes(),
+        },
+    )?;
+    let pushed: Value = json_of(&response.body)?;
+    let request_uri = pushed
+        .get("request_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ClientError::Protocol("pushed authorization response has no request_uri".into())
+        })?;
+    let separator = if authorize.contains('?') { '&' } else { '?' };
+    Ok(AuthorizationStart {
+        url: format!(
+            "{authorize}{separator}{}",
+            form_encode(&[("client_id", client_id), ("request_uri", request_uri)])
+        ),
+        state,
+        redirect_uri: redirect_uri.to_owned(),
+        client_id: client_id.to_owned(),
+        code_verifier: verifier,
+    })
+}
+
+/// Completes the authorization code flow from the redirect the browser delivered: checks
+/// `state` and the issuer (`iss`, RFC 9207), then redeems the code with the PKCE verifier, the
+/// token bound to the `dpop` key.
+pub fn finish_authorization(
+    transport: &dyn Transport,
+    session: &IssuerSession,
+    start: &AuthorizationStart,
+    redirect: &str,
+    dpop: &KeyStoreSigner<'_>,
+    now: u64,
+) -> Result<AccessToken, ClientError> {
+    let query = redirect
+        .strip_prefix(start.redirect_uri.as_str())
+        .and_then(|rest| rest.strip_prefix('?'))
+        .ok_or_else(|| {
+            ClientError::Protocol("the redirect is not to the wallet's redirect URI".into())
+        })?;
+    let mut parameters = std::collections::HashMap::new();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_encoding::percent_decode_str(&value.replace('+', " "))
+            .decode_utf8()
+            .map_err(|_| ClientError::Protocol(format!("redirect: {name} is not UTF-8")))?
+            .into_owned();
+        if parameters.insert(name, value).is_some() {
+            return Err(ClientError::Protocol(format!(
+                "redirect: {name} is repeated"
+            )));
+        }
+    }
+    if parameters.get("state") != Some(&start.state) {
+        return Err(ClientError::Protocol(
+            "redirect: state does not match".into(),
+        ));
+    }
+    if parameters
+        .get("iss")
+        .is_some_and(|iss| *iss != session.issuer)
+    {
+        return Err(ClientError::Protocol(
+            "redirect: iss names another issuer".into(),
+        ));
+    }
+    if let Some(code) = parameters.get("error") {
+        return Err(ClientError::Issuer {
+            status: 302,
+            code: code.clone(),
+            description: parameters
+                .get("error_description")
+                .cloned()
+                .unwrap_or_default(),
+        });
+    }
+    let code = parameters
+        .get("code")
+        .ok_or_else(|| ClientError::Protocol("redirect: no code".into()))?;
+    let form = [
+        ("grant_type", super::AUTHORIZATION_CODE_GRANT),
+        ("code", code.as_str()),
+        ("redirect_uri", start.redirect_uri.as_str()),
+        ("client_id", start.client_id.as_str()),
+        ("code_verifier", start.code_verifier.as_str()),
+    ];
+    token_request(transport, session, &form, Some(dpop), now)
 }
 
 /// Asks the nonce endpoint for a fresh `c_nonce`.
@@ -561,15 +770,22 @@ fn pointer_escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// Everything but the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`).
+const FORM: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn form_encode(pairs: &[(&str, &str)]) -> String {
-    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    use percent_encoding::utf8_percent_encode;
     pairs
         .iter()
         .map(|(k, v)| {
             format!(
                 "{}={}",
-                utf8_percent_encode(k, NON_ALPHANUMERIC),
-                utf8_percent_encode(v, NON_ALPHANUMERIC)
+                utf8_percent_encode(k, FORM),
+                utf8_percent_encode(v, FORM)
             )
         })
         .collect::<Vec<_>>()
@@ -609,7 +825,7 @@ mod tests {
     fn forms_are_percent_encoded() {
         assert_eq!(
             form_encode(&[("grant_type", PRE_AUTHORIZED_GRANT), ("tx_code", "12 34")]),
-            "grant%5Ftype=urn%3Aietf%3Aparams%3Aoauth%3Agrant%2Dtype%3Apre%2Dauthorized%5Fcode&tx%5Fcode=12%2034"
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&tx_code=12%2034"
         );
     }
 }
