@@ -7,6 +7,7 @@ pub mod icao;
 pub mod jose;
 pub mod openid4vci;
 pub mod openid4vp;
+pub mod relying_party;
 pub mod sdjwt;
 pub mod status_list;
 pub mod vc;

@@ -24,6 +24,7 @@ use dinhdanh_sdk::{
         },
         response::{PendingRequests, ResponsePolicy, open_encrypted_response, verify_response},
     },
+    relying_party::{RelyingParty, RelyingPartyConfig},
     sdjwt::{KeyBindingInput, SdJwt},
     vc::{self, VcIssuance},
     verifier::{IssuerTrustData, StatusListCache, StatusPolicy},
@@ -575,4 +576,62 @@ fn an_encrypted_response_opens_only_with_the_verifiers_key() {
         verify_request(&jwt, client_id, std::slice::from_ref(&w.rp_root), NOW),
         Err(Oid4vpError::InvalidRequest(_))
     ));
+}
+
+#[test]
+fn a_relying_party_asks_by_qr_and_checks_the_answer_once() {
+    let w = world();
+    let client_id = "x509_san_dns:bank.example.vn";
+    let registration = Registration {
+        iss: "https://rp-registry.dinhdanh.example".into(),
+        sub: client_id.into(),
+        name: "Ngân hàng Ví dụ".into(),
+        purpose: "Mở tài khoản thanh toán (eKYC)".into(),
+        credentials: vec![RegisteredCredential {
+            vct: PID.into(),
+            claims: vec!["/given_name".into(), "/family_name".into()],
+        }],
+        iat: NOW - 60,
+        exp: NOW + 86_400,
+    }
+    .sign(&w.agency_key, &w.agency_chain)
+    .unwrap();
+    for encrypted in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, store, _) = wallet(&w, dir.path());
+        let mut bank = RelyingParty::new(RelyingPartyConfig {
+            signer: &w.rp_key,
+            chain: w.rp_chain.clone(),
+            client_id: client_id.into(),
+            response_uri: "https://bank.example.vn/openid4vp/response".into(),
+            registration: Some(registration.clone()),
+            encryption: encrypted.then(|| DecryptionKey::generate().unwrap()),
+            request_ttl: 300,
+            policy: policy(&w),
+        });
+        let created = bank
+            .create_request(query(&[&["given_name"], &["family_name"]]), NOW)
+            .unwrap();
+        let (_, answered) = answer(&w, &keys, store, &created.uri);
+        let (response, _) = answered.unwrap();
+        assert_eq!(response.body.starts_with("response="), encrypted);
+        let answers = bank.receive(&response.body, NOW + 2).unwrap();
+        assert_eq!(answers[0].verification.claims["family_name"], "Nguyễn");
+        // The same answer again: the request was taken.
+        assert!(matches!(
+            bank.receive(&response.body, NOW + 3),
+            Err(Oid4vpError::UnknownOrReplayed)
+        ));
+        // An answer after the request expired.
+        let late = bank.create_request(query(&[&["given_name"]]), NOW).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, store, _) = wallet(&w, dir.path());
+        let (_, answered) = answer(&w, &keys, store, &late.uri);
+        let (response, _) = answered.unwrap();
+        assert!(matches!(
+            bank.receive(&response.body, NOW + 301),
+            Err(Oid4vpError::UnknownOrReplayed)
+        ));
+        assert!(bank.receive("vp_token=%7B%7D", NOW).is_err());
+    }
 }
