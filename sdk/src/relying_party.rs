@@ -27,9 +27,9 @@ use crate::{
 };
 
 /// How a relying party presents itself.
-pub struct RelyingPartyConfig<'a> {
+pub struct RelyingPartyConfig {
     /// The key of its certificate.
-    pub signer: &'a dyn JwsSigner,
+    pub signer: Box<dyn JwsSigner + Send + Sync>,
     /// Its certificate chain, leaf first (issued by the agency's relying-party CA).
     pub chain: Vec<Vec<u8>>,
     /// Its client identifier (`x509_san_dns:…` or `x509_hash:…`).
@@ -56,13 +56,13 @@ pub struct CreatedRequest {
 }
 
 /// A relying party.
-pub struct RelyingParty<'a> {
-    config: RelyingPartyConfig<'a>,
+pub struct RelyingParty {
+    config: RelyingPartyConfig,
     pending: PendingRequests,
     status_lists: StatusListCache,
 }
 
-impl std::fmt::Debug for RelyingParty<'_> {
+impl std::fmt::Debug for RelyingParty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelyingParty")
             .field("client_id", &self.config.client_id)
@@ -73,9 +73,9 @@ impl std::fmt::Debug for RelyingParty<'_> {
 
 const ENCRYPTION_KID: &str = "response-encryption";
 
-impl<'a> RelyingParty<'a> {
+impl RelyingParty {
     /// A relying party with no request pending and no status list cached.
-    pub fn new(config: RelyingPartyConfig<'a>) -> Self {
+    pub fn new(config: RelyingPartyConfig) -> Self {
         Self {
             config,
             pending: PendingRequests::new(),
@@ -127,7 +127,7 @@ impl<'a> RelyingParty<'a> {
             iat: Some(now),
             exp: Some(exp),
         };
-        let request = sign_request(&object, self.config.signer, &self.config.chain)?;
+        let request = sign_request(&object, self.config.signer.as_ref(), &self.config.chain)?;
         self.pending.insert(object, exp)?;
         Ok(CreatedRequest {
             uri: RequestReference::Value {

@@ -600,7 +600,9 @@ fn a_relying_party_asks_by_qr_and_checks_the_answer_once() {
         let dir = tempfile::tempdir().unwrap();
         let (keys, store, _) = wallet(&w, dir.path());
         let mut bank = RelyingParty::new(RelyingPartyConfig {
-            signer: &w.rp_key,
+            signer: Box::new(
+                Es256KeyPair::from_pkcs8_der(&w.rp_key.to_pkcs8_der().unwrap()).unwrap(),
+            ),
             chain: w.rp_chain.clone(),
             client_id: client_id.into(),
             response_uri: "https://bank.example.vn/openid4vp/response".into(),
