@@ -296,7 +296,7 @@ fn token_request(
             method: "POST".into(),
             url: session.token_endpoint.clone(),
             headers,
-            body: form_encode(form).into_bytes(),
+            body: crate::urlencode::form(form).into_bytes(),
         },
     )?;
     let token: TokenResponse = serde_json::from_slice(&response.body)
@@ -397,7 +397,7 @@ pub fn start_authorization(
                 ),
                 ("DPoP".into(), dpop_proof(dpop, "POST", par, None, now)?),
             ],
-            body: form_encode(&form).into_bytes(),
+            body: crate::urlencode::form(&form).into_bytes(),
         },
     )?;
     let pushed: Value = json_of(&response.body)?;
@@ -411,7 +411,7 @@ pub fn start_authorization(
     Ok(AuthorizationStart {
         url: format!(
             "{authorize}{separator}{}",
-            form_encode(&[("client_id", client_id), ("request_uri", request_uri)])
+            crate::urlencode::form(&[("client_id", client_id), ("request_uri", request_uri)])
         ),
         state,
         redirect_uri: redirect_uri.to_owned(),
@@ -770,28 +770,6 @@ fn pointer_escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-/// Everything but the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`).
-const FORM: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    use percent_encoding::utf8_percent_encode;
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, FORM),
-                utf8_percent_encode(v, FORM)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,7 +802,7 @@ mod tests {
     #[test]
     fn forms_are_percent_encoded() {
         assert_eq!(
-            form_encode(&[("grant_type", PRE_AUTHORIZED_GRANT), ("tx_code", "12 34")]),
+            crate::urlencode::form(&[("grant_type", PRE_AUTHORIZED_GRANT), ("tx_code", "12 34")]),
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&tx_code=12%2034"
         );
     }

@@ -3,20 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 use super::Oid4vciError;
 
 /// The URI scheme of credential offers.
 pub const OFFER_SCHEME: &str = "openid-credential-offer://";
-
-/// Characters left as they are in a query value: RFC 3986 unreserved.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Largest offer URI accepted (an offer by value is a few hundred bytes).
 pub const MAX_OFFER_URI: usize = 16 * 1024;
@@ -140,7 +133,7 @@ impl CredentialOffer {
         let json = serde_json::to_string(self).unwrap_or_default();
         format!(
             "{OFFER_SCHEME}?credential_offer={}",
-            utf8_percent_encode(&json, QUERY_VALUE)
+            crate::urlencode::escape(&json)
         )
     }
 

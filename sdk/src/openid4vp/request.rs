@@ -174,9 +174,7 @@ pub enum RequestReference {
 impl RequestReference {
     /// The invocation URL (`openid4vp://?client_id=…&request=…` or `…&request_uri=…`).
     pub fn to_uri(&self) -> String {
-        let enc = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
+        let enc = crate::urlencode::escape;
         match self {
             Self::Value { client_id, request } => {
                 format!(

@@ -36,9 +36,7 @@ pub fn vp_token(presentations: &[(String, String)]) -> Value {
 
 /// The `application/x-www-form-urlencoded` body of a `direct_post` response.
 pub fn direct_post_body(vp_token: &Value, state: Option<&str>) -> String {
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
+    let enc = crate::urlencode::escape;
     let mut body = format!("vp_token={}", enc(&vp_token.to_string()));
     if let Some(state) = state {
         body.push_str("&state=");

@@ -1,0 +1,263 @@
+"""The wallet and verifier journey through the generated Python bindings of dinhdanh-ffi.
+
+A real dinhdanh-server (zero-config, SQLite) makes a level-2 citizen and a counter offer; the
+wallet, with a keystore written here in Python (keys never leave it), receives the credential
+through a Python HTTP transport; a bank (its certificate from a relying-party CA, its
+registration signed by the agency) asks by QR code for three claims; the wallet shows the consent
+and answers; the bank verifies offline, once. Prints the cost of one FFI round trip.
+
+Run by uniffi/tests/bindings.rs with: PYTHONPATH (the generated module and the library),
+DINHDANH_SERVER, DINHDANH_CLI (the binaries), DINHDANH_WORK (a scratch directory).
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.exceptions import InvalidTag
+
+import dinhdanh_ffi as ffi
+
+SERVER = os.environ["DINHDANH_SERVER"]
+CLI = os.environ["DINHDANH_CLI"]
+WORK = os.environ["DINHDANH_WORK"]
+
+
+class PythonKeyStore(ffi.KeyStore):
+    """Keys in this object only: the SDK sees aliases, public keys and signatures."""
+
+    def __init__(self):
+        self.signing = {}
+        self.wrapping = {}
+
+    def generate_signing_key(self, alias):
+        if alias in self.signing or alias in self.wrapping:
+            raise ffi.KeyStoreFailure.Refused(f"{alias} exists")
+        self.signing[alias] = ec.generate_private_key(ec.SECP256R1())
+
+    def public_key(self, alias):
+        key = self._signing(alias)
+        return key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+
+    def sign(self, alias, message):
+        return self._signing(alias).sign(bytes(message), ec.ECDSA(hashes.SHA256()))
+
+    def generate_wrapping_key(self, alias):
+        self.wrapping[alias] = AESGCM.generate_key(bit_length=256)
+
+    def wrap(self, alias, secret):
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._wrapping(alias)).encrypt(nonce, bytes(secret), None)
+
+    def unwrap(self, alias, wrapped):
+        wrapped = bytes(wrapped)
+        try:
+            return AESGCM(self._wrapping(alias)).decrypt(wrapped[:12], wrapped[12:], None)
+        except InvalidTag:
+            raise ffi.KeyStoreFailure.Unwrap()
+
+    def contains(self, alias):
+        return alias in self.signing or alias in self.wrapping
+
+    def delete(self, alias):
+        self.signing.pop(alias, None)
+        self.wrapping.pop(alias, None)
+
+    def _signing(self, alias):
+        if alias not in self.signing:
+            raise ffi.KeyStoreFailure.NotFound(alias)
+        return self.signing[alias]
+
+    def _wrapping(self, alias):
+        if alias not in self.wrapping:
+            raise ffi.KeyStoreFailure.NotFound(alias)
+        return self.wrapping[alias]
+
+
+class PythonTransport(ffi.Transport):
+    """HTTP through urllib; every status is a response."""
+
+    def send(self, request):
+        url = request.url.replace("//localhost", "//127.0.0.1")
+        req = urllib.request.Request(
+            url,
+            data=bytes(request.body) if request.method == "POST" else None,
+            method=request.method,
+            headers={h.name: h.value for h in request.headers},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                status, headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, headers, body = error.code, error.headers, error.read()
+        except OSError as error:
+            raise ffi.TransportFailure.Failed(str(error))
+        return ffi.HttpResponse(
+            status=status,
+            headers=[ffi.HttpHeader(name=k, value=v) for k, v in headers.items()],
+            body=body,
+        )
+
+
+def cli(*args, env=None):
+    return subprocess.run(
+        [CLI, *args], check=True, capture_output=True, text=True, cwd=WORK, env=env
+    ).stdout
+
+
+def file(name, text):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def main():
+    # The server, zero-config, on a free port.
+    server = subprocess.Popen(
+        [SERVER, "serve", "--listen", "127.0.0.1:0"],
+        cwd=WORK,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DINHDANH_DATA_DIR", "DINHDANH_PUBLIC_URL")}
+        | {"DINHDANH_LOG": "warn"},
+    )
+    try:
+        journey(server)
+    finally:
+        server.kill()
+        server.wait()
+
+
+def journey(server):
+    public_url = server.stdout.readline().split("(public URL ")[1].rstrip().rstrip(")")
+    banner = server.stdout.readline()
+    id_number = banner.split("id_number ")[1].split(" ")[0]
+    env = dict(os.environ, DINHDANH_PUBLIC_URL=public_url, DINHDANH_LOG="warn")
+    env.pop("DATABASE_URL", None)
+    env.pop("DINHDANH_DATA_DIR", None)
+    run = lambda *a: subprocess.run(
+        [SERVER, *a], check=True, capture_output=True, text=True, cwd=WORK, env=env
+    ).stdout
+    run("dev", "level2", "--id-number", id_number)
+    offer = json.loads(run("offer", "create", "--id-number", id_number, "--config", "pid", "--json"))
+    fetch = lambda path: urllib.request.urlopen(
+        public_url.replace("//localhost", "//127.0.0.1") + path, timeout=30
+    ).read().decode()
+    issuer_root = fetch("/trust/issuer-root.pem")
+
+    # The relying-party CA, a bank under it, the agency's registry key under it.
+    for name in ("rpca", "bank", "registry"):
+        file(f"{name}.jwk", cli("keygen"))
+    rp_root = cli("x509", "dev-ca", "--key", "rpca.jwk", "--cn", "relying-party CA")
+    file("rpca.pem", rp_root)
+    bank_pem = cli("x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
+                   "--subject-key", "bank.jwk", "--cn", "Bank", "--dns", "bank.example.vn")
+    registry_pem = cli("x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
+                       "--subject-key", "registry.jwk", "--cn", "Registry")
+    now = int(time.time())
+    client_id = "x509_san_dns:bank.example.vn"
+    registration = ffi.sign_registration(
+        open(os.path.join(WORK, "registry.jwk")).read(), registry_pem, client_id,
+        "Ngân hàng Ví dụ", "Mở tài khoản (eKYC)", "urn:vn:dinhdanh:pid:1",
+        ["/given_name", "/family_name", "/birthdate"], now - 60, now + 86400,
+    )
+
+    # The wallet receives the counter offer.
+    keystore = PythonKeyStore()
+    wallet = ffi.Wallet.open(
+        os.path.join(WORK, "wallet.db"), keystore, "wallet", issuer_root, rp_root
+    )
+    ids = wallet.receive_offer(PythonTransport(), offer["offer_uri"], offer["tx_code"], 2, now)
+    assert len(ids) == 1, ids
+    [credential] = wallet.credentials()
+    assert credential.vct == "urn:vn:dinhdanh:pid:1", credential
+    assert (credential.unused_copies, credential.copies) == (2, 2)
+    # The offer was single use: the issuer's refusal is a typed error.
+    try:
+        wallet.receive_offer(PythonTransport(), offer["offer_uri"], offer["tx_code"], 2, now)
+        raise AssertionError("a used offer was accepted")
+    except ffi.DinhdanhError.Refused:
+        pass
+
+    # The bank asks by QR code; the wallet shows the consent and answers.
+    bank = ffi.Verifier(ffi.VerifierConfig(
+        signing_key_jwk=open(os.path.join(WORK, "bank.jwk")).read(),
+        certificate_chain_pem=bank_pem,
+        client_id=client_id,
+        response_uri="https://bank.example.vn/openid4vp/response",
+        registration=registration,
+        encrypt_responses=True,
+        issuer_anchors_pem=issuer_root,
+        trust_as_of=now,
+        max_trust_age=86400,
+        status_max_age=600,
+        require_status=True,
+        request_ttl=300,
+    ))
+    bank.add_status_list(public_url + "/status-lists/1", fetch("/status-lists/1"), now)
+    dcql = {"credentials": [{
+        "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:vn:dinhdanh:pid:1"]},
+        "claims": [{"path": ["given_name"]}, {"path": ["family_name"]}, {"path": ["personal_identifier"]}],
+    }]}
+    created = bank.create_request(json.dumps(dcql), now)
+    assert created.uri.startswith("openid4vp://?client_id=x509_san_dns%3Abank.example.vn&request=")
+    pending = wallet.prepare_presentation(created.uri, None, now)
+    consent = pending.consent()
+    assert consent.verifier_name == "Ngân hàng Ví dụ" and consent.registered, consent
+    [item] = consent.items
+    assert item.claims == ["/given_name", "/family_name"], item
+    assert item.refused == ["/personal_identifier"], item
+    answer = wallet.respond(pending, now)
+    assert answer.body.startswith("response="), "the bank asked for encrypted answers"
+    # The bank asked for a claim it is not registered for: the answer does not satisfy it.
+    try:
+        bank.receive(answer.body, now)
+        raise AssertionError("an answer missing a requested claim was accepted")
+    except ffi.DinhdanhError.Invalid:
+        pass
+    # Asking only for what it is registered for.
+    dcql["credentials"][0]["claims"] = [{"path": ["given_name"]}, {"path": ["birthdate"]}]
+    created = bank.create_request(json.dumps(dcql), now)
+    answer = wallet.respond(wallet.prepare_presentation(created.uri, None, now), now)
+    [verified] = bank.receive(answer.body, now)
+    claims = json.loads(verified.claims_json)
+    assert verified.status == "valid", verified
+    assert "given_name" in claims and "birthdate" in claims and "personal_identifier" not in claims
+    try:
+        bank.receive(answer.body, now)
+        raise AssertionError("a replayed answer was accepted")
+    except ffi.DinhdanhError.Replayed:
+        pass
+    # Two presentations, two unused copies spent, both logged.
+    assert [c.unused_copies for c in wallet.credentials()] == [0]
+    assert [p.verifier for p in wallet.presentations()] == [client_id, client_id]
+    # Malformed input: typed errors, nothing stored.
+    try:
+        wallet.prepare_presentation("openid4vp://?client_id=x", None, now)
+        raise AssertionError("a request without request object was accepted")
+    except ffi.DinhdanhError.Invalid:
+        pass
+    assert len(wallet.presentations()) == 2
+
+    # The cost of one FFI round trip (a call with a string result).
+    rounds = 20000
+    start = time.perf_counter()
+    for _ in range(rounds):
+        ffi.sdk_version()
+    per_call = (time.perf_counter() - start) / rounds * 1e6
+    print(f"python: FFI round trip {per_call:.2f} us per call ({rounds} calls)")
+    print("python journey: ok")
+
+
+if __name__ == "__main__":
+    main()
