@@ -24,44 +24,45 @@ use dinhdanh_sdk::{
 
 uniffi::setup_scaffolding!();
 
-/// Every failure, by kind, with a message for logs and support (never personal data).
+/// Every failure, by kind, with a reason for logs and support (never personal data). (Fields are
+/// not called `message`: Kotlin exceptions have one already.)
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum DinhdanhError {
     /// Malformed input, or a message that breaks its protocol.
-    #[error("invalid: {message}")]
+    #[error("invalid: {reason}")]
     Invalid {
         /// What was wrong.
-        message: String,
+        reason: String,
     },
     /// A signature, certificate chain or client identifier that is not trusted.
-    #[error("untrusted: {message}")]
+    #[error("untrusted: {reason}")]
     Untrusted {
         /// What was wrong.
-        message: String,
+        reason: String,
     },
-    /// The issuer or verifier refused (its error code in the message).
-    #[error("refused: {message}")]
+    /// The issuer or verifier refused (its error code in the reason).
+    #[error("refused: {reason}")]
     Refused {
         /// The error code and description.
-        message: String,
+        reason: String,
     },
     /// No network, or no answer.
-    #[error("network: {message}")]
+    #[error("network: {reason}")]
     Network {
         /// What failed.
-        message: String,
+        reason: String,
     },
     /// The platform keystore failed.
-    #[error("keystore: {message}")]
+    #[error("keystore: {reason}")]
     KeyStore {
         /// What failed.
-        message: String,
+        reason: String,
     },
     /// The wallet file failed (I/O, altered records).
-    #[error("storage: {message}")]
+    #[error("storage: {reason}")]
     Storage {
         /// What failed.
-        message: String,
+        reason: String,
     },
     /// No credential in the wallet answers the request.
     #[error("no credential answers the request")]
@@ -73,7 +74,7 @@ pub enum DinhdanhError {
 
 fn invalid(message: impl ToString) -> DinhdanhError {
     DinhdanhError::Invalid {
-        message: message.to_string(),
+        reason: message.to_string(),
     }
 }
 
@@ -81,11 +82,11 @@ impl From<Oid4vpError> for DinhdanhError {
     fn from(error: Oid4vpError) -> Self {
         match error {
             Oid4vpError::InvalidClient(_) => Self::Untrusted {
-                message: error.to_string(),
+                reason: error.to_string(),
             },
             Oid4vpError::UnknownOrReplayed => Self::Replayed,
             Oid4vpError::Presentation { .. } => Self::Untrusted {
-                message: error.to_string(),
+                reason: error.to_string(),
             },
             other => invalid(other),
         }
@@ -95,15 +96,15 @@ impl From<Oid4vpError> for DinhdanhError {
 impl From<ClientError> for DinhdanhError {
     fn from(error: ClientError) -> Self {
         match error {
-            ClientError::Transport(message) => Self::Network { message },
+            ClientError::Transport(reason) => Self::Network { reason },
             ClientError::Issuer { .. } => Self::Refused {
-                message: error.to_string(),
+                reason: error.to_string(),
             },
             ClientError::KeyStore(e) => Self::KeyStore {
-                message: e.to_string(),
+                reason: e.to_string(),
             },
             ClientError::Credential(_) => Self::Untrusted {
-                message: error.to_string(),
+                reason: error.to_string(),
             },
             other => invalid(other),
         }
@@ -114,10 +115,10 @@ impl From<WalletError> for DinhdanhError {
     fn from(error: WalletError) -> Self {
         match error {
             WalletError::Store(e) => Self::Storage {
-                message: e.to_string(),
+                reason: e.to_string(),
             },
             WalletError::KeyStore(e) => Self::KeyStore {
-                message: e.to_string(),
+                reason: e.to_string(),
             },
             WalletError::Issuance(e) => e.into(),
             WalletError::Presentation(e) => e.into(),
@@ -142,17 +143,17 @@ pub enum KeyStoreFailure {
     #[error("the wrapped secret does not open")]
     Unwrap,
     /// Anything else (the user cancelled, the device is locked, hardware failure).
-    #[error("{message}")]
+    #[error("{reason}")]
     Refused {
         /// What happened.
-        message: String,
+        reason: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreFailure {
     fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Refused {
-            message: error.reason,
+            reason: error.reason,
         }
     }
 }
@@ -186,7 +187,7 @@ fn keystore_error(error: KeyStoreFailure) -> core::KeyStoreError {
     match error {
         KeyStoreFailure::NotFound { alias } => core::KeyStoreError::NotFound(alias),
         KeyStoreFailure::Unwrap => core::KeyStoreError::Unwrap,
-        KeyStoreFailure::Refused { message } => core::KeyStoreError::Refused(message),
+        KeyStoreFailure::Refused { reason } => core::KeyStoreError::Refused(reason),
     }
 }
 
@@ -266,17 +267,17 @@ pub struct HttpResponse {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TransportFailure {
     /// Why (no network, TLS, timeout).
-    #[error("{message}")]
+    #[error("{reason}")]
     Failed {
         /// What happened.
-        message: String,
+        reason: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
     fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Failed {
-            message: error.reason,
+            reason: error.reason,
         }
     }
 }
@@ -456,10 +457,10 @@ impl Wallet {
         f: impl FnOnce(&mut holder::Wallet<'_>) -> Result<T, WalletError>,
     ) -> Result<T, DinhdanhError> {
         let mut guard = self.store.lock().map_err(|_| DinhdanhError::Storage {
-            message: "the wallet is poisoned by an earlier failure".into(),
+            reason: "the wallet is poisoned by an earlier failure".into(),
         })?;
         let store = guard.take().ok_or_else(|| DinhdanhError::Storage {
-            message: "the wallet store is gone".into(),
+            reason: "the wallet store is gone".into(),
         })?;
         let mut wallet = holder::Wallet::from_store(
             store,
@@ -673,7 +674,7 @@ pub struct Verifier {
 impl Verifier {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, RelyingParty>, DinhdanhError> {
         self.inner.lock().map_err(|_| DinhdanhError::Storage {
-            message: "the verifier is poisoned by an earlier failure".into(),
+            reason: "the verifier is poisoned by an earlier failure".into(),
         })
     }
 }
@@ -731,7 +732,7 @@ impl Verifier {
             .status_lists()
             .insert(&uri, &token, &anchors, now)
             .map_err(|e| DinhdanhError::Untrusted {
-                message: e.to_string(),
+                reason: e.to_string(),
             })
     }
 
@@ -823,7 +824,7 @@ mod tests {
             core::KeyStoreError::NotFound(alias) => KeyStoreFailure::NotFound { alias },
             core::KeyStoreError::Unwrap => KeyStoreFailure::Unwrap,
             other => KeyStoreFailure::Refused {
-                message: other.to_string(),
+                reason: other.to_string(),
             },
         }
     }

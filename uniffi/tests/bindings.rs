@@ -2,6 +2,9 @@
 //! library, and the journeys run through them against the library and a real server process.
 //!
 //! - Python: `tests/python/journey.py` (a keystore and a transport written in Python).
+//! - Kotlin on the JVM: `tests/kotlin/Journey.kt` compiled with the generated bindings by
+//!   `kotlinc` and run with `java` and JNA (a keystore on `java.security`, a transport on
+//!   `HttpURLConnection`).
 //!
 //! The library, `uniffi-bindgen`, `dinhdanh-server` and `dinhdanh` must be built
 //! (`scripts/test` runs `cargo build --workspace` first).
@@ -80,4 +83,70 @@ fn python_journey_through_the_generated_module() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("python journey: ok"));
+}
+
+/// kotlinc from `DINHDANH_KOTLINC` (scripts/test unpacks the npm package `kotlin-compiler`), JNA
+/// from `DINHDANH_JNA_JAR` (Debian `libjna-java`).
+fn kotlin_tools() -> Option<(PathBuf, PathBuf)> {
+    let kotlinc = std::env::var_os("DINHDANH_KOTLINC").map(PathBuf::from)?;
+    let jna = std::env::var_os("DINHDANH_JNA_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/java/jna.jar"));
+    Some((kotlinc, jna))
+}
+
+#[test]
+fn kotlin_journey_on_the_jvm_through_the_generated_bindings() {
+    let Some((kotlinc, jna)) = kotlin_tools() else {
+        assert!(
+            std::env::var_os("DINHDANH_REQUIRE_KOTLIN").is_none(),
+            "DINHDANH_KOTLINC is not set but DINHDANH_REQUIRE_KOTLIN is"
+        );
+        eprintln!("SKIPPED: the Kotlin journey needs DINHDANH_KOTLINC (run ./scripts/test)");
+        return;
+    };
+    let bindings = generate("kotlin");
+    let jar = bindings.path().join("journey.jar");
+    let generated = bindings
+        .path()
+        .join("uniffi")
+        .join("dinhdanh_ffi")
+        .join("dinhdanh_ffi.kt");
+    let compiled = Command::new(&kotlinc)
+        .arg(&generated)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/kotlin/Journey.kt"
+        ))
+        .arg("-classpath")
+        .arg(&jna)
+        .args(["-include-runtime", "-nowarn", "-d"])
+        .arg(&jar)
+        .output()
+        .unwrap();
+    assert!(
+        compiled.status.success(),
+        "kotlinc failed:\n{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let work = tempfile::tempdir().unwrap();
+    let classpath = std::env::join_paths([jar.as_path(), jna.as_path()]).unwrap();
+    let output = Command::new("java")
+        .arg(format!("-Djna.library.path={}", bindings.path().display()))
+        .arg("-cp")
+        .arg(classpath)
+        .arg("JourneyKt")
+        .env("DINHDANH_SERVER", built("dinhdanh-server"))
+        .env("DINHDANH_CLI", built("dinhdanh"))
+        .env("DINHDANH_WORK", work.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "kotlin journey failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("kotlin journey: ok"));
 }

@@ -1,0 +1,225 @@
+// The wallet and verifier journey through the generated Kotlin bindings of dinhdanh-ffi, on the
+// JVM: a real dinhdanh-server makes a level-2 citizen and a counter offer; the wallet, with a
+// keystore written here in Kotlin (java.security keys that never leave it), receives the
+// credential through a Kotlin HTTP transport; a registered bank asks by QR code; the wallet shows
+// the consent and answers; the bank verifies offline, once. Prints the cost of one FFI round trip.
+//
+// Run by uniffi/tests/bindings.rs with DINHDANH_SERVER, DINHDANH_CLI and DINHDANH_WORK set.
+
+import java.io.File
+import java.net.HttpURLConnection
+import java.net.URI
+import java.security.KeyPair
+import java.security.KeyPairGenerator
+import java.security.SecureRandom
+import java.security.Signature
+import java.security.interfaces.ECPublicKey
+import java.security.spec.ECGenParameterSpec
+import javax.crypto.AEADBadTagException
+import javax.crypto.Cipher
+import javax.crypto.KeyGenerator
+import javax.crypto.SecretKey
+import javax.crypto.spec.GCMParameterSpec
+import uniffi.dinhdanh_ffi.*
+
+val server = System.getenv("DINHDANH_SERVER")!!
+val cliPath = System.getenv("DINHDANH_CLI")!!
+val work = File(System.getenv("DINHDANH_WORK")!!)
+
+class KotlinKeyStore : KeyStore {
+    private val signing = HashMap<String, KeyPair>()
+    private val wrapping = HashMap<String, SecretKey>()
+
+    override fun generateSigningKey(alias: String) {
+        if (signing.containsKey(alias) || wrapping.containsKey(alias)) {
+            throw KeyStoreFailure.Refused("$alias exists")
+        }
+        val generator = KeyPairGenerator.getInstance("EC")
+        generator.initialize(ECGenParameterSpec("secp256r1"))
+        signing[alias] = generator.generateKeyPair()
+    }
+
+    override fun publicKey(alias: String): ByteArray {
+        val key = (signing[alias] ?: throw KeyStoreFailure.NotFound(alias)).public as ECPublicKey
+        val coordinate = { n: java.math.BigInteger ->
+            val bytes = n.toByteArray().dropWhile { it == 0.toByte() }.toByteArray()
+            ByteArray(32 - bytes.size) + bytes
+        }
+        return byteArrayOf(4) + coordinate(key.w.affineX) + coordinate(key.w.affineY)
+    }
+
+    override fun sign(alias: String, message: ByteArray): ByteArray {
+        val key = signing[alias] ?: throw KeyStoreFailure.NotFound(alias)
+        val signature = Signature.getInstance("SHA256withECDSA")
+        signature.initSign(key.private)
+        signature.update(message)
+        return signature.sign()
+    }
+
+    override fun generateWrappingKey(alias: String) {
+        val generator = KeyGenerator.getInstance("AES")
+        generator.init(256)
+        wrapping[alias] = generator.generateKey()
+    }
+
+    override fun wrap(alias: String, secret: ByteArray): ByteArray {
+        val key = wrapping[alias] ?: throw KeyStoreFailure.NotFound(alias)
+        val nonce = ByteArray(12).also { SecureRandom().nextBytes(it) }
+        val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(128, nonce))
+        return nonce + cipher.doFinal(secret)
+    }
+
+    override fun unwrap(alias: String, wrapped: ByteArray): ByteArray {
+        val key = wrapping[alias] ?: throw KeyStoreFailure.NotFound(alias)
+        val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, wrapped.copyOfRange(0, 12)))
+        try {
+            return cipher.doFinal(wrapped.copyOfRange(12, wrapped.size))
+        } catch (e: AEADBadTagException) {
+            throw KeyStoreFailure.Unwrap()
+        }
+    }
+
+    override fun contains(alias: String): Boolean = signing.containsKey(alias) || wrapping.containsKey(alias)
+
+    override fun delete(alias: String) {
+        signing.remove(alias)
+        wrapping.remove(alias)
+    }
+}
+
+class KotlinTransport : Transport {
+    override fun send(request: HttpRequest): HttpResponse {
+        try {
+            val url = URI(request.url.replace("//localhost", "//127.0.0.1")).toURL()
+            val connection = url.openConnection() as HttpURLConnection
+            connection.requestMethod = request.method
+            connection.connectTimeout = 30_000
+            connection.readTimeout = 30_000
+            for (header in request.headers) connection.setRequestProperty(header.name, header.value)
+            if (request.method == "POST") {
+                connection.doOutput = true
+                connection.outputStream.use { it.write(request.body) }
+            }
+            val status = connection.responseCode
+            val stream = if (status >= 400) connection.errorStream else connection.inputStream
+            val body = stream?.use { it.readBytes() } ?: ByteArray(0)
+            val headers = connection.headerFields
+                .filterKeys { it != null }
+                .flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
+            return HttpResponse(status.toUShort(), headers, body)
+        } catch (e: java.io.IOException) {
+            throw TransportFailure.Failed(e.toString())
+        }
+    }
+}
+
+fun run(vararg command: String, env: Map<String, String> = emptyMap()): String {
+    val builder = ProcessBuilder(*command).directory(work)
+    builder.environment().remove("DATABASE_URL")
+    builder.environment().remove("DINHDANH_DATA_DIR")
+    builder.environment().putAll(env)
+    builder.redirectError(ProcessBuilder.Redirect.DISCARD)
+    val process = builder.start()
+    val out = process.inputStream.bufferedReader().readText()
+    check(process.waitFor() == 0) { "${command.joinToString(" ")} failed" }
+    return out
+}
+
+fun fetch(base: String, path: String): String =
+    URI(base.replace("//localhost", "//127.0.0.1") + path).toURL().readText()
+
+fun check(condition: Boolean, message: () -> String = { "check failed" }) {
+    if (!condition) throw AssertionError(message())
+}
+
+inline fun <reified E : Throwable> expect(block: () -> Unit) {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) return
+        throw AssertionError("expected ${E::class.simpleName}, got $e")
+    }
+    throw AssertionError("expected ${E::class.simpleName}, got success")
+}
+
+fun main() {
+    val builder = ProcessBuilder(server, "serve", "--listen", "127.0.0.1:0").directory(work)
+    builder.environment().remove("DATABASE_URL")
+    builder.environment().remove("DINHDANH_DATA_DIR")
+    builder.environment().remove("DINHDANH_PUBLIC_URL")
+    builder.environment()["DINHDANH_LOG"] = "warn"
+    builder.redirectError(ProcessBuilder.Redirect.DISCARD)
+    val process = builder.start()
+    try {
+        journey(process)
+    } finally {
+        process.destroyForcibly()
+        process.waitFor()
+    }
+}
+
+fun journey(process: Process) {
+    val lines = process.inputStream.bufferedReader()
+    val publicUrl = lines.readLine().substringAfter("(public URL ").removeSuffix(")")
+    val idNumber = lines.readLine().substringAfter("id_number ").substringBefore(" ")
+    Thread { lines.forEachLine { } }.apply { isDaemon = true }.start()
+    val env = mapOf("DINHDANH_PUBLIC_URL" to publicUrl, "DINHDANH_LOG" to "warn")
+    run(server, "dev", "level2", "--id-number", idNumber, env = env)
+    val offer = run(server, "offer", "create", "--id-number", idNumber, "--config", "pid", "--json", env = env)
+    val offerUri = Regex("\"offer_uri\":\"([^\"]+)\"").find(offer)!!.groupValues[1]
+    val txCode = Regex("\"tx_code\":\"([^\"]+)\"").find(offer)!!.groupValues[1]
+    val issuerRoot = fetch(publicUrl, "/trust/issuer-root.pem")
+
+    for (name in listOf("rpca", "bank", "registry")) File(work, "$name.jwk").writeText(run(cliPath, "keygen"))
+    val rpRoot = run(cliPath, "x509", "dev-ca", "--key", "rpca.jwk", "--cn", "relying-party CA")
+    File(work, "rpca.pem").writeText(rpRoot)
+    val bankPem = run(cliPath, "x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
+        "--subject-key", "bank.jwk", "--cn", "Bank", "--dns", "bank.example.vn")
+    val registryPem = run(cliPath, "x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
+        "--subject-key", "registry.jwk", "--cn", "Registry")
+    val now = (System.currentTimeMillis() / 1000).toULong()
+    val clientId = "x509_san_dns:bank.example.vn"
+    val registration = signRegistration(File(work, "registry.jwk").readText(), registryPem, clientId,
+        "Ngân hàng Ví dụ", "Mở tài khoản (eKYC)", "urn:vn:dinhdanh:pid:1",
+        listOf("/given_name", "/birthdate"), now - 60u, now + 86400u)
+
+    // The wallet receives the counter offer with the Kotlin keystore and transport.
+    val wallet = Wallet.open(File(work, "wallet.db").path, KotlinKeyStore(), "wallet", issuerRoot, rpRoot)
+    val ids = wallet.receiveOffer(KotlinTransport(), offerUri, txCode, 2u, now)
+    check(ids.size == 1) { "ids $ids" }
+    val credential = wallet.credentials().single()
+    check(credential.vct == "urn:vn:dinhdanh:pid:1" && credential.unusedCopies == 2u) { "$credential" }
+    expect<DinhdanhException.Refused> { wallet.receiveOffer(KotlinTransport(), offerUri, txCode, 2u, now) }
+
+    // The bank asks; the wallet shows the consent and answers; the bank checks, once.
+    val bank = Verifier(VerifierConfig(File(work, "bank.jwk").readText(), bankPem, clientId,
+        "https://bank.example.vn/openid4vp/response", registration, false, issuerRoot, now, 86400u,
+        600u, true, 300u))
+    bank.addStatusList("$publicUrl/status-lists/1", fetch(publicUrl, "/status-lists/1"), now)
+    val dcql = """{"credentials":[{"id":"pid","format":"dc+sd-jwt",
+        "meta":{"vct_values":["urn:vn:dinhdanh:pid:1"]},
+        "claims":[{"path":["given_name"]},{"path":["birthdate"]}]}]}"""
+    val created = bank.createRequest(dcql, now)
+    val pending = wallet.preparePresentation(created.uri, null, now)
+    val consent = pending.consent()
+    check(consent.verifierName == "Ngân hàng Ví dụ" && consent.registered) { "$consent" }
+    check(consent.items.single().claims == listOf("/given_name", "/birthdate")) { "$consent" }
+    val answer = wallet.respond(pending, now)
+    check(answer.body.startsWith("vp_token=")) { answer.body }
+    val verified = bank.receive(answer.body, now).single()
+    check(verified.status == "valid" && verified.claimsJson.contains("\"given_name\"")) { "$verified" }
+    expect<DinhdanhException.Replayed> { bank.receive(answer.body, now) }
+    expect<DinhdanhException.Invalid> { wallet.preparePresentation("openid4vp://?client_id=x", null, now) }
+    check(wallet.presentations().size == 1)
+
+    // The cost of one FFI round trip (a call with a string result), after warming up the JIT.
+    repeat(20_000) { sdkVersion() }
+    val rounds = 100_000
+    val start = System.nanoTime()
+    repeat(rounds) { sdkVersion() }
+    val perCall = (System.nanoTime() - start) / 1000.0 / rounds
+    println("kotlin: FFI round trip %.2f us per call (%d calls)".format(perCall, rounds))
+    println("kotlin journey: ok")
+}
