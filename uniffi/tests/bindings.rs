@@ -57,6 +57,25 @@ fn generate(language: &str) -> tempfile::TempDir {
     out
 }
 
+/// Runs a journey program with the server, the CLI and a scratch directory; it must print
+/// `<language> journey: ok`.
+fn run_journey(mut command: Command, language: &str, work: &Path) {
+    let output = command
+        .env("DINHDANH_SERVER", built("dinhdanh-server"))
+        .env("DINHDANH_CLI", built("dinhdanh"))
+        .env("DINHDANH_WORK", work)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{language} journey failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(&format!("{language} journey: ok")));
+}
+
 #[test]
 fn python_journey_through_the_generated_module() {
     let bindings = generate("python");
@@ -64,25 +83,14 @@ fn python_journey_through_the_generated_module() {
     let work = tempfile::tempdir().unwrap();
     // The interop venv (scripts/test) carries `cryptography`, which the Python keystore uses.
     let python = std::env::var("DINHDANH_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/python/journey.py"
         ))
-        .env("PYTHONPATH", bindings.path())
-        .env("DINHDANH_SERVER", built("dinhdanh-server"))
-        .env("DINHDANH_CLI", built("dinhdanh"))
-        .env("DINHDANH_WORK", work.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "python journey failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("python journey: ok"));
+        .env("PYTHONPATH", bindings.path());
+    run_journey(command, "python", work.path());
 }
 
 /// kotlinc from `DINHDANH_KOTLINC` (scripts/test unpacks the npm package `kotlin-compiler`), JNA
@@ -131,22 +139,11 @@ fn kotlin_journey_on_the_jvm_through_the_generated_bindings() {
     );
     let work = tempfile::tempdir().unwrap();
     let classpath = std::env::join_paths([jar.as_path(), jna.as_path()]).unwrap();
-    let output = Command::new("java")
+    let mut command = Command::new("java");
+    command
         .arg(format!("-Djna.library.path={}", bindings.path().display()))
         .arg("-cp")
         .arg(classpath)
-        .arg("JourneyKt")
-        .env("DINHDANH_SERVER", built("dinhdanh-server"))
-        .env("DINHDANH_CLI", built("dinhdanh"))
-        .env("DINHDANH_WORK", work.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "kotlin journey failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("kotlin journey: ok"));
+        .arg("JourneyKt");
+    run_journey(command, "kotlin", work.path());
 }

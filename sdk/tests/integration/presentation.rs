@@ -219,6 +219,15 @@ fn request(
     (object, jwt)
 }
 
+/// The invocation URL of a request object, by value.
+fn invocation(client_id: &str, request: String) -> String {
+    RequestReference::Value {
+        client_id: client_id.into(),
+        request,
+    }
+    .to_uri()
+}
+
 fn policy(w: &World) -> ResponsePolicy {
     ResponsePolicy {
         issuer_trust: IssuerTrustData::Anchors(vec![w.issuer_root.clone()]),
@@ -293,11 +302,7 @@ fn a_registered_relying_party_gets_what_it_asked_once() {
     );
     let mut pending = PendingRequests::new();
     pending.insert(object.clone(), NOW + 300).unwrap();
-    let uri = RequestReference::Value {
-        client_id: client_id.into(),
-        request: jwt,
-    }
-    .to_uri();
+    let uri = invocation(client_id, jwt);
 
     let (store, answered) = answer(&w, &keys, store, &uri);
     let (response, refused) = answered.unwrap();
@@ -371,11 +376,7 @@ fn claims_beyond_the_registration_are_refused() {
         &["/given_name"],
         client_id,
     );
-    let uri = RequestReference::Value {
-        client_id: client_id.into(),
-        request: jwt,
-    }
-    .to_uri();
+    let uri = invocation(client_id, jwt);
     let (store, answered) = answer(&w, &keys, store, &uri);
     let (response, refused) = answered.unwrap();
     assert!(response.body.starts_with("vp_token=%7B"));
@@ -467,11 +468,7 @@ fn a_query_for_claims_that_do_not_exist_cannot_be_answered() {
     let (keys, store, id) = wallet(&w, dir.path());
     let client_id = "x509_san_dns:bank.example.vn";
     let (_, jwt) = request(&w, query(&[&["blood_type"]]), &["/blood_type"], client_id);
-    let uri = RequestReference::Value {
-        client_id: client_id.into(),
-        request: jwt,
-    }
-    .to_uri();
+    let uri = invocation(client_id, jwt);
     let (store, answered) = answer(&w, &keys, store, &uri);
     assert!(matches!(answered, Err(WalletError::NoMatch)));
     // Nothing was taken or logged.
@@ -549,11 +546,10 @@ fn an_encrypted_response_opens_only_with_the_verifiers_key() {
         "jwks": { "keys": [encryption.public_jwk("enc-1")] },
         "encrypted_response_enc_values_supported": ["A256GCM", "A128GCM"]
     }));
-    let uri = RequestReference::Value {
-        client_id: client_id.into(),
-        request: sign_request(&object, &w.rp_key, &w.rp_chain).unwrap(),
-    }
-    .to_uri();
+    let uri = invocation(
+        client_id,
+        sign_request(&object, &w.rp_key, &w.rp_chain).unwrap(),
+    );
     let (_, answered) = answer(&w, &keys, store, &uri);
     let (response, _) = answered.unwrap();
     let jwe = response.body.strip_prefix("response=").unwrap();
