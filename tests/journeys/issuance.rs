@@ -12,13 +12,15 @@ use dinhdanh_journeys::{
     authenticator::SoftAuthenticator,
     client::{Client, Reply},
     databases, server_binary,
-    transport::TcpTransport,
 };
 use dinhdanh_sdk::{
     holder::Wallet,
     icao::dev::{CardFactory, CardHolder},
     jose::JwsSigner,
-    openid4vci::client::{self as oid4vci, ClientError, CredentialsRequest},
+    openid4vci::{
+        client::{self as oid4vci, ClientError, CredentialsRequest},
+        http::HttpTransport,
+    },
     sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
     status_list::Status,
     verifier::{
@@ -308,7 +310,7 @@ async fn enrol_level2_issue_verify_revoke() {
             SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[5; 32]).unwrap();
         let mut wallet =
             WalletStore::open(&phone.path().join("wallet.db"), &keys, "wallet").unwrap();
-        let transport = TcpTransport;
+        let transport = HttpTransport::new();
         let offer = oid4vci::resolve_offer(&transport, offer_uri).unwrap();
         assert_eq!(offer.issuer, server.public_url);
         assert_eq!(

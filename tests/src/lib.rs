@@ -13,7 +13,6 @@ pub mod authenticator;
 pub mod client;
 mod databases;
 mod process;
-pub mod transport;
 
 pub use databases::{TestDb, databases};
 pub use process::{ServerProcess, server_binary, server_command};

@@ -12,6 +12,8 @@
 #[cfg(feature = "wallet")]
 pub mod client;
 pub mod dpop;
+#[cfg(feature = "http-transport")]
+pub mod http;
 pub mod offer;
 pub mod proof;
 

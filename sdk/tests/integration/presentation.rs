@@ -446,6 +446,22 @@ fn untrusted_or_mismatched_requests_are_refused() {
         verify_request(&jwt, client_id, &anchors, NOW + 301),
         Err(Oid4vpError::InvalidRequest(_))
     ));
+    // A signed payload nested beyond any sane depth: refused, no stack overflow.
+    let deep = format!(
+        "{{\"client_metadata\":{}{}}}",
+        "[".repeat(2_000),
+        "]".repeat(2_000)
+    );
+    let header = dinhdanh_sdk::jose::JwsHeader {
+        x5c: Some(dinhdanh_sdk::x509::der_chain_to_x5c(&w.rp_chain)),
+        ..dinhdanh_sdk::jose::JwsHeader::es256(dinhdanh_sdk::openid4vp::request::REQUEST_TYP)
+    };
+    let deep = dinhdanh_sdk::jose::sign_compact(&header, deep.as_bytes(), &w.rp_key).unwrap();
+    let refused = verify_request(&deep, client_id, &anchors, NOW);
+    assert!(
+        matches!(&refused, Err(Oid4vpError::InvalidRequest(m)) if m.contains("recursion")),
+        "{refused:?}"
+    );
     // Unsigned requests and plain-http request URIs are refused at the URL.
     assert!(RequestReference::parse("openid4vp://?client_id=x&response_type=vp_token").is_err());
     assert!(

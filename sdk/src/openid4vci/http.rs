@@ -1,0 +1,75 @@
+//! [`HttpTransport`]: a default [`Transport`] for desktops and tests (feature `http-transport`),
+//! over `ureq` with rustls and the Mozilla root store. Phones pass their platform's HTTP stack
+//! instead.
+
+use std::time::Duration;
+
+use super::client::{HttpRequest, HttpResponse, MAX_RESPONSE, Transport};
+
+/// Blocking HTTP(S): 30-second timeouts, no redirects followed (an OAuth redirect is the
+/// caller's to handle), every status returned as a response.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    agent: ureq::Agent,
+}
+
+impl Default for HttpTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpTransport {
+    /// A transport with the default settings.
+    pub fn new() -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Self { agent }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let response = match request.method.as_str() {
+            "GET" => {
+                let mut builder = self.agent.get(&request.url);
+                for (name, value) in &request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder.call()
+            }
+            "POST" => {
+                let mut builder = self.agent.post(&request.url);
+                for (name, value) in &request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder.send(&request.body[..])
+            }
+            other => return Err(format!("method {other} is not used by the SDK")),
+        };
+        let mut response = response.map_err(|e| e.to_string())?;
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE as u64)
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
