@@ -134,6 +134,25 @@ async fn officer_session(
     register(client, setup, &started.body, &mut authenticator).await
 }
 
+/// Serves `body` (JSON) to one HTTP GET on a new local port; the URL.
+fn serve_once(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/offers/1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+    });
+    url
+}
+
 /// The relying party: the issuer root as published, and the status list of a credential.
 async fn status_lists(client: &Client, anchors: &[TrustAnchor], uri: &str) -> StatusListCache {
     let path = uri.split_once("://").unwrap().1.split_once('/').unwrap().1;
@@ -407,7 +426,8 @@ async fn enrol_level2_issue_verify_revoke() {
             .collect();
 
         // The citizen asks for two more credentials from the app; the SDK's wallet facade
-        // receives them (two copies each, new keys, verified) into the same store.
+        // receives them (the offer by reference; two copies each, new keys, verified) into the
+        // same store.
         let offered = client
             .json(
                 Method::POST,
@@ -417,11 +437,31 @@ async fn enrol_level2_issue_verify_revoke() {
             )
             .await;
         ok(&offered, StatusCode::CREATED);
+        // The offer by reference: its JSON served at a URL (as a web page or an e-mail would
+        // link it), which the wallet fetches.
+        let offer_json = percent_encoding::percent_decode_str(
+            offered.body["offer_uri"]
+                .as_str()
+                .unwrap()
+                .split("credential_offer=")
+                .nth(1)
+                .unwrap(),
+        )
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+        let by_reference = serve_once(offer_json);
         let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
         let more = facade
             .receive_offer(
                 &transport,
-                offered.body["offer_uri"].as_str().unwrap(),
+                &format!(
+                    "openid-credential-offer://?credential_offer_uri={}",
+                    percent_encoding::utf8_percent_encode(
+                        &by_reference,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                ),
                 offered.body["tx_code"].as_str(),
                 2,
                 now(),
