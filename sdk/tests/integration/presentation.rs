@@ -649,3 +649,74 @@ fn a_relying_party_asks_by_qr_and_checks_the_answer_once() {
         assert!(bank.receive("vp_token=%7B%7D", NOW).is_err());
     }
 }
+
+/// The host's HTTP stack as the wallet sees it: answers the one request object URL it knows.
+struct RequestHost {
+    url: String,
+    request: String,
+}
+
+impl dinhdanh_sdk::openid4vci::client::Transport for RequestHost {
+    fn send(
+        &self,
+        request: &dinhdanh_sdk::openid4vci::client::HttpRequest,
+    ) -> Result<dinhdanh_sdk::openid4vci::client::HttpResponse, String> {
+        let found = request.method == "GET" && request.url == self.url;
+        Ok(dinhdanh_sdk::openid4vci::client::HttpResponse {
+            status: if found { 200 } else { 404 },
+            headers: vec![(
+                "content-type".into(),
+                "application/oauth-authz-req+jwt".into(),
+            )],
+            body: if found {
+                self.request.clone().into_bytes()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+}
+
+#[test]
+fn a_request_by_reference_is_fetched_through_the_host() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, _) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, jwt) = request(&w, query(&[&["given_name"]]), &["/given_name"], client_id);
+    let host = RequestHost {
+        url: "https://bank.example.vn/requests/42".into(),
+        request: jwt,
+    };
+    let by_reference = RequestReference::Uri {
+        client_id: client_id.into(),
+        request_uri: host.url.clone(),
+    }
+    .to_uri();
+    let wallet = Wallet::from_store(
+        store,
+        &keys,
+        vec![w.issuer_root.clone()],
+        vec![w.rp_root.clone()],
+    );
+    // Without a network the wallet says so; with one it fetches and checks the request.
+    assert!(matches!(
+        wallet.prepare_presentation(&by_reference, None, NOW),
+        Err(WalletError::Presentation(Oid4vpError::InvalidRequest(_)))
+    ));
+    let pending = wallet
+        .prepare_presentation(&by_reference, Some(&host), NOW)
+        .unwrap();
+    assert_eq!(pending.request.request.nonce, object.nonce);
+    assert_eq!(pending.consent.credentials[0].claims.len(), 1);
+    // A URL the host does not serve.
+    let missing = RequestReference::Uri {
+        client_id: client_id.into(),
+        request_uri: "https://bank.example.vn/requests/43".into(),
+    }
+    .to_uri();
+    assert!(matches!(
+        wallet.prepare_presentation(&missing, Some(&host), NOW),
+        Err(WalletError::Presentation(Oid4vpError::InvalidRequest(_)))
+    ));
+}
