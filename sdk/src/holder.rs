@@ -284,14 +284,28 @@ impl<'k> Wallet<'k> {
                 Ok(SdJwt::parse(&copies[0].sd_jwt)?)
             })
             .collect::<Result<_, WalletError>>()?;
+        // For `trusted_authorities` of type `aki`: the key identifiers of each issuer's chain.
+        let akis: Vec<Vec<String>> = parsed
+            .iter()
+            .map(|sd_jwt| {
+                sd_jwt
+                    .header()
+                    .x5c
+                    .as_deref()
+                    .and_then(|x5c| crate::x509::x5c_to_der_chain(x5c).ok())
+                    .map(|chain| crate::x509::authority_key_ids(&chain))
+                    .unwrap_or_default()
+            })
+            .collect();
         let candidates: Vec<Candidate<'_>> = infos
             .iter()
             .zip(&parsed)
-            .map(|(info, sd_jwt)| Candidate {
+            .zip(&akis)
+            .map(|((info, sd_jwt), akis)| Candidate {
                 format: FORMAT_SD_JWT_VC,
                 vct: &info.vct,
                 claims: sd_jwt.claims(),
-                authority_key_ids: &[],
+                authority_key_ids: akis,
                 holder_bound: true,
             })
             .collect();

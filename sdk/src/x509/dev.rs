@@ -125,6 +125,8 @@ impl DevCa {
         params.distinguished_name = name(profile.common_name);
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        // RFC 5280 section 4.2.1.1: a certificate names its issuer's key (DCQL's `aki` matches it).
+        params.use_authority_key_identifier_extension = true;
         params.not_before = time_of(profile.not_before)?;
         params.not_after = time_of(profile.not_after)?;
         for dns in profile.dns_names {

@@ -214,6 +214,31 @@ pub fn pem_to_der_chain(pem: &str) -> Result<Vec<Vec<u8>>, X509Error> {
     Ok(out)
 }
 
+/// The authority key identifiers (the `keyIdentifier` of each certificate's
+/// AuthorityKeyIdentifier extension, base64url) of a chain: what DCQL's `trusted_authorities` of
+/// type `aki` names (OpenID4VP 1.0 section 6.1.1.1). Certificates that do not parse, or carry no
+/// key identifier, add nothing.
+pub fn authority_key_ids(chain: &[Vec<u8>]) -> Vec<String> {
+    use x509_parser::extensions::ParsedExtension;
+    chain
+        .iter()
+        .filter_map(|der| X509Certificate::from_der(der).ok())
+        .flat_map(|(_, certificate)| {
+            certificate
+                .extensions()
+                .iter()
+                .filter_map(|extension| match extension.parsed_extension() {
+                    ParsedExtension::AuthorityKeyIdentifier(aki) => aki
+                        .key_identifier
+                        .as_ref()
+                        .map(|id| crate::jose::b64::encode(id.0)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Decodes a JWS `x5c` array (standard, padded base64 — not base64url; RFC 7515
 /// §4.1.6) to DER blobs, in order.
 pub fn x5c_to_der_chain(x5c: &[String]) -> Result<Vec<Vec<u8>>, X509Error> {

@@ -720,3 +720,27 @@ fn a_request_by_reference_is_fetched_through_the_host() {
         Err(WalletError::Presentation(Oid4vpError::InvalidRequest(_)))
     ));
 }
+
+#[test]
+fn trusted_authorities_match_the_issuers_chain() {
+    let w = world();
+    let chain = dinhdanh_sdk::x509::x5c_to_der_chain(&w.issuer_x5c).unwrap();
+    let akis = dinhdanh_sdk::x509::authority_key_ids(&chain);
+    assert_eq!(akis.len(), 1, "the issuer's certificate names its CA's key");
+    let client_id = "x509_san_dns:bank.example.vn";
+    for (aki, answerable) in [(akis[0].as_str(), true), ("c29tZW9uZSBlbHNl", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, store, _) = wallet(&w, dir.path());
+        let query = DcqlQuery::from_json(&json!({
+            "credentials": [{
+                "id": "pid", "format": "dc+sd-jwt", "meta": { "vct_values": [PID] },
+                "trusted_authorities": [{ "type": "aki", "values": [aki] }],
+                "claims": [{ "path": ["given_name"] }]
+            }]
+        }))
+        .unwrap();
+        let (_, jwt) = request(&w, query, &["/given_name"], client_id);
+        let (_, answered) = answer(&w, &keys, store, &invocation(client_id, jwt));
+        assert_eq!(answered.is_ok(), answerable, "{aki}: {answered:?}");
+    }
+}
