@@ -139,7 +139,6 @@ impl Store {
                 .await?;
             let writer = GroupWriter::Sqlite(std::sync::Arc::new(sqlite::GroupCommit::start(
                 pool.clone(),
-                sqlite::GROUP_WRITERS,
             )));
             Ok(Self {
                 pool: Pool::Sqlite(pool),
@@ -154,7 +153,6 @@ impl Store {
                 .await?;
             let writer = GroupWriter::Postgres(std::sync::Arc::new(postgres::GroupCommit::start(
                 pool.clone(),
-                postgres::GROUP_WRITERS,
             )));
             Ok(Self {
                 pool: Pool::Postgres(pool),

@@ -62,11 +62,6 @@ pub(super) async fn issuance_context(
     .await?)
 }
 
-/// Group writers. One: two writers committing at once contend on rows every group touches (the
-/// status list's row, key-share locked by each credential's foreign key, which then needs a
-/// multixact; the audit heads) and measured 20-30 % slower than one writer making larger groups.
-pub(super) const GROUP_WRITERS: usize = 1;
-
 /// A registry import on PostgreSQL: rows are staged in a temporary table (unlogged, private to
 /// this connection) with one `UNNEST` statement per batch, then merged in one transaction that
 /// takes row locks only.

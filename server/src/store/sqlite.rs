@@ -156,9 +156,6 @@ impl Import {
     }
 }
 
-/// Group writers: SQLite has one writer at a time.
-pub(super) const GROUP_WRITERS: usize = 1;
-
 // --- Group commit: the statements (in process: one per table) -----------------------------------
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
