@@ -773,6 +773,72 @@ fn pointer_escape(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wallet::{KeyStore as _, SoftwareKeyStore};
+
+    /// A network that fails every request: checks that must happen before any is sent.
+    struct Unreachable;
+
+    impl Transport for Unreachable {
+        fn send(&self, _: &HttpRequest) -> Result<HttpResponse, String> {
+            Err("no request was expected".into())
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_checked_before_the_code_is_redeemed() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = SoftwareKeyStore::open_with_master_key(dir.path(), &[2; 32]).unwrap();
+        keys.generate_signing_key("dpop").unwrap();
+        let dpop = KeyStoreSigner::new(&keys, "dpop").unwrap();
+        let session = IssuerSession {
+            offer: None,
+            issuer: "https://id.dinhdanh.example".into(),
+            token_endpoint: "https://id.dinhdanh.example/token".into(),
+            authorization_endpoint: None,
+            par_endpoint: None,
+            credential_endpoint: "https://id.dinhdanh.example/credential".into(),
+            nonce_endpoint: None,
+            batch_size: 1,
+            metadata: Value::Null,
+        };
+        // Without PAR and authorization endpoints there is nothing to start.
+        assert!(matches!(
+            start_authorization(&Unreachable, &session, &["pid"], "w", "app:/cb", &dpop, 0),
+            Err(ClientError::Protocol(_))
+        ));
+        let start = AuthorizationStart {
+            url: String::new(),
+            state: "s1".into(),
+            redirect_uri: "app:/cb".into(),
+            client_id: "w".into(),
+            code_verifier: Zeroizing::new("v".repeat(43)),
+        };
+        let finish = |redirect: &str| {
+            finish_authorization(&Unreachable, &session, &start, redirect, &dpop, 0)
+        };
+        // The issuer's refusal comes back typed; other states, issuers and targets are refused.
+        assert!(matches!(
+            finish("app:/cb?error=access_denied&error_description=no&state=s1"),
+            Err(ClientError::Issuer { code, .. }) if code == "access_denied"
+        ));
+        for redirect in [
+            "app:/cb?code=c&state=s2",
+            "app:/cb?code=c&state=s1&iss=https%3A%2F%2Fevil.example",
+            "other:/cb?code=c&state=s1",
+            "app:/cb?code=c&code=d&state=s1",
+            "app:/cb?state=s1",
+        ] {
+            assert!(
+                matches!(finish(redirect), Err(ClientError::Protocol(_))),
+                "{redirect}"
+            );
+        }
+        // A good redirect goes on to the token endpoint (unreachable here).
+        assert!(matches!(
+            finish("app:/cb?code=c&state=s1&iss=https%3A%2F%2Fid.dinhdanh.example"),
+            Err(ClientError::Transport(_))
+        ));
+    }
 
     #[test]
     fn well_known_urls_insert_before_the_path() {

@@ -646,7 +646,16 @@ fn a_relying_party_asks_by_qr_and_checks_the_answer_once() {
             bank.receive(&response.body, NOW + 301),
             Err(Oid4vpError::UnknownOrReplayed)
         ));
-        assert!(bank.receive("vp_token=%7B%7D", NOW).is_err());
+        // Without state; in the clear where encryption was asked for.
+        let expected_missing = if encrypted {
+            "must be encrypted"
+        } else {
+            "no state"
+        };
+        assert!(matches!(
+            bank.receive("vp_token=%7B%7D", NOW),
+            Err(Oid4vpError::InvalidResponse(m)) if m.contains(expected_missing)
+        ));
     }
 }
 
@@ -743,4 +752,19 @@ fn trusted_authorities_match_the_issuers_chain() {
         let (_, answered) = answer(&w, &keys, store, &invocation(client_id, jwt));
         assert_eq!(answered.is_ok(), answerable, "{aki}: {answered:?}");
     }
+}
+
+#[test]
+fn removing_a_credential_deletes_its_keys() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, id) = wallet(&w, dir.path());
+    let mut wallet = Wallet::from_store(store, &keys, Vec::new(), Vec::new());
+    assert!(keys.contains("pid/0").unwrap());
+    wallet.remove(&id).unwrap();
+    assert!(wallet.credentials().unwrap().is_empty());
+    for i in 0..3 {
+        assert!(!keys.contains(&format!("pid/{i}")).unwrap());
+    }
+    assert!(matches!(wallet.remove(&id), Err(WalletError::Store(_))));
 }
