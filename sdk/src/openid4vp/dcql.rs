@@ -401,18 +401,6 @@ impl DcqlQuery {
 impl CredentialQuery {
     /// The claims to disclose when `candidate` answers this query; `None` if it does not.
     pub fn matches(&self, candidate: &Candidate<'_>) -> Option<Vec<ClaimPath>> {
-        if candidate.format != self.format {
-            return None;
-        }
-        if self.require_cryptographic_holder_binding && !candidate.holder_bound {
-            return None;
-        }
-        if self.format == FORMAT_SD_JWT_VC {
-            let vcts = self.meta.get("vct_values")?.as_array()?;
-            if !vcts.iter().any(|v| v.as_str() == Some(candidate.vct)) {
-                return None;
-            }
-        }
         if let Some(authorities) = &self.trusted_authorities {
             // Only authority key identifiers can be checked offline; other kinds never match.
             let trusted = authorities.iter().any(|a| {
@@ -422,6 +410,27 @@ impl CredentialQuery {
                         .any(|v| candidate.authority_key_ids.contains(v))
             });
             if !trusted {
+                return None;
+            }
+        }
+        self.matches_ignoring_authorities(candidate)
+    }
+
+    /// [`CredentialQuery::matches`] without `trusted_authorities`: for a verifier, which trusts
+    /// issuers under its own policy.
+    pub(crate) fn matches_ignoring_authorities(
+        &self,
+        candidate: &Candidate<'_>,
+    ) -> Option<Vec<ClaimPath>> {
+        if candidate.format != self.format {
+            return None;
+        }
+        if self.require_cryptographic_holder_binding && !candidate.holder_bound {
+            return None;
+        }
+        if self.format == FORMAT_SD_JWT_VC {
+            let vcts = self.meta.get("vct_values")?.as_array()?;
+            if !vcts.iter().any(|v| v.as_str() == Some(candidate.vct)) {
                 return None;
             }
         }

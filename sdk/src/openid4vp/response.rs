@@ -284,11 +284,10 @@ fn verify_answer(
         authority_key_ids: &[],
         holder_bound: true,
     };
-    let without_authorities = CredentialQuery {
-        trusted_authorities: None,
-        ..credential_query.clone()
-    };
-    if without_authorities.matches(&candidate).is_none() {
+    if credential_query
+        .matches_ignoring_authorities(&candidate)
+        .is_none()
+    {
         return Err(Oid4vpError::InvalidResponse(format!(
             "{id:?}: the presentation does not disclose the claims asked for"
         )));
