@@ -394,6 +394,18 @@ async fn an_unsupported_database_url_is_refused() {
 #[tokio::test]
 async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
     use dinhdanh_server::store::{Account, CredentialRecord, Issuance, StoreError};
+    fn copy(list_id: i64, idx: i64, account: &str) -> CredentialRecord {
+        CredentialRecord {
+            list_id,
+            idx,
+            account_id: account.into(),
+            kind: "pid".into(),
+            device_id: None,
+            status: 0,
+            issued_at: 0,
+            expires_at: 1,
+        }
+    }
     for db in databases().await {
         let store = store(&db).await;
         seed(&store).await;
@@ -426,16 +438,7 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
                 tokio::spawn(async move {
                     let issuance = Issuance {
                         used: vec![(format!("nonce-{}", i % 50).into_bytes(), i64::MAX / 2)],
-                        credentials: vec![CredentialRecord {
-                            list_id: block.list_id,
-                            idx: block.first + i as i64,
-                            account_id: account.clone(),
-                            kind: "pid".into(),
-                            device_id: None,
-                            status: 0,
-                            issued_at: 0,
-                            expires_at: 1,
-                        }],
+                        credentials: vec![copy(block.list_id, block.first + i as i64, &account)],
                     };
                     let event =
                         audit::event(&account, "credential.issued", &account, json!({ "i": i }));
@@ -477,15 +480,8 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
                     let issuance = Issuance {
                         used: vec![(format!("batch-{i}").into_bytes(), i64::MAX / 2)],
                         credentials: (0..100)
-                            .map(|copy| CredentialRecord {
-                                list_id: block.list_id,
-                                idx: block.first + (i * 100 + copy) as i64,
-                                account_id: account.clone(),
-                                kind: "pid".into(),
-                                device_id: None,
-                                status: 0,
-                                issued_at: 0,
-                                expires_at: 1,
+                            .map(|n| {
+                                copy(block.list_id, block.first + (i * 100 + n) as i64, &account)
                             })
                             .collect(),
                     };
