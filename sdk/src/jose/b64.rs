@@ -98,7 +98,9 @@ pub(crate) fn with_decoded<R>(
     text: &str,
     use_bytes: impl FnOnce(&[u8]) -> R,
 ) -> Result<R, JoseError> {
-    let mut stack = [0u8; 1024];
+    // Sized for disclosures and JWS headers without certificates; the buffer is zeroed on every
+    // call, so a larger one would cost more than the allocation it saves.
+    let mut stack = [0u8; 384];
     if text.len() / 4 * 3 + 3 <= stack.len() {
         let n = decode_into(text, &mut stack)?;
         Ok(use_bytes(&stack[..n]))

@@ -64,9 +64,9 @@ impl ClaimPath {
         Self(segments)
     }
 
-    /// Appends a segment in place.
-    pub(crate) fn push(&mut self, segment: impl Into<String>) {
-        self.0.push(segment.into());
+    /// A path from its segments, outermost first.
+    pub(crate) fn from_segments(segments: Vec<String>) -> Self {
+        Self(segments)
     }
 
     /// Whether `self` is `other` or one of its ancestors.

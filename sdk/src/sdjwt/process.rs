@@ -2,7 +2,7 @@
 //! disclosures they reference and enforces every rule on the way. The verifier uses it to produce
 //! the claims; the holder uses it to learn which disclosure sits at which path.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, map::Entry};
 
 use super::{ClaimPath, Disclosure, MAX_DEPTH, SdJwtError};
 
@@ -38,24 +38,29 @@ struct At<'a> {
 }
 
 fn materialize(at: Option<&At<'_>>) -> ClaimPath {
-    let mut segments = Vec::new();
-    let mut next = at;
-    while let Some(node) = next {
-        segments.push(node.segment);
-        next = node.parent;
+    // Walks the chain twice (it is a few links long) to allocate the path once, at its size.
+    let chain = || std::iter::successors(at, |node| node.parent);
+    let mut segments = vec![String::new(); chain().count()];
+    for (slot, node) in segments.iter_mut().rev().zip(chain()) {
+        *slot = match node.segment {
+            Segment::Name(name) => name.to_owned(),
+            Segment::Index(index) => index.to_string(),
+        };
     }
-    let mut path = ClaimPath::root();
-    for segment in segments.iter().rev() {
-        match segment {
-            Segment::Name(name) => path.push(*name),
-            Segment::Index(index) => path.push(index.to_string()),
-        }
-    }
-    path
+    ClaimPath::from_segments(segments)
 }
 
 /// Length of a base64url SHA-256 digest: every real digest; other strings can only be decoys.
 const DIGEST_LEN: usize = crate::jose::DIGEST_B64_LEN;
+
+/// The lexicographic order of two digests. Digests are random, so their first eight bytes, compared
+/// as one big-endian integer, almost always decide; the rest is compared only on a tie. Sorting and
+/// searching the digests of a presentation with it avoids a `memcmp` call per comparison.
+fn digest_order(a: &[u8; DIGEST_LEN], b: &[u8; DIGEST_LEN]) -> std::cmp::Ordering {
+    let prefix =
+        |d: &[u8; DIGEST_LEN]| u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+    prefix(a).cmp(&prefix(b)).then_with(|| a[8..].cmp(&b[8..]))
+}
 
 /// A digest-sized string as a fixed array; anything else (at best a decoy) is `None`.
 fn fixed_digest(text: &str) -> Option<[u8; DIGEST_LEN]> {
@@ -280,9 +285,7 @@ pub(crate) fn process(
     }
     let mut by_digest: Vec<usize> = (0..disclosures.len()).collect();
     by_digest.sort_unstable_by(|&a, &b| {
-        disclosures[a]
-            .digest_bytes()
-            .cmp(disclosures[b].digest_bytes())
+        digest_order(disclosures[a].digest_bytes(), disclosures[b].digest_bytes())
     });
     if by_digest
         .windows(2)
@@ -301,7 +304,7 @@ pub(crate) fn process(
         parent: None,
     };
     walk.object(&mut payload, None, 0, Some(top))?;
-    walk.seen.sort_unstable();
+    walk.seen.sort_unstable_by(digest_order);
     if let Some(pair) = walk.seen.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(SdJwtError::DuplicateDigest(
             String::from_utf8_lossy(&pair[0]).into_owned(),
@@ -387,16 +390,20 @@ impl Walk<'_> {
             if name == "_sd" || name == "..." {
                 return Err(SdJwtError::ReservedClaimName(name));
             }
-            if map.contains_key(&name) {
-                return Err(SdJwtError::ClaimNameCollision(name));
-            }
+            // One lookup finds a collision and keeps the slot the claim goes into.
+            let slot = match map.entry(name) {
+                Entry::Occupied(taken) => {
+                    return Err(SdJwtError::ClaimNameCollision(taken.key().clone()));
+                }
+                Entry::Vacant(slot) => slot,
+            };
             let mut value = disclosure.take_value();
             let here = At {
                 parent: at,
-                segment: Segment::Name(&name),
+                segment: Segment::Name(slot.key()),
             };
             self.disclosed(index, &mut value, &here, depth)?;
-            map.insert(name, value);
+            slot.insert(value);
         }
         Ok(())
     }
@@ -467,7 +474,7 @@ impl Walk<'_> {
         };
         let found = self
             .by_digest
-            .binary_search_by(|&i| self.disclosures[i].digest_bytes().cmp(&fixed))
+            .binary_search_by(|&i| digest_order(self.disclosures[i].digest_bytes(), &fixed))
             .ok()
             .map(|position| self.by_digest[position]);
         if let Some(index) = found {
@@ -499,5 +506,33 @@ impl Walk<'_> {
         let result = self.value(value, at, depth + 1);
         self.parent = outer;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_order_is_lexicographic() {
+        let digest = |prefix: &[u8], last: u8| {
+            let mut d = [b'A'; DIGEST_LEN];
+            d[..prefix.len()].copy_from_slice(prefix);
+            d[DIGEST_LEN - 1] = last;
+            d
+        };
+        let samples = [
+            digest(b"zzzzzzzz", b'A'),
+            digest(b"AAAAAAAB", b'A'),
+            digest(b"AAAAAAAA", b'B'),
+            digest(b"AAAAAAAA", b'A'),
+            digest(b"-_09azAZ", b'z'),
+            digest(b"AAAAAAAA", b'A'),
+        ];
+        for a in &samples {
+            for b in &samples {
+                assert_eq!(digest_order(a, b), a.cmp(b));
+            }
+        }
     }
 }
