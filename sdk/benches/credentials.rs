@@ -346,8 +346,8 @@ fn main() {
         let (q1, q3) = (values[values.len() / 4], values[values.len() * 3 / 4]);
         let verdict = if m >= *target { "ok" } else { "BELOW TARGET" };
         println!(
-            "{name:<36} {m:>8.2} {:>13} {:>8} {verdict}",
-            format!("{q1:.2}-{q3:.2}"),
+            "{name:<36} {m:>8.3} {:>13} {:>8} {verdict}",
+            format!("{q1:.3}-{q3:.3}"),
             format!("≥ {target}")
         );
     }

@@ -1,5 +1,6 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::Digest;
 
 use super::{
     ClaimPath, Disclosure, SdJwtError,
@@ -30,7 +31,7 @@ pub struct KeyBindingInput<'a> {
 pub struct SdJwt {
     jwt: String,
     /// SHA-256 state after `<JWT>~`: every presentation's `sd_hash` starts with it.
-    prefix_hash: ring::digest::Context,
+    prefix_hash: sha2::Sha256,
     header: JwsHeader,
     disclosures: Vec<Disclosure>,
     sites: Vec<DisclosureSite>,
@@ -82,7 +83,7 @@ impl SdJwt {
         let processed = process(payload, &mut working)?;
         let mut sites = processed.sites;
         sites.sort_by_key(|site| site.disclosure);
-        let mut prefix_hash = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut prefix_hash = sha2::Sha256::new();
         prefix_hash.update(jwt.as_bytes());
         prefix_hash.update(b"~");
         Ok(Self {
@@ -145,7 +146,7 @@ impl SdJwt {
         if let Some(kb) = key_binding {
             let mut hash = self.prefix_hash.clone();
             hash.update(&out.as_bytes()[self.jwt.len() + 1..]);
-            let sd_hash = crate::jose::b64::encode(hash.finish());
+            let sd_hash = crate::jose::b64::encode(hash.finalize());
             let payload = serde_json::to_vec(&KbPayload {
                 iat: kb.iat,
                 aud: kb.aud,
