@@ -14,11 +14,13 @@ use dinhdanh_journeys::{
     databases, server_binary,
 };
 use dinhdanh_sdk::{
-    holder::Wallet,
+    holder::{Wallet, WalletError},
     icao::dev::{CardFactory, CardHolder},
     jose::JwsSigner,
     openid4vci::{
-        client::{self as oid4vci, ClientError, CredentialsRequest},
+        client::{
+            self as oid4vci, ClientError, CredentialsRequest, HttpRequest, HttpResponse, Transport,
+        },
         http::HttpTransport,
     },
     sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
@@ -132,6 +134,20 @@ async fn officer_session(
         .await;
     let mut authenticator = SoftAuthenticator::new("localhost", &server.public_url);
     register(client, setup, &started.body, &mut authenticator).await
+}
+
+/// The network as a phone on a bad connection sees it: credential requests reach the issuer,
+/// which answers, but the answer never arrives.
+struct LosesCredentialResponses<'t>(&'t HttpTransport);
+
+impl Transport for LosesCredentialResponses<'_> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let response = self.0.send(request)?;
+        if request.method == "POST" && request.url.ends_with("/credential") {
+            return Err("connection reset by peer".into());
+        }
+        Ok(response)
+    }
 }
 
 /// Serves `body` (JSON) to one HTTP GET on a new local port; the URL.
@@ -424,6 +440,41 @@ async fn enrol_level2_issue_verify_revoke() {
                 r.sd_jwt.clone()
             })
             .collect();
+
+        // A first attempt loses the credential response on the way (the phone drops off the
+        // network after the issuer answered the token request): the keys the wallet made for the
+        // request must go with it, and nothing is stored.
+        let lost_offer = client
+            .json(
+                Method::POST,
+                "/v1/me/offers",
+                Some(&session),
+                Some(&json!({ "credential_configuration_ids": ["driving_licence"] })),
+            )
+            .await;
+        ok(&lost_offer, StatusCode::CREATED);
+        let key_files = || {
+            std::fs::read_dir(phone.path().join("keys"))
+                .unwrap()
+                .count()
+        };
+        let keys_before = key_files();
+        let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
+        let lost = facade.receive_offer(
+            &LosesCredentialResponses(&transport),
+            lost_offer.body["offer_uri"].as_str().unwrap(),
+            lost_offer.body["tx_code"].as_str(),
+            2,
+            now(),
+        );
+        assert!(
+            matches!(&lost, Err(WalletError::Issuance(ClientError::Transport(_)))),
+            "{lost:?}"
+        );
+        assert_eq!(facade.credentials().unwrap().len(), 1);
+        // Only the wallet's DPoP key may be new (it is kept for the next request).
+        assert!(key_files() <= keys_before + 1, "keys left behind");
+        let wallet = facade.into_store();
 
         // The citizen asks for two more credentials from the app; the SDK's wallet facade
         // receives them (the offer by reference; two copies each, new keys, verified) into the
