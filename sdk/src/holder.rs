@@ -4,6 +4,8 @@
 //! requests: checks the request, evaluates its DCQL query over the stored credentials, shows a
 //! consent, and on approval presents an unused copy of each credential and logs it.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::{
@@ -81,8 +83,8 @@ pub struct PresentationResponse {
 pub struct Wallet<'k> {
     keys: &'k dyn KeyStore,
     store: WalletStore,
-    issuer_anchors: Vec<TrustAnchor>,
-    verifier_anchors: Vec<TrustAnchor>,
+    issuer_anchors: Arc<[TrustAnchor]>,
+    verifier_anchors: Arc<[TrustAnchor]>,
 }
 
 impl std::fmt::Debug for Wallet<'_> {
@@ -94,34 +96,35 @@ impl std::fmt::Debug for Wallet<'_> {
 impl<'k> Wallet<'k> {
     /// Opens the wallet file at `path` with `keys` (its data key wrapped by `wrapping_alias`),
     /// trusting credentials that chain to `issuer_anchors` and requests from relying parties
-    /// that chain to `verifier_anchors` (the agency's roots, shipped with the app).
+    /// that chain to `verifier_anchors` (the agency's roots, shipped with the app). The anchors
+    /// may be a `Vec` or an `Arc` shared with other wallets.
     pub fn open(
         path: &std::path::Path,
         keys: &'k dyn KeyStore,
         wrapping_alias: &str,
-        issuer_anchors: Vec<TrustAnchor>,
-        verifier_anchors: Vec<TrustAnchor>,
+        issuer_anchors: impl Into<Arc<[TrustAnchor]>>,
+        verifier_anchors: impl Into<Arc<[TrustAnchor]>>,
     ) -> Result<Self, WalletError> {
-        Ok(Self {
-            store: WalletStore::open(path, keys, wrapping_alias)?,
+        Ok(Self::from_store(
+            WalletStore::open(path, keys, wrapping_alias)?,
             keys,
             issuer_anchors,
             verifier_anchors,
-        })
+        ))
     }
 
     /// A wallet over an open store.
     pub fn from_store(
         store: WalletStore,
         keys: &'k dyn KeyStore,
-        issuer_anchors: Vec<TrustAnchor>,
-        verifier_anchors: Vec<TrustAnchor>,
+        issuer_anchors: impl Into<Arc<[TrustAnchor]>>,
+        verifier_anchors: impl Into<Arc<[TrustAnchor]>>,
     ) -> Self {
         Self {
             keys,
             store,
-            issuer_anchors,
-            verifier_anchors,
+            issuer_anchors: issuer_anchors.into(),
+            verifier_anchors: verifier_anchors.into(),
         }
     }
 

@@ -442,8 +442,8 @@ impl PendingPresentation {
 pub struct Wallet {
     keys: HostKeys,
     store: Mutex<Option<WalletStore>>,
-    issuer_anchors: Vec<TrustAnchor>,
-    verifier_anchors: Vec<TrustAnchor>,
+    issuer_anchors: Arc<[TrustAnchor]>,
+    verifier_anchors: Arc<[TrustAnchor]>,
 }
 
 fn anchors(pem: &str) -> Result<Vec<TrustAnchor>, DinhdanhError> {
@@ -465,8 +465,8 @@ impl Wallet {
         let mut wallet = holder::Wallet::from_store(
             store,
             &self.keys,
-            self.issuer_anchors.clone(),
-            self.verifier_anchors.clone(),
+            Arc::clone(&self.issuer_anchors),
+            Arc::clone(&self.verifier_anchors),
         );
         let result = f(&mut wallet);
         *guard = Some(wallet.into_store());
@@ -493,8 +493,8 @@ impl Wallet {
         Ok(Arc::new(Self {
             keys,
             store: Mutex::new(Some(store)),
-            issuer_anchors: anchors(&issuer_anchors_pem)?,
-            verifier_anchors: anchors(&verifier_anchors_pem)?,
+            issuer_anchors: anchors(&issuer_anchors_pem)?.into(),
+            verifier_anchors: anchors(&verifier_anchors_pem)?.into(),
         }))
     }
 
