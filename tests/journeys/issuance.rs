@@ -14,7 +14,7 @@ use dinhdanh_journeys::{
     databases, server_binary,
 };
 use dinhdanh_sdk::{
-    holder::{Wallet, WalletError},
+    holder::{DPOP_ALIAS, Wallet, WalletError},
     icao::dev::{CardFactory, CardHolder},
     jose::JwsSigner,
     openid4vci::{
@@ -456,9 +456,11 @@ async fn enrol_level2_issue_verify_revoke() {
         let key_files = || {
             std::fs::read_dir(phone.path().join("keys"))
                 .unwrap()
-                .count()
+                .map(|entry| entry.unwrap().file_name())
+                .collect::<std::collections::BTreeSet<_>>()
         };
         let keys_before = key_files();
+        let had_dpop_key = keys.contains(DPOP_ALIAS).unwrap();
         let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
         let lost = facade.receive_offer(
             &LosesCredentialResponses(&transport),
@@ -472,8 +474,19 @@ async fn enrol_level2_issue_verify_revoke() {
             "{lost:?}"
         );
         assert_eq!(facade.credentials().unwrap().len(), 1);
-        // Only the wallet's DPoP key may be new (it is kept for the next request).
-        assert!(key_files() <= keys_before + 1, "keys left behind");
+        // Every key from before is still there, and the only new one is the wallet's DPoP key
+        // (kept for the next request): the two made for the lost copies are gone.
+        let keys_after = key_files();
+        assert!(
+            keys_after.is_superset(&keys_before),
+            "a key from before was deleted"
+        );
+        assert!(keys.contains(DPOP_ALIAS).unwrap());
+        assert_eq!(
+            keys_after.len(),
+            keys_before.len() + usize::from(!had_dpop_key),
+            "keys left behind"
+        );
         let wallet = facade.into_store();
 
         // The citizen asks for two more credentials from the app; the SDK's wallet facade
