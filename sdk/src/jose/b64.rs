@@ -98,8 +98,8 @@ pub(crate) fn with_decoded<R>(
     text: &str,
     use_bytes: impl FnOnce(&[u8]) -> R,
 ) -> Result<R, JoseError> {
-    // Sized for disclosures and JWS headers without certificates; the buffer is zeroed on every
-    // call, so a larger one would cost more than the allocation it saves.
+    // Sized for disclosures and JWS headers without certificates (larger inputs go to the heap);
+    // the buffer is zeroed on every call, so it is kept small.
     let mut stack = [0u8; 384];
     if text.len() / 4 * 3 + 3 <= stack.len() {
         let n = decode_into(text, &mut stack)?;
