@@ -3,8 +3,9 @@
 //! The decoder rejects padding, characters outside the URL-safe alphabet, and encodings whose
 //! unused trailing bits are not zero: every byte string has exactly one accepted encoding, so a
 //! signature or a digest cannot be made to verify under a second spelling.
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+//!
+//! Decoding is `base64-simd`'s (the payloads and disclosures of every verification go through it);
+//! the tests hold it to the `base64` crate's strict decoder as the reference.
 
 use super::JoseError;
 
@@ -36,8 +37,7 @@ pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
 
 /// Appends the base64url encoding of `bytes` to a byte buffer. Issuing and signing assemble their
 /// output as bytes and make it a `String` once at the end: this is the encoder of the hot paths,
-/// a plain three-bytes-to-four-characters loop (encoding needs no strictness; decoding does and
-/// stays with the `base64` crate).
+/// a plain three-bytes-to-four-characters loop.
 pub fn encode_to_vec(bytes: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + (bytes.len() * 4).div_ceil(3), 0);
@@ -81,14 +81,23 @@ pub(crate) fn ascii_string(bytes: Vec<u8>) -> String {
 
 /// Decodes canonical base64url without padding.
 pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, JoseError> {
-    URL_SAFE_NO_PAD.decode(text).map_err(|_| JoseError::Base64)
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(text)
+        .map_err(|_| JoseError::Base64)
 }
 
 /// Decodes canonical base64url into `out` (which must hold at least `text.len() * 3 / 4` bytes),
 /// returning the number of bytes written.
 pub fn decode_into(text: impl AsRef<[u8]>, out: &mut [u8]) -> Result<usize, JoseError> {
-    URL_SAFE_NO_PAD
-        .decode_slice(text, out)
+    let text = text.as_ref();
+    let decoder = base64_simd::URL_SAFE_NO_PAD;
+    let length = decoder
+        .decoded_length(text)
+        .map_err(|_| JoseError::Base64)?;
+    let out = out.get_mut(..length).ok_or(JoseError::Base64)?;
+    decoder
+        .decode(text, base64_simd::Out::from_slice(out))
+        .map(|decoded| decoded.len())
         .map_err(|_| JoseError::Base64)
 }
 
@@ -116,10 +125,7 @@ pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], JoseError> {
         return Err(JoseError::Base64);
     }
     let mut out = [0u8; N];
-    let written = URL_SAFE_NO_PAD
-        .decode_slice(text, &mut out)
-        .map_err(|_| JoseError::Base64)?;
-    if written != N {
+    if decode_into(text, &mut out)? != N {
         return Err(JoseError::Base64);
     }
     Ok(out)
@@ -127,7 +133,49 @@ pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], JoseError> {
 
 #[cfg(test)]
 mod tests {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Text that is mostly base64url, with the characters strict decoders must refuse mixed in.
+    fn near_base64() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                20 => proptest::sample::select(ALPHABET.to_vec()),
+                1 => proptest::sample::select(b"=+/ .\n~\x00\x7f".to_vec()),
+            ],
+            0..300,
+        )
+        .prop_map(|bytes| bytes.into_iter().map(char::from).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn decoders_agree_with_the_base64_crate(text in near_base64()) {
+            let reference = URL_SAFE_NO_PAD.decode(&text).ok();
+            prop_assert_eq!(decode(&text).ok(), reference.clone());
+            let mut out = [0u8; 300];
+            let into = decode_into(&text, &mut out).ok().map(|n| out[..n].to_vec());
+            prop_assert_eq!(into, reference.clone());
+            let on_stack = with_decoded(&text, <[u8]>::to_vec).ok();
+            prop_assert_eq!(on_stack, reference);
+        }
+
+        #[test]
+        fn every_byte_string_has_one_spelling(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let text = encode(&bytes);
+            prop_assert_eq!(decode(&text).ok(), Some(bytes));
+            // Flipping a trailing bit that carries no data must be refused.
+            if text.len() % 4 != 0 {
+                let mut bent = text.into_bytes();
+                let last = bent.len() - 1;
+                let index = ALPHABET.iter().position(|c| *c == bent[last]).unwrap_or(0);
+                bent[last] = ALPHABET[index ^ 1];
+                prop_assert!(decode(&bent).is_err());
+            }
+        }
+    }
 
     #[test]
     fn round_trip() {

@@ -127,7 +127,7 @@ impl<'a> UnverifiedJws<'a> {
             if !super::is_json_object(bytes) {
                 return Err(JoseError::Json("header is not a JSON object".into()));
             }
-            Ok(serde_json::from_slice(bytes)?)
+            Ok(super::json_from_utf8(bytes)?)
         })??;
         if header.alg != "ES256" {
             return Err(JoseError::UnsupportedAlgorithm(header.alg));

@@ -74,6 +74,19 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
+/// Parses JSON text that must be UTF-8 (RFC 8259 section 8.1: JOSE headers and claims, SD-JWT
+/// disclosures). The whole text is checked once and then parsed as a `str`: `from_slice` would
+/// check every string on its own, which costs more than the one pass over short texts.
+pub(crate) fn json_from_utf8<'a, T: serde::Deserialize<'a>>(
+    json: &'a [u8],
+) -> Result<T, serde_json::Error> {
+    match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        // Never valid JSON: `from_slice` fails and says where, as it always did.
+        Err(_) => serde_json::from_slice(json),
+    }
+}
+
 /// Whether `json` starts (after whitespace) with `{`: serde reads a JSON array into a struct
 /// too, and JOSE headers and JWT claims must be objects.
 pub(crate) fn is_json_object(json: &[u8]) -> bool {
@@ -98,4 +111,26 @@ pub fn random_bytes(out: &mut [u8]) -> Result<(), JoseError> {
     ring::rand::SystemRandom::new()
         .fill(out)
         .map_err(|_| JoseError::Signing("system random number generator failed".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    #[test]
+    fn json_from_utf8_reads_what_from_slice_reads() {
+        let texts: [&[u8]; 6] = [
+            br#"{"a":"Nguy\xe1\xbb\x85n","b":[1,2]}"#,
+            br#"["salt","name",{"x":"\u0041"}]"#,
+            br#"{"a":"\xff"}"#,
+            b"{\"a\":1}\xc3",
+            b"\xef\xbb\xbf{}",
+            br#"{"a":"\ud800"}"#,
+        ];
+        for text in texts {
+            let ours = super::json_from_utf8::<Value>(text).map_err(|e| e.to_string());
+            let theirs = serde_json::from_slice::<Value>(text).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
+        }
+    }
 }

@@ -62,7 +62,7 @@ impl Disclosure {
     /// which needs the digest, the name and the value, and never re-serializes.
     pub(crate) fn parse_contents(encoded: &str) -> Result<Self, SdJwtError> {
         let raw: RawDisclosure = b64::with_decoded(encoded, |json| {
-            serde_json::from_slice(json).map_err(|e| {
+            jose::json_from_utf8(json).map_err(|e| {
                 SdJwtError::MalformedDisclosure(if e.is_data() {
                     match e.to_string() {
                         m if m.contains("salt") => "salt is not a string",

@@ -74,7 +74,7 @@ impl SdJwt {
             ));
         }
         let jws = UnverifiedJws::parse(jwt)?;
-        let payload: Payload = serde_json::from_slice(jws.unverified_payload())?;
+        let payload: Payload = crate::jose::json_from_utf8(jws.unverified_payload())?;
         let disclosures: Vec<Disclosure> = encoded
             .iter()
             .map(|d| Disclosure::parse(d))

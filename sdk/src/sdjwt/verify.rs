@@ -82,7 +82,7 @@ pub fn verify(
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     let (jwt, encoded, kb) = split(presentation)?;
     let jws = UnverifiedJws::parse(jwt)?;
-    let payload: Payload = serde_json::from_slice(jws.unverified_payload())?;
+    let payload: Payload = crate::jose::json_from_utf8(jws.unverified_payload())?;
     let key = issuer_key(jws.header(), &payload.claims)?;
     let header = jws.verify(&key)?.header;
 
@@ -163,7 +163,7 @@ fn check_key_binding(
             "claims are not a JSON object".into(),
         ));
     }
-    let payload: KbPayload = serde_json::from_slice(&verified.payload)
+    let payload: KbPayload = crate::jose::json_from_utf8(&verified.payload)
         .map_err(|e| SdJwtError::KeyBinding(format!("claims: {e}")))?;
     // sd_hash is public data: no secret to protect with a constant-time comparison.
     if payload.sd_hash.as_bytes() != crate::jose::sha256_b64_array(signed_part.as_bytes()) {
