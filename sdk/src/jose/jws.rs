@@ -114,15 +114,18 @@ impl<'a> UnverifiedJws<'a> {
     /// a JSON object header with `alg: ES256`, a `crit` header, and a signature that is not 64
     /// bytes.
     pub fn parse(token: &'a str) -> Result<Self, JoseError> {
-        let mut parts = token.splitn(3, '.');
-        let (Some(header_b64), Some(payload_b64), Some(signature_b64)) =
-            (parts.next(), parts.next(), parts.next())
+        // The two dots are found from either end, so the payload (most of the token) is not
+        // scanned for them: a third dot inside it is refused below, where decoding fails on it.
+        let bytes = token.as_bytes();
+        let (Some(first), Some(last)) = (memchr::memchr(b'.', bytes), memchr::memrchr(b'.', bytes))
         else {
             return Err(JoseError::Malformed);
         };
-        if signature_b64.contains('.') {
+        if first == last {
             return Err(JoseError::Malformed);
         }
+        let (header_b64, payload_b64, signature_b64) =
+            (&token[..first], &token[first + 1..last], &token[last + 1..]);
         let header: JwsHeader = b64::with_decoded(header_b64, |bytes| {
             if !super::is_json_object(bytes) {
                 return Err(JoseError::Json("header is not a JSON object".into()));
@@ -135,7 +138,13 @@ impl<'a> UnverifiedJws<'a> {
         if let Some(crit) = header.crit.as_ref().and_then(|crit| crit.first()) {
             return Err(JoseError::UnsupportedCritical(crit.clone()));
         }
-        let payload = b64::decode(payload_b64)?;
+        let payload = b64::decode(payload_b64).map_err(|error| {
+            if memchr::memchr(b'.', payload_b64.as_bytes()).is_some() {
+                JoseError::Malformed
+            } else {
+                error
+            }
+        })?;
         let signature = b64::decode_array::<64>(signature_b64)?;
         Ok(Self {
             header,

@@ -48,12 +48,19 @@ struct KbPayload<'a> {
 
 /// Splits `<JWT>~<D1>~...~<Dn>~<KB>` into its parts; the KB part is empty when absent.
 pub(crate) fn split(text: &str) -> Result<(&str, Vec<&str>, &str), SdJwtError> {
-    let mut parts = text.split('~');
-    let jwt = parts.next().unwrap_or_default();
-    let mut rest: Vec<&str> = parts.collect();
-    let Some(kb) = rest.pop() else {
+    // memchr's vectorized search: the issuer-signed JWT, most of the text, is scanned once.
+    let mut separators = memchr::memchr_iter(b'~', text.as_bytes());
+    let Some(first) = separators.next() else {
         return Err(SdJwtError::Malformed("no ~ separator"));
     };
+    let jwt = &text[..first];
+    let mut rest: Vec<&str> = Vec::with_capacity(16);
+    let mut start = first + 1;
+    for end in separators {
+        rest.push(&text[start..end]);
+        start = end + 1;
+    }
+    let kb = &text[start..];
     if jwt.is_empty() {
         return Err(SdJwtError::Malformed("empty issuer-signed JWT"));
     }
