@@ -275,6 +275,21 @@ mod tests {
         ] {
             assert!(UnverifiedJws::parse(&bad).is_err(), "{bad}");
         }
+        // Four parts, or two, are not a compact JWS, wherever the extra or missing dot is.
+        let (head, rest) = token.split_once('.').unwrap();
+        let (payload, signature) = rest.split_once('.').unwrap();
+        for bad in [
+            format!("{head}.{payload}.{payload}.{signature}"),
+            format!("{head}.{payload}.{signature}."),
+            format!("{head}.{payload}{signature}"),
+            format!("{head}{payload}"),
+        ] {
+            assert_eq!(
+                UnverifiedJws::parse(&bad).unwrap_err(),
+                JoseError::Malformed,
+                "{bad}"
+            );
+        }
         let crit = format!(
             "{}.{}.{}",
             b64::encode(r#"{"alg":"ES256","crit":["b64"],"b64":false}"#),
