@@ -86,10 +86,11 @@ pub fn verify(
     let key = issuer_key(jws.header(), &payload.claims)?;
     let header = jws.verify(&key)?.header;
 
-    let mut disclosures: Vec<Disclosure> = encoded
-        .iter()
-        .map(|d| Disclosure::parse_contents(d))
-        .collect::<Result<_, _>>()?;
+    // Sized once: collecting a `Result` iterator would start small and grow.
+    let mut disclosures = Vec::with_capacity(encoded.len());
+    for d in &encoded {
+        disclosures.push(Disclosure::parse_contents(d)?);
+    }
     let processed = process(payload, &mut disclosures)?;
     check_time(&processed.claims, options)?;
 
