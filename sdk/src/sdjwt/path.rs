@@ -7,13 +7,21 @@ use super::SdJwtError;
 ///
 /// Segments are kept as text; a segment selects an array element when it is a canonical decimal
 /// index and the value at that point is an array.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClaimPath(Vec<String>);
+#[derive(Clone)]
+pub struct ClaimPath(Segments);
+
+/// Most paths a verifier reports are one claim name deep: those keep their name inline, without a
+/// vector around it (one allocation per disclosed claim instead of two).
+#[derive(Clone)]
+enum Segments {
+    One(String),
+    Many(Vec<String>),
+}
 
 impl ClaimPath {
     /// The empty path (the claims object itself).
     pub fn root() -> Self {
-        Self(Vec::new())
+        Self(Segments::Many(Vec::new()))
     }
 
     /// Parses JSON-pointer syntax (RFC 6901): `/a/b`, with `~1` for `/` and `~0` for `~`.
@@ -39,7 +47,7 @@ impl ClaimPath {
             }
             segments.push(segment);
         }
-        Ok(Self(segments))
+        Ok(Self::from_segments(segments))
     }
 
     /// Parses a comma-separated list of pointers (the CLI's `--sd` and `--disclose` form).
@@ -53,30 +61,49 @@ impl ClaimPath {
 
     /// The segments, outermost first.
     pub fn segments(&self) -> &[String] {
-        &self.0
+        match &self.0 {
+            Segments::One(segment) => std::slice::from_ref(segment),
+            Segments::Many(segments) => segments,
+        }
     }
 
     /// This path extended by one segment.
     pub fn child(&self, segment: impl Into<String>) -> Self {
-        let mut segments = Vec::with_capacity(self.0.len() + 1);
-        segments.extend_from_slice(&self.0);
+        let parent = self.segments();
+        if parent.is_empty() {
+            return Self::one(segment.into());
+        }
+        let mut segments = Vec::with_capacity(parent.len() + 1);
+        segments.extend_from_slice(parent);
         segments.push(segment.into());
-        Self(segments)
+        Self(Segments::Many(segments))
+    }
+
+    /// The path of one top-level claim.
+    pub(crate) fn one(name: String) -> Self {
+        Self(Segments::One(name))
     }
 
     /// A path from its segments, outermost first.
-    pub(crate) fn from_segments(segments: Vec<String>) -> Self {
-        Self(segments)
+    pub(crate) fn from_segments(mut segments: Vec<String>) -> Self {
+        match segments.pop() {
+            Some(only) if segments.is_empty() => Self::one(only),
+            Some(last) => {
+                segments.push(last);
+                Self(Segments::Many(segments))
+            }
+            None => Self::root(),
+        }
     }
 
     /// Whether `self` is `other` or one of its ancestors.
     pub fn is_prefix_of(&self, other: &ClaimPath) -> bool {
-        other.0.len() >= self.0.len() && other.0[..self.0.len()] == self.0[..]
+        other.segments().starts_with(self.segments())
     }
 
     /// The value at this path in `claims`, if any.
     pub fn lookup<'v>(&self, claims: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
-        lookup_from(claims, &self.0)
+        lookup_from(claims, self.segments())
     }
 
     /// The value at this path in a claims object, if any (the empty path names nothing).
@@ -84,7 +111,7 @@ impl ClaimPath {
         &self,
         claims: &'v serde_json::Map<String, serde_json::Value>,
     ) -> Option<&'v serde_json::Value> {
-        let (first, rest) = self.0.split_first()?;
+        let (first, rest) = self.segments().split_first()?;
         lookup_from(claims.get(first)?, rest)
     }
 }
@@ -117,10 +144,7 @@ pub(crate) fn array_index(segment: &str) -> Option<usize> {
 
 impl fmt::Display for ClaimPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        for segment in &self.0 {
+        for segment in self.segments() {
             f.write_str("/")?;
             for c in segment.chars() {
                 match c {
@@ -131,6 +155,45 @@ impl fmt::Display for ClaimPath {
             }
         }
         Ok(())
+    }
+}
+
+// Equality, order and hashing are those of the segments, whichever form holds them.
+impl PartialEq for ClaimPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.segments() == other.segments()
+    }
+}
+
+impl Eq for ClaimPath {}
+
+impl PartialOrd for ClaimPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ClaimPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.segments().cmp(other.segments())
+    }
+}
+
+impl std::hash::Hash for ClaimPath {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.segments().hash(state);
+    }
+}
+
+impl Default for ClaimPath {
+    fn default() -> Self {
+        Self::root()
+    }
+}
+
+impl fmt::Debug for ClaimPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClaimPath").field(&self.segments()).finish()
     }
 }
 
@@ -174,5 +237,24 @@ mod tests {
         assert!(ClaimPath::parse("/a").unwrap().is_prefix_of(&path));
         assert!(!path.is_prefix_of(&ClaimPath::parse("/a").unwrap()));
         assert_eq!(ClaimPath::parse_list("/a, /b,").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn one_segment_paths_equal_their_vector_form() {
+        use std::collections::HashSet;
+        let inline = ClaimPath::root().child("a");
+        let built = ClaimPath::from_segments(vec!["a".into()]);
+        let parsed = ClaimPath::parse("/a").unwrap();
+        assert!(matches!(inline.0, Segments::One(_)));
+        assert_eq!(inline, built);
+        assert_eq!(inline, parsed);
+        assert_eq!(inline.cmp(&parsed), std::cmp::Ordering::Equal);
+        assert_eq!(HashSet::from([inline.clone(), built, parsed]).len(), 1);
+        let deeper = inline.child("b");
+        assert_eq!(deeper, ClaimPath::parse("/a/b").unwrap());
+        assert!(inline.is_prefix_of(&deeper) && ClaimPath::root().is_prefix_of(&inline));
+        assert!(inline < deeper && ClaimPath::root() < inline);
+        assert_eq!(ClaimPath::root().to_string(), "");
+        assert_eq!(ClaimPath::default(), ClaimPath::from_segments(Vec::new()));
     }
 }

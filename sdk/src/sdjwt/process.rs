@@ -38,16 +38,24 @@ struct At<'a> {
 }
 
 fn materialize(at: Option<&At<'_>>) -> ClaimPath {
-    // Walks the chain twice (it is a few links long) to allocate the path once, at its size.
-    let chain = || std::iter::successors(at, |node| node.parent);
-    let mut segments = vec![String::new(); chain().count()];
-    for (slot, node) in segments.iter_mut().rev().zip(chain()) {
-        *slot = match node.segment {
-            Segment::Name(name) => name.to_owned(),
-            Segment::Index(index) => index.to_string(),
-        };
+    let text = |node: &At<'_>| match node.segment {
+        Segment::Name(name) => name.to_owned(),
+        Segment::Index(index) => index.to_string(),
+    };
+    match at {
+        // A top-level claim: the common case, one allocation.
+        Some(node) if node.parent.is_none() => ClaimPath::one(text(node)),
+        _ => {
+            // Walks the chain twice (it is a few links long) to allocate the path once, at its
+            // size.
+            let chain = || std::iter::successors(at, |node| node.parent);
+            let mut segments = vec![String::new(); chain().count()];
+            for (slot, node) in segments.iter_mut().rev().zip(chain()) {
+                *slot = text(node);
+            }
+            ClaimPath::from_segments(segments)
+        }
     }
-    ClaimPath::from_segments(segments)
 }
 
 /// Length of a base64url SHA-256 digest: every real digest; other strings can only be decoys.
