@@ -4,8 +4,9 @@
 //! unused trailing bits are not zero: every byte string has exactly one accepted encoding, so a
 //! signature or a digest cannot be made to verify under a second spelling.
 //!
-//! Decoding is `base64-simd`'s (the payloads and disclosures of every verification go through it);
-//! the tests hold it to the `base64` crate's strict decoder as the reference.
+//! The hot paths (issuing, presenting, verifying) encode and decode with `base64-simd`; the tests
+//! hold it to the `base64` crate as the reference. [`encode_into`] stays a plain loop writing
+//! straight into its `String`, with no intermediate buffer, because it encodes private keys.
 
 use super::JoseError;
 
@@ -36,41 +37,21 @@ pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
 }
 
 /// Appends the base64url encoding of `bytes` to a byte buffer. Issuing and signing assemble their
-/// output as bytes and make it a `String` once at the end: this is the encoder of the hot paths,
-/// a plain three-bytes-to-four-characters loop.
+/// output as bytes and make it a `String` once at the end: this is the encoder of the hot paths
+/// (`base64-simd`'s).
 pub fn encode_to_vec(bytes: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + (bytes.len() * 4).div_ceil(3), 0);
     encode_to_slice(bytes, &mut out[start..]);
 }
 
-/// Encodes `bytes` into `dst`, which must be exactly `(bytes.len() * 4).div_ceil(3)` long
-/// (a shorter or longer `dst` leaves the excess unwritten or the input partly encoded).
+/// Encodes `bytes` into `dst`, which must be exactly `(bytes.len() * 4).div_ceil(3)` long: the
+/// first that many bytes of a longer `dst` are written, a shorter `dst` is left as it is.
 pub(crate) fn encode_to_slice(bytes: &[u8], dst: &mut [u8]) {
-    let full = bytes.len() / 3;
-    for (chunk, d) in bytes.chunks_exact(3).zip(dst.chunks_exact_mut(4)) {
-        let n = u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]);
-        d[0] = ALPHABET[(n >> 18) as usize & 63];
-        d[1] = ALPHABET[(n >> 12) as usize & 63];
-        d[2] = ALPHABET[(n >> 6) as usize & 63];
-        d[3] = ALPHABET[n as usize & 63];
-    }
-    let Some(tail) = dst.get_mut(full * 4..) else {
-        return;
-    };
-    match (bytes.len() % 3, tail) {
-        (1, [a, b]) => {
-            let n = u32::from(bytes[full * 3]) << 16;
-            *a = ALPHABET[(n >> 18) as usize & 63];
-            *b = ALPHABET[(n >> 12) as usize & 63];
-        }
-        (2, [a, b, c]) => {
-            let n = u32::from(bytes[full * 3]) << 16 | u32::from(bytes[full * 3 + 1]) << 8;
-            *a = ALPHABET[(n >> 18) as usize & 63];
-            *b = ALPHABET[(n >> 12) as usize & 63];
-            *c = ALPHABET[(n >> 6) as usize & 63];
-        }
-        _ => {}
+    let encoder = base64_simd::URL_SAFE_NO_PAD;
+    debug_assert!(dst.len() >= encoder.encoded_length(bytes.len()));
+    if let Some(dst) = dst.get_mut(..encoder.encoded_length(bytes.len())) {
+        let _written = encoder.encode(bytes, base64_simd::Out::from_slice(dst));
     }
 }
 
