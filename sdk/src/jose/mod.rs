@@ -75,12 +75,12 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Parses JSON text that must be UTF-8 (RFC 8259 section 8.1: JOSE headers and claims, SD-JWT
-/// disclosures). The whole text is checked once and then parsed as a `str`: `from_slice` would
-/// check every string on its own, which costs more than the one pass over short texts.
+/// disclosures). The whole text is checked once (SIMD) and then parsed as a `str`: `from_slice`
+/// would check every string on its own, which costs more than the one pass.
 pub(crate) fn json_from_utf8<'a, T: serde::Deserialize<'a>>(
     json: &'a [u8],
 ) -> Result<T, serde_json::Error> {
-    match std::str::from_utf8(json) {
+    match simdutf8::basic::from_utf8(json) {
         Ok(text) => serde_json::from_str(text),
         // Never valid JSON: `from_slice` fails and says where, as it always did.
         Err(_) => serde_json::from_slice(json),

@@ -63,7 +63,8 @@ const DIGEST_LEN: usize = crate::jose::DIGEST_B64_LEN;
 
 /// The lexicographic order of two digests. Digests are random, so their first eight bytes, compared
 /// as one big-endian integer, almost always decide; the rest is compared only on a tie. Sorting and
-/// searching the digests of a presentation with it avoids a `memcmp` call per comparison.
+/// searching the digests of a presentation with it (and looking for duplicates among them) avoids
+/// a `memcmp` call per comparison.
 fn digest_order(a: &[u8; DIGEST_LEN], b: &[u8; DIGEST_LEN]) -> std::cmp::Ordering {
     let prefix =
         |d: &[u8; DIGEST_LEN]| u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
@@ -295,10 +296,13 @@ pub(crate) fn process(
     by_digest.sort_unstable_by(|&a, &b| {
         digest_order(disclosures[a].digest_bytes(), disclosures[b].digest_bytes())
     });
-    if by_digest
-        .windows(2)
-        .any(|pair| disclosures[pair[0]].digest_bytes() == disclosures[pair[1]].digest_bytes())
-    {
+    if by_digest.windows(2).any(|pair| {
+        digest_order(
+            disclosures[pair[0]].digest_bytes(),
+            disclosures[pair[1]].digest_bytes(),
+        )
+        .is_eq()
+    }) {
         return Err(SdJwtError::DuplicateDisclosure);
     }
     let count = disclosures.len();
@@ -313,7 +317,11 @@ pub(crate) fn process(
     };
     walk.object(&mut payload, None, 0, Some(top))?;
     walk.seen.sort_unstable_by(digest_order);
-    if let Some(pair) = walk.seen.windows(2).find(|pair| pair[0] == pair[1]) {
+    if let Some(pair) = walk
+        .seen
+        .windows(2)
+        .find(|pair| digest_order(&pair[0], &pair[1]).is_eq())
+    {
         return Err(SdJwtError::DuplicateDigest(
             String::from_utf8_lossy(&pair[0]).into_owned(),
         ));
