@@ -287,7 +287,14 @@ impl<'k> Wallet<'k> {
                 Ok(SdJwt::parse(&copies[0].sd_jwt)?)
             })
             .collect::<Result<_, WalletError>>()?;
-        // For `trusted_authorities` of type `aki`: the key identifiers of each issuer's chain.
+        // For `trusted_authorities` of type `aki`: the key identifiers of each issuer's chain,
+        // parsed from the certificates only when the query names authorities at all.
+        let names_authorities = request
+            .request
+            .dcql_query
+            .credentials
+            .iter()
+            .any(|query| query.trusted_authorities.is_some());
         let akis: Vec<Vec<String>> = parsed
             .iter()
             .map(|sd_jwt| {
@@ -295,6 +302,7 @@ impl<'k> Wallet<'k> {
                     .header()
                     .x5c
                     .as_deref()
+                    .filter(|_| names_authorities)
                     .and_then(|x5c| crate::x509::x5c_to_der_chain(x5c).ok())
                     .map(|chain| crate::x509::authority_key_ids(&chain))
                     .unwrap_or_default()

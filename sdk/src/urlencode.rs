@@ -4,7 +4,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The characters escaped in a query or form value: all but RFC 3986 unreserved.
-pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -15,7 +15,8 @@ pub(crate) fn escape(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
 }
 
-/// `name=value&…`, each escaped.
+/// `name=value&…`, each escaped (the wallet's OAuth requests).
+#[cfg(feature = "wallet")]
 pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
