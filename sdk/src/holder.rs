@@ -65,6 +65,13 @@ pub struct PendingPresentation {
     credential_ids: Vec<String>,
 }
 
+impl PendingPresentation {
+    /// The store id of the credential a consent item (its `candidate`) would present.
+    pub fn credential_id(&self, candidate: usize) -> Option<&str> {
+        self.credential_ids.get(candidate).map(String::as_str)
+    }
+}
+
 /// The wallet's answer, to POST to `response_uri`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresentationResponse {
@@ -347,8 +354,7 @@ impl<'k> Wallet<'k> {
         let mut unused_left = Vec::new();
         for item in &pending.consent.credentials {
             let id = pending
-                .credential_ids
-                .get(item.candidate)
+                .credential_id(item.candidate)
                 .ok_or(WalletError::NoMatch)?;
             let taken = self.store.take_copy(id, now)?;
             let signer = KeyStoreSigner::new(self.keys, &taken.copy.key_alias)?;
@@ -366,10 +372,10 @@ impl<'k> Wallet<'k> {
                 verifier: pending.consent.verifier.clone(),
                 verifier_name: Some(pending.consent.verifier_name.clone()),
                 purpose: pending.consent.purpose.clone(),
-                credential_id: id.clone(),
+                credential_id: id.to_owned(),
                 claims: item.claims.iter().map(ToString::to_string).collect(),
             })?;
-            unused_left.push((id.clone(), taken.unused_left));
+            unused_left.push((id.to_owned(), taken.unused_left));
             presentations.push((item.query.clone(), presentation));
         }
         let token = vp_token(&presentations);

@@ -405,7 +405,6 @@ pub struct PresentationLogEntry {
 #[derive(uniffi::Object)]
 pub struct PendingPresentation {
     inner: holder::PendingPresentation,
-    credential_ids: Vec<String>,
 }
 
 #[uniffi::export]
@@ -424,10 +423,10 @@ impl PendingPresentation {
                 .map(|item| ConsentItem {
                     query: item.query.clone(),
                     credential_id: self
-                        .credential_ids
-                        .get(item.candidate)
-                        .cloned()
-                        .unwrap_or_default(),
+                        .inner
+                        .credential_id(item.candidate)
+                        .unwrap_or_default()
+                        .to_owned(),
                     vct: item.vct.clone(),
                     claims: item.claims.iter().map(ToString::to_string).collect(),
                     refused: item.refused.iter().map(ToString::to_string).collect(),
@@ -552,20 +551,12 @@ impl Wallet {
     ) -> Result<Arc<PendingPresentation>, DinhdanhError> {
         let transport = transport.map(HostTransport);
         self.with(|wallet| {
-            let ids = wallet
-                .credentials()?
-                .into_iter()
-                .map(|info| info.id)
-                .collect();
             let inner = wallet.prepare_presentation(
                 &uri,
                 transport.as_ref().map(|t| t as &dyn oid4vci::Transport),
                 now,
             )?;
-            Ok(Arc::new(PendingPresentation {
-                inner,
-                credential_ids: ids,
-            }))
+            Ok(Arc::new(PendingPresentation { inner }))
         })
     }
 

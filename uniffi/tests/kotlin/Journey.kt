@@ -206,6 +206,7 @@ fun journey(process: Process) {
     val consent = pending.consent()
     check(consent.verifierName == "Ngân hàng Ví dụ" && consent.registered) { "$consent" }
     check(consent.items.single().claims == listOf("/given_name", "/birthdate")) { "$consent" }
+    check(consent.items.single().credentialId == ids.single()) { "$consent" }
     val answer = wallet.respond(pending, now)
     check(answer.body.startsWith("vp_token=")) { answer.body }
     val verified = bank.receive(answer.body, now).single()

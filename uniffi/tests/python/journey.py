@@ -215,6 +215,7 @@ def journey(server):
     consent = pending.consent()
     assert consent.verifier_name == "Ngân hàng Ví dụ" and consent.registered, consent
     [item] = consent.items
+    assert item.credential_id == ids[0], item
     assert item.claims == ["/given_name", "/family_name"], item
     assert item.refused == ["/personal_identifier"], item
     answer = wallet.respond(pending, now)
