@@ -641,7 +641,8 @@ pub struct VerifiedCredential {
     pub issuer: Option<String>,
     /// The claims it showed, as a JSON object.
     pub claims_json: String,
-    /// `valid`, `suspended`… or `none` without a status entry.
+    /// `valid`, `invalid`, `suspended`, `application_specific`, `reserved` (the SDK's
+    /// `Status::as_str`), or `none` without a status entry.
     pub status: String,
 }
 
@@ -759,7 +760,8 @@ impl Verifier {
                 status: answer
                     .verification
                     .status
-                    .map_or_else(|| "none".to_owned(), |s| format!("{s:?}").to_lowercase()),
+                    .map_or("none", |status| status.as_str())
+                    .to_owned(),
             })
             .collect())
     }
