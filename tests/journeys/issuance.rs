@@ -22,6 +22,7 @@ use dinhdanh_sdk::{
             self as oid4vci, ClientError, CredentialsRequest, HttpRequest, HttpResponse, Transport,
         },
         http::HttpTransport,
+        offer::{OfferReference, parse_offer_uri},
     },
     sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
     status_list::Status,
@@ -503,18 +504,12 @@ async fn enrol_level2_issue_verify_revoke() {
         ok(&offered, StatusCode::CREATED);
         // The offer by reference: its JSON served at a URL (as a web page or an e-mail would
         // link it), which the wallet fetches.
-        let offer_json = percent_encoding::percent_decode_str(
-            offered.body["offer_uri"]
-                .as_str()
-                .unwrap()
-                .split("credential_offer=")
-                .nth(1)
-                .unwrap(),
-        )
-        .decode_utf8()
-        .unwrap()
-        .into_owned();
-        let by_reference = serve_once(offer_json);
+        let OfferReference::Value(offer) =
+            parse_offer_uri(offered.body["offer_uri"].as_str().unwrap()).unwrap()
+        else {
+            panic!("the server offers by value");
+        };
+        let by_reference = serve_once(serde_json::to_string(&offer).unwrap());
         let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
         let more = facade
             .receive_offer(
