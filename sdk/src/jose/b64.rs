@@ -193,6 +193,14 @@ mod tests {
     }
 
     #[test]
+    fn an_output_too_small_is_an_error() {
+        let mut out = [0u8; 2];
+        assert_eq!(decode_into("QUJD", &mut out), Err(JoseError::Base64));
+        assert_eq!(decode_into("QUI", &mut out), Ok(2));
+        assert_eq!(&out, b"AB");
+    }
+
+    #[test]
     fn fixed_arrays() {
         let bytes = [7u8; 32];
         let text = encode(bytes);

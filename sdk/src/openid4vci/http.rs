@@ -34,21 +34,18 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        fn with_headers<B>(
+            builder: ureq::RequestBuilder<B>,
+            headers: &[(String, String)],
+        ) -> ureq::RequestBuilder<B> {
+            headers.iter().fold(builder, |builder, (name, value)| {
+                builder.header(name, value)
+            })
+        }
         let response = match request.method.as_str() {
-            "GET" => {
-                let mut builder = self.agent.get(&request.url);
-                for (name, value) in &request.headers {
-                    builder = builder.header(name, value);
-                }
-                builder.call()
-            }
-            "POST" => {
-                let mut builder = self.agent.post(&request.url);
-                for (name, value) in &request.headers {
-                    builder = builder.header(name, value);
-                }
-                builder.send(&request.body[..])
-            }
+            "GET" => with_headers(self.agent.get(&request.url), &request.headers).call(),
+            "POST" => with_headers(self.agent.post(&request.url), &request.headers)
+                .send(&request.body[..]),
             other => return Err(format!("method {other} is not used by the SDK")),
         };
         let mut response = response.map_err(|e| e.to_string())?;
