@@ -228,7 +228,7 @@ impl From<EnrolmentError> for ApiError {
                 "Account exists",
                 detail,
             ),
-            EnrolmentError::Sms(e) => Self::internal(&e),
+            EnrolmentError::Passkey(e) => e.into(),
             EnrolmentError::Store(e) => Self::internal(&e),
         }
     }

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod passkeys;
 pub mod pki;
 pub mod portal;
+pub mod recovery;
 pub mod registry;
 pub mod routes;
 pub mod secrets;

@@ -373,10 +373,11 @@ async fn serve(
     println!("dinhdanh-server listening on http://{address} (public URL {public_url})");
     if let Some(c) = demo {
         println!(
-            "demo citizen (synthetic): id_number {} · full_name {} · date_of_birth {} · any mobile phone, e.g. 0912345678; the code is written to {}",
+            "demo citizen (synthetic): id_number {} · full_name {} · date_of_birth {} · registered phone {}; the code is written to {}",
             c.id_number,
             c.full_name,
             c.date_of_birth,
+            c.phones.split(' ').next().map_or_else(String::new, national),
             dir.join("sms.log").display()
         );
     }
@@ -390,6 +391,12 @@ async fn serve(
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `+84912345678` as a citizen types it: `0912345678`.
+fn national(e164: &str) -> String {
+    e164.strip_prefix("+84")
+        .map_or_else(|| e164.to_owned(), |rest| format!("0{rest}"))
 }
 
 /// Resolves on SIGTERM or Ctrl-C: new connections stop, in-flight requests finish.

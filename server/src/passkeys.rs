@@ -111,6 +111,37 @@ pub async fn finish_registration(
     credential: &RegisterPublicKeyCredential,
     name: &str,
 ) -> Result<StoredPasskey, PasskeyError> {
+    let stored = verify_registration(services, account, ceremony_id, credential, name).await?;
+    let event = audit::event(
+        &account.id,
+        "passkey.added",
+        &account.id,
+        json!({ "passkey": stored.id }),
+    );
+    services
+        .store
+        .insert_passkey(&stored, &event)
+        .await
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                // Registered concurrently by another request: the unique credential id decides.
+                PasskeyError::Duplicate
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(stored)
+}
+
+/// Takes the registration ceremony `ceremony_id` of `account` and verifies the authenticator's
+/// response: the passkey to store (not stored yet).
+pub async fn verify_registration(
+    services: &Services,
+    account: &Account,
+    ceremony_id: &str,
+    credential: &RegisterPublicKeyCredential,
+    name: &str,
+) -> Result<StoredPasskey, PasskeyError> {
     let now = crate::clock::now();
     let ceremony = services
         .store
@@ -136,24 +167,6 @@ pub async fn finish_registration(
         last_used_at: None,
         revoked_at: None,
     };
-    let event = audit::event(
-        &account.id,
-        "passkey.added",
-        &account.id,
-        json!({ "passkey": stored.id }),
-    );
-    services
-        .store
-        .insert_passkey(&stored, &event)
-        .await
-        .map_err(|e| {
-            if e.is_unique_violation() {
-                // Registered concurrently by another request: the unique credential id decides.
-                PasskeyError::Duplicate
-            } else {
-                e.into()
-            }
-        })?;
     Ok(stored)
 }
 

@@ -11,7 +11,9 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Only register the account's first passkey (after an enrolment code or a staff invitation).
+    /// Only complete the one passkey registration it is bound to: the account's first passkey,
+    /// after an enrolment code, a recovery code for an account never set up, or a staff
+    /// invitation.
     Setup,
     /// A citizen signed in with a passkey.
     Citizen,
@@ -19,11 +21,20 @@ pub enum Role {
     Officer,
     /// An administrator signed in with a passkey.
     Admin,
+    /// Only act on its own account recovery: add evidence, register the passkey that completes
+    /// it.
+    Recovery,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [Role::Setup, Role::Citizen, Role::Officer, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Setup,
+        Role::Citizen,
+        Role::Officer,
+        Role::Admin,
+        Role::Recovery,
+    ];
 
     /// The role's bit in a role set (see [`crate::routes::auth`]).
     pub const fn bit(self) -> u8 {
@@ -32,6 +43,7 @@ impl Role {
             Self::Citizen => 2,
             Self::Officer => 4,
             Self::Admin => 8,
+            Self::Recovery => 16,
         }
     }
 
@@ -42,6 +54,7 @@ impl Role {
             Self::Citizen => "citizen",
             Self::Officer => "officer",
             Self::Admin => "admin",
+            Self::Recovery => "recovery",
         }
     }
 
@@ -75,6 +88,17 @@ pub struct IssuedSession {
 
 /// How long a setup session lasts: enough to register a passkey.
 const SETUP_TTL: i64 = 600;
+/// How long a recovery session lasts: long enough to reach a counter.
+pub const RECOVERY_TTL: i64 = 4 * 3600;
+
+/// What a setup or recovery session is limited to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Binding {
+    /// The passkey registration ceremony it may complete.
+    pub ceremony_id: Option<String>,
+    /// The recovery it acts on.
+    pub recovery_id: Option<String>,
+}
 
 /// Issues a session for `account` with `role`; `method` says how the holder proved who they are.
 pub async fn issue(
@@ -83,11 +107,22 @@ pub async fn issue(
     role: Role,
     method: &str,
 ) -> Result<IssuedSession, StoreError> {
+    issue_bound(services, account, role, method, Binding::default()).await
+}
+
+/// Issues a session limited by `binding` (setup and recovery sessions).
+pub async fn issue_bound(
+    services: &Services,
+    account: &Account,
+    role: Role,
+    method: &str,
+    binding: Binding,
+) -> Result<IssuedSession, StoreError> {
     let now = crate::clock::now();
-    let ttl = if role == Role::Setup {
-        SETUP_TTL
-    } else {
-        services.config.session_ttl_seconds
+    let ttl = match role {
+        Role::Setup => SETUP_TTL,
+        Role::Recovery => RECOVERY_TTL,
+        _ => services.config.session_ttl_seconds,
     };
     let token = secrets::token();
     let session = Session {
@@ -96,11 +131,13 @@ pub async fn issue(
         role: role.as_str().to_owned(),
         created_at: now,
         expires_at: now + ttl,
+        ceremony_id: binding.ceremony_id,
+        recovery_id: binding.recovery_id,
     };
-    let action = if role == Role::Setup {
-        "session.setup"
-    } else {
-        "session.signed_in"
+    let action = match role {
+        Role::Setup => "session.setup",
+        Role::Recovery => "session.recovery",
+        _ => "session.signed_in",
     };
     let event = audit::event(
         &account.id,

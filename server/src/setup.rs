@@ -144,11 +144,15 @@ pub async fn seed_registry(store: &Store, count: u64) -> Result<u64, StoreError>
     let mut line = 0i64;
     while remaining > 0 {
         let n = remaining.min(10_000);
-        let batch: Vec<Citizen> = (0..n).map(|_| generator.citizen()).collect();
+        let mut batch: Vec<Citizen> = (0..n).map(|_| generator.citizen()).collect();
         let mut documents = Vec::new();
-        for citizen in &batch {
+        for citizen in &mut batch {
             let demo = !demo_found && citizen.status == "living";
             demo_found |= demo;
+            if demo {
+                // A number a newcomer can type from the README.
+                crate::registry::generate::DEMO_PHONE.clone_into(&mut citizen.phones);
+            }
             for (kind, claims) in crate::registry::generate::documents(citizen, demo) {
                 line += 1;
                 documents.push(StagedDocument {

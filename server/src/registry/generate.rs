@@ -134,6 +134,7 @@ impl Generator {
         let (_, residence_province) = *self.rng.pick(&PROVINCES);
         let street = self.rng.pick(&STREETS);
         let number = 1 + self.rng.below(300);
+        let phones = phone_of(&id_number);
         Citizen {
             id_number,
             full_name: format!("{family} {middle} {given}"),
@@ -147,8 +148,20 @@ impl Generator {
                 "living"
             }
             .to_owned(),
+            phones,
         }
     }
+}
+
+/// The demo citizen's registered phone (`0912 345 678`), printed at start-up.
+pub const DEMO_PHONE: &str = "+84912345678";
+
+/// A synthetic citizen's registered mobile number (E.164), derived from the ID number so that
+/// the generator's other draws, and so the citizens of a seed, stay what they were.
+fn phone_of(id_number: &str) -> String {
+    let mut rng = SplitMix(id_number.parse::<u64>().unwrap_or(0) ^ 0x7068_6f6e);
+    let prefix = *rng.pick(&[b'3', b'5', b'7', b'8', b'9']) as char;
+    format!("+84{prefix}{:08}", rng.below(100_000_000))
 }
 
 /// A synthetic registry document: the kind id and its own claims.

@@ -253,10 +253,21 @@ fn parse(
         Format::Ndjson => parse_ndjson(reader, &mut validator, sender)?,
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-            let headers = reader
+            let mut headers = reader
                 .byte_headers()
                 .map_err(|e| ImportError::Csv(e.to_string()))?
                 .clone();
+            // The phones cell is a list written as text (`0912 345 678; 0987654321`): read by
+            // hand, since a CSV deserializer would take a lone number for an integer and drop
+            // its leading zero. Its header is renamed so serde leaves it alone.
+            let phones_column = headers.iter().position(|h| h == b"phones");
+            if let Some(column) = phones_column {
+                headers = headers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| if i == column { &b"\0phones"[..] } else { h })
+                    .collect();
+            }
             for field in [
                 "id_number",
                 "full_name",
@@ -287,7 +298,19 @@ fn parse(
                 let row = record
                     .deserialize::<ImportRow<'_>>(Some(&headers))
                     .map_err(|e| RecordError::Malformed(e.to_string()))
-                    .and_then(|row| row.validate(validator.today))
+                    .and_then(|mut row| {
+                        if let Some(cell) = phones_column.and_then(|c| record.get(c)) {
+                            let cell = std::str::from_utf8(cell).map_err(|_| {
+                                RecordError::Malformed("phones: not UTF-8".into())
+                            })?;
+                            row.phones = Some(
+                                cell.split([';', ','])
+                                    .map(str::to_owned)
+                                    .collect(),
+                            );
+                        }
+                        row.validate(validator.today)
+                    })
                     .map(Record::Citizen);
                 if !validator.row(line, row, sender) {
                     break;

@@ -5,6 +5,7 @@ pub mod generate;
 pub mod id_number;
 pub mod import;
 pub mod names;
+pub mod phones;
 
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -45,6 +46,10 @@ pub struct ImportRow<'a> {
     /// `living` (default) | `deceased`.
     #[serde(borrow)]
     pub status: Option<Cow<'a, str>>,
+    /// The mobile numbers registered to the citizen, in any common spelling (a JSON array; in
+    /// CSV one cell, the numbers separated by `;` or `,`).
+    #[serde(default)]
+    pub phones: Option<Vec<String>>,
 }
 
 /// Why a registry row is refused.
@@ -78,6 +83,9 @@ pub enum RecordError {
     /// A document row is not a document of a known kind with valid claims.
     #[error("document: {0}")]
     Document(String),
+    /// A phone number is not a Vietnamese mobile number, or there are too many.
+    #[error("phones: {0}")]
+    Phones(#[from] phones::PhonesError),
 }
 
 /// A validated row: a citizen record or a registry document.
@@ -233,6 +241,7 @@ impl ImportRow<'_> {
             Some("deceased") => "deceased",
             Some(_) => return Err(RecordError::Status),
         };
+        let phones = phones::stored(self.phones.iter().flatten().map(String::as_str))?;
         Ok(Citizen {
             id_number: id_number.to_owned(),
             full_name,
@@ -241,6 +250,7 @@ impl ImportRow<'_> {
             place_of_origin,
             place_of_residence,
             status: status.to_owned(),
+            phones,
         })
     }
 }

@@ -23,12 +23,14 @@ pub const CITIZEN: u8 = Role::Citizen.bit();
 pub const OFFICER: u8 = Role::Officer.bit();
 /// An administrator.
 pub const ADMIN: u8 = Role::Admin.bit();
+/// A recovery session (only acts on its own account recovery).
+pub const RECOVERY: u8 = Role::Recovery.bit();
 /// Officers and administrators.
 pub const STAFF: u8 = OFFICER | ADMIN;
 /// Anyone signed in with a passkey.
 pub const SIGNED_IN: u8 = CITIZEN | STAFF;
-/// Any session, setup included.
-pub const ANY: u8 = SETUP | SIGNED_IN;
+/// Any session, setup and recovery included.
+pub const ANY: u8 = SETUP | RECOVERY | SIGNED_IN;
 
 /// The name of the portal's session cookie.
 pub const COOKIE: &str = "dinhdanh_session";

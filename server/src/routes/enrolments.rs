@@ -13,10 +13,8 @@ use super::{
 };
 use crate::{
     AppState,
-    enrolment::{self, EnrolmentRequest},
+    enrolment::{self, Confirmed, EnrolmentRequest, Purpose},
     error::{ApiError, Problem},
-    passkeys,
-    sessions::{self, Role},
 };
 
 /// An enrolment request, as the citizen types it.
@@ -48,7 +46,8 @@ pub struct EnrolmentStarted {
     pub code_length: u8,
 }
 
-/// Starts a level-1 enrolment: if the details match the registry, a code goes to the phone.
+/// Starts a level-1 enrolment: if the details match the registry and the phone is registered
+/// to the citizen, a code goes to that phone.
 #[utoipa::path(post, path = "/v1/enrolments", tag = "enrolment", request_body = StartEnrolment,
     responses((status = 202, body = EnrolmentStarted), (status = 400, body = Problem), (status = 429, body = Problem)))]
 pub(super) async fn start(
@@ -62,7 +61,7 @@ pub(super) async fn start(
         date_of_birth: body.date_of_birth,
         phone: body.phone,
     };
-    let started = enrolment::start(&state.services, &request, &client).await?;
+    let started = enrolment::start(&state.services, &request, &client, Purpose::Enrolment).await?;
     let body = EnrolmentStarted {
         enrolment_id: started.enrolment_id,
         expires_at: crate::clock::rfc3339(started.expires_at),
@@ -80,8 +79,8 @@ pub struct ConfirmEnrolment {
     pub code: String,
 }
 
-/// A confirmed enrolment: the level-1 account's `setup` session and the passkey registration it
-/// may complete.
+/// A confirmed enrolment: the level-1 account's `setup` session and the one passkey registration
+/// it may complete.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnrolmentConfirmed {
     /// The `setup` session (it may only register a passkey).
@@ -92,8 +91,22 @@ pub struct EnrolmentConfirmed {
     pub passkey_registration: CeremonyStarted,
 }
 
+impl EnrolmentConfirmed {
+    /// The answer for a confirmed code.
+    pub fn new(confirmed: &Confirmed) -> Self {
+        Self {
+            session: SessionCreated::new(&confirmed.account, &confirmed.session),
+            passkey_registration: CeremonyStarted {
+                ceremony_id: confirmed.ceremony_id.clone(),
+                options: confirmed.options.clone(),
+            },
+        }
+    }
+}
+
 /// Confirms the code: the level-1 account is created, a `setup` session returned, and the
-/// registration of the citizen's passkey started.
+/// registration of the citizen's passkey started (the session may complete only that one). A
+/// citizen who has an account already gets 409: sign in, or recover it.
 #[utoipa::path(post, path = "/v1/enrolments/{enrolment_id}/confirm", tag = "enrolment", request_body = ConfirmEnrolment,
     params(("enrolment_id" = String, Path)),
     responses((status = 201, body = EnrolmentConfirmed), (status = 400, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
@@ -102,15 +115,10 @@ pub(super) async fn confirm(
     Path(enrolment_id): Path<String>,
     Json(body): Json<ConfirmEnrolment>,
 ) -> Result<Response, ApiError> {
-    let account = enrolment::confirm(&state.services, &enrolment_id, &body.code).await?;
-    let issued = sessions::issue(&state.services, &account, Role::Setup, "sms_code").await?;
-    let (ceremony_id, options) = passkeys::start_registration(&state.services, &account).await?;
-    let body = EnrolmentConfirmed {
-        session: SessionCreated::new(&account, &issued),
-        passkey_registration: CeremonyStarted {
-            ceremony_id,
-            options,
-        },
-    };
-    Ok(created_with_session(&state, &issued, body))
+    let confirmed = enrolment::confirm(&state.services, &enrolment_id, &body.code).await?;
+    Ok(created_with_session(
+        &state,
+        &confirmed.session,
+        EnrolmentConfirmed::new(&confirmed),
+    ))
 }

@@ -71,6 +71,18 @@ pub struct ChipUpload {
     pub sod: String,
 }
 
+impl ChipUpload {
+    /// The decoded files.
+    pub(super) fn files(&self) -> Result<ChipFiles, ApiError> {
+        Ok(ChipFiles {
+            dg1: decode("dg1", &self.dg1)?,
+            dg2: decode("dg2", &self.dg2)?,
+            dg13: decode("dg13", &self.dg13)?,
+            sod: decode("sod", &self.sod)?,
+        })
+    }
+}
+
 fn decode(name: &'static str, value: &str) -> Result<Vec<u8>, ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(value)
@@ -87,13 +99,7 @@ pub(super) async fn submit(
     Auth(principal): Auth<CITIZEN>,
     Json(body): Json<ChipUpload>,
 ) -> Result<Response, ApiError> {
-    let files = ChipFiles {
-        dg1: decode("dg1", &body.dg1)?,
-        dg2: decode("dg2", &body.dg2)?,
-        dg13: decode("dg13", &body.dg13)?,
-        sod: decode("sod", &body.sod)?,
-    };
-    let view = kyc::submit(&state.services, &principal.account, &files).await?;
+    let view = kyc::submit(&state.services, &principal.account, &body.files()?).await?;
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 

@@ -12,6 +12,7 @@ pub mod me;
 mod oid4vci;
 mod openapi;
 pub mod passkeys;
+pub mod recoveries;
 pub mod registry;
 mod system;
 
@@ -28,7 +29,7 @@ use axum::{
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use self::auth::{ADMIN, ANY, CITIZEN, NONE, SIGNED_IN, STAFF};
+use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF};
 use crate::{AppState, error::ApiError, sessions::IssuedSession};
 
 pub use self::openapi::ApiDoc;
@@ -54,6 +55,11 @@ impl<T: Serialize> IntoResponse for Json<T> {
 pub const ACCESS: &[(&str, &str, u8)] = &[
     ("POST", "/v1/enrolments", NONE),
     ("POST", "/v1/enrolments/{enrolment_id}/confirm", NONE),
+    ("POST", "/v1/recoveries", NONE),
+    ("POST", "/v1/recoveries/{recovery_id}/confirm", NONE),
+    ("GET", "/v1/recoveries/{recovery_id}", RECOVERY | STAFF),
+    ("POST", "/v1/recoveries/{recovery_id}/chip", RECOVERY),
+    ("POST", "/v1/recoveries/{recovery_id}/approve", STAFF),
     ("POST", "/v1/staff/invitations/redeem", NONE),
     ("POST", "/v1/sessions/passkey", NONE),
     ("POST", "/v1/sessions/passkey/{ceremony_id}", NONE),
@@ -103,6 +109,21 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/enrolments/{enrolment_id}/confirm",
             post(enrolments::confirm),
+        )
+        .route("/v1/recoveries", post(recoveries::start))
+        .route(
+            "/v1/recoveries/{recovery_id}/confirm",
+            post(recoveries::confirm),
+        )
+        .route("/v1/recoveries/{recovery_id}", get(recoveries::show))
+        .route(
+            "/v1/recoveries/{recovery_id}/chip",
+            // Chip files are larger than other bodies (DG2 holds a portrait).
+            post(recoveries::chip).layer(DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT)),
+        )
+        .route(
+            "/v1/recoveries/{recovery_id}/approve",
+            post(recoveries::approve),
         )
         .route(
             "/v1/staff/invitations/redeem",
@@ -258,7 +279,8 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
 pub struct SessionCreated {
     /// The account.
     pub account_id: String,
-    /// `setup` (may only register a passkey), `citizen`, `officer` or `admin`.
+    /// `setup` (may only complete its passkey registration), `recovery` (may only act on its
+    /// recovery), `citizen`, `officer` or `admin`.
     pub role: String,
     /// 1 or 2.
     pub assurance_level: i64,

@@ -13,13 +13,14 @@ use super::{
     Json, SessionCreated,
     auth::{ANY, Auth},
     created_with_session,
+    enrolments::EnrolmentConfirmed,
     me::PasskeyView,
     session_response,
 };
 use crate::{
-    AppState,
+    AppState, enrolment,
     error::{ApiError, Problem},
-    passkeys,
+    passkeys, recovery,
     sessions::{self, Role},
     staff,
 };
@@ -35,15 +36,20 @@ pub struct CeremonyStarted {
     pub options: serde_json::Value,
 }
 
-/// Starts registering a passkey for the signed-in (or setup) account.
+/// Starts registering a passkey for the signed-in account, or (again) the passkey that completes
+/// a recovery session's recovery. A setup session has its one registration already (403).
 #[utoipa::path(post, path = "/v1/passkeys/registrations", tag = "passkeys",
-    responses((status = 200, body = CeremonyStarted), (status = 401, body = Problem)), security(("session" = [])))]
+    responses((status = 200, body = CeremonyStarted), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("session" = [])))]
 pub(super) async fn start_registration(
     State(state): State<AppState>,
     Auth(principal): Auth<ANY>,
 ) -> Result<Json<CeremonyStarted>, ApiError> {
-    let (ceremony_id, options) =
-        passkeys::start_registration(&state.services, &principal.account).await?;
+    let (ceremony_id, options) = match principal.role {
+        Role::Setup => return Err(ApiError::forbidden()),
+        Role::Recovery => recovery::start_registration(&state.services, &principal).await?,
+        _ => passkeys::start_registration(&state.services, &principal.account).await?,
+    };
     Ok(Json(CeremonyStarted {
         ceremony_id,
         options,
@@ -72,10 +78,13 @@ pub struct PasskeyRegistered {
     pub session: Option<SessionCreated>,
 }
 
-/// Completes a passkey registration.
+/// Completes a passkey registration. Under a setup session, only the registration the session is
+/// bound to; under a recovery session, the registration completes the recovery (the account's
+/// other passkeys, devices and sessions end and its credentials are revoked). Either is then
+/// exchanged for a signed-in session.
 #[utoipa::path(post, path = "/v1/passkeys/registrations/{ceremony_id}", tag = "passkeys", request_body = FinishRegistration,
     params(("ceremony_id" = String, Path)),
-    responses((status = 201, body = PasskeyRegistered), (status = 400, body = Problem), (status = 401, body = Problem), (status = 409, body = Problem)),
+    responses((status = 201, body = PasskeyRegistered), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)),
     security(("session" = [])))]
 pub(super) async fn finish_registration(
     State(state): State<AppState>,
@@ -91,6 +100,25 @@ pub(super) async fn finish_registration(
         .unwrap_or("Passkey");
     let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
     let services = &state.services;
+    if principal.role == Role::Recovery {
+        let (account, stored, _) =
+            recovery::complete(services, &principal, &ceremony_id, &body.credential, &name)
+                .await?;
+        let issued = sessions::issue(services, &account, Role::Citizen, "recovery").await?;
+        let session = Some(SessionCreated::new(&account, &issued));
+        let passkey = PasskeyView::from(&stored);
+        return Ok(created_with_session(
+            &state,
+            &issued,
+            PasskeyRegistered { passkey, session },
+        ));
+    }
+    if principal.role == Role::Setup
+        && principal.session.ceremony_id.as_deref() != Some(ceremony_id.as_str())
+    {
+        // A setup token is good for its own ceremony only.
+        return Err(ApiError::forbidden());
+    }
     let stored = passkeys::finish_registration(
         services,
         &principal.account,
@@ -183,9 +211,10 @@ pub struct RedeemInvitation {
     pub token: String,
 }
 
-/// Redeems a staff invitation: a `setup` session to register the staff member's passkey.
+/// Redeems a staff invitation: a `setup` session bound to the registration of the staff member's
+/// passkey.
 #[utoipa::path(post, path = "/v1/staff/invitations/redeem", tag = "staff", request_body = RedeemInvitation,
-    responses((status = 201, body = SessionCreated), (status = 400, body = Problem)))]
+    responses((status = 201, body = EnrolmentConfirmed), (status = 400, body = Problem)))]
 pub(super) async fn redeem_invitation(
     State(state): State<AppState>,
     Json(body): Json<RedeemInvitation>,
@@ -198,7 +227,10 @@ pub(super) async fn redeem_invitation(
                 "this invitation is unknown, expired or already used",
             )
         })?;
-    let issued =
-        sessions::issue(&state.services, &account, Role::Setup, "staff_invitation").await?;
-    Ok(session_response(&state, &account, &issued))
+    let confirmed = enrolment::begin_setup(&state.services, account, "staff_invitation").await?;
+    Ok(created_with_session(
+        &state,
+        &confirmed.session,
+        EnrolmentConfirmed::new(&confirmed),
+    ))
 }

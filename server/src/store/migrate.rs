@@ -37,6 +37,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "authorization code flow",
         sql: include_str!("../../migrations/sqlite/0005_authorization.sql"),
     },
+    Migration {
+        version: 6,
+        description: "account security",
+        sql: include_str!("../../migrations/sqlite/0006_account_security.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -64,6 +69,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 5,
         description: "authorization code flow",
         sql: include_str!("../../migrations/postgres/0005_authorization.sql"),
+    },
+    Migration {
+        version: 6,
+        description: "account security",
+        sql: include_str!("../../migrations/postgres/0006_account_security.sql"),
     },
 ];
 

@@ -313,10 +313,63 @@ impl Store {
     pub async fn enrolment_attempt(
         &self,
         id: &str,
+        purpose: &str,
         now: i64,
         max_attempts: i64,
     ) -> Result<Option<Enrolment>, StoreError> {
-        dispatch!(self.enrolment_attempt(id, now, max_attempts))
+        dispatch!(self.enrolment_attempt(id, purpose, now, max_attempts))
+    }
+
+    // --- Recovery ------------------------------------------------------------------------
+
+    /// Consumes a recovery code's row and opens the recovery, with its audit entry, in one
+    /// transaction. [`StoreError::Conflict`] when the code was consumed already.
+    pub async fn open_recovery(
+        &self,
+        recovery: &Recovery,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.open_recovery(recovery, audit))
+    }
+
+    /// A recovery by id.
+    pub async fn recovery(&self, id: &str) -> Result<Option<Recovery>, StoreError> {
+        dispatch!(self.recovery(id))
+    }
+
+    /// Records stronger evidence on an open recovery (not completed, not expired); false when
+    /// there is no such recovery.
+    pub async fn strengthen_recovery(
+        &self,
+        recovery: &Recovery,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.strengthen_recovery(recovery, now, audit))
+    }
+
+    /// Completes a recovery in one transaction: the recovery is closed (once), the account's
+    /// passkeys, devices, sessions and unredeemed offers end, its credentials are revoked, a
+    /// level-2 account without chip or officer evidence drops to level 1, `passkey` becomes its
+    /// only passkey, and `audit` (its detail completed with the outcome) is appended.
+    /// [`StoreError::Conflict`] when the recovery is completed, expired or unknown.
+    pub async fn complete_recovery(
+        &self,
+        recovery_id: &str,
+        passkey: &StoredPasskey,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<RecoveryOutcome, StoreError> {
+        dispatch!(self.complete_recovery(recovery_id, passkey, now, audit))
+    }
+
+    /// Binds a recovery session to the passkey ceremony it may complete (replacing the last).
+    pub async fn bind_session_ceremony(
+        &self,
+        token_hash: &[u8],
+        ceremony_id: &str,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.bind_session_ceremony(token_hash, ceremony_id))
     }
 
     /// Adds one hit to a fixed-window counter and returns the hits in the current window.
@@ -824,6 +877,18 @@ pub struct Citizen {
     pub place_of_residence: String,
     /// `living` or `deceased`.
     pub status: String,
+    /// The mobile numbers registered to the citizen (E.164, space-separated, sorted): where
+    /// enrolment and recovery codes may go. Empty when none is registered.
+    #[serde(serialize_with = "crate::registry::phones::serialize")]
+    #[schema(value_type = Vec<String>)]
+    pub phones: String,
+}
+
+impl Citizen {
+    /// True when `phone` (E.164) is registered to the citizen.
+    pub fn has_phone(&self, phone: &str) -> bool {
+        !phone.is_empty() && self.phones.split(' ').any(|p| p == phone)
+    }
 }
 
 /// One recorded change of a citizen's record by an import.
@@ -984,6 +1049,9 @@ pub struct Enrolment {
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// `enrolment` (creates an account) or `recovery` (recovers one): a code is good only for
+    /// the flow it was sent for.
+    pub purpose: String,
 }
 
 /// WebAuthn ceremony state kept server side.
@@ -999,6 +1067,42 @@ pub struct Ceremony {
     pub state: String,
     /// Unix seconds.
     pub expires_at: i64,
+}
+
+/// An account recovery (see `crate::recovery`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Recovery {
+    /// The id of the code that opened it.
+    pub id: String,
+    /// The account being recovered.
+    pub account_id: String,
+    /// The strongest evidence so far: `sms_code`, `chip` or `officer`.
+    pub evidence: String,
+    /// What the evidence established (JSON: the chip check, or the officer).
+    pub detail: String,
+    /// The officer who approved, if one did.
+    pub approved_by: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Unix seconds, once completed.
+    pub completed_at: Option<i64>,
+}
+
+/// What completing a recovery changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryOutcome {
+    /// Passkeys revoked.
+    pub passkeys_revoked: u64,
+    /// Devices (holder keys) revoked.
+    pub devices_revoked: u64,
+    /// Credential kinds whose copies were revoked.
+    pub credential_kinds: Vec<String>,
+    /// The assurance level after the recovery.
+    pub assurance_level: i64,
+    /// The offer of the revoked kinds left for the new device (level kept), if any.
+    pub offer_id: Option<String>,
 }
 
 /// A passkey as stored.
@@ -1035,12 +1139,17 @@ pub struct Session {
     pub token_hash: Vec<u8>,
     /// Whose session.
     pub account_id: String,
-    /// `citizen`, `officer`, `admin`, or `setup` (may only register a passkey).
+    /// `citizen`, `officer`, `admin`, `setup` (may only complete its passkey registration) or
+    /// `recovery` (may only act on its recovery).
     pub role: String,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The one passkey registration ceremony a setup or recovery session may complete.
+    pub ceremony_id: Option<String>,
+    /// The recovery a recovery session acts on.
+    pub recovery_id: Option<String>,
 }
 
 /// A session row joined with its account (see [`Store::session`]).
@@ -1050,6 +1159,8 @@ struct LiveSession {
     session_role: String,
     session_created_at: i64,
     session_expires_at: i64,
+    session_ceremony_id: Option<String>,
+    session_recovery_id: Option<String>,
     #[sqlx(flatten)]
     account: Account,
 }
@@ -1062,6 +1173,8 @@ impl LiveSession {
             role: self.session_role,
             created_at: self.session_created_at,
             expires_at: self.session_expires_at,
+            ceremony_id: self.session_ceremony_id,
+            recovery_id: self.session_recovery_id,
         };
         (session, self.account)
     }

@@ -38,7 +38,7 @@ pub(super) async fn citizens(
     id_numbers: &[String],
 ) -> Result<Vec<Citizen>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status \
+        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones \
          FROM citizens WHERE id_number = ANY($1)",
     )
     .bind(id_numbers)
@@ -80,7 +80,7 @@ impl Import {
         let column = |f: fn(&Citizen) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
         sqlx::query(
             "INSERT INTO registry_staging SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], \
-             $4::text[], $5::text[], $6::text[], $7::text[])",
+             $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])",
         )
         .bind(column(|c| &c.id_number))
         .bind(column(|c| &c.full_name))
@@ -89,6 +89,7 @@ impl Import {
         .bind(column(|c| &c.place_of_origin))
         .bind(column(|c| &c.place_of_residence))
         .bind(column(|c| &c.status))
+        .bind(column(|c| &c.phones))
         .execute(&mut *self.conn)
         .await?;
         Ok(())

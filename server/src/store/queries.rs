@@ -46,7 +46,7 @@ pub(super) async fn ping(pool: &Pool) -> Result<(), StoreError> {
 
 pub(super) async fn citizen(pool: &Pool, id_number: &str) -> Result<Option<Citizen>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status \
+        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones \
          FROM citizens WHERE id_number = $1",
     )
     .bind(id_number)
@@ -81,7 +81,7 @@ async fn create_staging(conn: &mut <Db as sqlx::Database>::Connection) -> Result
         "DROP TABLE IF EXISTS registry_staging; \
          CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
            date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
-           place_of_residence TEXT NOT NULL, status TEXT NOT NULL); \
+           place_of_residence TEXT NOT NULL, status TEXT NOT NULL, phones TEXT NOT NULL); \
          DROP TABLE IF EXISTS document_staging; \
          CREATE TEMP TABLE document_staging (line BIGINT NOT NULL, id_number TEXT NOT NULL, \
            kind TEXT NOT NULL, claims TEXT NOT NULL)",
@@ -104,17 +104,18 @@ macro_rules! changes_sql {
                  || CASE WHEN c.sex <> s.sex THEN 'sex,' ELSE '' END \
                  || CASE WHEN c.place_of_origin <> s.place_of_origin THEN 'place_of_origin,' ELSE '' END \
                  || CASE WHEN c.place_of_residence <> s.place_of_residence THEN 'place_of_residence,' ELSE '' END \
-                 || CASE WHEN c.status <> s.status THEN 'status,' ELSE '' END, ','), ",
+                 || CASE WHEN c.status <> s.status THEN 'status,' ELSE '' END \
+                 || CASE WHEN c.phones <> s.phones THEN 'phones,' ELSE '' END, ','), ",
             $object,
             "('full_name', c.full_name, 'date_of_birth', c.date_of_birth, 'sex', c.sex, \
                'place_of_origin', c.place_of_origin, 'place_of_residence', c.place_of_residence, \
-               'status', c.status)",
+               'status', c.status, 'phones', c.phones)",
             $text,
             ", $2 \
              FROM registry_staging s JOIN citizens c ON c.id_number = s.id_number \
              WHERE c.full_name <> s.full_name OR c.date_of_birth <> s.date_of_birth OR c.sex <> s.sex \
                OR c.place_of_origin <> s.place_of_origin OR c.place_of_residence <> s.place_of_residence \
-               OR c.status <> s.status"
+               OR c.status <> s.status OR c.phones <> s.phones"
         )
     };
 }
@@ -148,16 +149,17 @@ async fn merge_staged(
     // Rows written by the upsert: the new citizens plus the changed ones (unchanged rows are
     // skipped by its WHERE), so no separate pass is needed to count existing records.
     let written = sqlx::query(
-        "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, updated_at) \
-         SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, $1 \
+        "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones, updated_at) \
+         SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones, $1 \
          FROM registry_staging WHERE true ORDER BY id_number \
          ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
            date_of_birth = excluded.date_of_birth, sex = excluded.sex, \
            place_of_origin = excluded.place_of_origin, place_of_residence = excluded.place_of_residence, \
-           status = excluded.status, updated_at = excluded.updated_at \
+           status = excluded.status, phones = excluded.phones, updated_at = excluded.updated_at \
          WHERE citizens.full_name <> excluded.full_name OR citizens.date_of_birth <> excluded.date_of_birth \
            OR citizens.sex <> excluded.sex OR citizens.place_of_origin <> excluded.place_of_origin \
-           OR citizens.place_of_residence <> excluded.place_of_residence OR citizens.status <> excluded.status",
+           OR citizens.place_of_residence <> excluded.place_of_residence OR citizens.status <> excluded.status \
+           OR citizens.phones <> excluded.phones",
     )
     .bind(now)
     .execute(&mut *conn)
@@ -338,8 +340,8 @@ pub(super) async fn insert_enrolment(
 ) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
-        "INSERT INTO enrolments (id, id_number, phone, code_hash, attempts, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO enrolments (id, id_number, phone, code_hash, attempts, created_at, expires_at, purpose) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&enrolment.id)
     .bind(&enrolment.id_number)
@@ -348,6 +350,7 @@ pub(super) async fn insert_enrolment(
     .bind(enrolment.attempts)
     .bind(enrolment.created_at)
     .bind(enrolment.expires_at)
+    .bind(&enrolment.purpose)
     .execute(&mut *tx)
     .await?;
     append_in(&mut tx, audit).await?;
@@ -358,6 +361,7 @@ pub(super) async fn insert_enrolment(
 pub(super) async fn enrolment_attempt(
     pool: &Pool,
     id: &str,
+    purpose: &str,
     now: i64,
     max_attempts: i64,
 ) -> Result<Option<Enrolment>, StoreError> {
@@ -365,12 +369,13 @@ pub(super) async fn enrolment_attempt(
     // cannot exceed the limit.
     Ok(sqlx::query_as(
         "UPDATE enrolments SET attempts = attempts + 1 \
-         WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2 AND attempts < $3 \
-         RETURNING id, id_number, phone, code_hash, attempts, created_at, expires_at",
+         WHERE id = $1 AND purpose = $4 AND consumed_at IS NULL AND expires_at > $2 AND attempts < $3 \
+         RETURNING id, id_number, phone, code_hash, attempts, created_at, expires_at, purpose",
     )
     .bind(id)
     .bind(now)
     .bind(max_attempts)
+    .bind(purpose)
     .fetch_optional(pool)
     .await?)
 }
@@ -555,12 +560,17 @@ pub(super) async fn insert_session(
     audit: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
-    sqlx::query("INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at, ceremony_id, recovery_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
         .bind(&session.token_hash)
         .bind(&session.account_id)
         .bind(&session.role)
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(&session.ceremony_id)
+        .bind(&session.recovery_id)
         .execute(&mut *tx)
         .await?;
     append_in(&mut tx, audit).await?;
@@ -575,7 +585,8 @@ pub(super) async fn session(
 ) -> Result<Option<(Session, Account)>, StoreError> {
     let row: Option<LiveSession> = sqlx::query_as(
         "SELECT s.token_hash, s.role AS session_role, s.created_at AS session_created_at, \
-           s.expires_at AS session_expires_at, a.id, a.webauthn_user_id, a.role, a.id_number, \
+           s.expires_at AS session_expires_at, s.ceremony_id AS session_ceremony_id, \
+           s.recovery_id AS session_recovery_id, a.id, a.webauthn_user_id, a.role, a.id_number, \
            a.display_name, a.phone, a.assurance_level, a.created_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.revoked_at IS NULL \
@@ -599,6 +610,185 @@ pub(super) async fn revoke_session(
         .execute(pool)
         .await?;
     Ok(())
+}
+
+pub(super) async fn bind_session_ceremony(
+    pool: &Pool,
+    token_hash: &[u8],
+    ceremony_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET ceremony_id = $1 WHERE token_hash = $2")
+        .bind(ceremony_id)
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+// --- Recovery ------------------------------------------------------------------------------------
+
+pub(super) async fn open_recovery(
+    pool: &Pool,
+    recovery: &super::Recovery,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let consumed = sqlx::query(
+        "UPDATE enrolments SET consumed_at = $1 WHERE id = $2 AND purpose = 'recovery' AND consumed_at IS NULL",
+    )
+    .bind(recovery.created_at)
+    .bind(&recovery.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if consumed != 1 {
+        return Err(StoreError::Conflict);
+    }
+    sqlx::query(
+        "INSERT INTO recoveries (id, account_id, evidence, detail, approved_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&recovery.id)
+    .bind(&recovery.account_id)
+    .bind(&recovery.evidence)
+    .bind(&recovery.detail)
+    .bind(&recovery.approved_by)
+    .bind(recovery.created_at)
+    .bind(recovery.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn recovery(pool: &Pool, id: &str) -> Result<Option<super::Recovery>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, evidence, detail, approved_by, created_at, expires_at, completed_at \
+         FROM recoveries WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn strengthen_recovery(
+    pool: &Pool,
+    recovery: &super::Recovery,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let query = sqlx::query(
+        "UPDATE recoveries SET evidence = $1, detail = $2, approved_by = $3 \
+         WHERE id = $4 AND completed_at IS NULL AND expires_at > $5",
+    )
+    .bind(&recovery.evidence)
+    .bind(&recovery.detail)
+    .bind(&recovery.approved_by)
+    .bind(&recovery.id)
+    .bind(now);
+    update_one_audited(pool, query, audit).await
+}
+
+pub(super) async fn complete_recovery(
+    pool: &Pool,
+    recovery_id: &str,
+    passkey: &StoredPasskey,
+    now: i64,
+    audit: &AuditEvent,
+) -> Result<super::RecoveryOutcome, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    // Closing the recovery first makes a second completion (a replay, or two devices racing)
+    // find nothing.
+    let evidence: Option<(String, String)> = sqlx::query_as(
+        "UPDATE recoveries SET completed_at = $1 \
+         WHERE id = $2 AND account_id = $3 AND completed_at IS NULL AND expires_at > $1 \
+         RETURNING evidence, account_id",
+    )
+    .bind(now)
+    .bind(recovery_id)
+    .bind(&passkey.account_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((evidence, account_id)) = evidence else {
+        return Err(StoreError::Conflict);
+    };
+    let mut outcome = super::RecoveryOutcome::default();
+    let mut counts = [0u64; 2];
+    for (i, statement) in [
+        "UPDATE passkeys SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        "UPDATE devices SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+        "UPDATE credential_offers SET redeemed_at = $1 WHERE account_id = $2 AND redeemed_at IS NULL",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let changed = sqlx::query(statement)
+            .bind(now)
+            .bind(&account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if let Some(count) = counts.get_mut(i) {
+            *count = changed;
+        }
+    }
+    [outcome.passkeys_revoked, outcome.devices_revoked] = counts;
+    outcome.credential_kinds = revoke_all_in(&mut tx, &account_id).await?;
+    // The code alone proves the phone, which is level-1 evidence: a level-2 account keeps its
+    // level only with a fresh chip check or an officer.
+    if evidence == "sms_code" {
+        sqlx::query(
+            "UPDATE accounts SET assurance_level = 1, level2_approved_by = NULL, \
+               level2_approved_at = NULL, level2_evidence = NULL \
+             WHERE id = $1 AND assurance_level = 2",
+        )
+        .bind(&account_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    outcome.assurance_level = sqlx::query_scalar("SELECT assurance_level FROM accounts WHERE id = $1")
+        .bind(&account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if outcome.assurance_level == 2 && !outcome.credential_kinds.is_empty() {
+        let offer = pending_offer(&account_id, &outcome.credential_kinds, "recovery", now);
+        insert_offer_in(&mut tx, &offer).await?;
+        outcome.offer_id = Some(offer.id);
+    }
+    sqlx::query(
+        "INSERT INTO passkeys (id, account_id, credential_id, passkey, name, sign_count, backup_eligible, \
+         backup_state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&passkey.id)
+    .bind(&passkey.account_id)
+    .bind(&passkey.credential_id)
+    .bind(&passkey.passkey)
+    .bind(&passkey.name)
+    .bind(passkey.sign_count)
+    .bind(passkey.backup_eligible)
+    .bind(passkey.backup_state)
+    .bind(passkey.created_at)
+    .execute(&mut *tx)
+    .await?;
+    let mut audit = audit.clone();
+    let mut detail: serde_json::Value =
+        serde_json::from_str(&audit.detail).map_err(|_| StoreError::Corrupt("audit detail"))?;
+    if let serde_json::Value::Object(detail) = &mut detail {
+        detail.insert("evidence".into(), evidence.into());
+        detail.insert("passkeys_revoked".into(), outcome.passkeys_revoked.into());
+        detail.insert("devices_revoked".into(), outcome.devices_revoked.into());
+        detail.insert("credentials_revoked".into(), serde_json::json!(outcome.credential_kinds));
+        detail.insert("assurance_level".into(), outcome.assurance_level.into());
+        if let Some(offer) = &outcome.offer_id {
+            detail.insert("offer".into(), offer.clone().into());
+        }
+    }
+    audit.detail = detail.to_string();
+    append_in(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 // --- Devices -------------------------------------------------------------------------------------
@@ -859,7 +1049,7 @@ macro_rules! issuance_account_sql {
     ($($extra:literal)?) => {
         concat!(
             "SELECT a.id, a.assurance_level, a.closed_at, c.id_number, c.full_name, c.date_of_birth, \
-               c.sex, c.place_of_origin, c.place_of_residence, c.status",
+               c.sex, c.place_of_origin, c.place_of_residence, c.status, c.phones",
             $(", ", $extra,)?
             " FROM accounts a JOIN citizens c ON c.id_number = a.id_number \
              WHERE a.id = $1 AND a.role = 'citizen'"

@@ -36,7 +36,7 @@ pub(super) async fn citizens(
     // One statement whatever the batch size: the ids travel as one JSON array.
     let ids = serde_json::to_string(id_numbers).map_err(|_| StoreError::Corrupt("id list"))?;
     Ok(sqlx::query_as(
-        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status \
+        "SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones \
          FROM citizens WHERE id_number IN (SELECT value FROM json_each($1))",
     )
     .bind(ids)
@@ -61,7 +61,7 @@ pub(super) async fn issuance_context(
     .await?)
 }
 
-/// Rows per staging statement: 7 parameters each, well under SQLite's 32,766.
+/// Rows per staging statement: 8 parameters each, well under SQLite's 32,766.
 const STAGE_ROWS: usize = 2_000;
 
 /// A registry import on SQLite. Rows are staged in a temporary table (private to this
@@ -86,7 +86,7 @@ impl Import {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str("(?,?,?,?,?,?,?)");
+                sql.push_str("(?,?,?,?,?,?,?,?)");
             }
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for c in rows {
@@ -97,7 +97,8 @@ impl Import {
                     .bind(&c.sex)
                     .bind(&c.place_of_origin)
                     .bind(&c.place_of_residence)
-                    .bind(&c.status);
+                    .bind(&c.status)
+                    .bind(&c.phones);
             }
             query.execute(&mut *self.conn).await?;
         }
