@@ -175,7 +175,10 @@ pub fn load_cscas(files: &[std::path::PathBuf]) -> Result<Vec<TrustAnchor>, Stri
 }
 
 /// Checks the chip files: passive authentication against the CSCAs now, then the MRZ and DG13.
-pub fn check_chip(services: &Services, files: &ChipFiles) -> Result<(ChipResult, Mrz, Dg13), KycError> {
+pub fn check_chip(
+    services: &Services,
+    files: &ChipFiles,
+) -> Result<(ChipResult, Mrz, Dg13), KycError> {
     let now = crate::clock::now().max(0) as u64;
     let result = icao::passive_authentication(
         &files.sod,

@@ -377,7 +377,10 @@ async fn serve(
             c.id_number,
             c.full_name,
             c.date_of_birth,
-            c.phones.split(' ').next().map_or_else(String::new, national),
+            c.phones
+                .as_deref()
+                .and_then(|p| p.split(' ').next())
+                .map_or_else(String::new, national),
             dir.join("sms.log").display()
         );
     }

@@ -177,6 +177,8 @@ pub async fn confirm(
                 StoreError::Conflict => RecoveryError::Closed,
                 other => other.into(),
             })?;
+        // An earlier setup session of the account ends: one setup at a time.
+        services.store.end_sessions(&account.id, now).await?;
         let confirmed = enrolment::begin_setup(services, account, "sms_code").await?;
         return Ok(RecoveryConfirmed {
             confirmed,
@@ -395,8 +397,7 @@ pub async fn start_registration(
         .as_deref()
         .ok_or(RecoveryError::NotYours)?;
     own_open(services, principal, recovery_id).await?;
-    let (ceremony_id, options) =
-        passkeys::start_registration(services, &principal.account).await?;
+    let (ceremony_id, options) = passkeys::start_registration(services, &principal.account).await?;
     services
         .store
         .bind_session_ceremony(&principal.session.token_hash, &ceremony_id)

@@ -177,7 +177,7 @@ pub fn check_document(kind: CredentialKind, own: &Map<String, Value>) -> Result<
         place_of_origin: "Hà Nội".into(),
         place_of_residence: "Hà Nội".into(),
         status: "living".into(),
-        phones: String::new(),
+        phones: None,
     };
     let mut claims = person(kind, &example);
     claims.extend(own.clone());
@@ -197,7 +197,7 @@ mod tests {
             place_of_origin: "Xã Phù Đổng, Huyện Gia Lâm, Hà Nội".into(),
             place_of_residence: "12 Tràng Tiền, Phường Hoàn Kiếm, Hà Nội".into(),
             status: "living".into(),
-            phones: String::new(),
+            phones: None,
         }
     }
 

@@ -134,7 +134,7 @@ impl Generator {
         let (_, residence_province) = *self.rng.pick(&PROVINCES);
         let street = self.rng.pick(&STREETS);
         let number = 1 + self.rng.below(300);
-        let phones = phone_of(&id_number);
+        let phones = Some(phone_of(&id_number));
         Citizen {
             id_number,
             full_name: format!("{family} {middle} {given}"),

@@ -300,14 +300,9 @@ fn parse(
                     .map_err(|e| RecordError::Malformed(e.to_string()))
                     .and_then(|mut row| {
                         if let Some(cell) = phones_column.and_then(|c| record.get(c)) {
-                            let cell = std::str::from_utf8(cell).map_err(|_| {
-                                RecordError::Malformed("phones: not UTF-8".into())
-                            })?;
-                            row.phones = Some(
-                                cell.split([';', ','])
-                                    .map(str::to_owned)
-                                    .collect(),
-                            );
+                            let cell = std::str::from_utf8(cell)
+                                .map_err(|_| RecordError::Malformed("phones: not UTF-8".into()))?;
+                            row.phones = Some(cell.split([';', ',']).map(str::to_owned).collect());
                         }
                         row.validate(validator.today)
                     })

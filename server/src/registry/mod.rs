@@ -241,7 +241,10 @@ impl ImportRow<'_> {
             Some("deceased") => "deceased",
             Some(_) => return Err(RecordError::Status),
         };
-        let phones = phones::stored(self.phones.iter().flatten().map(String::as_str))?;
+        let phones = match &self.phones {
+            Some(numbers) => Some(phones::stored(numbers.iter().map(String::as_str))?),
+            None => None,
+        };
         Ok(Citizen {
             id_number: id_number.to_owned(),
             full_name,

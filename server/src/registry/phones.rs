@@ -59,8 +59,17 @@ pub fn stored<'a>(numbers: impl IntoIterator<Item = &'a str>) -> Result<String, 
 }
 
 /// Serialises the stored form as a JSON array of E.164 numbers.
-pub fn serialize<S: serde::Serializer>(phones: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(phones.split(' ').filter(|p| !p.is_empty()))
+pub fn serialize<S: serde::Serializer>(
+    phones: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(
+        phones
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|p| !p.is_empty()),
+    )
 }
 
 #[cfg(test)]
@@ -81,7 +90,11 @@ mod tests {
             "(+84) 912-345-678",
             "+840912345678",
         ] {
-            assert_eq!(normalise(spelling).as_deref(), Some("+84912345678"), "{spelling}");
+            assert_eq!(
+                normalise(spelling).as_deref(),
+                Some("+84912345678"),
+                "{spelling}"
+            );
         }
     }
 

@@ -64,7 +64,7 @@ pub const ACCESS: &[(&str, &str, u8)] = &[
     ("POST", "/v1/sessions/passkey", NONE),
     ("POST", "/v1/sessions/passkey/{ceremony_id}", NONE),
     ("DELETE", "/v1/sessions/current", ANY),
-    ("POST", "/v1/passkeys/registrations", ANY),
+    ("POST", "/v1/passkeys/registrations", RECOVERY | SIGNED_IN),
     ("POST", "/v1/passkeys/registrations/{ceremony_id}", ANY),
     ("GET", "/v1/me", SIGNED_IN),
     ("GET", "/v1/me/passkeys", SIGNED_IN),

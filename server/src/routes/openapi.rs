@@ -5,14 +5,15 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{credentials, enrolments, level2, me, oid4vci, passkeys, registry, system};
+use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, system};
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "dinhdanh identity server", description = "Population registry, enrolment, passkeys, devices, audit history, and credential issuance (OpenID4VCI 1.0) with status lists. API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
+    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, and credential issuance (OpenID4VCI 1.0) with status lists. API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
     paths(
         enrolments::start, enrolments::confirm,
+        recoveries::start, recoveries::confirm, recoveries::show, recoveries::chip, recoveries::approve,
         passkeys::start_registration, passkeys::finish_registration,
         passkeys::start_sign_in, passkeys::finish_sign_in, passkeys::sign_out, passkeys::redeem_invitation,
         me::account, me::passkeys, me::revoke_passkey, me::devices, me::add_device, me::revoke_device, me::history,

@@ -102,8 +102,7 @@ pub(super) async fn finish_registration(
     let services = &state.services;
     if principal.role == Role::Recovery {
         let (account, stored, _) =
-            recovery::complete(services, &principal, &ceremony_id, &body.credential, &name)
-                .await?;
+            recovery::complete(services, &principal, &ceremony_id, &body.credential, &name).await?;
         let issued = sessions::issue(services, &account, Role::Citizen, "recovery").await?;
         let session = Some(SessionCreated::new(&account, &issued));
         let passkey = PasskeyView::from(&stored);

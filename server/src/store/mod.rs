@@ -363,6 +363,11 @@ impl Store {
         dispatch!(self.complete_recovery(recovery_id, passkey, now, audit))
     }
 
+    /// Ends every live session of an account.
+    pub async fn end_sessions(&self, account_id: &str, now: i64) -> Result<(), StoreError> {
+        dispatch!(self.end_sessions(account_id, now))
+    }
+
     /// Binds a recovery session to the passkey ceremony it may complete (replacing the last).
     pub async fn bind_session_ceremony(
         &self,
@@ -878,16 +883,24 @@ pub struct Citizen {
     /// `living` or `deceased`.
     pub status: String,
     /// The mobile numbers registered to the citizen (E.164, space-separated, sorted): where
-    /// enrolment and recovery codes may go. Empty when none is registered.
-    #[serde(serialize_with = "crate::registry::phones::serialize")]
+    /// enrolment and recovery codes may go; empty when none is registered. `None` only in an
+    /// import row without the field, which leaves the stored numbers as they are.
+    #[serde(
+        serialize_with = "crate::registry::phones::serialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Vec<String>)]
-    pub phones: String,
+    pub phones: Option<String>,
 }
 
 impl Citizen {
     /// True when `phone` (E.164) is registered to the citizen.
     pub fn has_phone(&self, phone: &str) -> bool {
-        !phone.is_empty() && self.phones.split(' ').any(|p| p == phone)
+        !phone.is_empty()
+            && self
+                .phones
+                .as_deref()
+                .is_some_and(|phones| phones.split(' ').any(|p| p == phone))
     }
 }
 

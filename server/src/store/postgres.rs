@@ -89,7 +89,12 @@ impl Import {
         .bind(column(|c| &c.place_of_origin))
         .bind(column(|c| &c.place_of_residence))
         .bind(column(|c| &c.status))
-        .bind(column(|c| &c.phones))
+        .bind(
+            batch
+                .iter()
+                .map(|c| c.phones.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *self.conn)
         .await?;
         Ok(())

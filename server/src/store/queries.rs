@@ -81,7 +81,7 @@ async fn create_staging(conn: &mut <Db as sqlx::Database>::Connection) -> Result
         "DROP TABLE IF EXISTS registry_staging; \
          CREATE TEMP TABLE registry_staging (id_number TEXT NOT NULL, full_name TEXT NOT NULL, \
            date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, place_of_origin TEXT NOT NULL, \
-           place_of_residence TEXT NOT NULL, status TEXT NOT NULL, phones TEXT NOT NULL); \
+           place_of_residence TEXT NOT NULL, status TEXT NOT NULL, phones TEXT); \
          DROP TABLE IF EXISTS document_staging; \
          CREATE TEMP TABLE document_staging (line BIGINT NOT NULL, id_number TEXT NOT NULL, \
            kind TEXT NOT NULL, claims TEXT NOT NULL)",
@@ -120,6 +120,38 @@ macro_rules! changes_sql {
     };
 }
 
+/// The registry upsert of the staged rows that carry `phones` or of those that do not.
+macro_rules! upsert_sql {
+    ($filter:literal, $phones:literal, $set_phones:literal, $phones_changed:literal) => {
+        concat!(
+            "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones, updated_at) \
+             SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, ",
+            $phones,
+            ", $1 FROM registry_staging WHERE ",
+            $filter,
+            " ORDER BY id_number \
+             ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
+               date_of_birth = excluded.date_of_birth, sex = excluded.sex, \
+               place_of_origin = excluded.place_of_origin, place_of_residence = excluded.place_of_residence, \
+               status = excluded.status, ",
+            $set_phones,
+            "updated_at = excluded.updated_at \
+             WHERE citizens.full_name <> excluded.full_name OR citizens.date_of_birth <> excluded.date_of_birth \
+               OR citizens.sex <> excluded.sex OR citizens.place_of_origin <> excluded.place_of_origin \
+               OR citizens.place_of_residence <> excluded.place_of_residence OR citizens.status <> excluded.status",
+            $phones_changed
+        )
+    };
+}
+
+const UPSERT_WITH_PHONES_SQL: &str = upsert_sql!(
+    "phones IS NOT NULL",
+    "phones",
+    "phones = excluded.phones, ",
+    " OR citizens.phones <> excluded.phones"
+);
+const UPSERT_WITHOUT_PHONES_SQL: &str = upsert_sql!("phones IS NULL", "''", "", "");
+
 /// The registry merge both backends run once the rows are staged in `registry_staging`.
 async fn merge_staged(
     conn: &mut <Db as sqlx::Database>::Connection,
@@ -146,25 +178,18 @@ async fn merge_staged(
         .execute(&mut *conn)
         .await?
         .rows_affected() as i64;
-    // Rows written by the upsert: the new citizens plus the changed ones (unchanged rows are
-    // skipped by its WHERE), so no separate pass is needed to count existing records.
-    let written = sqlx::query(
-        "INSERT INTO citizens (id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones, updated_at) \
-         SELECT id_number, full_name, date_of_birth, sex, place_of_origin, place_of_residence, status, phones, $1 \
-         FROM registry_staging WHERE true ORDER BY id_number \
-         ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
-           date_of_birth = excluded.date_of_birth, sex = excluded.sex, \
-           place_of_origin = excluded.place_of_origin, place_of_residence = excluded.place_of_residence, \
-           status = excluded.status, phones = excluded.phones, updated_at = excluded.updated_at \
-         WHERE citizens.full_name <> excluded.full_name OR citizens.date_of_birth <> excluded.date_of_birth \
-           OR citizens.sex <> excluded.sex OR citizens.place_of_origin <> excluded.place_of_origin \
-           OR citizens.place_of_residence <> excluded.place_of_residence OR citizens.status <> excluded.status \
-           OR citizens.phones <> excluded.phones",
-    )
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected() as i64;
+    // Rows written by the upserts: the new citizens plus the changed ones (unchanged rows are
+    // skipped by their WHERE), so no separate pass is needed to count existing records. Rows
+    // that carry `phones` replace the registered numbers; rows without the field (a source that
+    // does not hold them) leave them as they are: two statements, each writing its own rows.
+    let mut written = 0;
+    for statement in [UPSERT_WITH_PHONES_SQL, UPSERT_WITHOUT_PHONES_SQL] {
+        written += sqlx::query(statement)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected() as i64;
+    }
     let inserted = written - updated;
     let (documents, orphan_documents) = merge_documents(&mut *conn, import_id, now).await?;
     apply_registry_changes(&mut *conn, import_id, now).await?;
@@ -607,6 +632,15 @@ pub(super) async fn revoke_session(
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn end_sessions(pool: &Pool, account_id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(account_id)
         .execute(pool)
         .await?;
     Ok(())

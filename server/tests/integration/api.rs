@@ -8,7 +8,7 @@ use axum::{
 use dinhdanh_server::{
     routes::{
         ACCESS,
-        auth::{ADMIN, CITIZEN, OFFICER, SETUP},
+        auth::{ADMIN, CITIZEN, OFFICER, RECOVERY, SETUP},
     },
     sessions::Role,
 };
@@ -279,11 +279,13 @@ async fn every_route_refuses_the_roles_it_does_not_admit() {
         let (citizen, _) = signed_in_citizen(&app).await;
         let officer = staff_session(&app, Role::Officer).await;
         let admin = staff_session(&app, Role::Admin).await;
+        let (recovery_id, recovery) = crate::recovery::recovery_session(&app, an()).await;
         let sessions = [
             (SETUP, setup),
             (CITIZEN, citizen),
             (OFFICER, officer),
             (ADMIN, admin),
+            (RECOVERY, recovery),
         ];
         // Signing out ends the session the other routes need: that route goes last.
         let mut routes: Vec<_> = ACCESS.iter().collect();
@@ -296,7 +298,8 @@ async fn every_route_refuses_the_roles_it_does_not_admit() {
                 .replace("{device_id}", "d")
                 .replace("{id_number}", "001090012345")
                 .replace("{credential_id}", "1.1")
-                .replace("{request_id}", "r");
+                .replace("{request_id}", "r")
+                .replace("{recovery_id}", &recovery_id);
             let method: Method = method.parse().unwrap();
             let anonymous = app.call(method.clone(), &path, None, Some(json!({}))).await;
             if *roles != 0 {

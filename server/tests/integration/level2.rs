@@ -8,12 +8,12 @@ use dinhdanh_server::sessions::Role;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestApp, TestDb, assert_problem, databases, enrol, enrolment, register_passkey,
+    TestApp, TestDb, assert_problem, databases, enrol_confirmed, enrolment, finish_setup,
     signed_in_citizen, staff_session,
     wallet::{Access, credentials, nonce, redeem, request_credentials},
 };
 
-const AN: CardHolder<'static> = CardHolder {
+pub(crate) const AN: CardHolder<'static> = CardHolder {
     id_number: "001090012345",
     full_name: "Nguyễn Văn An",
     date_of_birth: "1990-02-28",
@@ -22,18 +22,18 @@ const AN: CardHolder<'static> = CardHolder {
     place_of_residence: "Hà Nội",
 };
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     dinhdanh_server::clock::now() as u64
 }
 
 /// An app whose CSCA trust store holds `factory`'s CSCA.
-async fn app_trusting(db: &TestDb, factory: &CardFactory) -> TestApp {
+pub(crate) async fn app_trusting(db: &TestDb, factory: &CardFactory) -> TestApp {
     let path = db.dir.path().join("csca-vn.pem");
     std::fs::write(&path, factory.csca_pem()).unwrap();
     TestApp::with_config(db, |config| config.csca_files = vec![path]).await
 }
 
-fn upload(card: &TestCard) -> Value {
+pub(crate) fn upload(card: &TestCard) -> Value {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     json!({ "dg1": b64(&card.dg1), "dg2": b64(&card.dg2), "dg13": b64(&card.dg13), "sod": b64(&card.sod) })
 }
@@ -221,7 +221,7 @@ async fn rejection_needs_a_reason_and_allows_a_new_request() {
     for db in databases().await {
         let factory = CardFactory::valid_at(now()).unwrap();
         let app = app_trusting(&db, &factory).await;
-        let setup = enrol(
+        let setup = enrol_confirmed(
             &app,
             enrolment(
                 "079195000123",
@@ -235,7 +235,7 @@ async fn rejection_needs_a_reason_and_allows_a_new_request() {
             "localhost",
             crate::support::ORIGIN,
         );
-        let registered = register_passkey(&app, &setup, &mut authenticator).await;
+        let registered = finish_setup(&app, &setup, &mut authenticator).await;
         let session = registered.body["session"]["token"]
             .as_str()
             .unwrap()

@@ -14,5 +14,7 @@ mod issuance;
 mod level2;
 mod passkeys;
 mod process;
+mod recovery;
 mod store;
 mod support;
+mod takeover;

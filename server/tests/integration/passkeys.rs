@@ -6,7 +6,8 @@ use serde_json::json;
 
 use crate::support::{
     ORIGIN, SignIn, TestApp, an, assert_problem, authenticator::SoftAuthenticator, databases,
-    enrol, enrol_confirmed, finish_registration, register_passkey, sign_in, signed_in_citizen,
+    enrol_confirmed, finish_registration, finish_setup, register_passkey, sign_in,
+    signed_in_citizen,
 };
 
 #[tokio::test]
@@ -139,10 +140,10 @@ async fn a_counter_going_backwards_is_refused() {
 async fn user_verification_is_required() {
     for db in databases().await {
         let app = TestApp::new(&db).await;
-        let setup = enrol(&app, an()).await;
+        let setup = enrol_confirmed(&app, an()).await;
         let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
         authenticator.drop_flags = 0x04; // UV
-        let reply = register_passkey(&app, &setup, &mut authenticator).await;
+        let reply = finish_setup(&app, &setup, &mut authenticator).await;
         assert_problem(&reply, StatusCode::BAD_REQUEST, "passkey-rejected");
         assert!(
             app.store
@@ -263,12 +264,7 @@ async fn staff_invitation_registers_an_officer_passkey() {
             .await;
         assert_problem(&again, StatusCode::BAD_REQUEST, "invalid-invitation");
         let mut authenticator = SoftAuthenticator::new("localhost", ORIGIN);
-        let registered = register_passkey(
-            &app,
-            redeemed.body["token"].as_str().unwrap(),
-            &mut authenticator,
-        )
-        .await;
+        let registered = finish_setup(&app, &redeemed.body, &mut authenticator).await;
         assert_eq!(
             registered.body["session"]["role"], "officer",
             "{}",
@@ -288,7 +284,7 @@ async fn a_credential_registered_twice_is_refused() {
         let again = register_passkey(&app, &token, &mut authenticator).await;
         assert_problem(&again, StatusCode::BAD_REQUEST, "passkey-rejected");
         // On another account, the unique credential id refuses it.
-        let other = enrol(
+        let other = enrol_confirmed(
             &app,
             crate::support::enrolment(
                 "079195000123",
@@ -298,7 +294,7 @@ async fn a_credential_registered_twice_is_refused() {
             ),
         )
         .await;
-        let stolen = register_passkey(&app, &other, &mut authenticator).await;
+        let stolen = finish_setup(&app, &other, &mut authenticator).await;
         assert_problem(&stolen, StatusCode::CONFLICT, "passkey-exists");
         let list = app
             .call(Method::GET, "/v1/me/passkeys", Some(&token), None)

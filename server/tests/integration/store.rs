@@ -96,6 +96,75 @@ async fn reimport_updates_changed_records_and_records_what_changed() {
     }
 }
 
+#[tokio::test]
+async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_them() {
+    for db in databases().await {
+        let store = store(&db).await;
+        seed(&store).await;
+        let an = store.citizen("001090012345").await.unwrap().unwrap();
+        assert_eq!(an.phones.as_deref(), Some("+84912345678"));
+        let khoa = store.citizen("048203000777").await.unwrap().unwrap();
+        assert_eq!(khoa.phones.as_deref(), Some("+84708333444 +84903111222"));
+        let ha = store.citizen("092305000042").await.unwrap().unwrap();
+        assert_eq!(ha.phones.as_deref(), Some(""));
+
+        // A row without the field leaves the numbers; a row with them replaces them (and the
+        // change is recorded, without making any credential stale); a bad number refuses the
+        // row with its line and reason.
+        let rows = "{\"id_number\":\"001090012345\",\"full_name\":\"Nguyễn Văn An\",\"date_of_birth\":\"1990-02-28\",\"sex\":\"male\",\"place_of_origin\":\"Tỉnh Nam Định\",\"place_of_residence\":\"Số 12 Lê Lợi, Hà Nội\"}\n\
+             {\"id_number\":\"048203000777\",\"full_name\":\"Lê Minh Khoa\",\"date_of_birth\":\"2003-11-02\",\"sex\":\"male\",\"place_of_origin\":\"Thành phố Đà Nẵng\",\"place_of_residence\":\"Số 40 Bạch Đằng, Đà Nẵng\",\"phones\":[\"(+84) 903-111-222\"]}\n\
+             {\"id_number\":\"079195000123\",\"full_name\":\"Trần Thị Bích Ngọc\",\"date_of_birth\":\"1995-07-14\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Long An\",\"place_of_residence\":\"Số 5 Nguyễn Huệ, Hồ Chí Minh\",\"phones\":[\"0212345678\"]}\n";
+        let report = import_reader(
+            &store,
+            std::io::Cursor::new(rows.to_owned()),
+            Format::Ndjson,
+            "phones",
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.rejected, 1, "{}: {report:?}", db.name);
+        assert_eq!(report.rejections[0].line, 3);
+        assert_eq!(
+            report.rejections[0].reason,
+            "phones: \"0212345678\" is not a Vietnamese mobile number"
+        );
+        assert_eq!(
+            (report.counts.updated, report.counts.unchanged),
+            (1, 1),
+            "{}",
+            db.name
+        );
+        let an = store.citizen("001090012345").await.unwrap().unwrap();
+        assert_eq!(an.phones.as_deref(), Some("+84912345678"));
+        let khoa = store.citizen("048203000777").await.unwrap().unwrap();
+        assert_eq!(khoa.phones.as_deref(), Some("+84903111222"));
+        let changes = store.registry_changes("048203000777").await.unwrap();
+        assert_eq!(changes[0].changed_fields, "phones");
+        assert_eq!(
+            dinhdanh_server::store::affected_kinds(&[changes[0].changed_fields.clone()]),
+            Some(Vec::new())
+        );
+
+        // CSV: one cell, the numbers separated by `;`; a lone number keeps its leading zero.
+        let csv = "id_number,full_name,date_of_birth,sex,place_of_origin,place_of_residence,phones\n\
+                   001090012345,Nguyễn Văn An,1990-02-28,male,Tỉnh Nam Định,\"Số 12 Lê Lợi, Hà Nội\",0912345678\n\
+                   079195000123,Trần Thị Bích Ngọc,1995-07-14,female,Tỉnh Long An,\"Số 5 Nguyễn Huệ, Hồ Chí Minh\",0987 654 321; +84 333 000 111\n";
+        let report = import_reader(
+            &store,
+            std::io::Cursor::new(csv.to_owned()),
+            Format::Csv,
+            "csv",
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.rejected, 0, "{report:?}");
+        let ngoc = store.citizen("079195000123").await.unwrap().unwrap();
+        assert_eq!(ngoc.phones.as_deref(), Some("+84333000111 +84987654321"));
+        let an = store.citizen("001090012345").await.unwrap().unwrap();
+        assert_eq!(an.phones.as_deref(), Some("+84912345678"));
+    }
+}
+
 /// A reader that yields some rows and then fails, like a file on a disk that dies mid-import.
 struct FailingReader {
     data: std::io::Cursor<Vec<u8>>,

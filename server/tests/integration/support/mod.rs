@@ -228,7 +228,24 @@ pub async fn finish_registration(
     .await
 }
 
-/// Registers a passkey with `authenticator` under `token`; returns the reply.
+/// Completes the passkey registration a setup session (from `confirmed`, an enrolment's or an
+/// invitation's answer) is bound to; returns the reply.
+pub async fn finish_setup(
+    app: &TestApp,
+    confirmed: &Value,
+    authenticator: &mut authenticator::SoftAuthenticator,
+) -> Reply {
+    finish_registration(
+        app,
+        confirmed["token"].as_str().unwrap(),
+        &confirmed["passkey_registration"],
+        authenticator,
+    )
+    .await
+}
+
+/// Registers a passkey with `authenticator` under `token` (a signed-in session); returns the
+/// reply.
 pub async fn register_passkey(
     app: &TestApp,
     token: &str,
@@ -287,9 +304,9 @@ pub async fn sign_in(app: &TestApp, authenticator: &mut authenticator::SoftAuthe
 /// Enrols Nguyễn Văn An and registers a passkey: a signed-in citizen session and its
 /// authenticator.
 pub async fn signed_in_citizen(app: &TestApp) -> (String, authenticator::SoftAuthenticator) {
-    let setup = enrol(app, an()).await;
+    let confirmed = enrol_confirmed(app, an()).await;
     let mut authenticator = authenticator::SoftAuthenticator::new("localhost", ORIGIN);
-    let registered = register_passkey(app, &setup, &mut authenticator).await;
+    let registered = finish_setup(app, &confirmed, &mut authenticator).await;
     assert_eq!(
         registered.status,
         StatusCode::CREATED,
@@ -325,12 +342,7 @@ pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role)
         )
         .await;
     let mut authenticator = authenticator::SoftAuthenticator::new("localhost", ORIGIN);
-    let registered = register_passkey(
-        app,
-        setup.body["token"].as_str().unwrap(),
-        &mut authenticator,
-    )
-    .await;
+    let registered = finish_setup(app, &setup.body, &mut authenticator).await;
     registered.body["session"]["token"]
         .as_str()
         .unwrap()
