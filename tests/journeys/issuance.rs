@@ -124,17 +124,16 @@ async fn officer_session(
         )
         .await;
     ok(&redeemed, StatusCode::CREATED);
+    // The setup session is bound to the registration the redemption started.
     let setup = redeemed.body["token"].as_str().unwrap();
-    let started = client
-        .json(
-            Method::POST,
-            "/v1/passkeys/registrations",
-            Some(setup),
-            None,
-        )
-        .await;
     let mut authenticator = SoftAuthenticator::new("localhost", &server.public_url);
-    register(client, setup, &started.body, &mut authenticator).await
+    register(
+        client,
+        setup,
+        &redeemed.body["passkey_registration"],
+        &mut authenticator,
+    )
+    .await
 }
 
 /// The network as a phone on a bad connection sees it: credential requests reach the issuer,
@@ -262,6 +261,12 @@ async fn enrol_level2_issue_verify_revoke() {
             field("full_name"),
             field("date_of_birth"),
         );
+        // The code goes only to the phone the registry lists for the citizen.
+        let phone = field("registered phone")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
 
         // 1. Enrolment (level 1) and a passkey.
         let started = client
@@ -270,7 +275,7 @@ async fn enrol_level2_issue_verify_revoke() {
                 "/v1/enrolments",
                 None,
                 Some(&json!({ "id_number": id_number, "full_name": full_name,
-                    "date_of_birth": date_of_birth, "phone": "0912345678" })),
+                    "date_of_birth": date_of_birth, "phone": phone })),
             )
             .await;
         ok(&started, StatusCode::ACCEPTED);

@@ -164,9 +164,9 @@ if (document.getElementById("staff-enrol")) {
     const token = window.location.hash.slice(1);
     history.replaceState(null, "", window.location.pathname);
     try {
-      await api("POST", "/v1/staff/invitations/redeem", { token });
+      const redeemed = await api("POST", "/v1/staff/invitations/redeem", { token });
       show("staff-message", "Tạo khóa truy cập (passkey)... / Creating your passkey...");
-      await registerPasskey("Staff passkey");
+      await registerPasskey("Staff passkey", redeemed.passkey_registration);
       window.location.assign("/account");
     } catch (err) {
       show("staff-message", err.message, true);
