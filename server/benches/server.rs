@@ -404,12 +404,13 @@ async fn enrolment_start(
     let run = run_concurrently(TASKS, HTTP_WARM_UP, HTTP_TIME, move |random| {
         let client = client.clone();
         let citizen = &living[pick(random, living.len())];
-        let n = counter.fetch_add(1, Ordering::Relaxed);
+        counter.fetch_add(1, Ordering::Relaxed);
+        // The citizen's registered phone: a code goes to no other.
         let body = serde_json::json!({
             "id_number": citizen.id_number,
             "full_name": citizen.full_name,
             "date_of_birth": citizen.date_of_birth,
-            "phone": format!("09{:08}", n % 100_000_000),
+            "phone": citizen.phones.as_deref().unwrap_or_default(),
         })
         .to_string();
         let request = Request::builder()

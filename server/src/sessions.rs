@@ -58,6 +58,11 @@ impl Role {
         }
     }
 
+    /// True for the roles of a passkey sign-in (not setup, not recovery).
+    pub fn signed_in(self) -> bool {
+        matches!(self, Self::Citizen | Self::Officer | Self::Admin)
+    }
+
     /// Parses the stored spelling.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)

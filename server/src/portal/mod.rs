@@ -79,7 +79,7 @@ fn page(title: &str, body: &str) -> Response {
 }
 
 async fn home(MaybeSignedIn(principal): MaybeSignedIn) -> Response {
-    if principal.is_some_and(|p| p.role != Role::Setup) {
+    if principal.is_some_and(|p| p.role.signed_in()) {
         return Redirect::to("/account").into_response();
     }
     page(
@@ -97,7 +97,23 @@ async fn home(MaybeSignedIn(principal): MaybeSignedIn) -> Response {
 <form id="code-form" hidden>
 <label>Mã xác thực / Code<input name="code" inputmode="numeric" pattern="[0-9]{6}" required></label>
 <button type="submit">Xác nhận / Confirm</button></form>
-<p id="enrol-message" class="message" role="status"></p></section>"#,
+<p id="enrol-message" class="message" role="status"></p></section>
+<section><h2>Khôi phục tài khoản / Recover your account</h2>
+<p>Mất điện thoại hoặc passkey? Mã gửi đến số điện thoại đã đăng ký của bạn. / Lost your phone or passkey? A code goes to your registered phone.</p>
+<form id="recover-form">
+<label>Số định danh cá nhân / ID number<input name="id_number" inputmode="numeric" pattern="[0-9]{12}" required></label>
+<label>Họ và tên / Full name<input name="full_name" required></label>
+<label>Ngày sinh / Date of birth<input name="date_of_birth" type="date" required></label>
+<label>Số điện thoại / Phone<input name="phone" type="tel" required></label>
+<button type="submit">Gửi mã / Send code</button></form>
+<form id="recover-code-form" hidden>
+<label>Mã khôi phục / Recovery code<input name="code" inputmode="numeric" pattern="[0-9]{6}" required></label>
+<button type="submit">Xác nhận / Confirm</button></form>
+<div id="recovery" hidden>
+<p>Mã khôi phục / Recovery: <code id="recovery-id"></code></p>
+<p id="recovery-level"></p>
+<button id="recover-passkey" type="button">Tạo passkey mới / Create a new passkey</button></div>
+<p id="recover-message" class="message" role="status"></p></section>"#,
     )
 }
 
@@ -105,7 +121,8 @@ async fn account(
     State(state): State<AppState>,
     MaybeSignedIn(principal): MaybeSignedIn,
 ) -> Result<Response, ApiError> {
-    let Some(principal) = principal.filter(|p| p.role != Role::Setup) else {
+    // Setup and recovery sessions see no account page: they are no sign-in.
+    let Some(principal) = principal.filter(|p| p.role.signed_in()) else {
         return Ok(Redirect::to("/").into_response());
     };
     let store = &state.services.store;
@@ -248,7 +265,17 @@ async fn officer_console(
             disabled = if r.registry.all { "" } else { " disabled" },
         ));
     }
-    body.push_str("</section>");
+    body.push_str(
+        "</section><section><h2>Khôi phục tài khoản tại quầy / Account recovery at the counter</h2>\
+         <p>Kiểm tra người và thẻ CCCD trước khi phê duyệt. / Check the person and their card before approving.</p>\
+         <form id=\"recovery-lookup\"><label>Mã khôi phục / Recovery<input name=\"recovery_id\" required></label>\
+         <button type=\"submit\">Tra cứu / Look up</button></form>\
+         <dl id=\"recovery-citizen\" hidden><dt>Họ tên / Name</dt><dd data-field=\"full_name\"></dd>\
+         <dt>Số định danh / ID number</dt><dd data-field=\"id_number\"></dd>\
+         <dt>Ngày sinh / Date of birth</dt><dd data-field=\"date_of_birth\"></dd></dl>\
+         <button id=\"recovery-approve\" type=\"button\" hidden>Phê duyệt khôi phục / Approve the recovery</button>\
+         <p id=\"recovery-message\" class=\"message\" role=\"status\"></p></section>",
+    );
     Ok(page("Cán bộ", &body))
 }
 

@@ -122,6 +122,91 @@ on("code-form", "submit", async (e) => {
   }
 });
 
+// Recovery: a code to a registered phone; an account never set up finishes its setup, any other
+// gets a recovery session whose new passkey replaces the old ones.
+let recoveryId = null;
+
+on("recover-form", "submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  try {
+    const started = await api("POST", "/v1/recoveries", {
+      id_number: f.get("id_number"),
+      full_name: f.get("full_name"),
+      date_of_birth: f.get("date_of_birth"),
+      phone: f.get("phone"),
+    });
+    recoveryId = started.recovery_id;
+    document.getElementById("recover-code-form").hidden = false;
+    show("recover-message", "Nếu thông tin khớp, mã đã được gửi đến số điện thoại đã đăng ký. / If the details match, a code was sent to the registered phone.");
+  } catch (err) {
+    show("recover-message", err.message, true);
+  }
+});
+
+on("recover-code-form", "submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  try {
+    const confirmed = await api("POST", "/v1/recoveries/" + encodeURIComponent(recoveryId) + "/confirm", {
+      code: f.get("code"),
+    });
+    if (confirmed.role === "setup") {
+      show("recover-message", "Tạo khóa truy cập (passkey)... / Creating your passkey...");
+      await registerPasskey("Passkey", confirmed.passkey_registration);
+      window.location.assign("/account");
+      return;
+    }
+    document.getElementById("recovery").hidden = false;
+    document.getElementById("recovery-id").textContent = confirmed.recovery.recovery_id;
+    document.getElementById("recovery-level").textContent = confirmed.recovery.assurance_level > confirmed.recovery.assurance_level_after
+      ? "Tài khoản mức 2: để giữ mức 2, hãy đến quầy với CCCD và đọc mã trên cho cán bộ trước khi tạo passkey; nếu không, tài khoản về mức 1. / A level-2 account: to keep level 2, show this code and your ID card to an officer before creating the passkey; otherwise the account drops to level 1."
+      : "Các passkey, thiết bị và giấy tờ cũ sẽ bị thu hồi. / Your old passkeys, devices and credentials will be revoked.";
+  } catch (err) {
+    show("recover-message", err.message, true);
+  }
+});
+
+on("recover-passkey", "click", async () => {
+  try {
+    // The registration the confirmation started may have expired while the citizen went to a
+    // counter: start it again (the recovery session is re-bound to the new one).
+    await registerPasskey("Passkey");
+    window.location.assign("/account");
+  } catch (err) {
+    show("recover-message", err.message, true);
+  }
+});
+
+// Officer console: an account recovery at the counter.
+let counterRecovery = null;
+
+on("recovery-lookup", "submit", async (e) => {
+  e.preventDefault();
+  const id = new FormData(e.target).get("recovery_id").trim();
+  try {
+    const recovery = await api("GET", "/v1/recoveries/" + encodeURIComponent(id));
+    counterRecovery = recovery.recovery_id;
+    const dl = document.getElementById("recovery-citizen");
+    for (const dd of dl.querySelectorAll("dd")) dd.textContent = recovery.citizen[dd.dataset.field];
+    dl.hidden = false;
+    document.getElementById("recovery-approve").hidden = false;
+    show("recovery-message", "");
+  } catch (err) {
+    show("recovery-message", err.message, true);
+  }
+});
+
+on("recovery-approve", "click", async () => {
+  try {
+    await api("POST", "/v1/recoveries/" + encodeURIComponent(counterRecovery) + "/approve");
+    show("recovery-message", "Đã phê duyệt. / Approved.");
+    document.getElementById("recovery-approve").disabled = true;
+  } catch (err) {
+    show("recovery-message", err.message, true);
+  }
+});
+
 on("sign-in", "click", async () => {
   try {
     await signIn();
