@@ -10,9 +10,11 @@
 mod api;
 mod browser;
 mod cli;
+mod hardening;
 mod issuance;
 mod level2;
 mod passkeys;
 mod process;
+mod sms;
 mod store;
 mod support;
