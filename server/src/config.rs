@@ -527,6 +527,46 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_and_the_sms_gateway() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"10.0.0.0/8\"]\n[sms]\ngateway = \"http\"\nurl = \"https://sms.example.vn/send\"\ntoken_env = \"DINHDANH_SMS_TOKEN\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), dir.path(), []).unwrap();
+        assert_eq!(config.trusted_proxies, vec!["10.0.0.0/8".parse().unwrap()]);
+        assert_eq!(config.sms.gateway, SmsGatewayKind::Http);
+        let vars = [(
+            "DINHDANH_TRUSTED_PROXIES".to_owned(),
+            "192.0.2.1, 2001:db8::/32".to_owned(),
+        )];
+        let config = Config::load(Some(&file), dir.path(), vars).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let vars = [(
+            "DINHDANH_TRUSTED_PROXIES".to_owned(),
+            "10.0.0.0/40".to_owned(),
+        )];
+        assert!(Config::load(Some(&file), dir.path(), vars).is_err());
+        // A token in clear over the network, or no token source: refused.
+        for sms in [
+            "gateway = \"http\"\nurl = \"http://sms.example.vn/send\"\ntoken_env = \"T\"\n",
+            "gateway = \"http\"\nurl = \"https://sms.example.vn/send\"\n",
+            "gateway = \"http\"\nurl = \"https://sms.example.vn/send\"\ntoken_env = \"T\"\ntoken_file = \"/t\"\n",
+        ] {
+            std::fs::write(&file, format!("[sms]\n{sms}")).unwrap();
+            assert!(
+                matches!(
+                    Config::load(Some(&file), dir.path(), []),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{sms}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
