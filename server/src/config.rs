@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::net::Cidr;
+
 /// A configuration problem.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -66,6 +68,83 @@ impl Default for EnrolmentLimits {
             per_phone: 5,
             per_ip: 60,
             window_seconds: 3600,
+        }
+    }
+}
+
+/// Limits on the anonymous endpoints that store state for a caller nobody knows yet (passkey
+/// sign-in start and finish, pushed authorization requests): requests from one client address
+/// to each endpoint per window. Checked before anything else is read or stored.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnonymousLimits {
+    /// Requests from one address to one endpoint per window.
+    pub per_address: i64,
+    /// The window.
+    pub window_seconds: i64,
+}
+
+impl Default for AnonymousLimits {
+    fn default() -> Self {
+        // One a second on average: far above a person signing in, far below a flood.
+        Self {
+            per_address: 60,
+            window_seconds: 60,
+        }
+    }
+}
+
+/// Which SMS gateway carries one-time codes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsGatewayKind {
+    /// Development: JSON lines in `<data dir>/sms.log`.
+    #[default]
+    File,
+    /// An operator's HTTP API (see [`crate::sms::HttpGateway`]).
+    Http,
+}
+
+/// The SMS gateway. The HTTP gateway's bearer token is never written here: it is read from the
+/// environment variable `token_env` or the file `token_file` (e.g. a container secret).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSettings {
+    /// `file` (the default) or `http`.
+    pub gateway: SmsGatewayKind,
+    /// The HTTP gateway's URL (https, or http to a loopback address).
+    pub url: Option<String>,
+    /// The environment variable holding the bearer token.
+    pub token_env: Option<String>,
+    /// The file holding the bearer token (surrounding whitespace ignored).
+    pub token_file: Option<PathBuf>,
+    /// Connecting (TCP and TLS) may take this long.
+    pub connect_timeout_seconds: u64,
+    /// A whole request may take this long.
+    pub request_timeout_seconds: u64,
+    /// Tries per message, the first included, on transport errors, 5xx and 429.
+    pub max_attempts: u32,
+    /// The wait before the second try; it doubles before each next one.
+    pub retry_initial_millis: u64,
+    /// Messages waiting for the gateway; a message beyond this is refused, never queued.
+    pub queue_capacity: usize,
+    /// Messages handed to the gateway at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            gateway: SmsGatewayKind::File,
+            url: None,
+            token_env: None,
+            token_file: None,
+            connect_timeout_seconds: 5,
+            request_timeout_seconds: 10,
+            max_attempts: 4,
+            retry_initial_millis: 500,
+            queue_capacity: 1_000,
+            concurrency: 4,
         }
     }
 }
@@ -149,6 +228,16 @@ pub struct Config {
     pub request_timeout_seconds: u64,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// A connection whose request headers are not complete within this time is closed, however
+    /// slowly its bytes trickle in.
+    pub header_read_timeout_seconds: u64,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed; from any
+    /// other peer the header is ignored.
+    pub trusted_proxies: Vec<Cidr>,
+    /// Limits on anonymous endpoints that store state.
+    pub anonymous_limits: AnonymousLimits,
+    /// The SMS gateway.
+    pub sms: SmsSettings,
     /// Enrolment limits.
     pub enrolment: EnrolmentLimits,
     /// Mobile apps sharing the relying party.
@@ -174,6 +263,10 @@ impl Default for Config {
             seed_citizens: 5_000,
             request_timeout_seconds: 30,
             max_body_bytes: 64 * 1024,
+            header_read_timeout_seconds: 10,
+            trusted_proxies: Vec::new(),
+            anonymous_limits: AnonymousLimits::default(),
+            sms: SmsSettings::default(),
             enrolment: EnrolmentLimits::default(),
             apps: Apps::default(),
             issuer: IssuerFiles::default(),
@@ -234,6 +327,22 @@ impl Config {
                     .collect();
             }
             "DINHDANH_LISTEN" => self.listen = value,
+            "DINHDANH_TRUSTED_PROXIES" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse()
+                            .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "DINHDANH_HEADER_READ_TIMEOUT_SECONDS" => {
+                self.header_read_timeout_seconds = number(&value)?.max(0) as u64
+            }
+            "DINHDANH_ANONYMOUS_PER_ADDRESS" => self.anonymous_limits.per_address = number(&value)?,
+            "DINHDANH_SMS_URL" => self.sms.url = Some(value),
             "DINHDANH_SESSION_TTL_SECONDS" => self.session_ttl_seconds = number(&value)?,
             "DINHDANH_SEED_CITIZENS" => self.seed_citizens = number(&value)?.max(0) as u64,
             "DINHDANH_ENROLMENT_PER_PHONE" => self.enrolment.per_phone = number(&value)?,
@@ -256,6 +365,14 @@ impl Config {
             ("enrolment.per_phone", e.per_phone),
             ("enrolment.per_ip", e.per_ip),
             ("enrolment.window_seconds", e.window_seconds),
+            (
+                "anonymous_limits.per_address",
+                self.anonymous_limits.per_address,
+            ),
+            (
+                "anonymous_limits.window_seconds",
+                self.anonymous_limits.window_seconds,
+            ),
             (
                 "issuance.offer_ttl_seconds",
                 self.issuance.offer_ttl_seconds,
@@ -321,7 +438,12 @@ impl Config {
             webauthn_rs::prelude::Url::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
         }
-        Ok(())
+        if self.header_read_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "header_read_timeout_seconds must be positive".into(),
+            ));
+        }
+        self.sms.validate()
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.
@@ -338,6 +460,45 @@ impl Config {
             .unwrap_or_else(|| format!("http://localhost:{port}"))
             .trim_end_matches('/')
             .to_owned()
+    }
+}
+
+impl SmsSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: &str| Err(ConfigError::Invalid(format!("sms: {message}")));
+        if self.max_attempts == 0
+            || self.queue_capacity == 0
+            || self.concurrency == 0
+            || self.connect_timeout_seconds == 0
+            || self.request_timeout_seconds == 0
+        {
+            return invalid(
+                "max_attempts, queue_capacity, concurrency and the timeouts must be positive",
+            );
+        }
+        if self.gateway == SmsGatewayKind::File {
+            return Ok(());
+        }
+        let Some(url) = &self.url else {
+            return invalid("the http gateway needs a url");
+        };
+        let url = webauthn_rs::prelude::Url::parse(url)
+            .map_err(|e| ConfigError::Invalid(format!("sms.url: {e}")))?;
+        // The token and the citizens' phone numbers travel in the request: in clear only to
+        // this machine (a local relay, tests).
+        let host = url.host_str().unwrap_or_default();
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return invalid("url must be https (http only to a loopback address)");
+        }
+        if self.token_env.is_some() == self.token_file.is_some() {
+            return invalid("the http gateway needs exactly one of token_env and token_file");
+        }
+        Ok(())
     }
 }
 
@@ -363,6 +524,46 @@ mod tests {
         assert_eq!(config.session_ttl_seconds, 120);
         assert_eq!(config.enrolment.per_phone, 2);
         assert_eq!(config.enrolment.per_ip, EnrolmentLimits::default().per_ip);
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_sms_gateway() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"10.0.0.0/8\"]\n[sms]\ngateway = \"http\"\nurl = \"https://sms.example.vn/send\"\ntoken_env = \"DINHDANH_SMS_TOKEN\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), dir.path(), []).unwrap();
+        assert_eq!(config.trusted_proxies, vec!["10.0.0.0/8".parse().unwrap()]);
+        assert_eq!(config.sms.gateway, SmsGatewayKind::Http);
+        let vars = [(
+            "DINHDANH_TRUSTED_PROXIES".to_owned(),
+            "192.0.2.1, 2001:db8::/32".to_owned(),
+        )];
+        let config = Config::load(Some(&file), dir.path(), vars).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let vars = [(
+            "DINHDANH_TRUSTED_PROXIES".to_owned(),
+            "10.0.0.0/40".to_owned(),
+        )];
+        assert!(Config::load(Some(&file), dir.path(), vars).is_err());
+        // A token in clear over the network, or no token source: refused.
+        for sms in [
+            "gateway = \"http\"\nurl = \"http://sms.example.vn/send\"\ntoken_env = \"T\"\n",
+            "gateway = \"http\"\nurl = \"https://sms.example.vn/send\"\n",
+            "gateway = \"http\"\nurl = \"https://sms.example.vn/send\"\ntoken_env = \"T\"\ntoken_file = \"/t\"\n",
+        ] {
+            std::fs::write(&file, format!("[sms]\n{sms}")).unwrap();
+            assert!(
+                matches!(
+                    Config::load(Some(&file), dir.path(), []),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{sms}"
+            );
+        }
     }
 
     #[test]

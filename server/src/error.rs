@@ -92,6 +92,48 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
+    /// 429 with `Retry-After: retry_after` (seconds).
+    pub fn too_many_requests(retry_after: i64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                Some(format!(
+                    "too many requests from this address; retry in {} s",
+                    retry_after.max(1)
+                )),
+            )
+        }
+    }
+
+    /// 413: the declared or actual body exceeds `limit` bytes.
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            Some(format!("this endpoint accepts at most {limit} bytes")),
+        )
+    }
+
+    /// 409: a concurrent request changed the same thing first (a unique constraint refused
+    /// this one). Safe to retry.
+    pub fn conflict() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Conflicting concurrent request",
+            Some("a concurrent request changed the same record; retry".to_owned()),
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// 500, after logging the cause.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -130,7 +172,13 @@ impl IntoResponse for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A unique constraint met by a concurrent request is a conflict (409), never a 500: two
+    /// requests raced for the same row and the other won.
     fn from(error: StoreError) -> Self {
+        if error.is_unique_violation() {
+            tracing::info!(%error, "unique constraint met: answered 409");
+            return Self::conflict();
+        }
         Self::internal(&error)
     }
 }
@@ -229,7 +277,7 @@ impl From<EnrolmentError> for ApiError {
                 detail,
             ),
             EnrolmentError::Passkey(e) => e.into(),
-            EnrolmentError::Store(e) => Self::internal(&e),
+            EnrolmentError::Store(e) => Self::from(e),
         }
     }
 }
@@ -266,7 +314,7 @@ impl From<PasskeyError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "last-passkey", "Last passkey", detail)
             }
             PasskeyError::NotFound => Self::not_found(detail),
-            PasskeyError::Store(e) => Self::internal(&e),
+            PasskeyError::Store(e) => Self::from(e),
         }
     }
 }
@@ -294,7 +342,7 @@ impl From<DeviceError> for ApiError {
                 detail,
             ),
             DeviceError::NotFound => Self::not_found(detail),
-            DeviceError::Store(e) => Self::internal(&e),
+            DeviceError::Store(e) => Self::from(e),
         }
     }
 }

@@ -8,9 +8,11 @@ pub mod dev;
 pub mod devices;
 pub mod enrolment;
 pub mod error;
+pub mod http;
 pub mod issuance;
 pub mod kyc;
 pub mod metrics;
+pub mod net;
 pub mod passkeys;
 pub mod pki;
 pub mod portal;
@@ -26,6 +28,8 @@ pub mod status;
 pub mod store;
 
 use std::sync::Arc;
+
+pub use http::serve;
 
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 

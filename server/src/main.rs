@@ -1,6 +1,6 @@
 //! `dinhdanh-server`: serve the identity server, or run an operator command.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -345,6 +345,7 @@ async fn serve(
         );
     }
     let demo = setup::demo_citizen(&store).await?;
+    let serving = config.clone();
     let services = setup::services(store.clone(), config, dir, public_url.clone())?;
     let app = dinhdanh_server::router(services);
 
@@ -384,12 +385,7 @@ async fn serve(
             dir.join("sms.log").display()
         );
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    dinhdanh_server::serve(listener, app, &serving, shutdown()).await?;
     pruner.abort();
     store.close().await;
     tracing::info!("stopped");

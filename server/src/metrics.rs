@@ -90,6 +90,28 @@ impl Metrics {
     }
 }
 
+/// Appends the SMS gateway's counters: messages delivered, failed (given up on), refused (queue
+/// full), and tries repeated.
+pub fn render_sms(out: &mut String, counters: crate::sms::SmsCounters) {
+    out.push_str("# HELP dinhdanh_sms_messages_total SMS messages by outcome.\n");
+    out.push_str("# TYPE dinhdanh_sms_messages_total counter\n");
+    for (outcome, n) in [
+        ("delivered", counters.delivered),
+        ("failed", counters.failed),
+        ("refused", counters.refused),
+    ] {
+        let _ = writeln!(
+            out,
+            "dinhdanh_sms_messages_total{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    out.push_str(
+        "# HELP dinhdanh_sms_retries_total SMS tries repeated after a transient failure.\n",
+    );
+    out.push_str("# TYPE dinhdanh_sms_retries_total counter\n");
+    let _ = writeln!(out, "dinhdanh_sms_retries_total {}", counters.retried);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,10 +9,10 @@ use std::{
 
 use crate::{
     Services,
-    config::Config,
+    config::{Config, SmsGatewayKind},
     registry::generate::Generator,
     secrets::{self, ServerKey},
-    sms::FileSink,
+    sms::{FileSink, HttpGateway, HttpGatewaySettings, SmsError, SmsGateway},
     store::{Citizen, StagedDocument, Store, StoreError},
 };
 
@@ -46,6 +46,9 @@ pub enum SetupError {
     /// The issuing key or certificates could not be loaded or made.
     #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
+    /// The SMS gateway could not be set up.
+    #[error(transparent)]
+    Sms(#[from] SmsError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SetupError + '_ {
@@ -55,9 +58,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SetupError + '_ {
     }
 }
 
-/// Creates the data directory (private to its owner) if missing.
+/// Creates the data directory if missing and makes it and its `keys/` private to their owner
+/// (mode 0700): they hold the database, the keys and, in development, codes sent by SMS.
 pub fn data_dir(dir: &Path) -> Result<(), SetupError> {
     std::fs::create_dir_all(dir.join("keys")).map_err(io(dir))?;
+    restrict(dir, 0o700)?;
     restrict(&dir.join("keys"), 0o700)
 }
 
@@ -101,7 +106,8 @@ pub async fn store(config: &Config, dir: &Path) -> Result<Store, SetupError> {
     Ok(store)
 }
 
-/// Everything the domain needs, with the development SMS sink under the data directory.
+/// Everything the domain needs, with the configured SMS gateway (by default the development
+/// sink `<data dir>/sms.log`). Must run inside a tokio runtime (the HTTP gateway's worker).
 pub fn services(
     store: Store,
     config: Config,
@@ -109,7 +115,13 @@ pub fn services(
     public_url: String,
 ) -> Result<Services, SetupError> {
     let key = server_key(dir)?;
-    let sms = Arc::new(FileSink::new(dir.join("sms.log")));
+    let sms: Arc<dyn SmsGateway> = match config.sms.gateway {
+        SmsGatewayKind::File => Arc::new(FileSink::new(dir.join("sms.log"))?),
+        SmsGatewayKind::Http => Arc::new(HttpGateway::start(HttpGatewaySettings::from_config(
+            &config.sms,
+            |name| std::env::var(name).ok(),
+        )?)?),
+    };
     let issuer = crate::pki::issuer_keys(&config, dir, &public_url)?;
     let cscas = crate::kyc::load_cscas(&csca_files(&config, dir)).map_err(SetupError::Trust)?;
     Ok(Services::new(

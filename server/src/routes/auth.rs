@@ -90,19 +90,37 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
     }
 }
 
-/// The client's network address (for rate limits), or `unknown` in-process.
+/// The client's network address (for rate limits): the TCP peer, or, when the peer is one of
+/// `config.trusted_proxies`, the address those proxies report in `X-Forwarded-For`
+/// ([`crate::net::client_address`]). `unknown` in-process, where there is no peer.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
-impl<S: Sync> FromRequestParts<S> for ClientAddress {
+impl ClientAddress {
+    /// The address of the request whose parts are `parts`.
+    pub fn of(parts: &Parts, trusted_proxies: &[crate::net::Cidr]) -> Self {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Self("unknown".into());
+        };
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>();
+        let address = crate::net::client_address(peer.ip(), forwarded.into_iter(), trusted_proxies);
+        Self(address.to_string())
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        Ok(Self(address.unwrap_or_else(|| "unknown".into())))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts, &state.services.config.trusted_proxies))
     }
 }
 

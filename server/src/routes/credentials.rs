@@ -2,7 +2,7 @@
 //! officer), the copies issued, and the lifecycle decisions staff take.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Json,
+    Json, Path,
     auth::{ADMIN, Auth, CITIZEN, STAFF},
 };
 use crate::{
@@ -49,7 +49,7 @@ impl From<OfferError> for ApiError {
                 "The registry holds no data for this credential",
                 detail,
             ),
-            OfferError::Store(e) => Self::internal(&e),
+            OfferError::Store(e) => Self::from(e),
         }
     }
 }
@@ -66,7 +66,7 @@ impl From<LifecycleError> for ApiError {
                 detail,
             ),
             LifecycleError::Reason => Self::bad_request("reason-required", error),
-            LifecycleError::Store(e) => Self::internal(&e),
+            LifecycleError::Store(e) => Self::from(e),
         }
     }
 }
@@ -89,7 +89,7 @@ impl From<crate::issuance::authorization::ApprovalError> for ApiError {
                 "Level 2 required",
                 detail,
             ),
-            E::Store(e) => Self::internal(&e),
+            E::Store(e) => Self::from(e),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Level-1 enrolment.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Json, SessionCreated, auth::ClientAddress, created_with_session, passkeys::CeremonyStarted,
+    Json, Path, SessionCreated, auth::ClientAddress, created_with_session,
+    passkeys::CeremonyStarted,
 };
 use crate::{
     AppState,

@@ -2,7 +2,7 @@
 //! requests, see the portrait, and approve or reject.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{
-    Json,
+    Json, Path,
     auth::{Auth, CITIZEN, STAFF},
     credentials::Reason,
 };
@@ -52,7 +52,7 @@ impl From<KycError> for ApiError {
             KycError::NotFound => Self::not_found(detail),
             KycError::Reason => Self::bad_request("reason-required", error),
             KycError::Offer(e) => e.into(),
-            KycError::Store(e) => Self::internal(&e),
+            KycError::Store(e) => Self::from(e),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The signed-in account: profile, passkeys, devices, history.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Json,
+    Json, Path,
     auth::{Auth, CITIZEN, SIGNED_IN},
 };
 use crate::{

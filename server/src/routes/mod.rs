@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State},
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -48,6 +48,94 @@ impl<T: Serialize> IntoResponse for Json<T> {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
+}
+
+/// A path parameter whose rejections (e.g. `%FF`, which is not UTF-8) are answered as
+/// problem+json, like every other error.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// The anonymous endpoints that store state for a caller nobody knows yet, each limited per
+/// client address (`config.anonymous_limits`) before anything else about the request is read.
+///
+/// The counters are rows of the database (`Store::hit_rate_limit`, keyed by a pseudonym of the
+/// address), not process memory: several server processes share one database, and a limit
+/// each process kept for itself would be multiplied by their number. The cost is one upsert per
+/// request, which is less than the ceremony row it stands guard over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnonymousEndpoint {
+    /// `POST /v1/sessions/passkey`.
+    SignInStart,
+    /// `POST /v1/sessions/passkey/{ceremony_id}`.
+    SignInFinish,
+    /// `POST /par` (answered in the OAuth error format).
+    Par,
+}
+
+impl AnonymousEndpoint {
+    fn key(self) -> &'static str {
+        match self {
+            Self::SignInStart => "sign-in-start",
+            Self::SignInFinish => "sign-in-finish",
+            Self::Par => "par",
+        }
+    }
+}
+
+/// Counts a request to an [`AnonymousEndpoint`] against its client address and answers 429 past
+/// the limit. Layered on the endpoint's route, so it runs before the handler's extractors: no
+/// body is read and nothing is checked or stored for a refused request.
+pub(crate) async fn anonymous_limit(
+    State((state, endpoint)): State<(AppState, AnonymousEndpoint)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let services = &state.services;
+    let limits = &services.config.anonymous_limits;
+    let (parts, body) = request.into_parts();
+    let client = auth::ClientAddress::of(&parts, &services.config.trusted_proxies);
+    let key = format!(
+        "anon-{}:{}",
+        endpoint.key(),
+        services.key.pseudonym("ip", &client.0)
+    );
+    let now = crate::clock::now();
+    let window = limits.window_seconds;
+    match services.store.hit_rate_limit(&key, now, window).await {
+        Ok(hits) if hits > limits.per_address => {
+            let retry_after = window - now.rem_euclid(window);
+            let mut refusal = match endpoint {
+                AnonymousEndpoint::Par => oauth_too_many_requests(retry_after),
+                _ => ApiError::too_many_requests(retry_after).into_response(),
+            };
+            refusal
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            refusal
+        }
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// 429 in the OAuth error format (RFC 6749 section 5.2 shape) with `Retry-After`.
+fn oauth_too_many_requests(retry_after: i64) -> Response {
+    let retry_after = retry_after.max(1);
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": format!("too many requests from this address; retry in {retry_after} s"),
+        })),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Who may call what: (method, route, roles). The roles are the bits of [`auth`]; `NONE` means
@@ -129,10 +217,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/staff/invitations/redeem",
             post(passkeys::redeem_invitation),
         )
-        .route("/v1/sessions/passkey", post(passkeys::start_sign_in))
+        .route(
+            "/v1/sessions/passkey",
+            post(passkeys::start_sign_in).layer(middleware::from_fn_with_state(
+                (state.clone(), AnonymousEndpoint::SignInStart),
+                anonymous_limit,
+            )),
+        )
         .route(
             "/v1/sessions/passkey/{ceremony_id}",
-            post(passkeys::finish_sign_in),
+            post(passkeys::finish_sign_in).layer(middleware::from_fn_with_state(
+                (state.clone(), AnonymousEndpoint::SignInFinish),
+                anonymous_limit,
+            )),
         )
         .route("/v1/sessions/current", delete(passkeys::sign_out))
         .route(
@@ -213,10 +310,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/level2-requests/{request_id}/reject",
             post(level2::reject),
         );
-    Router::new()
+    let hsts = state.services.public_url.starts_with("https://");
+    let router = Router::new()
         .merge(api)
         .merge(system::router())
-        .merge(oid4vci::router())
+        .merge(oid4vci::router(&state))
         .merge(crate::portal::router())
         .fallback(|| async { ApiError::not_found(Some("no such route".to_owned())) })
         .method_not_allowed_fallback(|| async {
@@ -228,6 +326,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(timeout, deadline))
+        .layer(middleware::from_fn_with_state(body_limit, declared_length))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -237,8 +336,50 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ));
+    // Served over https (behind a TLS-terminating proxy): browsers must never fall back to http
+    // for a year, the cookie and passkey origin included. Over plain http the header would be
+    // ignored by browsers and wrong to promise.
+    let router = if hsts {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ))
-        .with_state(state)
+    } else {
+        router
+    };
+    router.with_state(state)
+}
+
+/// Answers 413 (problem+json) at once to a request whose `Content-Length` exceeds the route's
+/// body limit, before anything waits for the body: otherwise a client declaring a huge body and
+/// sending none holds the request until the timeout.
+async fn declared_length(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let limit = if route == Some("/v1/me/level2") {
+        CHIP_UPLOAD_LIMIT
+    } else {
+        limit
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => {
+            let mut response = ApiError::body_too_large(limit).into_response();
+            // The body is not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// Answers 408 (problem+json) to a request not done within the configured time, e.g. a client

@@ -4,7 +4,7 @@
 
 use axum::{
     Form, Router,
-    extract::{Path, State, rejection::FormRejection},
+    extract::{State, rejection::FormRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -18,7 +18,7 @@ use dinhdanh_sdk::{
 };
 use serde_json::{Value, json};
 
-use super::Json;
+use super::{AnonymousEndpoint, Json, Path};
 use crate::{
     AppState,
     error::ApiError,
@@ -26,7 +26,7 @@ use crate::{
     status,
 };
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/.well-known/openid-credential-issuer",
@@ -38,7 +38,14 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer_metadata))
         .route("/trust/issuer-root.pem", get(issuer_root))
-        .route("/par", post(pushed_authorization_request))
+        .route(
+            "/par",
+            // Each pushed request stores a row for a client nobody knows yet.
+            post(pushed_authorization_request).layer(axum::middleware::from_fn_with_state(
+                (state.clone(), AnonymousEndpoint::Par),
+                super::anonymous_limit,
+            )),
+        )
         .route("/token", post(token))
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
@@ -47,21 +54,32 @@ pub(super) fn router() -> Router<AppState> {
 
 impl IntoResponse for OauthError {
     fn into_response(self) -> Response {
+        // A unique constraint met by a concurrent request: the other request won the race;
+        // 409 (retry), never a 500.
+        let conflict = matches!(&self, Self::Server(error) if error.is_unique_violation());
         let status = match &self {
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::Server(error) if conflict => {
+                tracing::info!(%error, "unique constraint met: answered 409");
+                StatusCode::CONFLICT
+            }
             Self::Server(error) => {
                 tracing::error!(%error, "issuance failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             _ => StatusCode::BAD_REQUEST,
         };
-        let description = match &self {
-            Self::Server(_) => "internal error".to_owned(),
-            other => other.to_string(),
+        let (code, description) = match &self {
+            Self::Server(_) if conflict => (
+                "invalid_request",
+                "a concurrent request changed the same record; retry".to_owned(),
+            ),
+            Self::Server(_) => (self.code(), "internal error".to_owned()),
+            other => (other.code(), other.to_string()),
         };
         let mut response = (
             status,
-            axum::Json(json!({ "error": self.code(), "error_description": description })),
+            axum::Json(json!({ "error": code, "error_description": description })),
         )
             .into_response();
         let headers = response.headers_mut();

@@ -1,7 +1,7 @@
 //! Passkey registration, sign-in and sign-out.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{
-    Json, SessionCreated,
+    Json, Path, SessionCreated,
     auth::{ANY, Auth},
     created_with_session,
     enrolments::EnrolmentConfirmed,

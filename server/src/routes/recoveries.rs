@@ -2,7 +2,7 @@
 //! officer's approval, then the passkey that replaces the account's (see [`crate::recovery`]).
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    Json,
+    Json, Path,
     auth::{Auth, ClientAddress, RECOVERY, STAFF},
     created_with_session,
     enrolments::{ConfirmEnrolment, EnrolmentConfirmed, StartEnrolment},

@@ -1,13 +1,13 @@
 //! Staff access to the population registry, and the admin's staff list. Every access is
 //! audited; a citizen with an account sees staff views of their record in their history.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{
-    Json,
+    Json, Path,
     auth::{ADMIN, Auth, STAFF},
 };
 use crate::{

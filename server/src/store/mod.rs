@@ -57,6 +57,44 @@ impl StoreError {
     }
 }
 
+/// Creates a SQLite database file readable and writable by its owner only (0600) before SQLite
+/// opens it, whatever the umask: SQLite gives its `-wal` and `-shm` files the database file's
+/// mode, so they are private too. An existing database (and its journal files) found wider is
+/// narrowed to 0600.
+fn private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let mut journal = path.as_os_str().to_owned();
+        journal.push("-wal");
+        let mut shared = path.as_os_str().to_owned();
+        shared.push("-shm");
+        for file in [path.as_os_str(), &journal, &shared] {
+            let file = std::path::Path::new(file);
+            let Ok(metadata) = std::fs::metadata(file) else {
+                continue;
+            };
+            if metadata.permissions().mode() & 0o777 != 0o600 {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Which database engine a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -133,6 +171,9 @@ impl Store {
                 // connection's small private cache: random point and batch lookups by ID number.
                 .pragma("mmap_size", "1073741824")
                 .pragma("cache_size", "-16384");
+            if !url.contains("mode=memory") {
+                private_sqlite_file(options.get_filename()).map_err(sqlx::Error::Io)?;
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)

@@ -10,11 +10,13 @@
 mod api;
 mod browser;
 mod cli;
+mod hardening;
 mod issuance;
 mod level2;
 mod passkeys;
 mod process;
 mod recovery;
+mod sms;
 mod store;
 mod support;
 mod takeover;
