@@ -48,7 +48,7 @@ pub(super) fn router() -> Router<AppState> {
 impl IntoResponse for OauthError {
     fn into_response(self) -> Response {
         let status = match &self {
-            Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidToken(_) | Self::InvalidClient(_) => StatusCode::UNAUTHORIZED,
             Self::Server(error) => {
                 tracing::error!(%error, "issuance failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -272,7 +272,8 @@ pub(super) async fn token(
 /// the code to its key.
 #[utoipa::path(post, path = "/par", tag = "issuance",
     request_body(content_type = "application/x-www-form-urlencoded", description = "response_type=code, client_id, redirect_uri, code_challenge, code_challenge_method=S256, scope or authorization_details, state"),
-    responses((status = 201, body = issuance::authorization::PushedResponse), (status = 400, description = "OAuth error")))]
+    responses((status = 201, body = issuance::authorization::PushedResponse), (status = 400, description = "OAuth error"),
+        (status = 401, description = "invalid_client: the client is not registered")))]
 pub(super) async fn pushed_authorization_request(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A value stored in the database does not decode.
     #[error("corrupt stored value: {0}")]
     Corrupt(&'static str),
+    /// The access token of an issuance had made its one credential request already.
+    #[error("the access token was used already")]
+    GrantUsed,
     /// A group commit failed as a whole (every issuance in it is refused).
     #[error("group commit failed: {0}")]
     Commit(String),
@@ -561,14 +564,27 @@ impl Store {
         dispatch!(self.offer_by_code(code_hash, now))
     }
 
-    /// Counts a wrong transaction code; the attempt that reaches `max_attempts` ends the offer.
-    pub async fn offer_attempt_failed(
+    /// Counts one transaction-code attempt at the live offer with this pre-authorized code
+    /// digest, in one statement, and returns the offer as counted; `None` when there is no such
+    /// offer or its `max_attempts` are used up (the code must then not be compared).
+    pub async fn tx_code_attempt(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        max_attempts: i64,
+    ) -> Result<Option<Offer>, StoreError> {
+        dispatch!(self.tx_code_attempt(code_hash, now, max_attempts))
+    }
+
+    /// Ends an unredeemed offer (it can no longer be redeemed) and audits it; false when it was
+    /// redeemed or ended already.
+    pub async fn end_offer(
         &self,
         offer_id: &str,
-        max_attempts: i64,
         now: i64,
-    ) -> Result<(), StoreError> {
-        dispatch!(self.offer_attempt_failed(offer_id, max_attempts, now))
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.end_offer(offer_id, now, audit))
     }
 
     /// Redeems an offer: true for the one caller that does.
@@ -612,8 +628,10 @@ impl Store {
         dispatch!(self.reserve_status_indexes(bits, size, count))
     }
 
-    /// Records an issuance: nonces and DPoP proof used (refused with [`StoreError::Conflict`]
-    /// when one was used already), the copies issued, and the audit event.
+    /// Records an issuance: the access token's use (refused with [`StoreError::GrantUsed`] when
+    /// it was used already), nonces and DPoP proof used (refused with [`StoreError::Conflict`]
+    /// when one was used already), the copies issued, and the audit event. A refused issuance
+    /// uses nothing up.
     pub async fn record_issuance(
         &self,
         issuance: &Issuance,
@@ -1261,6 +1279,10 @@ pub struct CredentialRecord {
 pub struct Issuance {
     /// Digests of the nonces and DPoP proof identifiers it used, with when they expire.
     pub used: Vec<(Vec<u8>, i64)>,
+    /// The digest of the access token's one credential request (for this configuration), with
+    /// the token's expiry: claimed like a nonce, but its reuse is reported as
+    /// [`StoreError::GrantUsed`].
+    pub grant: Option<(Vec<u8>, i64)>,
     /// The copies issued.
     pub credentials: Vec<CredentialRecord>,
 }

@@ -964,24 +964,38 @@ pub(super) async fn offer_by_code(
     .await?)
 }
 
-pub(super) async fn offer_attempt_failed(
+pub(super) async fn tx_code_attempt(
+    pool: &Pool,
+    code_hash: &[u8],
+    now: i64,
+    max_attempts: i64,
+) -> Result<Option<Offer>, StoreError> {
+    // The attempt is counted before the code is compared, in one statement: of concurrent
+    // guesses at most `max_attempts` get a row back, so no more than that many are compared.
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE credential_offers SET attempts = attempts + 1 \
+         WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > $2 AND attempts < $3 \
+         RETURNING {OFFER_COLUMNS}"
+    )))
+    .bind(code_hash)
+    .bind(now)
+    .bind(max_attempts)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn end_offer(
     pool: &Pool,
     offer_id: &str,
-    max_attempts: i64,
     now: i64,
-) -> Result<(), StoreError> {
-    // The attempt that reaches the limit ends the offer (it is marked redeemed, never usable).
-    sqlx::query(
-        "UPDATE credential_offers SET attempts = attempts + 1, \
-           redeemed_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE redeemed_at END \
-         WHERE id = $3",
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let update = sqlx::query(
+        "UPDATE credential_offers SET redeemed_at = $1 WHERE id = $2 AND redeemed_at IS NULL",
     )
-    .bind(max_attempts)
     .bind(now)
-    .bind(offer_id)
-    .execute(pool)
-    .await?;
-    Ok(())
+    .bind(offer_id);
+    update_one_audited(pool, update, audit).await
 }
 
 pub(super) async fn redeem_offer(
@@ -1856,12 +1870,18 @@ async fn commit_group(pool: &Pool, jobs: &[Job]) -> Vec<Result<(), StoreError>> 
 async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     use std::collections::{HashMap, HashSet};
 
-    // Nonces (and DPoP proofs): a digest shared by two issuances of the group goes to the first.
+    // Nonces, DPoP proofs and access tokens: a digest shared by two issuances of the group goes
+    // to the first.
     let mut claimed: HashSet<&[u8]> = HashSet::new();
     let mut candidates: Vec<&Job> = Vec::with_capacity(jobs.len());
     let mut early: Vec<Option<StoreError>> = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let mut own: HashSet<&[u8]> = HashSet::new();
+        let grant = job.issuance.grant.as_ref().map(|(d, _)| d.as_slice());
+        if grant.is_some_and(|g| claimed.contains(g)) {
+            early.push(Some(StoreError::GrantUsed));
+            continue;
+        }
+        let mut own: HashSet<&[u8]> = grant.into_iter().collect();
         let clash = job
             .issuance
             .used
@@ -1875,7 +1895,10 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
             early.push(None);
         }
     }
-    let used: Vec<&(Vec<u8>, i64)> = candidates.iter().flat_map(|j| &j.issuance.used).collect();
+    let used: Vec<&(Vec<u8>, i64)> = candidates
+        .iter()
+        .flat_map(|j| j.issuance.used.iter().chain(&j.issuance.grant))
+        .collect();
     let mut chains: Vec<i64> = candidates
         .iter()
         .map(|j| chain_of(&j.audit.subject))
@@ -1890,15 +1913,47 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
     let (inserted, heads) = claim_nonces_and_lock_heads(&mut tx, &used, &chains).await?;
     let mut results = Vec::with_capacity(jobs.len());
     let mut accepted: Vec<&Job> = Vec::with_capacity(jobs.len());
+    // What refused issuances claimed is given back: a refused request uses nothing up (its
+    // token and nonce stay good for a corrected request).
+    let mut released: Vec<&[u8]> = Vec::new();
     for (job, early) in jobs.iter().zip(early) {
         if let Some(error) = early {
+            // Not a candidate: nothing was inserted for it.
             results.push(Err(error));
-        } else if job.issuance.used.iter().all(|(d, _)| inserted.contains(d)) {
+            continue;
+        }
+        let mut digests = job.issuance.used.iter().chain(&job.issuance.grant);
+        let refused = if job
+            .issuance
+            .grant
+            .as_ref()
+            .is_some_and(|(d, _)| !inserted.contains(d))
+        {
+            StoreError::GrantUsed
+        } else if digests.all(|(d, _)| inserted.contains(d)) {
             accepted.push(job);
             results.push(Ok(()));
+            continue;
         } else {
-            results.push(Err(StoreError::Conflict));
-        }
+            StoreError::Conflict
+        };
+        // A candidate's digests are its own in the group: those inserted were inserted for it.
+        released.extend(
+            job.issuance
+                .used
+                .iter()
+                .chain(&job.issuance.grant)
+                .map(|(d, _)| d.as_slice())
+                .filter(|d| inserted.contains(*d)),
+        );
+        results.push(Err(refused));
+    }
+    // Rare (a replay or a reused token): one statement per digest is fine.
+    for digest in released {
+        sqlx::query("DELETE FROM used_nonces WHERE digest = $1")
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
     }
     if accepted.is_empty() {
         tx.commit().await?;
