@@ -217,6 +217,7 @@ async fn officer_console(
              {portrait}<dl>\
              <dt>Ngày sinh / Date of birth</dt><dd>{dob}</dd>\
              <dt>Chip (ICAO 9303)</dt><dd>✓ {ds} → {csca} ({hash}, {alg})</dd>\
+             <dt>Thẻ hết hạn / Card expires</dt><dd class=\"card-expiry\">{expiry}</dd>\
              <dt>Số định danh / ID number</dt><dd>{id_ok}</dd>\
              <dt>Họ tên / Name</dt><dd>{name_ok}</dd>\
              <dt>Ngày sinh / Date of birth</dt><dd>{dob_ok}</dd>\
@@ -241,6 +242,12 @@ async fn officer_console(
             csca = escape(&r.chip.csca),
             hash = escape(&r.chip.hash_algorithm),
             alg = escape(&r.chip.signature_algorithm),
+            expiry = escape(
+                r.chip
+                    .card_expires_on
+                    .as_deref()
+                    .unwrap_or(&r.chip.card_expiry)
+            ),
             id_ok = yes_no(r.registry.id_number),
             name_ok = name_match,
             dob_ok = yes_no(r.registry.date_of_birth),
