@@ -334,6 +334,28 @@ impl Store {
 
     // --- WebAuthn ceremonies ---------------------------------------------------------------
 
+    /// Takes `amount` from the allowance of `key` in the current window of `window` seconds,
+    /// unless that would exceed `limit`: the hits of the window after taking, or `None` (nothing
+    /// taken) when over.
+    pub async fn take_allowance(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        amount: i64,
+        limit: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        dispatch!(self.take_allowance(key, now, window, amount, limit))
+    }
+
+    /// The account ids of those `id_numbers` that have an account: `(id_number, account id)`.
+    pub async fn account_ids_by_id_numbers(
+        &self,
+        id_numbers: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self.account_ids_by_id_numbers(id_numbers))
+    }
+
     /// Stores a ceremony's server-side state until `expires_at`.
     pub async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
         dispatch!(self.put_ceremony(ceremony))
@@ -452,6 +474,12 @@ impl Store {
     /// Appends one event to the audit log.
     pub async fn append_audit(&self, audit: &AuditEvent) -> Result<(), StoreError> {
         dispatch!(self.append_audit(audit))
+    }
+
+    /// Appends many events in one transaction, chained in memory and written with multi-row
+    /// statements (a fixed few statements per chain, whatever their number).
+    pub async fn append_audit_batch(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        dispatch!(self.append_audit_batch(events))
     }
 
     /// The events about one subject, newest first.

@@ -395,6 +395,35 @@ pub(super) async fn hit_rate_limit(
     .await?)
 }
 
+pub(super) async fn take_allowance(
+    pool: &Pool,
+    key: &str,
+    now: i64,
+    window: i64,
+    amount: i64,
+    limit: i64,
+) -> Result<Option<i64>, StoreError> {
+    let window_start = now - now.rem_euclid(window);
+    // Counted and checked in one statement: concurrent requests cannot together pass the
+    // limit, and a refused request takes nothing (the row is left as it was).
+    Ok(sqlx::query_scalar(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start = excluded.window_start \
+             THEN rate_limits.hits + excluded.hits ELSE excluded.hits END, \
+           window_start = excluded.window_start \
+         WHERE rate_limits.window_start <> excluded.window_start \
+           OR rate_limits.hits + excluded.hits <= $4 \
+         RETURNING hits",
+    )
+    .bind(key)
+    .bind(window_start)
+    .bind(amount)
+    .bind(limit)
+    .fetch_optional(pool)
+    .await?)
+}
+
 // --- Ceremonies ----------------------------------------------------------------------------------
 
 pub(super) async fn put_ceremony(pool: &Pool, ceremony: &Ceremony) -> Result<(), StoreError> {
@@ -721,6 +750,100 @@ async fn append_in(
 pub(super) async fn append_audit(pool: &Pool, event: &AuditEvent) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Most audit entries per multi-row statement: 9 parameters each, under SQLite's 32,766.
+const AUDIT_ROWS: usize = 1_000;
+
+pub(super) async fn append_audit_batch(
+    pool: &Pool,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    use std::{collections::BTreeMap, fmt::Write};
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut tx = begin_write(pool).await?;
+    // The heads of the chains concerned, locked in chain order (as the group writer does) by an
+    // update that changes nothing, which takes the row lock on PostgreSQL and is covered by
+    // the write lock on SQLite.
+    let mut heads: BTreeMap<i64, (i64, Vec<u8>)> = BTreeMap::new();
+    for event in events {
+        heads.entry(chain_of(&event.subject)).or_default();
+    }
+    for (chain, head) in heads.iter_mut() {
+        sqlx::query(
+            "INSERT INTO audit_heads (chain, seq, head) VALUES ($1, 0, $2) \
+             ON CONFLICT (chain) DO NOTHING",
+        )
+        .bind(*chain)
+        .bind(&super::GENESIS[..])
+        .execute(&mut *tx)
+        .await?;
+        *head = sqlx::query_as(
+            "UPDATE audit_heads SET seq = seq WHERE chain = $1 RETURNING seq, head",
+        )
+        .bind(*chain)
+        .fetch_one(&mut *tx)
+        .await?;
+    }
+    // The entries, chained in memory, then written a thousand to a statement.
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let chain = chain_of(&event.subject);
+        let Some((seq, prev)) = heads.get_mut(&chain) else {
+            return Err(StoreError::Corrupt("audit head"));
+        };
+        *seq += 1;
+        let hash = entry_hash(
+            prev,
+            chain,
+            *seq,
+            event.at,
+            &event.actor,
+            &event.action,
+            &event.subject,
+            &event.detail,
+        );
+        rows.push((chain, *seq, event, std::mem::replace(prev, hash.clone()), hash));
+    }
+    for chunk in rows.chunks(AUDIT_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            sql.push_str(if row == 0 { "(" } else { ",(" });
+            for column in 0..9 {
+                let separator = if column == 0 { "" } else { "," };
+                let _ = write!(sql, "{separator}${}", 1 + row * 9 + column);
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (chain, seq, event, prev, hash) in chunk {
+            query = query
+                .bind(*chain)
+                .bind(*seq)
+                .bind(event.at)
+                .bind(&event.actor)
+                .bind(&event.action)
+                .bind(&event.subject)
+                .bind(&event.detail)
+                .bind(prev)
+                .bind(hash);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    for (chain, (seq, head)) in &heads {
+        sqlx::query("UPDATE audit_heads SET seq = $1, head = $2 WHERE chain = $3")
+            .bind(*seq)
+            .bind(head)
+            .bind(*chain)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
