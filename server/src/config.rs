@@ -171,7 +171,8 @@ pub struct IssuanceSettings {
     /// How long a credential offer (pre-authorized code) lives: short, it is handed over and
     /// redeemed at once.
     pub offer_ttl_seconds: i64,
-    /// Wrong transaction codes allowed; the one that reaches this ends the offer.
+    /// Transaction codes compared per offer (each attempt is counted before the comparison);
+    /// a wrong one that reaches this ends the offer.
     pub tx_code_attempts: i64,
     /// Lifetime of an access token.
     pub token_ttl_seconds: i64,
@@ -202,6 +203,53 @@ impl Default for IssuanceSettings {
             status_list_size_log2: 20,
             status_ttl_seconds: 300,
             status_validity_seconds: 86_400,
+        }
+    }
+}
+
+/// A wallet app registered for the authorization code flow (an OAuth public client): only these
+/// may push authorization requests, and only to their exact redirect URIs. The consent page names
+/// the wallet by `name`, never by anything the request says.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WalletClient {
+    /// The `client_id` the wallet sends.
+    pub client_id: String,
+    /// The name the citizen sees on the consent page.
+    pub name: String,
+    /// Redirect URIs, compared byte for byte (e.g. the app's https app link and its custom
+    /// scheme).
+    pub redirect_uris: Vec<String>,
+}
+
+impl WalletClient {
+    /// The wallet of this repository (SDK, bindings, journeys), registered when the
+    /// configuration names none, so a development server works without configuration.
+    pub fn development() -> Self {
+        Self {
+            client_id: "dinhdanh-wallet".into(),
+            name: "Ví Định danh điện tử / dinhdanh wallet".into(),
+            redirect_uris: vec!["vn.dinhdanh.wallet:/callback".into()],
+        }
+    }
+}
+
+/// Limits of staff access to the population registry.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryLimits {
+    /// Citizen records one staff member may look up per window (single and bulk look-ups
+    /// together).
+    pub records_per_window: i64,
+    /// The window.
+    pub window_seconds: i64,
+}
+
+impl Default for RegistryLimits {
+    fn default() -> Self {
+        Self {
+            records_per_window: 2_000,
+            window_seconds: 3_600,
         }
     }
 }
@@ -249,6 +297,11 @@ pub struct Config {
     /// PEM files of the CSCAs whose citizen ID cards are accepted for level 2 (besides every
     /// `.pem` in `<data dir>/trust/csca/`).
     pub csca_files: Vec<PathBuf>,
+    /// Wallet apps allowed to use the authorization code flow (`[[wallet_clients]]`); by
+    /// default the repository's own wallet ([`WalletClient::development`]).
+    pub wallet_clients: Vec<WalletClient>,
+    /// Staff look-ups of the registry.
+    pub registry: RegistryLimits,
 }
 
 impl Default for Config {
@@ -272,6 +325,8 @@ impl Default for Config {
             issuer: IssuerFiles::default(),
             issuance: IssuanceSettings::default(),
             csca_files: Vec::new(),
+            wallet_clients: vec![WalletClient::development()],
+            registry: RegistryLimits::default(),
         }
     }
 }
@@ -402,6 +457,11 @@ impl Config {
                 "issuance.status_validity_seconds",
                 self.issuance.status_validity_seconds,
             ),
+            (
+                "registry.records_per_window",
+                self.registry.records_per_window,
+            ),
+            ("registry.window_seconds", self.registry.window_seconds),
         ];
         for (name, value) in positive {
             if value <= 0 {
@@ -434,6 +494,7 @@ impl Config {
                 "issuer: key_file, certificate_file and root_file go together".into(),
             ));
         }
+        self.validate_wallet_clients()?;
         if let Some(url) = &self.public_url {
             webauthn_rs::prelude::Url::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
@@ -444,6 +505,46 @@ impl Config {
             ));
         }
         self.sms.validate()
+    }
+
+    fn validate_wallet_clients(&self) -> Result<(), ConfigError> {
+        let mut ids = std::collections::HashSet::new();
+        for client in &self.wallet_clients {
+            let id = &client.client_id;
+            if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_control()) {
+                return Err(ConfigError::Invalid(format!(
+                    "wallet_clients: client_id {id:?} must be 1 to 255 printable characters"
+                )));
+            }
+            if !ids.insert(id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "wallet_clients: client_id {id:?} is registered twice"
+                )));
+            }
+            if client.name.trim().is_empty() || client.name.chars().any(|c| c.is_control()) {
+                return Err(ConfigError::Invalid(format!(
+                    "wallet_clients: {id:?} needs a printable name"
+                )));
+            }
+            if client.redirect_uris.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "wallet_clients: {id:?} needs at least one redirect URI"
+                )));
+            }
+            for uri in &client.redirect_uris {
+                check_redirect_uri(uri).map_err(|why| {
+                    ConfigError::Invalid(format!("wallet_clients: {id:?}: {uri:?} {why}"))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The registered wallet client with this `client_id`.
+    pub fn wallet_client(&self, client_id: &str) -> Option<&WalletClient> {
+        self.wallet_clients
+            .iter()
+            .find(|c| c.client_id == client_id)
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.
@@ -499,6 +600,24 @@ impl SmsSettings {
             return invalid("the http gateway needs exactly one of token_env and token_file");
         }
         Ok(())
+    }
+}
+
+/// A redirect URI the server will send codes to: absolute, no fragment (RFC 6749 section 3.1.2),
+/// not a scheme that runs code or reads local files, and plain http only to the loopback host.
+fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    let parsed = webauthn_rs::prelude::Url::parse(uri).map_err(|_| "is not an absolute URI")?;
+    if parsed.fragment().is_some() {
+        return Err("has a fragment");
+    }
+    match parsed.scheme() {
+        "javascript" | "data" | "file" | "blob" | "vbscript" | "about" => {
+            Err("has a scheme that is not allowed")
+        }
+        "http" if !matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) => {
+            Err("is plain http to a host other than the loopback")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -580,5 +699,46 @@ mod tests {
             Config::load(None, dir.path(), vars),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn wallet_clients_replace_the_development_wallet() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Config::load(None, dir.path(), []).unwrap().wallet_clients,
+            vec![WalletClient::development()]
+        );
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[[wallet_clients]]\nclient_id = \"vneid\"\nname = \"VNeID\"\n\
+             redirect_uris = [\"https://app.example.vn/cb\", \"vn.example.app:/cb\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), dir.path(), []).unwrap();
+        assert_eq!(config.wallet_clients.len(), 1);
+        assert_eq!(config.wallet_client("vneid").unwrap().name, "VNeID");
+        assert!(config.wallet_client("dinhdanh-wallet").is_none());
+        for bad in [
+            "javascript:alert(1)",
+            "https://app.example.vn/cb#x",
+            "http://app.example.vn/cb",
+            "/cb",
+        ] {
+            std::fs::write(
+                &file,
+                format!(
+                    "[[wallet_clients]]\nclient_id = \"w\"\nname = \"W\"\nredirect_uris = [{bad:?}]\n"
+                ),
+            )
+            .unwrap();
+            assert!(
+                matches!(
+                    Config::load(Some(&file), dir.path(), []),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

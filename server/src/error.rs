@@ -92,20 +92,28 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
-    /// 429 with `Retry-After: retry_after` (seconds).
-    pub fn too_many_requests(retry_after: i64) -> Self {
+    /// 429 with `Retry-After` (seconds).
+    pub fn rate_limited(retry_after: i64, detail: impl Into<Option<String>>) -> Self {
         Self {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
                 "Too many requests",
-                Some(format!(
-                    "too many requests from this address; retry in {} s",
-                    retry_after.max(1)
-                )),
+                detail,
             )
         }
+    }
+
+    /// 429 with `Retry-After: retry_after` (seconds), for a client address over its limit.
+    pub fn too_many_requests(retry_after: i64) -> Self {
+        Self::rate_limited(
+            retry_after,
+            format!(
+                "too many requests from this address; retry in {} s",
+                retry_after.max(1)
+            ),
+        )
     }
 
     /// 413: the declared or actual body exceeds `limit` bytes.

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::{
     Services, audit,
-    issuance::{self, CreatedOffer},
+    issuance::{self, CreatedOffer, claims::Date},
     registry::names::{self, NameMatch},
     secrets,
     store::{Account, Citizen, ProofingRequest, StoreError},
@@ -41,6 +41,12 @@ pub enum KycError {
     /// A data group does not read (DG1 MRZ, DG13 fields).
     #[error("the chip data does not read: {0}")]
     Unreadable(String),
+    /// The card's date of expiry (MRZ) has passed: an expired card is no evidence.
+    #[error("the card expired on {expired_on}")]
+    CardExpired {
+        /// Its date of expiry, `YYYY-MM-DD`.
+        expired_on: String,
+    },
     /// The card belongs to someone else (its ID number is not the account's).
     #[error("the card is not this citizen's")]
     NotTheirCard,
@@ -87,6 +93,9 @@ pub struct ChipResult {
     pub document_number: String,
     /// The card's expiry (`YYMMDD`, MRZ).
     pub card_expiry: String,
+    /// The card's expiry as a date (`YYYY-MM-DD`); absent in requests recorded before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_expires_on: Option<String>,
 }
 
 /// How the chip data matched the registry.
@@ -94,7 +103,8 @@ pub struct ChipResult {
 pub struct RegistryMatch {
     /// The ID number in DG13 and the MRZ is the registry's.
     pub id_number: bool,
-    /// The name (DG13, else the MRZ's without diacritics).
+    /// The name: DG13's must be the registry's exactly (after Unicode normalisation, case and
+    /// spacing); only the MRZ's, which has no diacritics, may match without them.
     #[schema(value_type = String)]
     pub name: NameMatch,
     /// The date of birth in DG13 and the MRZ is the registry's.
@@ -188,6 +198,11 @@ pub fn check_chip(
     )?;
     let mrz = Mrz::from_dg1(&files.dg1).map_err(|e| KycError::Unreadable(e.to_string()))?;
     let dg13 = Dg13::parse(&files.dg13).map_err(|e| KycError::Unreadable(e.to_string()))?;
+    // A genuine chip proves the card was issued, not that it is still valid: the card must not
+    // have expired (the Document Signer's certificate outlives the cards it signed).
+    let expires_on = mrz_date_of_expiry(&mrz.expiry_date)
+        .ok_or_else(|| KycError::Unreadable("the MRZ's date of expiry is not a date".to_owned()))?;
+    check_not_expired(expires_on, Date::of_unix(crate::clock::now()))?;
     Ok((
         ChipResult {
             document_signer: result.document_signer,
@@ -197,10 +212,36 @@ pub fn check_chip(
             data_groups: result.data_groups,
             document_number: mrz.document_number.clone(),
             card_expiry: mrz.expiry_date.clone(),
+            card_expires_on: Some(expires_on.iso()),
         },
         mrz,
         dg13,
     ))
+}
+
+/// The MRZ's date of expiry (`YYMMDD`) as a date. Chip cards were first issued in 2021 and
+/// are valid for at most a few decades, so the century is always 2000.
+fn mrz_date_of_expiry(yymmdd: &str) -> Option<Date> {
+    if yymmdd.len() != 6 || !yymmdd.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| yymmdd.get(range)?.parse::<u8>().ok();
+    let date = Date {
+        year: 2000 + i32::from(number(0..2)?),
+        month: number(2..4)?,
+        day: number(4..6)?,
+    };
+    ((1..=12).contains(&date.month) && (1..=31).contains(&date.day)).then_some(date)
+}
+
+/// Refuses a card whose date of expiry is before `today` (it is valid through that day).
+fn check_not_expired(expires_on: Date, today: Date) -> Result<(), KycError> {
+    if expires_on < today {
+        return Err(KycError::CardExpired {
+            expired_on: expires_on.iso(),
+        });
+    }
+    Ok(())
 }
 
 /// Compares the chip's data with the registry record.
@@ -211,7 +252,12 @@ pub fn compare(citizen: &Citizen, mrz: &Mrz, dg13: &Dg13) -> RegistryMatch {
             .vietnamese_id_number()
             .is_none_or(|id| id == citizen.id_number);
     let name = match dg13.get(field::FULL_NAME) {
-        Some(name) => names::compare(&citizen.full_name, name),
+        // DG13 carries the full Unicode name: a different tone mark is a different name
+        // ("Thủy" is not "Thúy"), so only an exact match counts.
+        Some(name) => match names::compare(&citizen.full_name, name) {
+            NameMatch::Exact => NameMatch::Exact,
+            _ => NameMatch::Mismatch,
+        },
         None => match names::compare(&citizen.full_name, &mrz.full_name()) {
             NameMatch::Exact => NameMatch::WithoutDiacritics,
             other => other,
@@ -350,12 +396,24 @@ pub async fn decide(
     if approve && !view.registry.all {
         return Err(KycError::Mismatch);
     }
+    // The card may have expired while the request waited.
+    if approve
+        && let Some(expires_on) = view
+            .chip
+            .card_expires_on
+            .as_deref()
+            .and_then(Date::parse)
+            .or_else(|| mrz_date_of_expiry(&view.chip.card_expiry))
+    {
+        check_not_expired(expires_on, Date::of_unix(crate::clock::now()))?;
+    }
     let evidence = json!({
         "method": "chip passive authentication and in-person verification",
         "request": request.id,
         "document_signer": view.chip.document_signer,
         "csca": view.chip.csca,
         "document_number": view.chip.document_number,
+        "card_expires_on": view.chip.card_expires_on,
     })
     .to_string();
     let event = audit::event(

@@ -56,6 +56,8 @@ pub struct CardFactory {
     csca: DevCa,
     document_signer: Es256KeyPair,
     certificate: Vec<u8>,
+    /// When its cards are issued (the Document Signer's start), Unix seconds.
+    issued_at: u64,
 }
 
 impl std::fmt::Debug for CardFactory {
@@ -89,6 +91,7 @@ impl CardFactory {
             csca,
             document_signer,
             certificate,
+            issued_at: ds_not_before,
         })
     }
 
@@ -107,9 +110,19 @@ impl CardFactory {
         &self.certificate
     }
 
-    /// A valid card for `holder`.
+    /// A valid card for `holder`, expiring as a card issued now would (see [`card_expiry`]).
     pub fn card(&self, holder: &CardHolder<'_>) -> Result<TestCard, X509Error> {
-        let (dg1, dg2, dg13) = data_groups(holder);
+        self.card_expiring(holder, &card_expiry(holder.date_of_birth, self.issued_at))
+    }
+
+    /// A genuine card for `holder` whose MRZ gives `expiry` (`YYMMDD`) as its date of expiry,
+    /// e.g. a past one.
+    pub fn card_expiring(
+        &self,
+        holder: &CardHolder<'_>,
+        expiry: &str,
+    ) -> Result<TestCard, X509Error> {
+        let (dg1, dg2, dg13) = data_groups(holder, expiry);
         let sod = self.sod(&[(1, &dg1), (2, &dg2), (13, &dg13)], &self.document_signer)?;
         Ok(TestCard {
             dg1,
@@ -130,16 +143,36 @@ impl CardFactory {
     }
 }
 
-/// DG1, DG2 and DG13 of a card for `holder`.
-pub fn data_groups(holder: &CardHolder<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+/// The date of expiry (`YYMMDD`) of a card issued at `issued_at` (Unix seconds) to someone born
+/// on `date_of_birth` (`YYYY-MM-DD`): a citizen ID card is renewed at 14, 25, 40 and 60, so it
+/// expires on the first of those birthdays after its issue. A card issued after 60 does not
+/// expire; the MRZ has no "never", so the factory writes the 100th birthday.
+pub fn card_expiry(date_of_birth: &str, issued_at: u64) -> String {
+    let year: i32 = date_of_birth
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .unwrap_or(2000);
+    let month_day = date_of_birth.get(5..).unwrap_or("01-01").replace('-', "");
+    let issued = time::OffsetDateTime::from_unix_timestamp(issued_at as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let issued = format!(
+        "{:04}{:02}{:02}",
+        issued.year(),
+        u8::from(issued.month()),
+        issued.day()
+    );
+    let expiry_year = [14, 25, 40, 60]
+        .into_iter()
+        .map(|age| year + age)
+        .find(|y| format!("{y:04}{month_day}") > issued)
+        .unwrap_or(year + 100);
+    format!("{:02}{month_day}", expiry_year.rem_euclid(100))
+}
+
+/// DG1, DG2 and DG13 of a card for `holder` whose MRZ expires on `expiry` (`YYMMDD`).
+pub fn data_groups(holder: &CardHolder<'_>, expiry: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let ymd = holder.date_of_birth.replace('-', "");
     let birth = ymd.get(2..8).unwrap_or("000000");
-    let expiry_year = holder
-        .date_of_birth
-        .get(..4)
-        .and_then(|y| y.parse::<u32>().ok())
-        .map_or(40, |y| (y + 60) % 100);
-    let expiry = format!("{expiry_year:02}{}", ymd.get(4..8).unwrap_or("0101"));
     let (family, given) = holder
         .full_name
         .split_once(' ')
@@ -152,7 +185,7 @@ pub fn data_groups(holder: &CardHolder<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         optional_data: holder.id_number.into(),
         birth_date: birth.into(),
         sex,
-        expiry_date: expiry,
+        expiry_date: expiry.into(),
         nationality: "VNM".into(),
         primary_identifier: family.into(),
         secondary_identifier: given.into(),
@@ -310,6 +343,22 @@ mod tests {
             time,
         )
         .map(|_| ())
+    }
+
+    #[test]
+    fn cards_expire_at_the_next_renewal_age() {
+        // 2027-01-15.
+        const ISSUED: u64 = 1_800_000_000;
+        assert_eq!(card_expiry("1990-02-28", ISSUED), "300228");
+        assert_eq!(card_expiry("2005-06-01", ISSUED), "300601");
+        assert_eq!(card_expiry("1987-01-14", ISSUED), "470114");
+        assert_eq!(card_expiry("1987-01-16", ISSUED), "270116");
+        // Past 60: the 100th birthday stands for "no expiry".
+        assert_eq!(card_expiry("1950-03-01", ISSUED), "500301");
+        let factory = CardFactory::valid_at(ISSUED).unwrap();
+        let card = factory.card_expiring(&holder(), "240101").unwrap();
+        assert_eq!(Mrz::from_dg1(&card.dg1).unwrap().expiry_date, "240101");
+        assert!(check(&card, &anchors(&factory), ISSUED).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! 4. **Credential issuance over HTTP**: the real router on a real TCP listener, 32 keep-alive
 //!    connections, each issuance a `POST /nonce` then a `POST /credential` with one key proof
-//!    (batch 1) or ten (batch 10) signed by the client, Bearer tokens of 256 level-2 citizens:
+//!    (batch 1) or ten (batch 10) signed by the client, a fresh Bearer token (one of 256 level-2
+//!    citizens) per request:
 //!    credential requests/s, credentials/s, p50 and p99 of the pair; beside the bound measured
 //!    in the same run, the same exchange against a handler that checks the proof and issues one
 //!    SD-JWT VC without any database.
@@ -52,22 +53,14 @@ pub(super) async fn measure(
     let public_url = format!("http://localhost:{port}");
     let services = setup::services(store.clone(), config.clone(), dir, public_url.clone())?;
 
-    // Level-2 accounts and their access tokens.
-    let mut tokens = Vec::with_capacity(ACCOUNTS);
+    // Level-2 accounts; each credential request gets a fresh access token for one of them (a
+    // token makes one credential request).
+    let mut accounts = Vec::with_capacity(ACCOUNTS);
     for citizen in population.living.iter().take(ACCOUNTS) {
         let account = dinhdanh_server::dev::level2(&services, &citizen.id_number).await?;
-        tokens.push(issuance::access_token(
-            &services,
-            &AccessGrant {
-                account_id: account.account_id,
-                configuration_ids: vec!["pid".into()],
-                jkt: None,
-                expires_at: dinhdanh_server::clock::now() + 3600,
-                random: dinhdanh_server::secrets::token(),
-            },
-        ));
+        accounts.push(account.account_id);
     }
-    let tokens = Arc::new(tokens);
+    let accounts = Arc::new(accounts);
     let keys: Arc<Vec<Es256KeyPair>> = Arc::new(
         (0..CLIENT_KEYS)
             .map(|_| Es256KeyPair::generate())
@@ -88,6 +81,8 @@ pub(super) async fn measure(
         claims::Date::of_unix(dinhdanh_server::clock::now()),
         claims::Date::of_unix(dinhdanh_server::clock::now() + 365 * 86_400),
     ));
+    // The bound's services share the server key (same data directory): they mint the tokens.
+    let minter = Arc::clone(&bound_services);
     let bound_app = bound_router(bound_services, pid_claims);
     let (stop_bound, bound_stopped) = tokio::sync::oneshot::channel::<()>();
     let bound_server = tokio::spawn(async move {
@@ -111,7 +106,7 @@ pub(super) async fn measure(
         .await
     });
 
-    let bound = exchange(bound_port, &public_url, &tokens, &keys, 1).await?;
+    let bound = exchange(bound_port, &public_url, &minter, &accounts, &keys, 1).await?;
     row(
         &format!("bound: proof check + 1 issue, no DB, {TASKS} conns"),
         &format!("{} requests/s", per_s(bound.rate())),
@@ -121,7 +116,7 @@ pub(super) async fn measure(
     errors(&bound);
 
     let groups_before = group_figures(store);
-    let single = exchange(port, &public_url, &tokens, &keys, 1).await?;
+    let single = exchange(port, &public_url, &minter, &accounts, &keys, 1).await?;
     let groups_single = group_figures(store);
     row(
         &format!("issuance, batch 1, HTTP, {TASKS} connections"),
@@ -136,7 +131,7 @@ pub(super) async fn measure(
     group_row(groups_before, groups_single);
     errors(&single);
 
-    let batch = exchange(port, &public_url, &tokens, &keys, 10).await?;
+    let batch = exchange(port, &public_url, &minter, &accounts, &keys, 10).await?;
     row(
         &format!("issuance, batch 10, HTTP, {TASKS} connections"),
         &format!(
@@ -166,11 +161,14 @@ pub(super) async fn measure(
     Ok(())
 }
 
-/// `POST /nonce` then `POST /credential` with `copies` proofs, from `TASKS` connections.
+/// `POST /nonce` then `POST /credential` with `copies` proofs (each for another key), from
+/// `TASKS` connections, each request with a fresh token (minting one is an HMAC, negligible
+/// beside the request).
 async fn exchange(
     port: u16,
     public_url: &str,
-    tokens: &Arc<Vec<String>>,
+    minter: &Arc<Services>,
+    accounts: &Arc<Vec<String>>,
     keys: &Arc<Vec<Es256KeyPair>>,
     copies: usize,
 ) -> Result<Run> {
@@ -179,19 +177,35 @@ async fn exchange(
         .build_http::<Full<Bytes>>();
     let nonce_uri: Uri = format!("http://127.0.0.1:{port}/nonce").parse()?;
     let credential_uri: Uri = format!("http://127.0.0.1:{port}/credential").parse()?;
-    let (tokens, keys, aud) = (Arc::clone(tokens), Arc::clone(keys), public_url.to_owned());
+    let (minter, accounts, keys, aud) = (
+        Arc::clone(minter),
+        Arc::clone(accounts),
+        Arc::clone(keys),
+        public_url.to_owned(),
+    );
     run_concurrently(TASKS, HTTP_WARM_UP, HTTP_TIME, move |random| {
         let client = client.clone();
         let (nonce_uri, credential_uri) = (nonce_uri.clone(), credential_uri.clone());
-        let token = tokens[pick(random, tokens.len())].clone();
+        let token = issuance::access_token(
+            &minter,
+            &AccessGrant {
+                account_id: accounts[pick(random, accounts.len())].clone(),
+                configuration_ids: vec!["pid".into()],
+                jkt: None,
+                expires_at: dinhdanh_server::clock::now() + 3600,
+                random: dinhdanh_server::secrets::token(),
+            },
+        );
         let (keys, aud) = (Arc::clone(&keys), aud.clone());
         async move {
             let nonce = call(&client, nonce_uri, None, Vec::new()).await?;
             let c_nonce = nonce["c_nonce"].as_str().ok_or("no c_nonce")?.to_owned();
             let now = dinhdanh_server::clock::now() as u64;
             let mut proofs = Vec::with_capacity(copies);
+            // Consecutive keys: a batch may not repeat a key.
+            let first = pick(random.rotate_left(7), keys.len());
             for i in 0..copies {
-                let key = &keys[pick(random.rotate_left(i as u32 * 7), keys.len())];
+                let key = &keys[(first + i) % keys.len()];
                 proofs.push(
                     proof::build(&ProofInput {
                         signer: key,

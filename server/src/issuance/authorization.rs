@@ -9,11 +9,12 @@ use dinhdanh_sdk::{
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use webauthn_rs::prelude::Url;
 
 use super::{AccessGrant, OauthError, TokenResponse, access_token};
 use crate::{
-    Services, audit, secrets,
+    Services, audit,
+    config::WalletClient,
+    secrets,
     sessions::Principal,
     store::{AuthorizationRequest, StoreError},
 };
@@ -65,24 +66,38 @@ fn text(value: &Option<String>, name: &str) -> Result<String, OauthError> {
     }
 }
 
-/// Checks a redirect URI: absolute, no fragment, not a scheme that runs code or reads files.
-fn check_redirect_uri(uri: &str) -> Result<(), OauthError> {
-    let parsed = Url::parse(uri)
-        .map_err(|_| OauthError::InvalidRequest("redirect_uri is not a URI".into()))?;
-    if parsed.fragment().is_some() {
+/// The registered wallet a request names, and the redirect URI it asks for if that is exactly one
+/// of the wallet's registered URIs. An unknown client is `invalid_client` (RFC 6749 section 5.2,
+/// RFC 9126 section 2.3); any other redirect URI is `invalid_request`, and nothing is ever sent
+/// to it. The comparison is byte for byte (RFC 9700 section 4.1.3): no normalisation of case,
+/// trailing slashes or query, which would let a look-alike URI through.
+pub fn registered_client<'a>(
+    services: &'a Services,
+    client_id: Option<&str>,
+) -> Result<&'a WalletClient, OauthError> {
+    let client_id = client_id
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| OauthError::InvalidRequest("client_id is required".into()))?;
+    services
+        .config
+        .wallet_client(client_id)
+        .ok_or_else(|| OauthError::InvalidClient("the client is not registered".into()))
+}
+
+fn registered_redirect_uri(client: &WalletClient, uri: Option<&str>) -> Result<String, OauthError> {
+    let uri = uri
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| OauthError::InvalidRequest("redirect_uri is required".into()))?;
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|registered| registered == uri)
+    {
         return Err(OauthError::InvalidRequest(
-            "redirect_uri has a fragment".into(),
+            "redirect_uri is not registered for this client".into(),
         ));
     }
-    if matches!(
-        parsed.scheme(),
-        "javascript" | "data" | "file" | "blob" | "vbscript"
-    ) {
-        return Err(OauthError::InvalidRequest(
-            "redirect_uri scheme not allowed".into(),
-        ));
-    }
-    Ok(())
+    Ok(uri.to_owned())
 }
 
 /// The configurations a request asks for (`scope`, or `authorization_details` of type
@@ -133,14 +148,14 @@ pub async fn push(
     request: &PushedRequest,
     dpop: Option<&VerifiedDpop>,
 ) -> Result<PushedResponse, OauthError> {
+    // The client and its redirect URI first: an unknown client learns nothing more.
+    let client = registered_client(services, request.client_id.as_deref())?;
+    let redirect_uri = registered_redirect_uri(client, request.redirect_uri.as_deref())?;
     if request.response_type.as_deref() != Some("code") {
         return Err(OauthError::InvalidRequest(
             "response_type must be code".into(),
         ));
     }
-    let client_id = text(&request.client_id, "client_id")?;
-    let redirect_uri = text(&request.redirect_uri, "redirect_uri")?;
-    check_redirect_uri(&redirect_uri)?;
     let code_challenge = text(&request.code_challenge, "code_challenge")?;
     if request.code_challenge_method.as_deref() != Some("S256") {
         return Err(OauthError::InvalidRequest(
@@ -161,7 +176,7 @@ pub async fn push(
     let now = crate::clock::now();
     let handle = secrets::token();
     let stored = AuthorizationRequest {
-        client_id,
+        client_id: client.client_id.clone(),
         redirect_uri,
         code_challenge,
         dpop_jkt: dpop.map(|p| p.jkt.clone()),
@@ -192,13 +207,14 @@ pub fn handle_of(request_uri: &str) -> Option<&str> {
         .filter(|h| !h.is_empty() && h.len() <= 64)
 }
 
-/// A pushed request waiting for approval, for the authorization page (`client_id` must be the
-/// one that pushed it).
-pub async fn pending(
-    services: &Services,
+/// A pushed request waiting for approval, with its registered client, for the authorization
+/// page (`client_id` must be a registered client, the one that pushed it).
+pub async fn pending<'a>(
+    services: &'a Services,
     handle: &str,
-    client_id: &str,
-) -> Result<AuthorizationRequest, OauthError> {
+    client_id: Option<&str>,
+) -> Result<(&'a WalletClient, AuthorizationRequest), OauthError> {
+    let client = registered_client(services, client_id)?;
     let request = services
         .store
         .authorization_request(&secrets::token_hash(handle), crate::clock::now())
@@ -206,12 +222,12 @@ pub async fn pending(
         .ok_or_else(|| {
             OauthError::InvalidRequest("the request_uri is unknown, used or expired".into())
         })?;
-    if request.client_id != client_id {
+    if request.client_id != client.client_id {
         return Err(OauthError::InvalidRequest(
             "client_id does not match the pushed request".into(),
         ));
     }
-    Ok(request)
+    Ok((client, request))
 }
 
 /// Why the citizen's approval was refused.
@@ -247,6 +263,15 @@ pub async fn approve(
         .authorization_request(&handle_hash, now)
         .await?
         .ok_or(ApprovalError::Unknown)?;
+    // The registration may have changed since the request was pushed: the code goes only to a
+    // redirect URI registered now.
+    let still_registered = services
+        .config
+        .wallet_client(&request.client_id)
+        .is_some_and(|c| c.redirect_uris.contains(&request.redirect_uri));
+    if !still_registered {
+        return Err(ApprovalError::Unknown);
+    }
     if principal.session.created_at < request.created_at {
         return Err(ApprovalError::SignInRequired);
     }

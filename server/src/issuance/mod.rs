@@ -5,7 +5,8 @@
 //! State: offers live in the database (single use, attempt-limited). Access tokens and nonces
 //! are self-contained and authenticated with the server key (no database read to check them);
 //! their single use is enforced where it matters, when the credential request commits: each
-//! nonce and DPoP proof is recorded as used in the transaction that records the copies issued.
+//! nonce, DPoP proof and the token (one credential request per configuration it grants) is
+//! recorded as used in the transaction that records the copies issued.
 
 pub mod authorization;
 pub mod claims;
@@ -233,6 +234,9 @@ pub enum OauthError {
     /// Malformed request (RFC 6749 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The client is not registered (RFC 6749 `invalid_client`).
+    #[error("{0}")]
+    InvalidClient(String),
     /// Unknown, expired, used or wrongly confirmed grant (`invalid_grant`).
     #[error("{0}")]
     InvalidGrant(String),
@@ -276,6 +280,7 @@ impl OauthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient(_) => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedGrantType => "unsupported_grant_type",
@@ -398,6 +403,17 @@ pub fn check_access_token(
     Ok(grant)
 }
 
+/// The digest an access token's credential request for `configuration` is remembered by. A
+/// token makes one credential request per configuration it grants (a batch of up to
+/// `batch_size` copies), so it cannot be spent on copy after copy during its lifetime; one per
+/// configuration because an offer of several configurations is collected with one token.
+fn grant_digest(grant: &AccessGrant, configuration: &str) -> Vec<u8> {
+    secrets::token_hash(&format!(
+        "access-token\u{0}{}\u{0}{configuration}",
+        grant.random
+    ))
+}
+
 /// The digest a used DPoP proof is remembered by.
 fn dpop_digest(proof: &VerifiedDpop) -> Vec<u8> {
     secrets::token_hash(&format!("dpop\u{0}{}\u{0}{}", proof.jkt, proof.jti))
@@ -449,33 +465,46 @@ pub async fn token(
     let now = crate::clock::now();
     let invalid =
         || OauthError::InvalidGrant("the pre-authorized code is invalid, used or expired".into());
-    let offer = services
-        .store
-        .offer_by_code(&secrets::token_hash(code), now)
-        .await?
-        .ok_or_else(invalid)?;
+    let code_hash = secrets::token_hash(code);
     let max_attempts = services.config.issuance.tx_code_attempts;
-    if offer.attempts >= max_attempts {
-        return Err(invalid());
-    }
-    match (&offer.tx_code_hash, request.tx_code.as_deref()) {
-        (Some(_), None) => {
-            return Err(OauthError::InvalidRequest("tx_code is required".into()));
-        }
-        (Some(expected), Some(given)) => {
+    let offer = match request.tx_code.as_deref() {
+        // Counted before it is compared (one statement): concurrent guesses cannot together
+        // exceed the offer's attempts.
+        Some(given) => {
+            let offer = services
+                .store
+                .tx_code_attempt(&code_hash, now, max_attempts)
+                .await?
+                .ok_or_else(invalid)?;
+            let Some(expected) = &offer.tx_code_hash else {
+                return Err(OauthError::InvalidGrant("this offer has no tx_code".into()));
+            };
             if !secrets::equal(expected, &tx_code_mac(services, code, given)) {
-                services
-                    .store
-                    .offer_attempt_failed(&offer.id, max_attempts, now)
-                    .await?;
+                if offer.attempts >= max_attempts {
+                    let event = audit::event(
+                        "anonymous",
+                        "offer.locked",
+                        &offer.account_id,
+                        json!({ "offer": offer.id, "attempts": offer.attempts }),
+                    );
+                    services.store.end_offer(&offer.id, now, &event).await?;
+                }
                 return Err(OauthError::InvalidGrant("wrong tx_code".into()));
             }
+            offer
         }
-        (None, Some(_)) => {
-            return Err(OauthError::InvalidGrant("this offer has no tx_code".into()));
+        None => {
+            let offer = services
+                .store
+                .offer_by_code(&code_hash, now)
+                .await?
+                .ok_or_else(invalid)?;
+            if offer.tx_code_hash.is_some() {
+                return Err(OauthError::InvalidRequest("tx_code is required".into()));
+            }
+            offer
         }
-        (None, None) => {}
-    }
+    };
     if let Some(proof) = dpop
         && !services
             .store
@@ -614,6 +643,14 @@ pub async fn credential(
         )));
     }
     let jwts = proof_jwts(request.proofs.as_ref(), settings.batch_size as usize)?;
+    // Each proof asks for one copy bound to its key: a proof (or a key) given twice would make
+    // copies that are not the holder's to spend separately.
+    let mut seen = std::collections::HashSet::with_capacity(jwts.len());
+    if !jwts.iter().all(|jwt| seen.insert(jwt.as_str())) {
+        return Err(OauthError::InvalidProof(
+            "a key proof is repeated in proofs.jwt".into(),
+        ));
+    }
 
     // Every proof: signature, audience, freshness, and a nonce issued here and still valid.
     let expectation = ProofExpectation {
@@ -633,12 +670,19 @@ pub async fn credential(
         }
         keys.push(verified.key);
     }
+    let key_thumbprints: Vec<String> = keys.iter().map(jose::PublicKey::thumbprint).collect();
+    let mut thumbprints_seen = std::collections::HashSet::with_capacity(keys.len());
+    if !key_thumbprints.iter().all(|t| thumbprints_seen.insert(t)) {
+        return Err(OauthError::InvalidProof(
+            "two key proofs are for the same key".into(),
+        ));
+    }
     if let Some(proof) = dpop {
         used.push((dpop_digest(proof), now + settings.proof_max_age_seconds * 2));
     }
 
     // The account, now: still open, still level 2; the device its keys belong to (one read).
-    let thumbprints = thumbprints(&keys, dpop);
+    let thumbprints = thumbprints(key_thumbprints, dpop);
     let (account, devices) = services
         .store
         .issuance_context(&grant.account_id, &thumbprints)
@@ -726,6 +770,7 @@ pub async fn credential(
         .record_issuance(
             &Issuance {
                 used,
+                grant: Some((grant_digest(grant, configuration), grant.expires_at)),
                 credentials: records,
             },
             &event,
@@ -733,6 +778,9 @@ pub async fn credential(
         .await
     {
         Ok(()) => Ok(CredentialResponse { credentials }),
+        Err(StoreError::GrantUsed) => Err(OauthError::InvalidToken(
+            "the access token was used for this credential configuration already".into(),
+        )),
         Err(StoreError::Conflict) => Err(OauthError::InvalidNonce(
             "the nonce (or DPoP proof) was used before".into(),
         )),
@@ -776,8 +824,7 @@ fn proof_jwts(
 }
 
 /// The thumbprints of the request's keys and of its DPoP key, sorted, without repeats.
-fn thumbprints(keys: &[jose::PublicKey], dpop: Option<&VerifiedDpop>) -> Vec<String> {
-    let mut thumbprints: Vec<String> = keys.iter().map(jose::PublicKey::thumbprint).collect();
+fn thumbprints(mut thumbprints: Vec<String>, dpop: Option<&VerifiedDpop>) -> Vec<String> {
     if let Some(proof) = dpop {
         thumbprints.push(proof.jkt.clone());
     }

@@ -234,6 +234,7 @@ async fn officer_console(
              {portrait}<dl>\
              <dt>Ngày sinh / Date of birth</dt><dd>{dob}</dd>\
              <dt>Chip (ICAO 9303)</dt><dd>✓ {ds} → {csca} ({hash}, {alg})</dd>\
+             <dt>Thẻ hết hạn / Card expires</dt><dd class=\"card-expiry\">{expiry}</dd>\
              <dt>Số định danh / ID number</dt><dd>{id_ok}</dd>\
              <dt>Họ tên / Name</dt><dd>{name_ok}</dd>\
              <dt>Ngày sinh / Date of birth</dt><dd>{dob_ok}</dd>\
@@ -258,6 +259,12 @@ async fn officer_console(
             csca = escape(&r.chip.csca),
             hash = escape(&r.chip.hash_algorithm),
             alg = escape(&r.chip.signature_algorithm),
+            expiry = escape(
+                r.chip
+                    .card_expires_on
+                    .as_deref()
+                    .unwrap_or(&r.chip.card_expiry)
+            ),
             id_ok = yes_no(r.registry.id_number),
             name_ok = name_match,
             dob_ok = yes_no(r.registry.date_of_birth),
@@ -287,22 +294,32 @@ struct AuthorizeQuery {
 }
 
 /// The authorization endpoint of the authorization code flow: shows what the wallet asks for;
-/// the citizen approves by signing in with their passkey.
+/// the citizen approves by signing in with their passkey. The wallet is named by its registered
+/// name only: nothing the request carries is shown, so a pushed request cannot put words on the
+/// page. An unregistered client gets no page at all (`invalid_client`), only the OAuth error.
 async fn authorize(
     State(state): State<AppState>,
     query: axum::extract::Query<AuthorizeQuery>,
 ) -> Response {
-    use crate::issuance::authorization::{handle_of, pending};
+    use crate::issuance::{
+        OauthError,
+        authorization::{handle_of, pending, registered_client},
+    };
+    if let Err(error @ OauthError::InvalidClient(_)) =
+        registered_client(&state.services, query.client_id.as_deref())
+    {
+        return error.into_response();
+    }
     let handle = query.request_uri.as_deref().and_then(handle_of);
-    let request = match (handle, query.client_id.as_deref()) {
-        (Some(handle), Some(client_id)) => pending(&state.services, handle, client_id)
+    let request = match handle {
+        Some(handle) => pending(&state.services, handle, query.client_id.as_deref())
             .await
             .map(|r| (handle, r)),
-        _ => Err(crate::issuance::OauthError::InvalidRequest(
+        None => Err(OauthError::InvalidRequest(
             "client_id and a request_uri from the pushed authorization request endpoint are required".into(),
         )),
     };
-    let (handle, request) = match request {
+    let (handle, (client, request)) = match request {
         Ok(found) => found,
         Err(error) => {
             let mut response = page(
@@ -322,20 +339,15 @@ async fn authorize(
         .filter_map(|id| dinhdanh_sdk::vc::CredentialKind::from_id(id))
         .map(|k| format!("<li>{} / {}</li>", escape(k.name_vi()), escape(k.name_en())))
         .collect();
-    let destination = webauthn_rs::prelude::Url::parse(&request.redirect_uri)
-        .ok()
-        .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")))
-        .unwrap_or_default();
     page(
         "Cấp giấy tờ",
         &format!(
             "<section id=\"authorize\" data-handle=\"{handle}\"><h2>Cấp giấy tờ điện tử / Issue credentials</h2>\
-             <p>Ví <strong>{client}</strong> ({destination}) yêu cầu / The wallet asks for:</p><ul id=\"requested\">{kinds}</ul>\
+             <p>Ví <strong id=\"client-name\">{client}</strong> yêu cầu / The wallet asks for:</p><ul id=\"requested\">{kinds}</ul>\
              <button id=\"approve-authorization\" type=\"button\">Đăng nhập bằng passkey và đồng ý / Sign in with your passkey and approve</button>\
              <p id=\"authorize-message\" class=\"message\" role=\"status\"></p></section>",
             handle = escape(handle),
-            client = escape(&request.client_id),
-            destination = escape(&destination),
+            client = escape(&client.name),
         ),
     )
 }

@@ -31,6 +31,12 @@ impl From<KycError> for ApiError {
                 "The chip data failed verification",
                 detail,
             ),
+            KycError::CardExpired { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "card-expired",
+                "The card has expired",
+                detail,
+            ),
             KycError::NotTheirCard => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not-their-card",

@@ -58,7 +58,7 @@ impl IntoResponse for OauthError {
         // 409 (retry), never a 500.
         let conflict = matches!(&self, Self::Server(error) if error.is_unique_violation());
         let status = match &self {
-            Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidToken(_) | Self::InvalidClient(_) => StatusCode::UNAUTHORIZED,
             Self::Server(error) if conflict => {
                 tracing::info!(%error, "unique constraint met: answered 409");
                 StatusCode::CONFLICT
@@ -290,7 +290,8 @@ pub(super) async fn token(
 /// the code to its key.
 #[utoipa::path(post, path = "/par", tag = "issuance",
     request_body(content_type = "application/x-www-form-urlencoded", description = "response_type=code, client_id, redirect_uri, code_challenge, code_challenge_method=S256, scope or authorization_details, state"),
-    responses((status = 201, body = issuance::authorization::PushedResponse), (status = 400, description = "OAuth error")))]
+    responses((status = 201, body = issuance::authorization::PushedResponse), (status = 400, description = "OAuth error"),
+        (status = 401, description = "invalid_client: the client is not registered")))]
 pub(super) async fn pushed_authorization_request(
     State(state): State<AppState>,
     headers: HeaderMap,

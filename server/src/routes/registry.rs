@@ -1,6 +1,8 @@
 //! Staff access to the population registry, and the admin's staff list. Every access is
 //! audited; a citizen with an account sees staff views of their record in their history.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,41 +16,99 @@ use crate::{
     AppState, audit,
     error::{ApiError, Problem},
     registry::id_number,
-    store::Citizen,
+    sessions::Principal,
+    store::{AuditEvent, Citizen},
 };
 
 /// The audit subject for a citizen's record: their account if they have one (so they see it),
 /// else a keyed pseudonym of the ID number.
-async fn record_subject(state: &AppState, id_number: &str) -> Result<String, ApiError> {
-    Ok(
-        match state.services.store.account_by_id_number(id_number).await? {
-            Some(account) => account.id,
-            None => format!(
-                "citizen:{}",
-                state.services.key.pseudonym("citizen", id_number)
-            ),
-        },
+fn record_subject(state: &AppState, id_number: &str, account_id: Option<String>) -> String {
+    account_id.unwrap_or_else(|| {
+        format!(
+            "citizen:{}",
+            state.services.key.pseudonym("citizen", id_number)
+        )
+    })
+}
+
+/// The entry a staff member's view of one citizen's record leaves in that citizen's history
+/// (single and bulk look-ups alike).
+fn viewed(
+    state: &AppState,
+    principal: &Principal,
+    id_number: &str,
+    account_id: Option<String>,
+    found: bool,
+    lookup: &str,
+) -> AuditEvent {
+    audit::event(
+        &principal.account.id,
+        "registry.viewed",
+        &record_subject(state, id_number, account_id),
+        json!({ "role": principal.role, "found": found, "lookup": lookup }),
     )
+}
+
+/// Takes `records` from the staff member's allowance of registry records for the window, or
+/// refuses the look-up (429 with `Retry-After`): bulk reading of the registry is bounded per
+/// person, not only per request.
+async fn take_allowance(
+    state: &AppState,
+    principal: &Principal,
+    records: usize,
+) -> Result<(), ApiError> {
+    let limits = &state.services.config.registry;
+    let now = crate::clock::now();
+    let window = limits.window_seconds;
+    let retry_after = window - now.rem_euclid(window);
+    let over = || {
+        ApiError::rate_limited(
+            retry_after,
+            format!(
+                "at most {} registry records per {} seconds",
+                limits.records_per_window, window
+            ),
+        )
+    };
+    let records = i64::try_from(records).unwrap_or(i64::MAX);
+    if records > limits.records_per_window {
+        return Err(over());
+    }
+    let key = format!("registry-records:{}", principal.account.id);
+    match state
+        .services
+        .store
+        .take_allowance(&key, now, window, records, limits.records_per_window)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(over()),
+    }
 }
 
 /// One citizen's registry record.
 #[utoipa::path(get, path = "/v1/registry/citizens/{id_number}", tag = "registry", params(("id_number" = String, Path)),
-    responses((status = 200, body = Citizen), (status = 400, body = Problem), (status = 404, body = Problem)), security(("session" = [])))]
+    responses((status = 200, body = Citizen), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 429, body = Problem)), security(("session" = [])))]
 pub(super) async fn citizen(
     State(state): State<AppState>,
     Auth(principal): Auth<STAFF>,
     Path(id): Path<String>,
 ) -> Result<Json<Citizen>, ApiError> {
     id_number::check_format(&id).map_err(|e| ApiError::bad_request("invalid-id-number", e))?;
-    let citizen = state.services.store.citizen(&id).await?;
-    let subject = record_subject(&state, &id).await?;
-    let event = audit::event(
-        &principal.account.id,
-        "registry.viewed",
-        &subject,
-        json!({ "role": principal.role, "found": citizen.is_some() }),
+    take_allowance(&state, &principal, 1).await?;
+    let store = &state.services.store;
+    let citizen = store.citizen(&id).await?;
+    let account = store.account_by_id_number(&id).await?.map(|a| a.id);
+    let event = viewed(
+        &state,
+        &principal,
+        &id,
+        account,
+        citizen.is_some(),
+        "single",
     );
-    state.services.store.append_audit(&event).await?;
+    store.append_audit(&event).await?;
     let citizen = citizen
         .ok_or_else(|| ApiError::not_found(Some("no citizen with this ID number".to_owned())))?;
     Ok(Json(citizen))
@@ -74,9 +134,12 @@ pub struct LookupResult {
 /// Largest batch.
 const MAX_LOOKUP: usize = 1_000;
 
-/// Many registry records in one request.
+/// Many registry records in one request. Each citizen looked up gets the same history entry a
+/// single look-up leaves (written in one transaction), and the records count against the staff
+/// member's allowance.
 #[utoipa::path(post, path = "/v1/registry/citizens/lookup", tag = "registry", request_body = Lookup,
-    responses((status = 200, body = LookupResult), (status = 400, body = Problem)), security(("session" = [])))]
+    responses((status = 200, body = LookupResult), (status = 400, body = Problem), (status = 429, body = Problem)),
+    security(("session" = [])))]
 pub(super) async fn lookup(
     State(state): State<AppState>,
     Auth(principal): Auth<STAFF>,
@@ -92,16 +155,26 @@ pub(super) async fn lookup(
         id_number::check_format(id)
             .map_err(|e| ApiError::bad_request("invalid-id-number", format!("{id}: {e}")))?;
     }
-    let found = state.services.store.citizens(&body.id_numbers).await?;
-    let event = audit::event(
-        &principal.account.id,
-        "registry.batch_lookup",
-        &principal.account.id,
-        json!({ "role": principal.role, "requested": body.id_numbers.len(), "found": found.len() }),
-    );
-    state.services.store.append_audit(&event).await?;
-    let found_ids: std::collections::HashSet<&str> =
-        found.iter().map(|c| c.id_number.as_str()).collect();
+    let mut ids = body.id_numbers.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    take_allowance(&state, &principal, ids.len()).await?;
+    let store = &state.services.store;
+    let found = store.citizens(&ids).await?;
+    let mut accounts: HashMap<String, String> = store
+        .account_ids_by_id_numbers(&ids)
+        .await?
+        .into_iter()
+        .collect();
+    let found_ids: HashSet<&str> = found.iter().map(|c| c.id_number.as_str()).collect();
+    let events: Vec<AuditEvent> = ids
+        .iter()
+        .map(|id| {
+            let found = found_ids.contains(id.as_str());
+            viewed(&state, &principal, id, accounts.remove(id), found, "batch")
+        })
+        .collect();
+    store.append_audit_batch(&events).await?;
     let not_found = body
         .id_numbers
         .iter()

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A value stored in the database does not decode.
     #[error("corrupt stored value: {0}")]
     Corrupt(&'static str),
+    /// The access token of an issuance had made its one credential request already.
+    #[error("the access token was used already")]
+    GrantUsed,
     /// A group commit failed as a whole (every issuance in it is refused).
     #[error("group commit failed: {0}")]
     Commit(String),
@@ -430,6 +433,28 @@ impl Store {
 
     // --- WebAuthn ceremonies ---------------------------------------------------------------
 
+    /// Takes `amount` from the allowance of `key` in the current window of `window` seconds,
+    /// unless that would exceed `limit`: the hits of the window after taking, or `None` (nothing
+    /// taken) when over.
+    pub async fn take_allowance(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        amount: i64,
+        limit: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        dispatch!(self.take_allowance(key, now, window, amount, limit))
+    }
+
+    /// The account ids of those `id_numbers` that have an account: `(id_number, account id)`.
+    pub async fn account_ids_by_id_numbers(
+        &self,
+        id_numbers: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self.account_ids_by_id_numbers(id_numbers))
+    }
+
     /// Stores a ceremony's server-side state until `expires_at`.
     pub async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
         dispatch!(self.put_ceremony(ceremony))
@@ -550,6 +575,12 @@ impl Store {
         dispatch!(self.append_audit(audit))
     }
 
+    /// Appends many events in one transaction, chained in memory and written with multi-row
+    /// statements (a fixed few statements per chain, whatever their number).
+    pub async fn append_audit_batch(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        dispatch!(self.append_audit_batch(events))
+    }
+
     /// The events about one subject, newest first.
     pub async fn history(&self, subject: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         dispatch!(self.history(subject, limit))
@@ -660,14 +691,27 @@ impl Store {
         dispatch!(self.offer_by_code(code_hash, now))
     }
 
-    /// Counts a wrong transaction code; the attempt that reaches `max_attempts` ends the offer.
-    pub async fn offer_attempt_failed(
+    /// Counts one transaction-code attempt at the live offer with this pre-authorized code
+    /// digest, in one statement, and returns the offer as counted; `None` when there is no such
+    /// offer or its `max_attempts` are used up (the code must then not be compared).
+    pub async fn tx_code_attempt(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        max_attempts: i64,
+    ) -> Result<Option<Offer>, StoreError> {
+        dispatch!(self.tx_code_attempt(code_hash, now, max_attempts))
+    }
+
+    /// Ends an unredeemed offer (it can no longer be redeemed) and audits it; false when it was
+    /// redeemed or ended already.
+    pub async fn end_offer(
         &self,
         offer_id: &str,
-        max_attempts: i64,
         now: i64,
-    ) -> Result<(), StoreError> {
-        dispatch!(self.offer_attempt_failed(offer_id, max_attempts, now))
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.end_offer(offer_id, now, audit))
     }
 
     /// Redeems an offer: true for the one caller that does.
@@ -711,8 +755,10 @@ impl Store {
         dispatch!(self.reserve_status_indexes(bits, size, count))
     }
 
-    /// Records an issuance: nonces and DPoP proof used (refused with [`StoreError::Conflict`]
-    /// when one was used already), the copies issued, and the audit event.
+    /// Records an issuance: the access token's use (refused with [`StoreError::GrantUsed`] when
+    /// it was used already), nonces and DPoP proof used (refused with [`StoreError::Conflict`]
+    /// when one was used already), the copies issued, and the audit event. A refused issuance
+    /// uses nothing up.
     pub async fn record_issuance(
         &self,
         issuance: &Issuance,
@@ -1428,6 +1474,10 @@ pub struct CredentialRecord {
 pub struct Issuance {
     /// Digests of the nonces and DPoP proof identifiers it used, with when they expire.
     pub used: Vec<(Vec<u8>, i64)>,
+    /// The digest of the access token's one credential request (for this configuration), with
+    /// the token's expiry: claimed like a nonce, but its reuse is reported as
+    /// [`StoreError::GrantUsed`].
+    pub grant: Option<(Vec<u8>, i64)>,
     /// The copies issued.
     pub credentials: Vec<CredentialRecord>,
 }

@@ -46,6 +46,18 @@ pub(super) async fn citizens(
     .await?)
 }
 
+pub(super) async fn account_ids_by_id_numbers(
+    pool: &Pool,
+    id_numbers: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id_number, id FROM accounts WHERE id_number = ANY($1)")
+            .bind(id_numbers)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
 pub(super) async fn issuance_context(
     pool: &Pool,
     account_id: &str,

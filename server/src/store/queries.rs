@@ -425,6 +425,35 @@ pub(super) async fn hit_rate_limit(
     .await?)
 }
 
+pub(super) async fn take_allowance(
+    pool: &Pool,
+    key: &str,
+    now: i64,
+    window: i64,
+    amount: i64,
+    limit: i64,
+) -> Result<Option<i64>, StoreError> {
+    let window_start = now - now.rem_euclid(window);
+    // Counted and checked in one statement: concurrent requests cannot together pass the
+    // limit, and a refused request takes nothing (the row is left as it was).
+    Ok(sqlx::query_scalar(
+        "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start = excluded.window_start \
+             THEN rate_limits.hits + excluded.hits ELSE excluded.hits END, \
+           window_start = excluded.window_start \
+         WHERE rate_limits.window_start <> excluded.window_start \
+           OR rate_limits.hits + excluded.hits <= $4 \
+         RETURNING hits",
+    )
+    .bind(key)
+    .bind(window_start)
+    .bind(amount)
+    .bind(limit)
+    .fetch_optional(pool)
+    .await?)
+}
+
 // --- Ceremonies ----------------------------------------------------------------------------------
 
 pub(super) async fn put_ceremony(pool: &Pool, ceremony: &Ceremony) -> Result<(), StoreError> {
@@ -949,6 +978,100 @@ pub(super) async fn append_audit(pool: &Pool, event: &AuditEvent) -> Result<(), 
     Ok(())
 }
 
+/// Most audit entries per multi-row statement: 9 parameters each, under SQLite's 32,766.
+const AUDIT_ROWS: usize = 1_000;
+
+pub(super) async fn append_audit_batch(
+    pool: &Pool,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    use std::{collections::BTreeMap, fmt::Write};
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut tx = begin_write(pool).await?;
+    // The heads of the chains concerned, locked in chain order (as the group writer does) by an
+    // update that changes nothing, which takes the row lock on PostgreSQL and is covered by
+    // the write lock on SQLite.
+    let mut heads: BTreeMap<i64, (i64, Vec<u8>)> = BTreeMap::new();
+    for event in events {
+        heads.entry(chain_of(&event.subject)).or_default();
+    }
+    for (chain, head) in heads.iter_mut() {
+        sqlx::query(
+            "INSERT INTO audit_heads (chain, seq, head) VALUES ($1, 0, $2) \
+             ON CONFLICT (chain) DO NOTHING",
+        )
+        .bind(*chain)
+        .bind(&super::GENESIS[..])
+        .execute(&mut *tx)
+        .await?;
+        *head = sqlx::query_as(
+            "UPDATE audit_heads SET seq = seq WHERE chain = $1 RETURNING seq, head",
+        )
+        .bind(*chain)
+        .fetch_one(&mut *tx)
+        .await?;
+    }
+    // The entries, chained in memory, then written a thousand to a statement.
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let chain = chain_of(&event.subject);
+        let Some((seq, prev)) = heads.get_mut(&chain) else {
+            return Err(StoreError::Corrupt("audit head"));
+        };
+        *seq += 1;
+        let hash = entry_hash(
+            prev,
+            chain,
+            *seq,
+            event.at,
+            &event.actor,
+            &event.action,
+            &event.subject,
+            &event.detail,
+        );
+        rows.push((chain, *seq, event, std::mem::replace(prev, hash.clone()), hash));
+    }
+    for chunk in rows.chunks(AUDIT_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO audit_log (chain, seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            sql.push_str(if row == 0 { "(" } else { ",(" });
+            for column in 0..9 {
+                let separator = if column == 0 { "" } else { "," };
+                let _ = write!(sql, "{separator}${}", 1 + row * 9 + column);
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (chain, seq, event, prev, hash) in chunk {
+            query = query
+                .bind(*chain)
+                .bind(*seq)
+                .bind(event.at)
+                .bind(&event.actor)
+                .bind(&event.action)
+                .bind(&event.subject)
+                .bind(&event.detail)
+                .bind(prev)
+                .bind(hash);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    for (chain, (seq, head)) in &heads {
+        sqlx::query("UPDATE audit_heads SET seq = $1, head = $2 WHERE chain = $3")
+            .bind(*seq)
+            .bind(head)
+            .bind(*chain)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(super) async fn history(
     pool: &Pool,
     subject: &str,
@@ -1188,24 +1311,38 @@ pub(super) async fn offer_by_code(
     .await?)
 }
 
-pub(super) async fn offer_attempt_failed(
+pub(super) async fn tx_code_attempt(
+    pool: &Pool,
+    code_hash: &[u8],
+    now: i64,
+    max_attempts: i64,
+) -> Result<Option<Offer>, StoreError> {
+    // The attempt is counted before the code is compared, in one statement: of concurrent
+    // guesses at most `max_attempts` get a row back, so no more than that many are compared.
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE credential_offers SET attempts = attempts + 1 \
+         WHERE code_hash = $1 AND redeemed_at IS NULL AND expires_at > $2 AND attempts < $3 \
+         RETURNING {OFFER_COLUMNS}"
+    )))
+    .bind(code_hash)
+    .bind(now)
+    .bind(max_attempts)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(super) async fn end_offer(
     pool: &Pool,
     offer_id: &str,
-    max_attempts: i64,
     now: i64,
-) -> Result<(), StoreError> {
-    // The attempt that reaches the limit ends the offer (it is marked redeemed, never usable).
-    sqlx::query(
-        "UPDATE credential_offers SET attempts = attempts + 1, \
-           redeemed_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE redeemed_at END \
-         WHERE id = $3",
+    audit: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let update = sqlx::query(
+        "UPDATE credential_offers SET redeemed_at = $1 WHERE id = $2 AND redeemed_at IS NULL",
     )
-    .bind(max_attempts)
     .bind(now)
-    .bind(offer_id)
-    .execute(pool)
-    .await?;
-    Ok(())
+    .bind(offer_id);
+    update_one_audited(pool, update, audit).await
 }
 
 pub(super) async fn redeem_offer(
@@ -2080,12 +2217,18 @@ async fn commit_group(pool: &Pool, jobs: &[Job]) -> Vec<Result<(), StoreError>> 
 async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     use std::collections::{HashMap, HashSet};
 
-    // Nonces (and DPoP proofs): a digest shared by two issuances of the group goes to the first.
+    // Nonces, DPoP proofs and access tokens: a digest shared by two issuances of the group goes
+    // to the first.
     let mut claimed: HashSet<&[u8]> = HashSet::new();
     let mut candidates: Vec<&Job> = Vec::with_capacity(jobs.len());
     let mut early: Vec<Option<StoreError>> = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let mut own: HashSet<&[u8]> = HashSet::new();
+        let grant = job.issuance.grant.as_ref().map(|(d, _)| d.as_slice());
+        if grant.is_some_and(|g| claimed.contains(g)) {
+            early.push(Some(StoreError::GrantUsed));
+            continue;
+        }
+        let mut own: HashSet<&[u8]> = grant.into_iter().collect();
         let clash = job
             .issuance
             .used
@@ -2099,7 +2242,10 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
             early.push(None);
         }
     }
-    let used: Vec<&(Vec<u8>, i64)> = candidates.iter().flat_map(|j| &j.issuance.used).collect();
+    let used: Vec<&(Vec<u8>, i64)> = candidates
+        .iter()
+        .flat_map(|j| j.issuance.used.iter().chain(&j.issuance.grant))
+        .collect();
     let mut chains: Vec<i64> = candidates
         .iter()
         .map(|j| chain_of(&j.audit.subject))
@@ -2114,15 +2260,47 @@ async fn write_group(pool: &Pool, jobs: &[Job]) -> Result<Vec<Result<(), StoreEr
     let (inserted, heads) = claim_nonces_and_lock_heads(&mut tx, &used, &chains).await?;
     let mut results = Vec::with_capacity(jobs.len());
     let mut accepted: Vec<&Job> = Vec::with_capacity(jobs.len());
+    // What refused issuances claimed is given back: a refused request uses nothing up (its
+    // token and nonce stay good for a corrected request).
+    let mut released: Vec<&[u8]> = Vec::new();
     for (job, early) in jobs.iter().zip(early) {
         if let Some(error) = early {
+            // Not a candidate: nothing was inserted for it.
             results.push(Err(error));
-        } else if job.issuance.used.iter().all(|(d, _)| inserted.contains(d)) {
+            continue;
+        }
+        let mut digests = job.issuance.used.iter().chain(&job.issuance.grant);
+        let refused = if job
+            .issuance
+            .grant
+            .as_ref()
+            .is_some_and(|(d, _)| !inserted.contains(d))
+        {
+            StoreError::GrantUsed
+        } else if digests.all(|(d, _)| inserted.contains(d)) {
             accepted.push(job);
             results.push(Ok(()));
+            continue;
         } else {
-            results.push(Err(StoreError::Conflict));
-        }
+            StoreError::Conflict
+        };
+        // A candidate's digests are its own in the group: those inserted were inserted for it.
+        released.extend(
+            job.issuance
+                .used
+                .iter()
+                .chain(&job.issuance.grant)
+                .map(|(d, _)| d.as_slice())
+                .filter(|d| inserted.contains(*d)),
+        );
+        results.push(Err(refused));
+    }
+    // Rare (a replay or a reused token): one statement per digest is fine.
+    for digest in released {
+        sqlx::query("DELETE FROM used_nonces WHERE digest = $1")
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
     }
     if accepted.is_empty() {
         tx.commit().await?;

@@ -44,6 +44,20 @@ pub(super) async fn citizens(
     .await?)
 }
 
+pub(super) async fn account_ids_by_id_numbers(
+    pool: &Pool,
+    id_numbers: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let ids = serde_json::to_string(id_numbers).map_err(|_| StoreError::Corrupt("id list"))?;
+    Ok(sqlx::query_as(
+        "SELECT id_number, id FROM accounts \
+         WHERE id_number IN (SELECT value FROM json_each($1))",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(super) async fn issuance_context(
     pool: &Pool,
     account_id: &str,

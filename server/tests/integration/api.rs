@@ -491,6 +491,93 @@ async fn staff_registry_access_is_audited_and_visible_to_the_citizen() {
 }
 
 #[tokio::test]
+async fn bulk_look_ups_are_audited_per_citizen_and_limited_per_officer() {
+    for db in databases().await {
+        let app = TestApp::with_config(&db, |c| c.registry.records_per_window = 1_003).await;
+        let (citizen, _) = signed_in_citizen(&app).await;
+        let officer = staff_session(&app, Role::Officer).await;
+        let lookup = |ids: Vec<String>| {
+            let officer = officer.clone();
+            let app = &app;
+            async move {
+                app.call(
+                    Method::POST,
+                    "/v1/registry/citizens/lookup",
+                    Some(&officer),
+                    Some(json!({ "id_numbers": ids })),
+                )
+                .await
+            }
+        };
+        let single = |token: String| {
+            let app = &app;
+            async move {
+                app.call(
+                    Method::GET,
+                    "/v1/registry/citizens/079195000123",
+                    Some(&token),
+                    None,
+                )
+                .await
+            }
+        };
+
+        // 1,000 records at once: each citizen's history shows the look-up, as a single one would.
+        let mut ids: Vec<String> = (0..999).map(|i| format!("001090{i:06}")).collect();
+        ids.push("001090012345".into());
+        let batch = lookup(ids).await;
+        assert_eq!(batch.status, StatusCode::OK, "{}", batch.text);
+        assert_eq!(batch.body["citizens"].as_array().unwrap().len(), 1);
+        let history = app
+            .call(Method::GET, "/v1/me/history", Some(&citizen), None)
+            .await;
+        let viewed: Vec<&Value> = history
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "registry.viewed")
+            .collect();
+        assert_eq!(viewed.len(), 1, "{}", history.text);
+        assert_eq!(viewed[0]["actor"], "staff");
+        assert_eq!(viewed[0]["detail"]["lookup"], "batch");
+        assert_eq!(viewed[0]["detail"]["found"], true);
+        let report = dinhdanh_server::audit::verify(&app.store).await.unwrap();
+        assert!(report.intact(), "{}: {:?}", db.name, report.problems);
+        let audited = app
+            .store
+            .audit_heads()
+            .await
+            .unwrap()
+            .iter()
+            .map(|h| h.seq)
+            .sum::<i64>();
+        assert!(audited >= 1_000, "{audited} audit entries");
+
+        // Over the officer's allowance (1,003 records per window): 429 with Retry-After, and
+        // nothing is read or audited.
+        let over = lookup((0..4).map(|i| format!("079195{i:06}")).collect()).await;
+        assert_problem(&over, StatusCode::TOO_MANY_REQUESTS, "rate-limited");
+        let retry_after: i64 = over.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3_600).contains(&retry_after), "{retry_after}");
+        assert!(over.body.get("citizens").is_none());
+        assert_eq!(single(officer.clone()).await.status, StatusCode::OK);
+        let two = lookup(vec!["079195000001".into(), "079195000002".into()]).await;
+        assert_eq!(two.status, StatusCode::OK, "{}", two.text);
+        let refused = single(officer.clone()).await;
+        assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, "rate-limited");
+        assert!(refused.headers.contains_key("retry-after"));
+        // The allowance is the officer's own.
+        let colleague = staff_session(&app, Role::Officer).await;
+        assert_eq!(single(colleague).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
 async fn health_metrics_openapi_and_well_known() {
     for db in databases().await {
         let app = TestApp::with_config(&db, |c| {

@@ -38,6 +38,27 @@ async fn approve_level2(app: &TestApp, id_number: &str) {
     );
 }
 
+/// Another access token for An's account (as a second offer would give), DPoP-bound to `jkt`.
+fn another_token(app: &TestApp, account_id: &str, jkt: Option<String>) -> String {
+    let services = dinhdanh_server::setup::services(
+        app.store.clone(),
+        Default::default(),
+        &app.data_dir,
+        crate::support::ORIGIN.to_owned(),
+    )
+    .unwrap();
+    dinhdanh_server::issuance::access_token(
+        &services,
+        &dinhdanh_server::issuance::AccessGrant {
+            account_id: account_id.to_owned(),
+            configuration_ids: vec!["pid".into()],
+            jkt,
+            expires_at: dinhdanh_server::clock::now() + 600,
+            random: dinhdanh_server::secrets::token(),
+        },
+    )
+}
+
 /// A signed-in level-2 citizen (Nguyễn Văn An) and an offer of `configurations` for them:
 /// (session token, offer URI, transaction code).
 async fn offered(app: &TestApp, configurations: &[&str]) -> (String, String, String) {
@@ -367,12 +388,18 @@ async fn credential_endpoint_errors_and_level_gates() {
             assert_oauth_error(&reply, StatusCode::BAD_REQUEST, code);
         }
 
-        // A nonce works once.
+        // A nonce works once (even with another token).
         let reply =
             credential_request(&app, bearer(), request(vec![key_proof(&key, &c_nonce)])).await;
         assert_eq!(credentials(&reply).len(), 1);
-        let reply =
-            credential_request(&app, bearer(), request(vec![key_proof(&key, &c_nonce)])).await;
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let second = another_token(&app, &account.id, None);
+        let reply = credential_request(
+            &app,
+            Access::Bearer(&second),
+            request(vec![key_proof(&key, &c_nonce)]),
+        )
+        .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_nonce");
 
         // Level 2 withdrawn: every credential revoked, the token no longer gets credentials, and
@@ -465,7 +492,10 @@ async fn dpop_bound_tokens() {
         // The right key.
         let reply = credential_request(&app, Access::Dpop(&token, &dpop_key), body(&c_nonce)).await;
         assert_eq!(credentials(&reply).len(), 1);
-        // A DPoP proof is single use: replaying the same one is refused.
+        // A DPoP proof is single use: replaying the same one is refused (it names its token,
+        // which has made its request by then too).
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let token = another_token(&app, &account.id, Some(dpop_key.public_key().thumbprint()));
         let proof = crate::support::wallet::dpop_proof(&dpop_key, "/credential", Some(&token));
         let c_nonce = nonce(&app).await;
         for attempt in 0..2 {
@@ -490,7 +520,7 @@ async fn dpop_bound_tokens() {
             if attempt == 0 {
                 assert_eq!(credentials(&reply).len(), 1);
             } else {
-                assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_nonce");
+                assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
             }
         }
     }
@@ -923,7 +953,7 @@ async fn authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in() {
                 None,
             )
             .await;
-        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert_oauth_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_client");
 
         // A session older than the request is not a sign-in for it (times are in seconds: the
         // request is pushed a second after the session began).
@@ -1048,5 +1078,324 @@ async fn staff_revoke_everything_and_an_admin_closes_the_account() {
         let c_nonce = nonce(&app).await;
         let reply = request_credentials(&app, Access::Bearer(&token), "pid", &refs, &c_nonce).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
+    }
+}
+
+/// A pushed request of `client_id` to `redirect_uri` for the PID, as a wallet sends it.
+fn pushed_fields<'a>(
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    challenge: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        (
+            "authorization_details",
+            r#"[{"type":"openid_credential","credential_configuration_id":"pid"}]"#,
+        ),
+        ("state", "st-1"),
+    ]
+}
+
+#[tokio::test]
+async fn only_registered_wallets_and_their_exact_redirect_uris_may_push_requests() {
+    for db in databases().await {
+        let app = TestApp::with_config(&db, |config| {
+            config
+                .wallet_clients
+                .push(dinhdanh_server::config::WalletClient {
+                    client_id: "vneid".into(),
+                    name: "VNeID (Bộ Công an)".into(),
+                    redirect_uris: vec![
+                        "https://wallet.example.vn/oid4vci/callback".into(),
+                        "vn.example.vneid:/callback".into(),
+                    ],
+                });
+        })
+        .await;
+        let key = Es256KeyPair::generate().unwrap();
+        let verifier = dinhdanh_sdk::openid4vci::pkce_verifier().unwrap();
+        let challenge = dinhdanh_sdk::openid4vci::pkce_challenge(&verifier);
+
+        // An unregistered client, whatever it asks for: invalid_client, 401.
+        for client in ["attacker", "", "VNEID", "vneid "] {
+            let reply = par(
+                &app,
+                &pushed_fields(client, "https://evil.example/cb", &challenge),
+                &key,
+            )
+            .await;
+            if client.is_empty() {
+                assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+            } else {
+                assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+            }
+        }
+        // A registered client with a redirect URI it did not register, even a near one.
+        for uri in [
+            "https://evil.example/cb",
+            "https://wallet.example.vn/oid4vci/callback/",
+            "https://WALLET.example.vn/oid4vci/callback",
+            "https://wallet.example.vn/oid4vci/Callback",
+            "https://wallet.example.vn/oid4vci/callback?next=https://evil.example",
+            "https://wallet.example.vn/oid4vci/callback#x",
+            "https://wallet.example.vn:443/oid4vci/callback",
+            "vn.example.vneid:/callback/",
+            "vn.dinhdanh.wallet:/callback",
+        ] {
+            let reply = par(&app, &pushed_fields("vneid", uri, &challenge), &key).await;
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+            assert!(
+                reply.body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not registered"),
+                "{uri}: {}",
+                reply.text
+            );
+        }
+
+        // Each registered URI works; the consent page names the wallet by its registered name
+        // and shows nothing the request carried.
+        for uri in [
+            "https://wallet.example.vn/oid4vci/callback",
+            "vn.example.vneid:/callback",
+        ] {
+            let mut fields = pushed_fields("vneid", uri, &challenge);
+            fields.retain(|(k, _)| *k != "state");
+            fields.push(("state", "<b>Ministry says: approve now</b>"));
+            let pushed = par(&app, &fields, &key).await;
+            assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.text);
+            let request_uri = pushed.body["request_uri"].as_str().unwrap();
+            let encode = |v: &str| {
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            };
+            let page = app
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/authorize?client_id=vneid&request_uri={}",
+                        encode(request_uri)
+                    ),
+                    None,
+                    None,
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+            assert!(
+                page.text
+                    .contains("<strong id=\"client-name\">VNeID (Bộ Công an)</strong>"),
+                "{}",
+                page.text
+            );
+            assert!(!page.text.contains("Ministry says"), "{}", page.text);
+            assert!(!page.text.contains("wallet.example.vn"), "{}", page.text);
+
+            // /authorize for an unregistered client renders no page.
+            let page = app
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/authorize?client_id=attacker&request_uri={}",
+                        encode(request_uri)
+                    ),
+                    None,
+                    None,
+                )
+                .await;
+            assert_oauth_error(&page, StatusCode::UNAUTHORIZED, "invalid_client");
+            assert!(!page.text.contains("<html"), "{}", page.text);
+        }
+
+        // The development wallet is registered by default: its flow still works end to end
+        // (authorization_code_flow_with_par_pkce_dpop_and_a_passkey_sign_in goes further).
+        let pushed = par(
+            &app,
+            &pushed_fields(
+                "dinhdanh-wallet",
+                "vn.dinhdanh.wallet:/callback",
+                &challenge,
+            ),
+            &key,
+        )
+        .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.text);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_wrong_tx_codes_are_compared_no_more_than_allowed() {
+    for db in databases().await {
+        let app = std::sync::Arc::new(TestApp::new(&db).await);
+        let (_, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let code = pre_authorized_code(&offer_uri);
+        let wrong = if tx_code == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        let mut guesses = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let (app, code) = (std::sync::Arc::clone(&app), code.clone());
+            guesses.spawn(async move {
+                token_request(
+                    &app,
+                    &[
+                        ("grant_type", PRE_AUTHORIZED_GRANT),
+                        ("pre-authorized_code", &code),
+                        ("tx_code", wrong),
+                    ],
+                    None,
+                )
+                .await
+            });
+        }
+        let mut compared = 0;
+        while let Some(reply) = guesses.join_next().await {
+            let reply = reply.unwrap();
+            assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+            if reply.body["error_description"] == "wrong tx_code" {
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 5, "{}: codes compared", db.name);
+        // The offer is over: the right code is refused too, and the citizen sees why.
+        let reply = token_request(
+            &app,
+            &[
+                ("grant_type", PRE_AUTHORIZED_GRANT),
+                ("pre-authorized_code", &code),
+                ("tx_code", &tx_code),
+            ],
+            None,
+        )
+        .await;
+        assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant");
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let history = app.store.history(&account.id, 100).await.unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .filter(|e| e.action == "offer.locked")
+                .count(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_access_token_makes_one_credential_request_and_a_proof_counts_once() {
+    for db in databases().await {
+        let app = std::sync::Arc::new(TestApp::new(&db).await);
+        let (_, offer_uri, tx_code) = offered(&app, &["pid"]).await;
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        let key = Es256KeyPair::generate().unwrap();
+        let other = Es256KeyPair::generate().unwrap();
+
+        // One proof repeated, or two proofs of one key: refused, and nothing is used up.
+        let c_nonce = nonce(&app).await;
+        let proof = key_proof(&key, &c_nonce);
+        let repeated = credential_request(
+            &app,
+            Access::Bearer(&token),
+            json!({ "credential_configuration_id": "pid",
+                    "proofs": { "jwt": vec![proof.clone(); 10] } }),
+        )
+        .await;
+        assert_oauth_error(&repeated, StatusCode::BAD_REQUEST, "invalid_proof");
+        let same_key = request_credentials(
+            &app,
+            Access::Bearer(&token),
+            "pid",
+            &[&key, &other, &key],
+            &c_nonce,
+        )
+        .await;
+        assert_oauth_error(&same_key, StatusCode::BAD_REQUEST, "invalid_proof");
+
+        // 20 concurrent requests with the token, each with its own nonce and key: one batch.
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let (app, token) = (std::sync::Arc::clone(&app), token.clone());
+            requests.spawn(async move {
+                let keys = [
+                    Es256KeyPair::generate().unwrap(),
+                    Es256KeyPair::generate().unwrap(),
+                ];
+                let c_nonce = nonce(&app).await;
+                request_credentials(
+                    &app,
+                    Access::Bearer(&token),
+                    "pid",
+                    &[&keys[0], &keys[1]],
+                    &c_nonce,
+                )
+                .await
+            });
+        }
+        let mut issued = 0;
+        while let Some(reply) = requests.join_next().await {
+            let reply = reply.unwrap();
+            if reply.status == StatusCode::OK {
+                issued += credentials(&reply).len();
+            } else {
+                assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+                assert!(reply.headers.contains_key("www-authenticate"));
+            }
+        }
+        assert_eq!(issued, 2, "{}: one batch of two copies", db.name);
+        // Later, the same token: invalid_token, no credential.
+        let c_nonce = nonce(&app).await;
+        let again =
+            request_credentials(&app, Access::Bearer(&token), "pid", &[&other], &c_nonce).await;
+        assert_oauth_error(&again, StatusCode::UNAUTHORIZED, "invalid_token");
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        assert_eq!(
+            app.store
+                .account_credentials(&account.id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_offer_of_two_configurations_is_collected_with_one_token() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        import(&app, &[licence("010203040506")]).await;
+        let (_, offer_uri, tx_code) = offered(&app, &["pid", "driving_licence"]).await;
+        let token = redeem(&app, &offer_uri, &tx_code, None).await;
+        for configuration in ["pid", "driving_licence"] {
+            let key = Es256KeyPair::generate().unwrap();
+            let c_nonce = nonce(&app).await;
+            let reply = request_credentials(
+                &app,
+                Access::Bearer(&token),
+                configuration,
+                &[&key],
+                &c_nonce,
+            )
+            .await;
+            assert_eq!(credentials(&reply).len(), 1, "{configuration}");
+            // Once each.
+            let c_nonce = nonce(&app).await;
+            let reply = request_credentials(
+                &app,
+                Access::Bearer(&token),
+                configuration,
+                &[&key],
+                &c_nonce,
+            )
+            .await;
+            assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+        }
     }
 }

@@ -305,3 +305,87 @@ async fn rejection_needs_a_reason_and_allows_a_new_request() {
         assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.text);
     }
 }
+
+#[tokio::test]
+async fn an_expired_card_or_a_name_one_tone_mark_off_is_not_level_2_evidence() {
+    for db in databases().await {
+        let factory = CardFactory::valid_at(now()).unwrap();
+        let app = app_trusting(&db, &factory).await;
+        let (session, _) = signed_in_citizen(&app).await;
+
+        // A genuine chip (passive authentication passes) of a card that expired on 2024-01-01.
+        let expired = factory.card_expiring(&AN, "240101").unwrap();
+        let reply = app
+            .call(
+                Method::POST,
+                "/v1/me/level2",
+                Some(&session),
+                Some(upload(&expired)),
+            )
+            .await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "card-expired");
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2024-01-01"),
+            "{}",
+            reply.text
+        );
+
+        // DG13 differs from the registry by one tone mark ("Án" for "An"): a different name,
+        // not a match without diacritics.
+        let card = factory
+            .card(&CardHolder {
+                full_name: "Nguyễn Văn Án",
+                ..AN
+            })
+            .unwrap();
+        let submitted = app
+            .call(
+                Method::POST,
+                "/v1/me/level2",
+                Some(&session),
+                Some(upload(&card)),
+            )
+            .await;
+        assert_eq!(submitted.status, StatusCode::ACCEPTED, "{}", submitted.text);
+        assert_eq!(submitted.body["registry"]["name"], "mismatch");
+        assert_eq!(submitted.body["registry"]["all"], false);
+        let request_id = submitted.body["id"].as_str().unwrap().to_owned();
+
+        // The officer sees the card's expiry.
+        let yymmdd = dinhdanh_sdk::icao::dev::card_expiry(AN.date_of_birth, now() - 3600);
+        let expires_on = format!("20{}-{}-{}", &yymmdd[..2], &yymmdd[2..4], &yymmdd[4..]);
+        let officer = staff_session(&app, Role::Officer).await;
+        let pending = app
+            .call(Method::GET, "/v1/level2-requests", Some(&officer), None)
+            .await;
+        assert_eq!(
+            pending.body[0]["chip"]["card_expires_on"],
+            expires_on.as_str(),
+            "{}",
+            pending.text
+        );
+        let page = app
+            .call(Method::GET, "/officer", Some(&officer), None)
+            .await;
+        assert!(
+            page.text
+                .contains(&format!("<dd class=\"card-expiry\">{expires_on}</dd>")),
+            "{}",
+            page.text
+        );
+        let approve = app
+            .call(
+                Method::POST,
+                &format!("/v1/level2-requests/{request_id}/approve"),
+                Some(&officer),
+                None,
+            )
+            .await;
+        assert_problem(&approve, StatusCode::CONFLICT, "registry-mismatch");
+        let me = app.call(Method::GET, "/v1/me", Some(&session), None).await;
+        assert_eq!(me.body["assurance_level"], 1);
+    }
+}

@@ -507,6 +507,7 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
                 tokio::spawn(async move {
                     let issuance = Issuance {
                         used: vec![(format!("nonce-{}", i % 50).into_bytes(), i64::MAX / 2)],
+                        grant: None,
                         credentials: vec![copy(block.list_id, block.first + i as i64, &account)],
                     };
                     let event =
@@ -548,6 +549,7 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
                 tokio::spawn(async move {
                     let issuance = Issuance {
                         used: vec![(format!("batch-{i}").into_bytes(), i64::MAX / 2)],
+                        grant: None,
                         credentials: (0..100)
                             .map(|n| {
                                 copy(block.list_id, block.first + (i * 100 + n) as i64, &account)
@@ -566,6 +568,62 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
         let recorded = store.account_credentials(&accounts[0]).await.unwrap().len()
             + store.account_credentials(&accounts[1]).await.unwrap().len();
         assert_eq!(recorded, 50 + 3000, "{}", db.name);
+        let report = audit::verify(&store).await.unwrap();
+        assert!(report.intact(), "{}: {:?}", db.name, report.problems);
+
+        // One access token (grant digest), 20 concurrent requests each with its own nonce:
+        // exactly one is recorded, the others are refused as a used grant and use up nothing
+        // (their nonces stay good).
+        let block = store.reserve_status_indexes(2, 1 << 16, 40).await.unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let store = store.clone();
+                let account = accounts[0].clone();
+                tokio::spawn(async move {
+                    let issuance = Issuance {
+                        used: vec![(format!("grant-nonce-{i}").into_bytes(), i64::MAX / 2)],
+                        grant: Some((b"grant-1".to_vec(), i64::MAX / 2)),
+                        credentials: vec![copy(block.list_id, block.first + i as i64, &account)],
+                    };
+                    let event =
+                        audit::event(&account, "credential.issued", &account, json!({ "i": i }));
+                    (i, store.record_issuance(&issuance, &event).await)
+                })
+            })
+            .collect();
+        let mut winner = None;
+        for task in tasks {
+            match task.await.unwrap() {
+                (i, Ok(())) => assert!(winner.replace(i).is_none(), "{}: two winners", db.name),
+                (_, Err(StoreError::GrantUsed)) => {}
+                (_, Err(other)) => panic!("{}: {other}", db.name),
+            }
+        }
+        let winner = winner.expect("one issuance with the grant");
+        // A loser's nonce was given back: it serves another grant.
+        let loser = (winner + 1) % 20;
+        let issuance = Issuance {
+            used: vec![(format!("grant-nonce-{loser}").into_bytes(), i64::MAX / 2)],
+            grant: Some((b"grant-2".to_vec(), i64::MAX / 2)),
+            credentials: vec![copy(block.list_id, block.first + 20, &accounts[0])],
+        };
+        let event = audit::event(&accounts[0], "credential.issued", &accounts[0], json!({}));
+        store.record_issuance(&issuance, &event).await.unwrap();
+        // A replayed nonce refuses the request without using up its grant.
+        let replay = Issuance {
+            used: vec![(format!("grant-nonce-{winner}").into_bytes(), i64::MAX / 2)],
+            grant: Some((b"grant-3".to_vec(), i64::MAX / 2)),
+            credentials: vec![copy(block.list_id, block.first + 21, &accounts[0])],
+        };
+        assert!(matches!(
+            store.record_issuance(&replay, &event).await,
+            Err(StoreError::Conflict)
+        ));
+        let fresh = Issuance {
+            used: vec![(b"grant-nonce-fresh".to_vec(), i64::MAX / 2)],
+            ..replay
+        };
+        store.record_issuance(&fresh, &event).await.unwrap();
         let report = audit::verify(&store).await.unwrap();
         assert!(report.intact(), "{}: {:?}", db.name, report.problems);
     }
