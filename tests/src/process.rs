@@ -46,14 +46,30 @@ impl ServerProcess {
     /// Starts `binary` serving `db` (its directory is the data directory), with a synthetic
     /// registry of `seed` citizens.
     pub fn start(binary: &Path, db: &TestDb, seed: u32) -> Self {
+        Self::start_logging(binary, db, seed, None)
+    }
+
+    /// As [`ServerProcess::start`], with the server's log (stderr) at `level` written to `log`
+    /// when given.
+    pub fn start_logging(
+        binary: &Path,
+        db: &TestDb,
+        seed: u32,
+        log: Option<(&str, &Path)>,
+    ) -> Self {
         use std::io::BufRead;
-        let mut child = server_command(binary, db)
+        let mut command = server_command(binary, db);
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("DINHDANH_SEED_CITIZENS", seed.to_string())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(std::process::Stdio::null());
+        if let Some((level, path)) = log {
+            command
+                .env("DINHDANH_LOG", level)
+                .stderr(std::fs::File::create(path).unwrap());
+        }
+        let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(stdout).lines();
         let line = lines

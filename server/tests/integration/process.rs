@@ -1,5 +1,6 @@
-//! The server as a process over TCP: graceful shutdown lets a request in flight finish, and a
-//! request that stalls is answered 408 after the configured timeout.
+//! The server as a process over TCP: graceful shutdown lets a request in flight finish, a
+//! request that stalls is answered 408 after the configured timeout, and its log (at debug)
+//! carries no one-time code, ID number or phone number.
 
 use std::{
     io::{Read, Write},
@@ -79,4 +80,85 @@ async fn a_stalled_request_times_out() {
         assert!(reply.contains("urn:dinhdanh:problem:timeout"), "{reply}");
         assert!(server.terminate().success());
     }
+}
+
+#[tokio::test]
+async fn no_code_id_number_or_phone_reaches_the_log() {
+    use axum::http::Method;
+    use dinhdanh_journeys::client::Client;
+    use serde_json::json;
+
+    for db in databases().await {
+        let log = db.dir.path().join("server.log");
+        let server = ServerProcess::start_logging(
+            std::path::Path::new(env!("CARGO_BIN_EXE_dinhdanh-server")),
+            &db,
+            50,
+            Some(("debug", &log)),
+        );
+        let store = crate::support::store(&db).await;
+        let demo = dinhdanh_server::setup::demo_citizen(&store)
+            .await
+            .unwrap()
+            .unwrap();
+        let client = Client::new(&server.public_url);
+        let body = json!({ "id_number": demo.id_number, "full_name": demo.full_name,
+            "date_of_birth": demo.date_of_birth, "phone": "0912 345 678" });
+        let mut codes = Vec::new();
+        for (start, confirm, key) in [
+            ("/v1/enrolments", "/v1/enrolments", "enrolment_id"),
+            ("/v1/recoveries", "/v1/recoveries", "recovery_id"),
+        ] {
+            let started = client.json(Method::POST, start, None, Some(&body)).await;
+            let id = started.body[key].as_str().unwrap().to_owned();
+            let code = sms_code(&server, codes.len()).await;
+            // A wrong code, then the right one.
+            let wrong = if code == "000000" { "000001" } else { "000000" };
+            for attempt in [wrong, code.as_str()] {
+                client
+                    .json(
+                        Method::POST,
+                        &format!("{confirm}/{id}/confirm"),
+                        None,
+                        Some(&json!({ "code": attempt })),
+                    )
+                    .await;
+            }
+            codes.push(code);
+        }
+        drop(server);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains("/v1/enrolments"),
+            "{}: the log is not at debug: {text}",
+            db.name
+        );
+        for secret in codes.iter().map(String::as_str).chain([
+            demo.id_number.as_str(),
+            "912345678",
+            demo.full_name.as_str(),
+        ]) {
+            assert!(
+                !text.contains(secret),
+                "{}: {secret} is in the log",
+                db.name
+            );
+        }
+    }
+}
+
+/// The code of the `n`th message of the server's SMS sink.
+async fn sms_code(server: &ServerProcess, n: usize) -> String {
+    for _ in 0..500 {
+        if let Some(line) = std::fs::read_to_string(server.data_dir.join("sms.log"))
+            .ok()
+            .and_then(|log| log.lines().nth(n).map(str::to_owned))
+        {
+            let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let text = message["text"].as_str().unwrap();
+            return text.split("là ").nth(1).unwrap().chars().take(6).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no SMS was sent");
 }
