@@ -348,14 +348,24 @@ pub async fn submit_chip(
         &account.id,
         json!({ "recovery": recovery_id, "evidence": "chip", "document_number": chip.document_number }),
     );
+    strengthen(services, &recovery, &account, &event).await
+}
+
+/// Records the evidence now on `recovery` (with `event`) while it is still open.
+async fn strengthen(
+    services: &Services,
+    recovery: &Recovery,
+    account: &Account,
+    event: &crate::store::AuditEvent,
+) -> Result<RecoveryView, RecoveryError> {
     if !services
         .store
-        .strengthen_recovery(&recovery, crate::clock::now(), &event)
+        .strengthen_recovery(recovery, crate::clock::now(), event)
         .await?
     {
         return Err(RecoveryError::Closed);
     }
-    Ok(view(&recovery, &account)?)
+    Ok(view(recovery, account)?)
 }
 
 /// An officer approves a recovery at the counter, having checked the person and their card.
@@ -375,14 +385,7 @@ pub async fn approve(
         &account.id,
         json!({ "recovery": recovery_id, "evidence": "officer" }),
     );
-    if !services
-        .store
-        .strengthen_recovery(&recovery, crate::clock::now(), &event)
-        .await?
-    {
-        return Err(RecoveryError::Closed);
-    }
-    Ok(view(&recovery, &account)?)
+    strengthen(services, &recovery, &account, &event).await
 }
 
 /// Starts (again) the passkey registration a recovery session completes with, binding the

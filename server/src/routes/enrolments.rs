@@ -36,6 +36,17 @@ pub struct StartEnrolment {
     pub phone: String,
 }
 
+impl From<StartEnrolment> for EnrolmentRequest {
+    fn from(body: StartEnrolment) -> Self {
+        Self {
+            id_number: body.id_number,
+            full_name: body.full_name,
+            date_of_birth: body.date_of_birth,
+            phone: body.phone,
+        }
+    }
+}
+
 /// An enrolment waiting for its code. The same answer whether or not the details matched.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnrolmentStarted {
@@ -56,12 +67,7 @@ pub(super) async fn start(
     ClientAddress(client): ClientAddress,
     Json(body): Json<StartEnrolment>,
 ) -> Result<Response, ApiError> {
-    let request = EnrolmentRequest {
-        id_number: body.id_number,
-        full_name: body.full_name,
-        date_of_birth: body.date_of_birth,
-        phone: body.phone,
-    };
+    let request = EnrolmentRequest::from(body);
     let started = enrolment::start(&state.services, &request, &client, Purpose::Enrolment).await?;
     let body = EnrolmentStarted {
         enrolment_id: started.enrolment_id,

@@ -69,13 +69,7 @@ pub(super) async fn start(
     ClientAddress(client): ClientAddress,
     Json(body): Json<StartEnrolment>,
 ) -> Result<Response, ApiError> {
-    let request = EnrolmentRequest {
-        id_number: body.id_number,
-        full_name: body.full_name,
-        date_of_birth: body.date_of_birth,
-        phone: body.phone,
-    };
-    let started = recovery::start(&state.services, &request, &client).await?;
+    let started = recovery::start(&state.services, &EnrolmentRequest::from(body), &client).await?;
     let body = RecoveryStarted {
         recovery_id: started.enrolment_id,
         expires_at: crate::clock::rfc3339(started.expires_at),

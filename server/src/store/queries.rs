@@ -502,6 +502,16 @@ pub(super) async fn insert_passkey(
     audit: &AuditEvent,
 ) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
+    insert_passkey_in(&mut tx, passkey).await?;
+    append_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_passkey_in(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    passkey: &StoredPasskey,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO passkeys (id, account_id, credential_id, passkey, name, sign_count, backup_eligible, \
          backup_state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -515,10 +525,8 @@ pub(super) async fn insert_passkey(
     .bind(passkey.backup_eligible)
     .bind(passkey.backup_state)
     .bind(passkey.created_at)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    append_in(&mut tx, audit).await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -820,21 +828,7 @@ pub(super) async fn complete_recovery(
         insert_offer_in(&mut tx, &offer).await?;
         outcome.offer_id = Some(offer.id);
     }
-    sqlx::query(
-        "INSERT INTO passkeys (id, account_id, credential_id, passkey, name, sign_count, backup_eligible, \
-         backup_state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&passkey.id)
-    .bind(&passkey.account_id)
-    .bind(&passkey.credential_id)
-    .bind(&passkey.passkey)
-    .bind(&passkey.name)
-    .bind(passkey.sign_count)
-    .bind(passkey.backup_eligible)
-    .bind(passkey.backup_state)
-    .bind(passkey.created_at)
-    .execute(&mut *tx)
-    .await?;
+    insert_passkey_in(&mut tx, passkey).await?;
     let mut audit = audit.clone();
     let mut detail: serde_json::Value =
         serde_json::from_str(&audit.detail).map_err(|_| StoreError::Corrupt("audit detail"))?;

@@ -5,25 +5,22 @@ use axum::{
     body::Body,
     http::{Method, Request, StatusCode, header},
 };
-use dinhdanh_server::{
-    routes::{
-        ACCESS,
-        auth::{ADMIN, CITIZEN, OFFICER, RECOVERY, SETUP},
-    },
-    sessions::Role,
-};
+use dinhdanh_server::{routes::ACCESS, sessions::Role};
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestApp, an, assert_problem, databases, enrol, enrolment, signed_in_citizen, staff_session,
+    TestApp, an, assert_problem, databases, enrolment, sessions_of_every_role, signed_in_citizen,
+    staff_session,
 };
 
-async fn start(app: &TestApp, body: Value) -> crate::support::Reply {
+/// Starts an enrolment with `body`.
+pub(crate) async fn start(app: &TestApp, body: Value) -> crate::support::Reply {
     app.call(Method::POST, "/v1/enrolments", None, Some(body))
         .await
 }
 
-async fn confirm(app: &TestApp, id: &str, code: &str) -> crate::support::Reply {
+/// Confirms enrolment `id` with `code`.
+pub(crate) async fn confirm(app: &TestApp, id: &str, code: &str) -> crate::support::Reply {
     app.call(
         Method::POST,
         &format!("/v1/enrolments/{id}/confirm"),
@@ -266,27 +263,7 @@ async fn bad_input_gets_a_typed_4xx_and_stores_nothing() {
 async fn every_route_refuses_the_roles_it_does_not_admit() {
     for db in databases().await {
         let app = TestApp::new(&db).await;
-        let setup = enrol(
-            &app,
-            enrolment(
-                "079195000123",
-                "Trần Thị Bích Ngọc",
-                "1995-07-14",
-                "0987654321",
-            ),
-        )
-        .await;
-        let (citizen, _) = signed_in_citizen(&app).await;
-        let officer = staff_session(&app, Role::Officer).await;
-        let admin = staff_session(&app, Role::Admin).await;
-        let (recovery_id, recovery) = crate::recovery::recovery_session(&app, an()).await;
-        let sessions = [
-            (SETUP, setup),
-            (CITIZEN, citizen),
-            (OFFICER, officer),
-            (ADMIN, admin),
-            (RECOVERY, recovery),
-        ];
+        let (sessions, recovery_id) = sessions_of_every_role(&app).await;
         // Signing out ends the session the other routes need: that route goes last.
         let mut routes: Vec<_> = ACCESS.iter().collect();
         routes.sort_by_key(|(_, route, _)| *route == "/v1/sessions/current");

@@ -11,15 +11,7 @@ use axum::{
     http::{Method, Request, StatusCode, header},
     response::IntoResponse,
 };
-use dinhdanh_server::{
-    config::Config,
-    error::ApiError,
-    routes::{
-        ACCESS,
-        auth::{ADMIN, CITIZEN, OFFICER, RECOVERY, SETUP},
-    },
-    sessions::Role,
-};
+use dinhdanh_server::{config::Config, error::ApiError, routes::ACCESS};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::{
@@ -27,9 +19,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::support::{
-    TestApp, assert_problem, databases, enrol, enrolment, signed_in_citizen, staff_session,
-};
+use crate::support::{TestApp, assert_problem, databases, sessions_of_every_role};
 
 /// The app of `app` served on a real socket by [`dinhdanh_server::serve`] with `config`; the
 /// server stops when the returned sender is dropped.
@@ -434,27 +424,7 @@ async fn a_flood_of_anonymous_ceremonies_and_pushed_requests_meets_429_and_store
 async fn undecodable_path_parameters_are_answered_in_problem_json() {
     for db in databases().await {
         let app = TestApp::new(&db).await;
-        let setup = enrol(
-            &app,
-            enrolment(
-                "079195000123",
-                "Trần Thị Bích Ngọc",
-                "1995-07-14",
-                "0987654321",
-            ),
-        )
-        .await;
-        let (citizen, _) = signed_in_citizen(&app).await;
-        let officer = staff_session(&app, Role::Officer).await;
-        let admin = staff_session(&app, Role::Admin).await;
-        let (_, recovery) = crate::recovery::recovery_session(&app, crate::support::an()).await;
-        let sessions = [
-            (SETUP, setup),
-            (CITIZEN, citizen),
-            (OFFICER, officer),
-            (ADMIN, admin),
-            (RECOVERY, recovery),
-        ];
+        let (sessions, _) = sessions_of_every_role(&app).await;
         let mut checked = 0;
         let routes = ACCESS
             .iter()

@@ -5,25 +5,13 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{
-    ORIGIN, TestApp, an, assert_problem, authenticator::SoftAuthenticator, databases,
-    enrol_confirmed, enrolment, finish_registration, finish_setup,
+use crate::{
+    api::{confirm, start},
+    support::{
+        ORIGIN, TestApp, an, assert_problem, authenticator::SoftAuthenticator, databases,
+        enrol_confirmed, enrolment, finish_registration, finish_setup,
+    },
 };
-
-async fn start(app: &TestApp, body: Value) -> crate::support::Reply {
-    app.call(Method::POST, "/v1/enrolments", None, Some(body))
-        .await
-}
-
-async fn confirm(app: &TestApp, id: &str, code: &str) -> crate::support::Reply {
-    app.call(
-        Method::POST,
-        &format!("/v1/enrolments/{id}/confirm"),
-        None,
-        Some(json!({ "code": code })),
-    )
-    .await
-}
 
 /// The SMS sink's messages, as `(to, text)`.
 fn messages(app: &TestApp) -> Vec<(String, String)> {

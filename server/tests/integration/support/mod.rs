@@ -349,6 +349,34 @@ pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role)
         .to_owned()
 }
 
+/// A live session of every role (setup, citizen, officer, admin, recovery), each with its role
+/// bit, and the recovery the recovery session is bound to: for walks over every route.
+pub async fn sessions_of_every_role(app: &TestApp) -> (Vec<(u8, String)>, String) {
+    use dinhdanh_server::{routes::auth, sessions::Role};
+    let setup = enrol(
+        app,
+        enrolment(
+            "079195000123",
+            "Trần Thị Bích Ngọc",
+            "1995-07-14",
+            "0987654321",
+        ),
+    )
+    .await;
+    let (citizen, _) = signed_in_citizen(app).await;
+    let officer = staff_session(app, Role::Officer).await;
+    let admin = staff_session(app, Role::Admin).await;
+    let (recovery_id, recovery) = crate::recovery::recovery_session(app, an()).await;
+    let sessions = vec![
+        (auth::SETUP, setup),
+        (auth::CITIZEN, citizen),
+        (auth::OFFICER, officer),
+        (auth::ADMIN, admin),
+        (auth::RECOVERY, recovery),
+    ];
+    (sessions, recovery_id)
+}
+
 /// Runs `statements` as a database administrator would (triggers off where needed).
 pub async fn tamper(db: &TestDb, statements: &[&str]) {
     if db.name == "sqlite" {
