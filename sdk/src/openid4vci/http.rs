@@ -26,6 +26,9 @@ impl HttpTransport {
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
             .max_redirects(0)
+            // Servers close idle connections (dinhdanh-server after its 10 s header deadline):
+            // a pooled connection older than that would meet a closed socket.
+            .max_idle_age(Duration::from_secs(5))
             .build()
             .into();
         Self { agent }
