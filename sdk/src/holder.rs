@@ -14,8 +14,8 @@ use crate::{
     openid4vp::{
         Oid4vpError,
         dcql::{Candidate, Evaluation, FORMAT_SD_JWT_VC},
-        request::{Consent, RequestReference, VerifiedRequest, verify_request},
-        response::{direct_post_body, direct_post_jwt_body, vp_token},
+        request::{Consent, RequestReference, VerifiedRequest, authenticate_request},
+        response::{direct_post_body, direct_post_jwt_body, error_body, error_jwt_body, vp_token},
     },
     sdjwt::{KeyBindingInput, SdJwt, SdJwtError},
     wallet::{
@@ -44,6 +44,16 @@ pub enum WalletError {
     /// No credential in the wallet answers the request.
     #[error("no credential in the wallet answers this request")]
     NoMatch,
+    /// A request from an authenticated verifier was refused: `response` is the error response
+    /// (section 8.5, `error`'s code, unencrypted) for the host to POST to the verifier's
+    /// `response_uri`, so that it learns why instead of waiting.
+    #[error("{error}")]
+    RequestRefused {
+        /// Why.
+        error: Oid4vpError,
+        /// The error response.
+        response: Box<PresentationResponse>,
+    },
     /// A stored credential no longer parses.
     #[error("a stored credential is unreadable: {0}")]
     Credential(#[from] SdJwtError),
@@ -77,10 +87,11 @@ impl PendingPresentation {
 pub struct PresentationResponse {
     /// Where to send it.
     pub response_uri: String,
-    /// The `vp_token`.
-    pub vp_token: Value,
-    /// The `application/x-www-form-urlencoded` body: `vp_token` and `state`, or with
-    /// `direct_post.jwt` `response`, a JWE of both to the verifier's key.
+    /// The `vp_token`; `None` when the answer is an error response (`access_denied` when nothing
+    /// is presented), which says so in `body`.
+    pub vp_token: Option<Value>,
+    /// The `application/x-www-form-urlencoded` body: `vp_token` and `state` (or `error` and
+    /// `state`), or with `direct_post.jwt` `response`, a JWE of them to the verifier's key.
     pub body: String,
     /// Copies left unused, per credential presented (0: refresh it).
     pub unused_left: Vec<(String, u32)>,
@@ -285,7 +296,22 @@ impl<'k> Wallet<'k> {
                 (client_id, jwt.trim().to_owned())
             }
         };
-        let request = verify_request(&jwt, &client_id, &self.verifier_anchors, now)?;
+        let authenticated = authenticate_request(&jwt, &client_id, &self.verifier_anchors, now)?;
+        // From here on the verifier is authenticated and `response_uri` is its own: a refusal is
+        // answered there (section 8.5).
+        let response_uri = authenticated.response_uri().to_owned();
+        let state = authenticated.state().map(str::to_owned);
+        let request = authenticated
+            .verify(&self.verifier_anchors, now)
+            .map_err(|error| WalletError::RequestRefused {
+                response: Box::new(PresentationResponse {
+                    body: error_body(error.code(), Some(&error.to_string()), state.as_deref()),
+                    response_uri,
+                    vp_token: None,
+                    unused_left: Vec::new(),
+                }),
+                error,
+            })?;
         let infos = self.store.list()?;
         let parsed: Vec<SdJwt> = infos
             .iter()
@@ -332,7 +358,7 @@ impl<'k> Wallet<'k> {
             .dcql_query
             .evaluate(&candidates)
             .ok_or(WalletError::NoMatch)?;
-        let consent = request.consent(&evaluation, |i| infos[i].vct.clone());
+        let consent = request.consent(&evaluation, &candidates);
         Ok(PendingPresentation {
             request,
             consent,
@@ -343,12 +369,16 @@ impl<'k> Wallet<'k> {
 
     /// Presents what the consent allows (the citizen approved it): for each credential an
     /// unused copy, with only the consented claims and key binding to this request; each
-    /// presentation logged.
+    /// presentation logged. When the consent has nothing to present, the answer is
+    /// `access_denied` ([`Wallet::decline`]).
     pub fn respond(
         &mut self,
         pending: &PendingPresentation,
         now: u64,
     ) -> Result<PresentationResponse, WalletError> {
+        if pending.consent.credentials.is_empty() {
+            return self.decline(pending);
+        }
         let request = &pending.request.request;
         let mut presentations = Vec::new();
         let mut unused_left = Vec::new();
@@ -386,8 +416,31 @@ impl<'k> Wallet<'k> {
         Ok(PresentationResponse {
             response_uri: request.response_uri.clone(),
             body,
-            vp_token: token,
+            vp_token: Some(token),
             unused_left,
+        })
+    }
+
+    /// Declines a request (the citizen refused, or nothing can be presented within the
+    /// registration): the `access_denied` error response (section 8.5), in the response mode
+    /// asked for. Nothing is disclosed, used or logged.
+    pub fn decline(
+        &self,
+        pending: &PendingPresentation,
+    ) -> Result<PresentationResponse, WalletError> {
+        const ACCESS_DENIED: &str = "access_denied";
+        let request = &pending.request.request;
+        let state = request.state.as_deref();
+        // No description: why the wallet says no is the citizen's business (section 15.9).
+        let body = match &pending.request.encryption {
+            Some(encryption) => error_jwt_body(ACCESS_DENIED, None, state, encryption)?,
+            None => error_body(ACCESS_DENIED, None, state),
+        };
+        Ok(PresentationResponse {
+            response_uri: request.response_uri.clone(),
+            vp_token: None,
+            body,
+            unused_left: Vec::new(),
         })
     }
 

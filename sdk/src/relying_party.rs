@@ -2,9 +2,13 @@
 //! It signs an OpenID4VP request for a DCQL query (an invocation URL for a QR code or a deep
 //! link), keeps it pending, and checks the wallet's `direct_post` or `direct_post.jwt` answer
 //! offline: the pending request taken once, the presentations verified under the policy (trust
-//! anchors and status lists cached by the host, each with a maximum age).
+//! anchors and status lists cached by the host, each with a maximum age). A request travels by
+//! value (`request=`, for offline QR codes) or by reference (`request_uri=`, which HAIP requires:
+//! the host serves [`RelyingParty::request_object`] at that URL).
 
-use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
 
 use crate::{
     jose::{
@@ -13,13 +17,13 @@ use crate::{
     },
     openid4vp::{
         Oid4vpError,
-        dcql::DcqlQuery,
+        dcql::{DcqlQuery, FORMAT_SD_JWT_VC},
         request::{
             REGISTRATION_FORMAT, RequestObject, RequestReference, ResponseMode, STATIC_AUDIENCE,
             VerifierInfo, new_nonce, sign_request,
         },
         response::{
-            PendingRequests, ResponsePolicy, VerifiedAnswer, open_encrypted_response,
+            PendingRequests, ResponsePolicy, VerifiedAnswer, open_encrypted_payload,
             verify_response,
         },
     },
@@ -49,7 +53,8 @@ pub struct RelyingPartyConfig {
 /// A request made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedRequest {
-    /// The invocation URL (`openid4vp://?client_id=…&request=…`), for a QR code or a deep link.
+    /// The invocation URL (`openid4vp://?client_id=…&request=…`, or `…&request_uri=…`), for a QR
+    /// code or a deep link.
     pub uri: String,
     /// Its `state`: the answer carries it back.
     pub state: String,
@@ -60,6 +65,8 @@ pub struct RelyingParty {
     config: RelyingPartyConfig,
     pending: PendingRequests,
     status_lists: StatusListCache,
+    /// Request objects served by reference: by `request_uri`, the signed object and its expiry.
+    served: HashMap<String, (String, u64)>,
 }
 
 impl std::fmt::Debug for RelyingParty {
@@ -80,6 +87,7 @@ impl RelyingParty {
             config,
             pending: PendingRequests::new(),
             status_lists: StatusListCache::new(),
+            served: HashMap::new(),
         }
     }
 
@@ -88,14 +96,92 @@ impl RelyingParty {
         &mut self.status_lists
     }
 
-    /// Signs a request for `query` and keeps it pending until `now` + the request lifetime.
+    /// Signs a request for `query` and keeps it pending until `now` + the request lifetime; the
+    /// invocation URL carries it by value (`request=`), so that it works without a network.
     pub fn create_request(
         &mut self,
         query: DcqlQuery,
         now: u64,
     ) -> Result<CreatedRequest, Oid4vpError> {
+        let (request, state) = self.sign_pending(query, now)?;
+        Ok(CreatedRequest {
+            uri: RequestReference::Value {
+                client_id: self.config.client_id.clone(),
+                request,
+            }
+            .to_uri(),
+            state,
+        })
+    }
+
+    /// As [`RelyingParty::create_request`], the request passed by reference: the invocation URL
+    /// carries `request_uri`, an `https` URL under `base` (the host's endpoint for request
+    /// objects) with a random last segment, where the host serves
+    /// [`RelyingParty::request_object`] to the wallet's GET (RFC 9101 section 5.2; OpenID4VP
+    /// section 5.10 for `request_uri_method=post`, which wallets may also answer with GET).
+    pub fn create_request_by_reference(
+        &mut self,
+        query: DcqlQuery,
+        base: &str,
+        now: u64,
+    ) -> Result<CreatedRequest, Oid4vpError> {
+        if !base.starts_with("https://") {
+            return Err(Oid4vpError::InvalidRequest(
+                "a request_uri must be https".into(),
+            ));
+        }
+        let (request, state) = self.sign_pending(query, now)?;
+        let request_uri = format!("{}/{}", base.trim_end_matches('/'), new_nonce()?);
+        let exp = now + self.config.request_ttl;
+        self.served.retain(|_, (_, expires_at)| *expires_at > now);
+        self.served.insert(request_uri.clone(), (request, exp));
+        Ok(CreatedRequest {
+            uri: RequestReference::Uri {
+                client_id: self.config.client_id.clone(),
+                request_uri,
+            }
+            .to_uri(),
+            state,
+        })
+    }
+
+    /// The signed request object to serve at `request_uri` (as the body of a 200 with content
+    /// type `application/oauth-authz-req+jwt`), while its request is answerable; `None`: answer
+    /// 404.
+    pub fn request_object(&self, request_uri: &str, now: u64) -> Option<&str> {
+        self.served
+            .get(request_uri)
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(jwt, _)| jwt.as_str())
+    }
+
+    /// Signs a request object for `query` and keeps it pending: the object and its `state`.
+    fn sign_pending(
+        &mut self,
+        query: DcqlQuery,
+        now: u64,
+    ) -> Result<(String, String), Oid4vpError> {
         let state = new_nonce()?;
         let exp = now + self.config.request_ttl;
+        // Under x509_san_dns and x509_hash all verifier metadata comes from `client_metadata`
+        // (section 5.9.3), and `vp_formats_supported` is required there (sections 5.1, 11.1):
+        // the formats always, the encryption keys when answers must come encrypted.
+        let mut metadata = Map::new();
+        metadata.insert(
+            "vp_formats_supported".into(),
+            json!({ FORMAT_SD_JWT_VC: {
+                "sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"] } }),
+        );
+        if let Some(key) = &self.config.encryption {
+            metadata.insert(
+                "jwks".into(),
+                json!({ "keys": [key.public_jwk(ENCRYPTION_KID)] }),
+            );
+            metadata.insert(
+                "encrypted_response_enc_values_supported".into(),
+                json!(["A256GCM", "A128GCM"]),
+            );
+        }
         let object = RequestObject {
             client_id: self.config.client_id.clone(),
             response_type: "vp_token".into(),
@@ -108,14 +194,7 @@ impl RelyingParty {
             nonce: new_nonce()?,
             state: Some(state.clone()),
             dcql_query: query,
-            client_metadata: self.config.encryption.as_ref().map(|key| {
-                json!({
-                    "jwks": { "keys": [key.public_jwk(ENCRYPTION_KID)] },
-                    "encrypted_response_enc_values_supported": ["A256GCM", "A128GCM"],
-                    "vp_formats_supported": { "dc+sd-jwt": {
-                        "sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"] } }
-                })
-            }),
+            client_metadata: Some(Value::Object(metadata)),
             verifier_info: self.config.registration.as_ref().map(|jwt| {
                 vec![VerifierInfo {
                     format: REGISTRATION_FORMAT.into(),
@@ -129,49 +208,54 @@ impl RelyingParty {
         };
         let request = sign_request(&object, self.config.signer.as_ref(), &self.config.chain)?;
         self.pending.insert(object, exp)?;
-        Ok(CreatedRequest {
-            uri: RequestReference::Value {
-                client_id: self.config.client_id.clone(),
-                request,
-            }
-            .to_uri(),
-            state,
-        })
+        Ok((request, state))
     }
 
     /// Checks a wallet's answer, the `application/x-www-form-urlencoded` body it posted
     /// (`vp_token` and `state`, or `response`, a JWE of both): the verified presentations. The
-    /// request it answers is taken once; a second answer is refused.
+    /// request it answers is taken once; a second answer is refused. An error response (section
+    /// 8.5; encrypted, or in the clear as section 8.3.1 allows) also ends its request, and is
+    /// [`Oid4vpError::Refused`] with the wallet's code (`access_denied`: the citizen declined,
+    /// or the wallet holds nothing it may present for this request).
     pub fn receive(&mut self, body: &str, now: u64) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
         let invalid = |m: &str| Oid4vpError::InvalidResponse(m.into());
-        let mut fields = std::collections::HashMap::new();
-        for pair in body.split('&') {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_encoding::percent_decode_str(&value.replace('+', " "))
-                .decode_utf8()
-                .map_err(|_| invalid("a field is not UTF-8"))?
-                .into_owned();
-            if fields.insert(name.to_owned(), value).is_some() {
-                return Err(invalid("a field is repeated"));
+        let fields = crate::urlencode::parse(body)?;
+        let accepted = [ContentEncryption::A256Gcm, ContentEncryption::A128Gcm];
+        let parameters: Map<String, Value> = match (&self.config.encryption, fields.get("response"))
+        {
+            (Some(key), Some(jwe)) => open_encrypted_payload(jwe, key, &accepted)?,
+            (Some(_), None) if !fields.contains_key("error") => {
+                return Err(invalid("the answer must be encrypted"));
             }
-        }
-        let (vp_token, state) = match (&self.config.encryption, fields.get("response")) {
-            (Some(key), Some(jwe)) => open_encrypted_response(
-                jwe,
-                key,
-                &[ContentEncryption::A256Gcm, ContentEncryption::A128Gcm],
-            )?,
-            (Some(_), None) => return Err(invalid("the answer must be encrypted")),
-            (None, _) => {
-                let token = fields
-                    .get("vp_token")
-                    .ok_or_else(|| invalid("no vp_token"))?;
-                let token: Value =
-                    serde_json::from_str(token).map_err(|_| invalid("vp_token is not JSON"))?;
-                (token, fields.get("state").cloned())
-            }
+            _ => fields
+                .into_iter()
+                .map(|(name, value)| (name, Value::String(value)))
+                .collect(),
         };
-        let state = state.ok_or_else(|| invalid("no state"))?;
+        let text = |name: &str| match parameters.get(name) {
+            None => Ok(None),
+            Some(Value::String(value)) => Ok(Some(value.clone())),
+            Some(_) => Err(Oid4vpError::InvalidResponse(format!(
+                "{name} is not a string"
+            ))),
+        };
+        let state = text("state")?.ok_or_else(|| invalid("no state"))?;
+        if let Some(error) = text("error")? {
+            // The wallet's no ends the request too: it was answered.
+            self.pending.take(&state, now)?;
+            return Err(Oid4vpError::Refused {
+                error,
+                description: text("error_description")?,
+            });
+        }
+        let vp_token = match parameters.get("vp_token") {
+            None => return Err(invalid("no vp_token")),
+            // In a form body `vp_token` is JSON text; inside a JWE, JSON itself.
+            Some(Value::String(json)) if self.config.encryption.is_none() => {
+                serde_json::from_str(json).map_err(|_| invalid("vp_token is not JSON"))?
+            }
+            Some(token) => token.clone(),
+        };
         let request = self.pending.take(&state, now)?;
         verify_response(
             &vp_token,

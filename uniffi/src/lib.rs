@@ -40,7 +40,8 @@ pub enum DinhdanhError {
         /// What was wrong.
         reason: String,
     },
-    /// The issuer or verifier refused (its error code in the reason).
+    /// The issuer, verifier or wallet refused (its error code in the reason; a wallet's
+    /// `access_denied` to a verifier).
     #[error("refused: {reason}")]
     Refused {
         /// The error code and description.
@@ -85,6 +86,9 @@ impl From<Oid4vpError> for DinhdanhError {
                 reason: error.to_string(),
             },
             Oid4vpError::UnknownOrReplayed => Self::Replayed,
+            Oid4vpError::Refused { .. } => Self::Refused {
+                reason: error.to_string(),
+            },
             Oid4vpError::Presentation { .. } => Self::Untrusted {
                 reason: error.to_string(),
             },
@@ -371,8 +375,11 @@ pub struct Consent {
     pub registered: bool,
     /// Its registered purpose.
     pub purpose: Option<String>,
-    /// Per credential.
+    /// Per credential to present. Empty: nothing can be presented, and responding tells the
+    /// verifier `access_denied`.
     pub items: Vec<ConsentItem>,
+    /// Credentials asked for but withheld whole, with the refused claims they would need.
+    pub withheld: Vec<ConsentItem>,
 }
 
 /// The wallet's answer, for the host to POST.
@@ -412,26 +419,24 @@ impl PendingPresentation {
     /// What to show the citizen.
     pub fn consent(&self) -> Consent {
         let consent = &self.inner.consent;
+        let item = |item: &dinhdanh_sdk::openid4vp::request::ConsentItem| ConsentItem {
+            query: item.query.clone(),
+            credential_id: self
+                .inner
+                .credential_id(item.candidate)
+                .unwrap_or_default()
+                .to_owned(),
+            vct: item.vct.clone(),
+            claims: item.claims.iter().map(ToString::to_string).collect(),
+            refused: item.refused.iter().map(ToString::to_string).collect(),
+        };
         Consent {
             verifier: consent.verifier.clone(),
             verifier_name: consent.verifier_name.clone(),
             registered: consent.registered,
             purpose: consent.purpose.clone(),
-            items: consent
-                .credentials
-                .iter()
-                .map(|item| ConsentItem {
-                    query: item.query.clone(),
-                    credential_id: self
-                        .inner
-                        .credential_id(item.candidate)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    vct: item.vct.clone(),
-                    claims: item.claims.iter().map(ToString::to_string).collect(),
-                    refused: item.refused.iter().map(ToString::to_string).collect(),
-                })
-                .collect(),
+            items: consent.credentials.iter().map(item).collect(),
+            withheld: consent.withheld.iter().map(item).collect(),
         }
     }
 }
@@ -568,6 +573,20 @@ impl Wallet {
     ) -> Result<PresentationAnswer, DinhdanhError> {
         self.with(|wallet| {
             let response = wallet.respond(&pending.inner, now)?;
+            Ok(PresentationAnswer {
+                response_uri: response.response_uri,
+                body: response.body,
+            })
+        })
+    }
+
+    /// Declines (the citizen said no): the `access_denied` answer to POST.
+    pub fn decline(
+        &self,
+        pending: Arc<PendingPresentation>,
+    ) -> Result<PresentationAnswer, DinhdanhError> {
+        self.with(|wallet| {
+            let response = wallet.decline(&pending.inner)?;
             Ok(PresentationAnswer {
                 response_uri: response.response_uri,
                 body: response.body,

@@ -437,19 +437,8 @@ pub fn finish_authorization(
         .ok_or_else(|| {
             ClientError::Protocol("the redirect is not to the wallet's redirect URI".into())
         })?;
-    let mut parameters = std::collections::HashMap::new();
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_encoding::percent_decode_str(&value.replace('+', " "))
-            .decode_utf8()
-            .map_err(|_| ClientError::Protocol(format!("redirect: {name} is not UTF-8")))?
-            .into_owned();
-        if parameters.insert(name, value).is_some() {
-            return Err(ClientError::Protocol(format!(
-                "redirect: {name} is repeated"
-            )));
-        }
-    }
+    let parameters = crate::urlencode::parse(query)
+        .map_err(|e| ClientError::Protocol(format!("redirect: {e}")))?;
     if parameters.get("state") != Some(&start.state) {
         return Err(ClientError::Protocol(
             "redirect: state does not match".into(),

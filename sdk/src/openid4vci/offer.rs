@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 use super::Oid4vciError;
@@ -162,27 +161,12 @@ pub fn parse_offer_uri(uri: &str) -> Result<OfferReference, Oid4vciError> {
     if uri.len() > MAX_OFFER_URI {
         return Err(invalid("the offer URI is too long"));
     }
-    let query = uri
-        .split_once('?')
-        .map(|(_, q)| q.split('#').next().unwrap_or(q))
-        .ok_or_else(|| invalid("the offer URI has no query"))?;
-    let mut by_value = None;
-    let mut by_reference = None;
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode_str(&value.replace('+', " "))
-            .decode_utf8()
-            .map_err(|_| invalid("the offer URI is not UTF-8"))?
-            .into_owned();
-        let slot = match name {
-            "credential_offer" => &mut by_value,
-            "credential_offer_uri" => &mut by_reference,
-            _ => continue,
-        };
-        if slot.replace(value).is_some() {
-            return Err(invalid("a parameter appears twice in the offer URI"));
-        }
-    }
+    let query =
+        crate::urlencode::query_of(uri).ok_or_else(|| invalid("the offer URI has no query"))?;
+    let mut parameters = crate::urlencode::parse(query)
+        .map_err(|e| Oid4vciError::InvalidRequest(format!("the offer URI: {e}")))?;
+    let by_value = parameters.remove("credential_offer");
+    let by_reference = parameters.remove("credential_offer_uri");
     match (by_value, by_reference) {
         (Some(json), None) => Ok(OfferReference::Value(CredentialOffer::from_json(&json)?)),
         (None, Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {

@@ -339,9 +339,44 @@ pub struct Evaluation {
     pub unsatisfied_optional: usize,
 }
 
+/// What a wallet is willing to present, on top of what a query asks (its own policy: a relying
+/// party's registration, the citizen's choices). A claim it will not disclose is treated as if the
+/// credential did not hold it, and a credential it will not present as if the wallet did not
+/// (section 6.4): a claim set needing a withheld claim is not satisfiable, and neither is a
+/// credential query whose every candidate is withheld.
+pub trait DisclosurePolicy {
+    /// Whether the candidate at this index may be presented at all.
+    fn presents(&self, candidate: usize) -> bool;
+    /// Whether its claim at `path` may be disclosed.
+    fn discloses(&self, candidate: usize, path: &ClaimPath) -> bool;
+}
+
+/// Everything the query selects may be presented.
+struct Unrestricted;
+
+impl DisclosurePolicy for Unrestricted {
+    fn presents(&self, _: usize) -> bool {
+        true
+    }
+    fn discloses(&self, _: usize, _: &ClaimPath) -> bool {
+        true
+    }
+}
+
 impl DcqlQuery {
     /// Evaluates the query against `candidates`. `None` when the wallet cannot satisfy it.
     pub fn evaluate(&self, candidates: &[Candidate<'_>]) -> Option<Evaluation> {
+        self.evaluate_within(candidates, &Unrestricted)
+    }
+
+    /// Evaluates the query against `candidates` as far as `policy` lets the wallet present them:
+    /// the first claim set and the first credential set option satisfiable within it. `None`
+    /// when nothing satisfiable remains of a required credential set.
+    pub fn evaluate_within(
+        &self,
+        candidates: &[Candidate<'_>],
+        policy: &dyn DisclosurePolicy,
+    ) -> Option<Evaluation> {
         let per_query: Vec<QueryMatch> = self
             .credentials
             .iter()
@@ -350,11 +385,14 @@ impl DcqlQuery {
                 matches: candidates
                     .iter()
                     .enumerate()
+                    .filter(|(i, _)| policy.presents(*i))
                     .filter_map(|(i, c)| {
-                        query.matches(c).map(|claims| CandidateMatch {
-                            candidate: i,
-                            claims,
-                        })
+                        query
+                            .matches_within(c, &|path| policy.discloses(i, path))
+                            .map(|claims| CandidateMatch {
+                                candidate: i,
+                                claims,
+                            })
                     })
                     .collect(),
                 multiple: query.multiple,
@@ -401,6 +439,15 @@ impl DcqlQuery {
 impl CredentialQuery {
     /// The claims to disclose when `candidate` answers this query; `None` if it does not.
     pub fn matches(&self, candidate: &Candidate<'_>) -> Option<Vec<ClaimPath>> {
+        self.matches_within(candidate, &|_| true)
+    }
+
+    /// [`CredentialQuery::matches`] where only claims `disclosable` accepts count as held.
+    fn matches_within(
+        &self,
+        candidate: &Candidate<'_>,
+        disclosable: &dyn Fn(&ClaimPath) -> bool,
+    ) -> Option<Vec<ClaimPath>> {
         if let Some(authorities) = &self.trusted_authorities {
             // Only authority key identifiers can be checked offline; other kinds never match.
             let trusted = authorities.iter().any(|a| {
@@ -413,7 +460,7 @@ impl CredentialQuery {
                 return None;
             }
         }
-        self.matches_ignoring_authorities(candidate)
+        self.matches_claims(candidate, disclosable)
     }
 
     /// [`CredentialQuery::matches`] without `trusted_authorities`: for a verifier, which trusts
@@ -421,6 +468,14 @@ impl CredentialQuery {
     pub(crate) fn matches_ignoring_authorities(
         &self,
         candidate: &Candidate<'_>,
+    ) -> Option<Vec<ClaimPath>> {
+        self.matches_claims(candidate, &|_| true)
+    }
+
+    fn matches_claims(
+        &self,
+        candidate: &Candidate<'_>,
+        disclosable: &dyn Fn(&ClaimPath) -> bool,
     ) -> Option<Vec<ClaimPath>> {
         if candidate.format != self.format {
             return None;
@@ -437,7 +492,7 @@ impl CredentialQuery {
         let Some(claims) = &self.claims else {
             return Some(Vec::new());
         };
-        let resolve = |claim: &ClaimsQuery| claim_paths(claim, candidate.claims);
+        let resolve = |claim: &ClaimsQuery| claim_paths(claim, candidate.claims, disclosable);
         match &self.claim_sets {
             None => {
                 let mut out = Vec::new();
@@ -458,9 +513,13 @@ impl CredentialQuery {
     }
 }
 
-/// The concrete paths a claims query selects in `claims` (section 7.1), if it selects any and
-/// (with `values`) one of them has an accepted value.
-fn claim_paths(claim: &ClaimsQuery, claims: &Map<String, Value>) -> Option<Vec<ClaimPath>> {
+/// The concrete paths a claims query selects in `claims` (section 7.1), if it selects any that
+/// `disclosable` accepts and (with `values`) one of them has an accepted value.
+fn claim_paths(
+    claim: &ClaimsQuery,
+    claims: &Map<String, Value>,
+    disclosable: &dyn Fn(&ClaimPath) -> bool,
+) -> Option<Vec<ClaimPath>> {
     let (first, rest) = claim.path.split_first()?;
     let PathElement::Name(name) = first else {
         return None;
@@ -498,6 +557,7 @@ fn claim_paths(claim: &ClaimsQuery, claims: &Map<String, Value>) -> Option<Vec<C
     if let Some(values) = &claim.values {
         selected.retain(|(_, v)| values.contains(v));
     }
+    selected.retain(|(path, _)| disclosable(path));
     if selected.is_empty() {
         return None;
     }

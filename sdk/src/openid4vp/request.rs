@@ -8,7 +8,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Oid4vpError, dcql::DcqlQuery};
+use super::{
+    Oid4vpError,
+    dcql::{Candidate, DcqlQuery, DisclosurePolicy, Evaluation},
+};
 use crate::{
     jose::{
         self, JwsHeader, JwsSigner, PublicKey, UnverifiedJws, b64,
@@ -202,27 +205,28 @@ impl RequestReference {
                 "the request is too large".into(),
             ));
         }
-        let query = uri
-            .split_once('?')
-            .map(|(_, q)| q)
+        let query = crate::urlencode::query_of(uri)
             .ok_or_else(|| Oid4vpError::InvalidRequest("no query parameters".into()))?;
-        let mut client_id = None;
-        let mut request = None;
-        let mut request_uri = None;
-        for pair in query.split('&') {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_encoding::percent_decode_str(&value.replace('+', " "))
-                .decode_utf8()
-                .map_err(|_| Oid4vpError::InvalidRequest(format!("{name} is not UTF-8")))?
-                .into_owned();
-            let slot = match name {
-                "client_id" => &mut client_id,
-                "request" => &mut request,
-                "request_uri" => &mut request_uri,
-                _ => continue,
-            };
-            if slot.replace(value).is_some() {
-                return Err(Oid4vpError::InvalidRequest(format!("{name} is repeated")));
+        // Other parameters are ignored: a signed request's parameters are read from the request
+        // object only (section 5.10.1; RFC 9101 section 6.3).
+        let mut parameters = crate::urlencode::parse(query)?;
+        let client_id = parameters.remove("client_id");
+        let request = parameters.remove("request");
+        let request_uri = parameters.remove("request_uri");
+        match parameters.remove("request_uri_method").as_deref() {
+            None => {}
+            Some(_) if request_uri.is_none() => {
+                return Err(Oid4vpError::InvalidRequest(
+                    "request_uri_method without request_uri".into(),
+                ));
+            }
+            // Section 5.1: a wallet that does not support the `post` method (it would send its
+            // metadata) fetches with GET, as this one does.
+            Some("get" | "post") => {}
+            Some(other) => {
+                return Err(Oid4vpError::InvalidRequestUriMethod(format!(
+                    "request_uri_method {other:?} is neither get nor post"
+                )));
             }
         }
         let client_id =
@@ -372,17 +376,28 @@ pub fn response_encryption(
     Ok(Some(ResponseEncryption { key, kid, enc }))
 }
 
-/// Checks a signed request object as received with `client_id` (the invocation URL's): the
+/// A request object whose signature, certificate chain, client identifier and `response_uri`
+/// check out: the verifier is who it says and the response channel is its own, so the wallet may
+/// answer there, with an error if the rest of the request is refused (section 8.5).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedRequest {
+    parameters: serde_json::Map<String, Value>,
+    client_id: ClientId,
+    chain: ValidatedChain,
+    response_uri: String,
+    state: Option<String>,
+}
+
+/// Checks who sent a request object received with `client_id` (the invocation URL's): the
 /// signature by the leaf of its `x5c`, the chain to the relying-party `anchors` at `now`, the
-/// client identifier naming that certificate and equal in both places, the parameters; and the
-/// registration in `verifier_info`, if any (signed under the same anchors, for this client, not
-/// expired; one that fails is ignored and the request treated as unregistered).
-pub fn verify_request(
+/// client identifier naming that certificate and equal in both places, and `response_uri` (https,
+/// on the client's DNS name under `x509_san_dns`, section 5.9.3).
+pub fn authenticate_request(
     jwt: &str,
     client_id: &str,
     anchors: &[TrustAnchor],
     now: u64,
-) -> Result<VerifiedRequest, Oid4vpError> {
+) -> Result<AuthenticatedRequest, Oid4vpError> {
     if jwt.len() > MAX_REQUEST {
         return Err(Oid4vpError::InvalidRequest(
             "the request is too large".into(),
@@ -390,31 +405,31 @@ pub fn verify_request(
     }
     let (chain, payload) = verify_x5c_jws(jwt, REQUEST_TYP, anchors, now)
         .map_err(|e| Oid4vpError::InvalidClient(format!("request object: {e}")))?;
-    let request: RequestObject = serde_json::from_slice(&payload)
+    let parameters: serde_json::Map<String, Value> = serde_json::from_slice(&payload)
         .map_err(|e| Oid4vpError::InvalidRequest(format!("request object: {e}")))?;
-    if request.client_id != client_id {
+    let text = |name: &str| match parameters.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(Oid4vpError::InvalidRequest(format!(
+            "request object: {name} is not a string"
+        ))),
+    };
+    if text("client_id")?.as_deref() != Some(client_id) {
         return Err(Oid4vpError::InvalidClient(
             "client_id differs between the URL and the request object".into(),
         ));
     }
-    let prefix = ClientId::parse(&request.client_id)?;
+    let prefix = ClientId::parse(client_id)?;
     if !prefix.names(&chain) {
         return Err(Oid4vpError::InvalidClient(
             "the client identifier does not name the request's certificate".into(),
         ));
     }
-    if request.response_type != "vp_token" {
-        return Err(Oid4vpError::InvalidRequest(
-            "response_type must be vp_token".into(),
-        ));
-    }
-    if !request.response_uri.starts_with("https://") {
-        return Err(Oid4vpError::InvalidRequest(
-            "response_uri must be https".into(),
-        ));
-    }
+    let response_uri = text("response_uri")?
+        .filter(|uri| uri.starts_with("https://"))
+        .ok_or_else(|| Oid4vpError::InvalidRequest("response_uri must be https".into()))?;
     if let ClientId::X509SanDns(name) = &prefix {
-        let host = request.response_uri["https://".len()..]
+        let host = response_uri["https://".len()..]
             .split(['/', '?', '#', ':'])
             .next()
             .unwrap_or_default();
@@ -424,45 +439,132 @@ pub fn verify_request(
             ));
         }
     }
-    if request.nonce.len() < 16 {
-        return Err(Oid4vpError::InvalidRequest(
-            "nonce must carry at least 128 bits".into(),
-        ));
-    }
-    if request.exp.is_some_and(|exp| exp <= now) {
-        return Err(Oid4vpError::InvalidRequest(
-            "the request has expired".into(),
-        ));
-    }
-    if request
-        .aud
-        .as_deref()
-        .is_some_and(|aud| aud != STATIC_AUDIENCE)
-    {
-        return Err(Oid4vpError::InvalidRequest(
-            "aud is not for wallets under static discovery".into(),
-        ));
-    }
-    let encryption = response_encryption(&request)?;
-    let registration = request
-        .verifier_info
-        .iter()
-        .flatten()
-        .filter(|info| info.format == REGISTRATION_FORMAT)
-        .filter_map(|info| info.data.as_str())
-        .find_map(|jwt| {
-            let (_, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now).ok()?;
-            let registration: Registration = serde_json::from_slice(&payload).ok()?;
-            (registration.sub == request.client_id && registration.exp > now)
-                .then_some(registration)
-        });
-    Ok(VerifiedRequest {
-        encryption,
-        certificate_subject: chain.leaf_subject(),
+    Ok(AuthenticatedRequest {
+        state: text("state")?,
+        parameters,
         client_id: prefix,
-        registration,
-        request,
+        chain,
+        response_uri,
     })
+}
+
+impl AuthenticatedRequest {
+    /// Where the verifier takes answers, errors included.
+    pub fn response_uri(&self) -> &str {
+        &self.response_uri
+    }
+
+    /// The `state` an answer echoes.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// Checks the rest of the request at `now`: its parameters, the response encryption it asks
+    /// for, the verifier's metadata; and the registration in `verifier_info`, if any (signed under
+    /// the same `anchors`, for this client, not expired; one that fails is ignored and the request
+    /// treated as unregistered).
+    pub fn verify(self, anchors: &[TrustAnchor], now: u64) -> Result<VerifiedRequest, Oid4vpError> {
+        // Unknown parameters are ignored, but not these two (sections 5 and 8.2).
+        if self.parameters.contains_key("transaction_data") {
+            return Err(Oid4vpError::InvalidTransactionData(
+                "this wallet supports no transaction data type".into(),
+            ));
+        }
+        if self.parameters.contains_key("redirect_uri") {
+            return Err(Oid4vpError::InvalidRequest(
+                "redirect_uri must not be present with response_uri (direct_post)".into(),
+            ));
+        }
+        let request = RequestObject::deserialize(&Value::Object(self.parameters))
+            .map_err(|e| Oid4vpError::InvalidRequest(format!("request object: {e}")))?;
+        if request.response_type != "vp_token" {
+            return Err(Oid4vpError::InvalidRequest(
+                "response_type must be vp_token".into(),
+            ));
+        }
+        if request.nonce.len() < 16 {
+            return Err(Oid4vpError::InvalidRequest(
+                "nonce must carry at least 128 bits".into(),
+            ));
+        }
+        if request.exp.is_some_and(|exp| exp <= now) {
+            return Err(Oid4vpError::InvalidRequest(
+                "the request has expired".into(),
+            ));
+        }
+        if request
+            .aud
+            .as_deref()
+            .is_some_and(|aud| aud != STATIC_AUDIENCE)
+        {
+            return Err(Oid4vpError::InvalidRequest(
+                "aud is not for wallets under static discovery".into(),
+            ));
+        }
+        check_vp_formats(&request)?;
+        let encryption = response_encryption(&request)?;
+        let registration = request
+            .verifier_info
+            .iter()
+            .flatten()
+            .filter(|info| info.format == REGISTRATION_FORMAT)
+            .filter_map(|info| info.data.as_str())
+            .find_map(|jwt| {
+                let (_, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now).ok()?;
+                let registration: Registration = serde_json::from_slice(&payload).ok()?;
+                (registration.sub == request.client_id && registration.exp > now)
+                    .then_some(registration)
+            });
+        Ok(VerifiedRequest {
+            encryption,
+            certificate_subject: self.chain.leaf_subject(),
+            client_id: self.client_id,
+            registration,
+            request,
+        })
+    }
+}
+
+/// The verifier's metadata (`client_metadata.vp_formats_supported`, section 11.1), when it
+/// gives it, must accept what this wallet presents: SD-JWT VCs signed, and key-bound, with ES256.
+/// Without it the wallet proceeds: our relying parties' formats are known by the ecosystem.
+fn check_vp_formats(request: &RequestObject) -> Result<(), Oid4vpError> {
+    let Some(formats) = request
+        .client_metadata
+        .as_ref()
+        .and_then(|metadata| metadata.get("vp_formats_supported"))
+    else {
+        return Ok(());
+    };
+    let Some(sd_jwt) = formats.get(super::dcql::FORMAT_SD_JWT_VC) else {
+        return Err(Oid4vpError::VpFormatsNotSupported(
+            "the verifier does not accept dc+sd-jwt".into(),
+        ));
+    };
+    // Section B.3.4: both lists are optional; an absent one restricts nothing.
+    for member in ["sd-jwt_alg_values", "kb-jwt_alg_values"] {
+        if let Some(values) = sd_jwt.get(member)
+            && !values
+                .as_array()
+                .is_some_and(|algs| algs.iter().any(|alg| alg == "ES256"))
+        {
+            return Err(Oid4vpError::VpFormatsNotSupported(format!(
+                "the verifier's {member} lack ES256"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a signed request object as received with `client_id` (the invocation URL's): who sent
+/// it ([`authenticate_request`]), then the rest ([`AuthenticatedRequest::verify`]).
+pub fn verify_request(
+    jwt: &str,
+    client_id: &str,
+    anchors: &[TrustAnchor],
+    now: u64,
+) -> Result<VerifiedRequest, Oid4vpError> {
+    authenticate_request(jwt, client_id, anchors, now)?.verify(anchors, now)
 }
 
 /// Verifies a JWS of type `typ` signed by the leaf of its `x5c` chain, validated to `anchors`.
@@ -501,7 +603,10 @@ pub fn new_nonce() -> Result<String, Oid4vpError> {
 }
 
 /// What the wallet shows the citizen before presenting: who asks, why, and which claims of which
-/// credential; claims the relying party is not registered for are refused (never disclosed).
+/// credential. Claims the relying party is not registered for are refused (never disclosed), and
+/// a credential the query cannot have without them is withheld whole (section 6.4.1: a credential
+/// is not returned with fewer claims than asked); with nothing left to present, the answer is
+/// `access_denied` (section 8.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     /// The client identifier.
@@ -512,8 +617,12 @@ pub struct Consent {
     pub registered: bool,
     /// The registered purpose.
     pub purpose: Option<String>,
-    /// Per credential to present.
+    /// Per credential to present. Empty: nothing can be presented within the registration (an
+    /// unregistered verifier gets nothing), and responding tells the verifier `access_denied`.
     pub credentials: Vec<ConsentItem>,
+    /// Credentials the wallet holds for the query but will not present, each with the claims
+    /// refused that it would have needed (its `claims` empty).
+    pub withheld: Vec<ConsentItem>,
 }
 
 /// One credential in a consent.
@@ -531,33 +640,94 @@ pub struct ConsentItem {
     pub refused: Vec<ClaimPath>,
 }
 
+/// A relying party's registration as a disclosure policy: credentials of the types it is
+/// registered for, claims under the paths it is registered for; nothing without a registration.
+struct Registered<'a> {
+    registration: Option<&'a Registration>,
+    candidates: &'a [Candidate<'a>],
+}
+
+impl Registered<'_> {
+    fn vct(&self, candidate: usize) -> &str {
+        self.candidates.get(candidate).map_or("", |c| c.vct)
+    }
+}
+
+impl DisclosurePolicy for Registered<'_> {
+    fn presents(&self, candidate: usize) -> bool {
+        let vct = self.vct(candidate);
+        self.registration
+            .is_some_and(|r| r.credentials.iter().any(|c| c.vct == vct))
+    }
+
+    fn discloses(&self, candidate: usize, path: &ClaimPath) -> bool {
+        self.registration
+            .is_some_and(|r| r.covers(self.vct(candidate), path))
+    }
+}
+
 impl VerifiedRequest {
-    /// The consent for an evaluation of this request's query: the first matching credential of
-    /// each query (`vct_of` gives a candidate's type), with the claims split into registered
-    /// (disclosed) and not registered (refused).
-    pub fn consent(
-        &self,
-        evaluation: &super::dcql::Evaluation,
-        vct_of: impl Fn(usize) -> String,
-    ) -> Consent {
-        let credentials = evaluation
+    /// The consent for this request over the wallet's `candidates`, given their unrestricted
+    /// `evaluation` (what the wallet holds that answers the query): the query evaluated again
+    /// within the registration (claim sets and credential sets fall back to options it covers),
+    /// the first matching credential of each query chosen, and the claims asked for beyond the
+    /// registration listed as refused.
+    pub fn consent(&self, evaluation: &Evaluation, candidates: &[Candidate<'_>]) -> Consent {
+        let policy = Registered {
+            registration: self.registration.as_ref(),
+            candidates,
+        };
+        let vct = |i: usize| policy.vct(i).to_owned();
+        // Claims of `candidate` the unrestricted evaluation would give `query`.
+        let asked = |query: &str, candidate: usize| {
+            evaluation
+                .queries
+                .iter()
+                .filter(|q| q.query == query)
+                .flat_map(|q| &q.matches)
+                .find(|m| m.candidate == candidate)
+                .map(|m| m.claims.clone())
+                .unwrap_or_default()
+        };
+        let credentials: Vec<ConsentItem> = self
+            .request
+            .dcql_query
+            .evaluate_within(candidates, &policy)
+            .into_iter()
+            .flat_map(|within| within.queries)
+            .filter_map(|q| q.matches.into_iter().next().map(|m| (q.query, m)))
+            .map(|(query, m)| {
+                let refused = asked(&query, m.candidate)
+                    .into_iter()
+                    .filter(|path| !m.claims.contains(path))
+                    .collect();
+                ConsentItem {
+                    vct: vct(m.candidate),
+                    candidate: m.candidate,
+                    claims: m.claims,
+                    refused,
+                    query,
+                }
+            })
+            .collect();
+        let withheld = evaluation
             .queries
             .iter()
+            .filter(|q| !credentials.iter().any(|item| item.query == q.query))
             .filter_map(|q| q.matches.first().map(|m| (q, m)))
-            .map(|(q, m)| {
-                let vct = vct_of(m.candidate);
-                let (claims, refused) = m.claims.iter().cloned().partition(|path| {
-                    self.registration
-                        .as_ref()
-                        .is_some_and(|r| r.covers(&vct, path))
-                });
-                ConsentItem {
-                    query: q.query.clone(),
-                    candidate: m.candidate,
-                    vct,
-                    claims,
-                    refused,
-                }
+            .map(|(q, m)| ConsentItem {
+                query: q.query.clone(),
+                candidate: m.candidate,
+                vct: vct(m.candidate),
+                claims: Vec::new(),
+                refused: m
+                    .claims
+                    .iter()
+                    .filter(|path| {
+                        !(policy.presents(m.candidate) && policy.discloses(m.candidate, path))
+                    })
+                    .cloned()
+                    .collect(),
             })
             .collect();
         Consent {
@@ -569,6 +739,7 @@ impl VerifiedRequest {
             registered: self.registration.is_some(),
             purpose: self.registration.as_ref().map(|r| r.purpose.clone()),
             credentials,
+            withheld,
         }
     }
 }

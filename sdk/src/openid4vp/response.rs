@@ -57,8 +57,41 @@ pub fn direct_post_jwt_body(
     if let Some(state) = state {
         payload.insert("state".into(), Value::String(state.to_owned()));
     }
+    encrypted_body(&Value::Object(payload), encryption)
+}
+
+/// The `application/x-www-form-urlencoded` body of an error response under `direct_post`
+/// (sections 8.2 and 8.5): `error`, `error_description` when given, and `state`.
+pub fn error_body(error: &str, description: Option<&str>, state: Option<&str>) -> String {
+    let mut fields = vec![("error", error)];
+    fields.extend(description.map(|d| ("error_description", d)));
+    fields.extend(state.map(|s| ("state", s)));
+    crate::urlencode::form(&fields)
+}
+
+/// The body of an error response under `direct_post.jwt`: the same parameters as
+/// [`error_body`], as members of a JWE to the verifier's key (section 8.3: responses travel in
+/// the response mode asked for, errors included).
+pub fn error_jwt_body(
+    error: &str,
+    description: Option<&str>,
+    state: Option<&str>,
+    encryption: &ResponseEncryption,
+) -> Result<String, Oid4vpError> {
+    let mut payload = Map::new();
+    payload.insert("error".into(), Value::String(error.to_owned()));
+    if let Some(description) = description {
+        payload.insert("error_description".into(), description.into());
+    }
+    if let Some(state) = state {
+        payload.insert("state".into(), state.into());
+    }
+    encrypted_body(&Value::Object(payload), encryption)
+}
+
+fn encrypted_body(payload: &Value, encryption: &ResponseEncryption) -> Result<String, Oid4vpError> {
     let jwe = jwe::encrypt(
-        Value::Object(payload).to_string().as_bytes(),
+        payload.to_string().as_bytes(),
         &encryption.key,
         encryption.kid.as_deref(),
         encryption.enc,
@@ -70,6 +103,18 @@ pub fn direct_post_jwt_body(
     Ok(format!("response={jwe}"))
 }
 
+/// Opens a `direct_post.jwt` response (the `response` JWE) with the verifier's key: the JSON
+/// object of its parameters (`vp_token` and `state`, or an error response's).
+pub fn open_encrypted_payload(
+    jwe: &str,
+    key: &DecryptionKey,
+    accepted: &[ContentEncryption],
+) -> Result<Map<String, Value>, Oid4vpError> {
+    let invalid = |m: String| Oid4vpError::InvalidResponse(m);
+    let (_, plain) = jwe::decrypt(jwe, key, accepted).map_err(|e| invalid(e.to_string()))?;
+    serde_json::from_slice(&plain).map_err(|e| invalid(format!("payload: {e}")))
+}
+
 /// Opens a `direct_post.jwt` response (the `response` JWE) with the verifier's key: its
 /// `vp_token` and `state`.
 pub fn open_encrypted_response(
@@ -78,9 +123,7 @@ pub fn open_encrypted_response(
     accepted: &[ContentEncryption],
 ) -> Result<(Value, Option<String>), Oid4vpError> {
     let invalid = |m: String| Oid4vpError::InvalidResponse(m);
-    let (_, plain) = jwe::decrypt(jwe, key, accepted).map_err(|e| invalid(e.to_string()))?;
-    let payload: Value =
-        serde_json::from_slice(&plain).map_err(|e| invalid(format!("payload: {e}")))?;
+    let payload = open_encrypted_payload(jwe, key, accepted)?;
     let vp_token = payload
         .get("vp_token")
         .cloned()

@@ -270,6 +270,7 @@ fn answer(
         let refused: Vec<String> = consent
             .credentials
             .iter()
+            .chain(&consent.withheld)
             .flat_map(|c| c.refused.iter().map(ToString::to_string))
             .collect();
         let response = wallet.respond(&pending, NOW)?;
@@ -307,7 +308,7 @@ fn a_registered_relying_party_gets_what_it_asked_once() {
     let (store, answered) = answer(&w, &keys, store, &uri);
     let (response, refused) = answered.unwrap();
     assert!(response.body.starts_with("vp_token=%7B"));
-    let token = response.vp_token;
+    let token = response.vp_token.unwrap();
     assert!(refused.is_empty());
 
     // The verifier: the pending request, once.
@@ -365,35 +366,92 @@ fn request_for(w: &World, client_id: &str) -> (RequestObject, String) {
 }
 
 #[test]
-fn claims_beyond_the_registration_are_refused() {
+fn claim_sets_fall_back_to_an_option_within_the_registration() {
+    // OpenID4VP 1.0 section 6.4.1: the wallet returns the first claim set it can satisfy, and a
+    // claim beyond the registration is one it cannot.
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let (keys, store, id) = wallet(&w, dir.path());
     let client_id = "x509_san_dns:bank.example.vn";
-    let (object, jwt) = request(
-        &w,
-        query(&[&["given_name"], &["personal_identifier"]]),
-        &["/given_name"],
-        client_id,
-    );
-    let uri = invocation(client_id, jwt);
-    let (store, answered) = answer(&w, &keys, store, &uri);
+    let dcql = DcqlQuery::from_json(&json!({
+        "credentials": [{
+            "id": "pid", "format": "dc+sd-jwt", "meta": { "vct_values": [PID] },
+            "claims": [
+                { "id": "number", "path": ["personal_identifier"] },
+                { "id": "name", "path": ["given_name"] },
+                { "id": "family", "path": ["family_name"] }
+            ],
+            "claim_sets": [["number", "family"], ["name", "family"]]
+        }]
+    }))
+    .unwrap();
+    let (object, jwt) = request(&w, dcql, &["/given_name", "/family_name"], client_id);
+    let (store, answered) = answer(&w, &keys, store, &invocation(client_id, jwt));
     let (response, refused) = answered.unwrap();
-    assert!(response.body.starts_with("vp_token=%7B"));
-    let token = response.vp_token;
     assert_eq!(refused, ["/personal_identifier"]);
-    // What was presented lacks the refused claim: the verifier sees its query unanswered.
-    let presentation = token["pid"][0].as_str().unwrap();
-    let disclosed =
-        SdJwt::parse(&format!("{}~", presentation.rsplit_once('~').unwrap().0)).unwrap();
-    assert!(!disclosed.claims().contains_key("personal_identifier"));
-    assert!(matches!(
-        verify_response(&token, &object, &policy(&w), &StatusListCache::new(), NOW),
-        Err(Oid4vpError::InvalidResponse(_))
-    ));
-    // The log records what was disclosed, not what was asked.
+    let token = response.vp_token.unwrap();
+    let answers =
+        verify_response(&token, &object, &policy(&w), &StatusListCache::new(), NOW).unwrap();
+    let claims = &answers[0].verification.claims;
+    assert_eq!(claims["given_name"], "Văn An");
+    assert!(!claims.contains_key("personal_identifier"));
     assert_eq!(store.copies_left(&id).unwrap(), (2, 3));
-    assert_eq!(store.presentations().unwrap()[0].claims, ["/given_name"]);
+    assert_eq!(
+        store.presentations().unwrap()[0].claims,
+        ["/given_name", "/family_name"]
+    );
+}
+
+#[test]
+fn an_optional_credential_beyond_the_registration_is_withheld() {
+    // Section 6.4.2: a credential set that is not required may go unanswered, and section 8.1:
+    // its query then has no entry in `vp_token`. The required one is presented in full.
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, _) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let dcql = DcqlQuery::from_json(&json!({
+        "credentials": [
+            { "id": "pid", "format": "dc+sd-jwt", "meta": { "vct_values": [PID] },
+              "claims": [{ "path": ["given_name"] }] },
+            { "id": "pid_number", "format": "dc+sd-jwt", "meta": { "vct_values": [PID] },
+              "claims": [{ "path": ["personal_identifier"] }] }
+        ],
+        "credential_sets": [
+            { "options": [["pid"]] },
+            { "options": [["pid_number"]], "required": false }
+        ]
+    }))
+    .unwrap();
+    let (object, jwt) = request(&w, dcql, &["/given_name"], client_id);
+    let mut wallet = Wallet::from_store(
+        store,
+        &keys,
+        vec![w.issuer_root.clone()],
+        vec![w.rp_root.clone()],
+    );
+    let pending = wallet
+        .prepare_presentation(&invocation(client_id, jwt), None, NOW)
+        .unwrap();
+    let consent = &pending.consent;
+    assert_eq!(consent.credentials.len(), 1);
+    assert_eq!(consent.credentials[0].query, "pid");
+    assert!(consent.credentials[0].refused.is_empty());
+    assert_eq!(consent.withheld.len(), 1);
+    assert_eq!(consent.withheld[0].query, "pid_number");
+    assert_eq!(
+        consent.withheld[0].refused[0].to_string(),
+        "/personal_identifier"
+    );
+    let token = wallet.respond(&pending, NOW).unwrap().vp_token.unwrap();
+    assert!(token.get("pid_number").is_none());
+    let answers =
+        verify_response(&token, &object, &policy(&w), &StatusListCache::new(), NOW).unwrap();
+    assert_eq!(answers.len(), 1);
+    // Declining instead would have told the bank `access_denied`, nothing used.
+    let declined = wallet.decline(&pending).unwrap();
+    assert!(declined.vp_token.is_none());
+    assert!(declined.body.starts_with("error=access_denied&state="));
 }
 
 #[test]
@@ -767,4 +825,370 @@ fn removing_a_credential_deletes_its_keys() {
         assert!(!keys.contains(&format!("pid/{i}")).unwrap());
     }
     assert!(matches!(wallet.remove(&id), Err(WalletError::Store(_))));
+}
+
+// --- OpenID4VP 1.0 conformance: the MUSTs an independent verifier and wallet found broken ------
+
+/// `object` with `extra` members, signed as the bank's request object (parameters a
+/// `RequestObject` does not carry).
+fn signed_with(w: &World, object: &RequestObject, extra: Value) -> String {
+    let mut payload = serde_json::to_value(object).unwrap();
+    for (name, value) in extra.as_object().unwrap() {
+        payload[name] = value.clone();
+    }
+    let header = dinhdanh_sdk::jose::JwsHeader {
+        x5c: Some(dinhdanh_sdk::x509::der_chain_to_x5c(&w.rp_chain)),
+        ..dinhdanh_sdk::jose::JwsHeader::es256(dinhdanh_sdk::openid4vp::request::REQUEST_TYP)
+    };
+    dinhdanh_sdk::jose::sign_compact(&header, payload.to_string().as_bytes(), &w.rp_key).unwrap()
+}
+
+#[test]
+fn a_credential_is_not_returned_without_a_claim_refused_and_the_verifier_hears_access_denied() {
+    // OpenID4VP 1.0 section 6.4.1: a wallet that cannot deliver every claim asked (here: one
+    // beyond the bank's registration) MUST NOT return the credential; with nothing left to
+    // present it answers `access_denied` (section 8.5) on the response channel.
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, id) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, jwt) = request(
+        &w,
+        query(&[&["given_name"], &["personal_identifier"]]),
+        &["/given_name"],
+        client_id,
+    );
+    let (store, answered) = answer(&w, &keys, store, &invocation(client_id, jwt));
+    let (response, _) = answered.unwrap();
+    assert_eq!(
+        response.body,
+        format!(
+            "error=access_denied&state={}",
+            object.state.clone().unwrap()
+        ),
+        "the credential went out without the refused claim"
+    );
+    // Nothing was used or logged.
+    assert_eq!(store.copies_left(&id).unwrap(), (3, 3));
+    assert!(store.presentations().unwrap().is_empty());
+}
+
+#[test]
+fn an_unregistered_verifier_hears_access_denied() {
+    // Section 8.5: not an empty presentation, `access_denied`.
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, id) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (mut object, _) = request_for(&w, client_id);
+    object.verifier_info = None;
+    let uri = invocation(
+        client_id,
+        sign_request(&object, &w.rp_key, &w.rp_chain).unwrap(),
+    );
+    let mut wallet = Wallet::from_store(
+        store,
+        &keys,
+        vec![w.issuer_root.clone()],
+        vec![w.rp_root.clone()],
+    );
+    let pending = wallet.prepare_presentation(&uri, None, NOW).unwrap();
+    assert!(!pending.consent.registered);
+    let response = wallet.respond(&pending, NOW).unwrap();
+    assert!(
+        response.body.starts_with("error=access_denied&"),
+        "{}",
+        response.body
+    );
+    assert_eq!(wallet.copies_left(&id).unwrap(), (3, 3));
+}
+
+#[test]
+fn transaction_data_is_refused_with_invalid_transaction_data() {
+    // Sections 5 and 8.4: a wallet that does not support `transaction_data` MUST reject a request
+    // carrying it (unknown parameters are otherwise ignored); section 8.5 gives the code.
+    let w = world();
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, _) = request_for(&w, client_id);
+    let data = dinhdanh_sdk::jose::b64::encode(
+        json!({ "type": "payment", "credential_ids": ["pid"], "amount": "100000 VND" }).to_string(),
+    );
+    let jwt = signed_with(&w, &object, json!({ "transaction_data": [data] }));
+    let verified = verify_request(&jwt, client_id, std::slice::from_ref(&w.rp_root), NOW);
+    assert_eq!(
+        verified.as_ref().err().map(Oid4vpError::code),
+        Some("invalid_transaction_data"),
+        "{verified:?}"
+    );
+    // Other unknown parameters are still ignored (section 5).
+    let jwt = signed_with(&w, &object, json!({ "x_bank_channel": "branch" }));
+    assert!(verify_request(&jwt, client_id, std::slice::from_ref(&w.rp_root), NOW).is_ok());
+}
+
+#[test]
+fn redirect_uri_with_direct_post_is_an_invalid_request() {
+    // Section 8.2: with `response_uri` (direct_post) `redirect_uri` MUST NOT be present; the
+    // wallet answers `invalid_request`.
+    let w = world();
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, _) = request_for(&w, client_id);
+    let jwt = signed_with(
+        &w,
+        &object,
+        json!({ "redirect_uri": "https://bank.example.vn/cb" }),
+    );
+    let verified = verify_request(&jwt, client_id, std::slice::from_ref(&w.rp_root), NOW);
+    assert_eq!(
+        verified.as_ref().err().map(Oid4vpError::code),
+        Some("invalid_request"),
+        "{verified:?}"
+    );
+}
+
+#[test]
+fn the_relying_partys_request_carries_its_formats_in_client_metadata() {
+    // Sections 5.1 and 11.1: `vp_formats_supported` is required; under x509_san_dns all verifier
+    // metadata but the key comes from `client_metadata` (section 5.9.3): also under direct_post.
+    let w = world();
+    let client_id = "x509_san_dns:bank.example.vn";
+    for encrypted in [false, true] {
+        let mut bank = RelyingParty::new(RelyingPartyConfig {
+            signer: Box::new(
+                Es256KeyPair::from_pkcs8_der(&w.rp_key.to_pkcs8_der().unwrap()).unwrap(),
+            ),
+            chain: w.rp_chain.clone(),
+            client_id: client_id.into(),
+            response_uri: "https://bank.example.vn/openid4vp/response".into(),
+            registration: None,
+            encryption: encrypted.then(|| DecryptionKey::generate().unwrap()),
+            request_ttl: 300,
+            policy: policy(&w),
+        });
+        let created = bank.create_request(query(&[&["given_name"]]), NOW).unwrap();
+        let RequestReference::Value { request, .. } =
+            RequestReference::parse(&created.uri).unwrap()
+        else {
+            panic!("a request by value");
+        };
+        let verified =
+            verify_request(&request, client_id, std::slice::from_ref(&w.rp_root), NOW).unwrap();
+        let metadata = verified
+            .request
+            .client_metadata
+            .expect("client_metadata under every response mode");
+        let sd_jwt = &metadata["vp_formats_supported"]["dc+sd-jwt"];
+        assert_eq!(sd_jwt["sd-jwt_alg_values"], json!(["ES256"]));
+        assert_eq!(sd_jwt["kb-jwt_alg_values"], json!(["ES256"]));
+        // The encryption keys stay where they were, in the same metadata.
+        assert_eq!(metadata.get("jwks").is_some(), encrypted);
+    }
+}
+
+/// The bank as a [`RelyingParty`], registered for `registered` claims of the PID.
+fn bank(w: &World, registered: &[&str], encrypted: bool) -> RelyingParty {
+    let client_id = "x509_san_dns:bank.example.vn";
+    let registration = Registration {
+        iss: "https://rp-registry.dinhdanh.example".into(),
+        sub: client_id.into(),
+        name: "Ngân hàng Ví dụ".into(),
+        purpose: "Mở tài khoản thanh toán (eKYC)".into(),
+        credentials: vec![RegisteredCredential {
+            vct: PID.into(),
+            claims: registered.iter().map(|c| (*c).to_owned()).collect(),
+        }],
+        iat: NOW - 60,
+        exp: NOW + 86_400,
+    }
+    .sign(&w.agency_key, &w.agency_chain)
+    .unwrap();
+    RelyingParty::new(RelyingPartyConfig {
+        signer: Box::new(Es256KeyPair::from_pkcs8_der(&w.rp_key.to_pkcs8_der().unwrap()).unwrap()),
+        chain: w.rp_chain.clone(),
+        client_id: client_id.into(),
+        response_uri: "https://bank.example.vn/openid4vp/response".into(),
+        registration: Some(registration),
+        encryption: encrypted.then(|| DecryptionKey::generate().unwrap()),
+        request_ttl: 300,
+        policy: policy(w),
+    })
+}
+
+#[test]
+fn the_relying_party_hears_access_denied_once() {
+    for encrypted in [false, true] {
+        let w = world();
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, store, _) = wallet(&w, dir.path());
+        let mut bank = bank(&w, &["/given_name"], encrypted);
+        let created = bank
+            .create_request(query(&[&["given_name"], &["birthdate"]]), NOW)
+            .unwrap();
+        let (_, answered) = answer(&w, &keys, store, &created.uri);
+        let (response, refused) = answered.unwrap();
+        assert_eq!(refused, ["/birthdate"]);
+        assert!(response.vp_token.is_none());
+        // In the response mode asked for (section 5.6): encrypted when the bank asked for it.
+        assert_eq!(response.body.starts_with("response="), encrypted);
+        assert!(matches!(
+            bank.receive(&response.body, NOW + 1),
+            Err(Oid4vpError::Refused { error, description: None }) if error == "access_denied"
+        ));
+        // The refusal answered the request: it is no longer pending.
+        assert!(matches!(
+            bank.receive(&response.body, NOW + 2),
+            Err(Oid4vpError::UnknownOrReplayed)
+        ));
+    }
+}
+
+#[test]
+fn a_refused_request_is_answered_on_its_response_channel() {
+    // Section 8.2: the wallet *returns* `invalid_request` for redirect_uri with direct_post;
+    // the bank, authenticated, hears it at its response_uri (section 8.5).
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, _) = wallet(&w, dir.path());
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (object, _) = request_for(&w, client_id);
+    let jwt = signed_with(
+        &w,
+        &object,
+        json!({ "redirect_uri": "https://bank.example.vn/cb" }),
+    );
+    let wallet = Wallet::from_store(
+        store,
+        &keys,
+        vec![w.issuer_root.clone()],
+        vec![w.rp_root.clone()],
+    );
+    let Err(WalletError::RequestRefused { error, response }) =
+        wallet.prepare_presentation(&invocation(client_id, jwt), None, NOW)
+    else {
+        panic!("the request was not refused on its channel");
+    };
+    assert_eq!(error.code(), "invalid_request");
+    assert_eq!(response.response_uri, object.response_uri);
+    let fields = dinhdanh_sdk::urlencode::parse(&response.body).unwrap();
+    assert_eq!(fields["error"], "invalid_request");
+    assert_eq!(Some(&fields["state"]), object.state.as_ref());
+    // A request whose sender is not established gets no answer: nothing says where to send one.
+    let (other, _) = request_for(&w, client_id);
+    let forged = sign_request(&other, &Es256KeyPair::generate().unwrap(), &w.rp_chain).unwrap();
+    assert!(matches!(
+        wallet.prepare_presentation(&invocation(client_id, forged), None, NOW),
+        Err(WalletError::Presentation(Oid4vpError::InvalidClient(_)))
+    ));
+}
+
+#[test]
+fn a_verifier_without_our_formats_is_refused() {
+    // Sections 11.1 and 8.5: `vp_formats_not_supported`.
+    let w = world();
+    let client_id = "x509_san_dns:bank.example.vn";
+    let (mut object, _) = request_for(&w, client_id);
+    let anchors = std::slice::from_ref(&w.rp_root);
+    for (formats, accepted) in [
+        (json!({ "mso_mdoc": {} }), false),
+        (
+            json!({ "dc+sd-jwt": { "kb-jwt_alg_values": ["EdDSA"] } }),
+            false,
+        ),
+        (json!({ "dc+sd-jwt": {} }), true),
+        (
+            json!({ "dc+sd-jwt": { "sd-jwt_alg_values": ["ES256", "ES384"] } }),
+            true,
+        ),
+    ] {
+        object.client_metadata = Some(json!({ "vp_formats_supported": formats }));
+        let jwt = sign_request(&object, &w.rp_key, &w.rp_chain).unwrap();
+        let verified = verify_request(&jwt, client_id, anchors, NOW);
+        match accepted {
+            true => assert!(verified.is_ok(), "{formats}: {verified:?}"),
+            false => assert_eq!(
+                verified.err().map(|e| e.code()),
+                Some("vp_formats_not_supported"),
+                "{formats}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn the_relying_party_passes_its_request_by_reference() {
+    // RFC 9101 section 5.2 (HAIP asks for `request_uri`): the bank serves its signed request
+    // object at an https URL; the wallet fetches it through the host's transport.
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, _) = wallet(&w, dir.path());
+    let mut bank = bank(&w, &["/given_name", "/family_name"], true);
+    assert!(
+        bank.create_request_by_reference(query(&[&["given_name"]]), "http://bank.example.vn", NOW)
+            .is_err()
+    );
+    let created = bank
+        .create_request_by_reference(
+            query(&[&["given_name"], &["family_name"]]),
+            "https://bank.example.vn/openid4vp/requests/",
+            NOW,
+        )
+        .unwrap();
+    let RequestReference::Uri { request_uri, .. } = RequestReference::parse(&created.uri).unwrap()
+    else {
+        panic!("a request by reference");
+    };
+    assert!(request_uri.starts_with("https://bank.example.vn/openid4vp/requests/"));
+    assert!(
+        bank.request_object(&request_uri, NOW + 300).is_none(),
+        "served past its expiry"
+    );
+    let host = RequestHost {
+        request: bank.request_object(&request_uri, NOW).unwrap().to_owned(),
+        url: request_uri,
+    };
+    let mut wallet = Wallet::from_store(
+        store,
+        &keys,
+        vec![w.issuer_root.clone()],
+        vec![w.rp_root.clone()],
+    );
+    let pending = wallet
+        .prepare_presentation(&created.uri, Some(&host), NOW)
+        .unwrap();
+    let response = wallet.respond(&pending, NOW).unwrap();
+    let answers = bank.receive(&response.body, NOW + 1).unwrap();
+    assert_eq!(answers[0].verification.claims["family_name"], "Nguyễn");
+}
+
+#[test]
+fn request_uri_method_is_get_or_post() {
+    // Section 5.1: `get` or `post` (a wallet that sends no metadata fetches with GET either
+    // way); any other value is `invalid_request_uri_method` (section 8.5); without `request_uri`
+    // the parameter must not appear.
+    let by_reference = "openid4vp://?client_id=x509_san_dns%3Abank.example.vn\
+                        &request_uri=https%3A%2F%2Fbank.example.vn%2Fr%2F1";
+    for method in ["get", "post"] {
+        assert!(
+            RequestReference::parse(&format!("{by_reference}&request_uri_method={method}")).is_ok()
+        );
+    }
+    for method in ["GET", "put", ""] {
+        let parsed =
+            RequestReference::parse(&format!("{by_reference}&request_uri_method={method}"));
+        assert_eq!(
+            parsed.err().map(|e| e.code()),
+            Some("invalid_request_uri_method"),
+            "{method}"
+        );
+    }
+    assert_eq!(
+        RequestReference::parse("openid4vp://?client_id=x&request=a.b.c&request_uri_method=get")
+            .err()
+            .map(|e| e.code()),
+        Some("invalid_request")
+    );
+    // Repeated parameters are a typed error of the one decoder.
+    assert!(matches!(
+        RequestReference::parse(&format!("{by_reference}&client_id=x509_san_dns%3Aevil.example")),
+        Err(Oid4vpError::Query(dinhdanh_sdk::urlencode::QueryError::Repeated(name))) if name == "client_id"
+    ));
 }

@@ -3,8 +3,9 @@
 A real dinhdanh-server (zero-config, SQLite) makes a level-2 citizen and a counter offer; the
 wallet, with a keystore written here in Python (keys never leave it), receives the credential
 through a Python HTTP transport; a bank (its certificate from a relying-party CA, its
-registration signed by the agency) asks by QR code for three claims; the wallet shows the consent
-and answers; the bank verifies offline, once. Prints the cost of one FFI round trip.
+registration signed by the agency) asks by QR code for three claims, one beyond its registration,
+and hears access_denied; asking within it, the wallet shows the consent and answers; the bank
+verifies offline, once. Prints the cost of one FFI round trip.
 
 Run by uniffi/tests/bindings.rs with: PYTHONPATH (the generated module and the library),
 DINHDANH_SERVER, DINHDANH_CLI (the binaries), DINHDANH_WORK (a scratch directory).
@@ -214,18 +215,19 @@ def journey(server):
     pending = wallet.prepare_presentation(created.uri, None, now)
     consent = pending.consent()
     assert consent.verifier_name == "Ngân hàng Ví dụ" and consent.registered, consent
-    [item] = consent.items
+    # One claim is beyond the bank's registration: the PID is withheld whole (OpenID4VP 1.0
+    # section 6.4.1), nothing is left to present, and answering tells the bank access_denied.
+    assert consent.items == [], consent
+    [item] = consent.withheld
     assert item.credential_id == ids[0], item
-    assert item.claims == ["/given_name", "/family_name"], item
     assert item.refused == ["/personal_identifier"], item
     answer = wallet.respond(pending, now)
     assert answer.body.startswith("response="), "the bank asked for encrypted answers"
-    # The bank asked for a claim it is not registered for: the answer does not satisfy it.
     try:
         bank.receive(answer.body, now)
-        raise AssertionError("an answer missing a requested claim was accepted")
-    except ffi.DinhdanhError.Invalid:
-        pass
+        raise AssertionError("an access_denied answer was taken for a presentation")
+    except ffi.DinhdanhError.Refused as refused:
+        assert "access_denied" in str(refused), refused
     # Asking only for what it is registered for.
     dcql["credentials"][0]["claims"] = [{"path": ["given_name"]}, {"path": ["birthdate"]}]
     created = bank.create_request(json.dumps(dcql), now)
@@ -239,16 +241,16 @@ def journey(server):
         raise AssertionError("a replayed answer was accepted")
     except ffi.DinhdanhError.Replayed:
         pass
-    # Two presentations, two unused copies spent, both logged.
-    assert [c.unused_copies for c in wallet.credentials()] == [0]
-    assert [p.verifier for p in wallet.presentations()] == [client_id, client_id]
+    # One presentation, one unused copy spent, logged; the declined request used nothing.
+    assert [c.unused_copies for c in wallet.credentials()] == [1]
+    assert [p.verifier for p in wallet.presentations()] == [client_id]
     # Malformed input: typed errors, nothing stored.
     try:
         wallet.prepare_presentation("openid4vp://?client_id=x", None, now)
         raise AssertionError("a request without request object was accepted")
     except ffi.DinhdanhError.Invalid:
         pass
-    assert len(wallet.presentations()) == 2
+    assert len(wallet.presentations()) == 1
 
     # The cost of one FFI round trip (a call with a string result).
     rounds = 20000
