@@ -12,7 +12,7 @@
 //! `/nationalities/0`.
 
 mod disclosure;
-mod holder;
+mod parts;
 mod issuer;
 mod json_serialization;
 mod path;
@@ -20,7 +20,7 @@ mod process;
 mod verify;
 
 pub use disclosure::{Disclosure, DisclosureStyle};
-pub use holder::{KeyBindingInput, SdJwt};
+pub use parts::{KeyBindingInput, SdJwt};
 pub use issuer::{DecoyPolicy, SdJwtIssuer};
 pub use json_serialization::{from_json_serialization, to_json_serialization};
 pub use path::ClaimPath;

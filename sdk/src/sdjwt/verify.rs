@@ -3,7 +3,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ClaimPath, Disclosure, KB_JWT_TYP, SdJwtError,
-    holder::split,
+    parts::split,
     process::{Payload, process},
 };
 use crate::jose::{JwsHeader, PublicKey, UnverifiedJws};
