@@ -86,34 +86,35 @@ pub struct PresentationResponse {
     pub unused_left: Vec<(String, u32)>,
 }
 
-/// A citizen's wallet.
-pub struct Wallet<'k> {
-    keys: &'k dyn KeyStore,
+/// A citizen's wallet. It owns its keystore handle and its store, so a host keeps one wallet
+/// for as long as the app runs.
+pub struct Wallet {
+    keys: Arc<dyn KeyStore>,
     store: WalletStore,
     issuer_anchors: Arc<[TrustAnchor]>,
     verifier_anchors: Arc<[TrustAnchor]>,
 }
 
-impl std::fmt::Debug for Wallet<'_> {
+impl std::fmt::Debug for Wallet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wallet").finish_non_exhaustive()
     }
 }
 
-impl<'k> Wallet<'k> {
+impl Wallet {
     /// Opens the wallet file at `path` with `keys` (its data key wrapped by `wrapping_alias`),
     /// trusting credentials that chain to `issuer_anchors` and requests from relying parties
     /// that chain to `verifier_anchors` (the agency's roots, shipped with the app). The anchors
     /// may be a `Vec` or an `Arc` shared with other wallets.
     pub fn open(
         path: &std::path::Path,
-        keys: &'k dyn KeyStore,
+        keys: Arc<dyn KeyStore>,
         wrapping_alias: &str,
         issuer_anchors: impl Into<Arc<[TrustAnchor]>>,
         verifier_anchors: impl Into<Arc<[TrustAnchor]>>,
     ) -> Result<Self, WalletError> {
         Ok(Self::from_store(
-            WalletStore::open(path, keys, wrapping_alias)?,
+            WalletStore::open(path, keys.as_ref(), wrapping_alias)?,
             keys,
             issuer_anchors,
             verifier_anchors,
@@ -123,7 +124,7 @@ impl<'k> Wallet<'k> {
     /// A wallet over an open store.
     pub fn from_store(
         store: WalletStore,
-        keys: &'k dyn KeyStore,
+        keys: Arc<dyn KeyStore>,
         issuer_anchors: impl Into<Arc<[TrustAnchor]>>,
         verifier_anchors: impl Into<Arc<[TrustAnchor]>>,
     ) -> Self {
@@ -133,6 +134,11 @@ impl<'k> Wallet<'k> {
             issuer_anchors: issuer_anchors.into(),
             verifier_anchors: verifier_anchors.into(),
         }
+    }
+
+    /// The keystore the wallet's keys live in.
+    pub fn keys(&self) -> &Arc<dyn KeyStore> {
+        &self.keys
     }
 
     /// The store, giving the wallet up.
@@ -175,7 +181,7 @@ impl<'k> Wallet<'k> {
         if !self.keys.contains(DPOP_ALIAS)? {
             self.keys.generate_signing_key(DPOP_ALIAS)?;
         }
-        let dpop = KeyStoreSigner::new(self.keys, DPOP_ALIAS)?;
+        let dpop = KeyStoreSigner::new(self.keys.as_ref(), DPOP_ALIAS)?;
         let token = client::redeem_pre_authorized(transport, &session, tx_code, Some(&dpop), now)?;
         let copies = copies.clamp(1, session.batch_size) as usize;
         let mut stored = Vec::new();
@@ -193,7 +199,7 @@ impl<'k> Wallet<'k> {
             let received = (|| {
                 let signers: Vec<KeyStoreSigner<'_>> = aliases
                     .iter()
-                    .map(|alias| KeyStoreSigner::new(self.keys, alias))
+                    .map(|alias| KeyStoreSigner::new(self.keys.as_ref(), alias))
                     .collect::<Result<_, _>>()?;
                 let received = client::request_credentials(
                     transport,
@@ -357,7 +363,7 @@ impl<'k> Wallet<'k> {
                 .credential_id(item.candidate)
                 .ok_or(WalletError::NoMatch)?;
             let taken = self.store.take_copy(id, now)?;
-            let signer = KeyStoreSigner::new(self.keys, &taken.copy.key_alias)?;
+            let signer = KeyStoreSigner::new(self.keys.as_ref(), &taken.copy.key_alias)?;
             let presentation = SdJwt::parse(&taken.copy.sd_jwt)?.present(
                 &item.claims,
                 Some(KeyBindingInput {

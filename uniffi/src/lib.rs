@@ -18,7 +18,7 @@ use dinhdanh_sdk::{
     },
     relying_party::{RelyingParty, RelyingPartyConfig},
     verifier::{IssuerTrustData, StatusPolicy, StatusTrust},
-    wallet::{self as core, WalletStore},
+    wallet as core,
     x509::{self, TrustAnchor},
 };
 
@@ -439,10 +439,8 @@ impl PendingPresentation {
 /// The citizen's wallet: credentials encrypted at rest, keys in the platform keystore.
 #[derive(uniffi::Object)]
 pub struct Wallet {
-    keys: HostKeys,
-    store: Mutex<Option<WalletStore>>,
-    issuer_anchors: Arc<[TrustAnchor]>,
-    verifier_anchors: Arc<[TrustAnchor]>,
+    // The SDK's wallet takes `&mut self` to change the store; the host may call from any thread.
+    inner: Mutex<holder::Wallet>,
 }
 
 fn anchors(pem: &str) -> Result<Vec<TrustAnchor>, DinhdanhError> {
@@ -450,26 +448,15 @@ fn anchors(pem: &str) -> Result<Vec<TrustAnchor>, DinhdanhError> {
 }
 
 impl Wallet {
-    /// Runs `f` on the SDK's wallet over this wallet's store.
+    /// Runs `f` on the SDK's wallet.
     fn with<T>(
         &self,
-        f: impl FnOnce(&mut holder::Wallet<'_>) -> Result<T, WalletError>,
+        f: impl FnOnce(&mut holder::Wallet) -> Result<T, WalletError>,
     ) -> Result<T, DinhdanhError> {
-        let mut guard = self.store.lock().map_err(|_| DinhdanhError::Storage {
+        let mut wallet = self.inner.lock().map_err(|_| DinhdanhError::Storage {
             reason: "the wallet is poisoned by an earlier failure".into(),
         })?;
-        let store = guard.take().ok_or_else(|| DinhdanhError::Storage {
-            reason: "the wallet store is gone".into(),
-        })?;
-        let mut wallet = holder::Wallet::from_store(
-            store,
-            &self.keys,
-            Arc::clone(&self.issuer_anchors),
-            Arc::clone(&self.verifier_anchors),
-        );
-        let result = f(&mut wallet);
-        *guard = Some(wallet.into_store());
-        Ok(result?)
+        Ok(f(&mut wallet)?)
     }
 }
 
@@ -486,14 +473,17 @@ impl Wallet {
         issuer_anchors_pem: String,
         verifier_anchors_pem: String,
     ) -> Result<Arc<Self>, DinhdanhError> {
-        let keys = HostKeys(keystore);
-        let store = WalletStore::open(std::path::Path::new(&path), &keys, &wrapping_alias)
-            .map_err(WalletError::from)?;
+        let issuer_anchors = anchors(&issuer_anchors_pem)?;
+        let verifier_anchors = anchors(&verifier_anchors_pem)?;
+        let wallet = holder::Wallet::open(
+            std::path::Path::new(&path),
+            Arc::new(HostKeys(keystore)),
+            &wrapping_alias,
+            issuer_anchors,
+            verifier_anchors,
+        )?;
         Ok(Arc::new(Self {
-            keys,
-            store: Mutex::new(Some(store)),
-            issuer_anchors: anchors(&issuer_anchors_pem)?.into(),
-            verifier_anchors: anchors(&verifier_anchors_pem)?.into(),
+            inner: Mutex::new(wallet),
         }))
     }
 

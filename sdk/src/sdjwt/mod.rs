@@ -12,17 +12,17 @@
 //! `/nationalities/0`.
 
 mod disclosure;
-mod parts;
 mod issuer;
 mod json_serialization;
+mod parts;
 mod path;
 mod process;
 mod verify;
 
 pub use disclosure::{Disclosure, DisclosureStyle};
-pub use parts::{KeyBindingInput, SdJwt};
 pub use issuer::{DecoyPolicy, SdJwtIssuer};
 pub use json_serialization::{from_json_serialization, to_json_serialization};
+pub use parts::{KeyBindingInput, SdJwt};
 pub use path::ClaimPath;
 pub use verify::{
     IssuerKeyResolver, KeyBindingClaims, KeyBindingExpectation, VerifiedSdJwt, VerifyOptions,

@@ -5,7 +5,7 @@
 //! checks the response against its pending request, once. The wallet side is the SDK's
 //! [`Wallet`] facade.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use dinhdanh_sdk::{
     holder::{PresentationResponse, Wallet, WalletError},
@@ -113,9 +113,10 @@ fn world() -> World {
 }
 
 /// A wallet holding a PID in three copies, each bound to its own keystore key.
-fn wallet(w: &World, dir: &Path) -> (SoftwareKeyStore, WalletStore, String) {
-    let keys = SoftwareKeyStore::open_with_master_key(&dir.join("keys"), &[4; 32]).unwrap();
-    let mut store = WalletStore::open(&dir.join("wallet.db"), &keys, "wallet").unwrap();
+fn wallet(w: &World, dir: &Path) -> (Arc<SoftwareKeyStore>, WalletStore, String) {
+    let keys =
+        Arc::new(SoftwareKeyStore::open_with_master_key(&dir.join("keys"), &[4; 32]).unwrap());
+    let mut store = WalletStore::open(&dir.join("wallet.db"), keys.as_ref(), "wallet").unwrap();
     let mut claims: serde_json::Map<String, Value> =
         serde_json::from_str(include_str!("../vectors/pid-sample.json")).unwrap();
     claims.remove("age_equal_or_over");
@@ -246,7 +247,7 @@ fn policy(w: &World) -> ResponsePolicy {
 /// (the presentation logged), and the claims its consent refused.
 fn answer(
     w: &World,
-    keys: &SoftwareKeyStore,
+    keys: &Arc<SoftwareKeyStore>,
     store: WalletStore,
     uri: &str,
 ) -> (
@@ -255,7 +256,7 @@ fn answer(
 ) {
     let mut wallet = Wallet::from_store(
         store,
-        keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
@@ -498,7 +499,7 @@ fn a_pid_presentation_with_four_claims_fits_one_qr_code() {
     let dir = tempfile::tempdir().unwrap();
     let (keys, mut store, id) = wallet(&w, dir.path());
     let taken = store.take_copy(&id, NOW).unwrap();
-    let signer = KeyStoreSigner::new(&keys, &taken.copy.key_alias).unwrap();
+    let signer = KeyStoreSigner::new(keys.as_ref(), &taken.copy.key_alias).unwrap();
     let claims: Vec<_> = [
         "/given_name",
         "/family_name",
@@ -704,7 +705,7 @@ fn a_request_by_reference_is_fetched_through_the_host() {
     .to_uri();
     let wallet = Wallet::from_store(
         store,
-        &keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
@@ -759,7 +760,7 @@ fn removing_a_credential_deletes_its_keys() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let (keys, store, id) = wallet(&w, dir.path());
-    let mut wallet = Wallet::from_store(store, &keys, Vec::new(), Vec::new());
+    let mut wallet = Wallet::from_store(store, keys.clone(), Vec::new(), Vec::new());
     assert!(keys.contains("pid/0").unwrap());
     wallet.remove(&id).unwrap();
     assert!(wallet.credentials().unwrap().is_empty());
