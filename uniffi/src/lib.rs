@@ -17,7 +17,7 @@ use dinhdanh_sdk::{
         response::ResponsePolicy,
     },
     relying_party::{RelyingParty, RelyingPartyConfig},
-    verifier::{IssuerTrustData, StatusPolicy, StatusTrust},
+    verifier::{IssuerTrustData, StatusTrust},
     wallet as core,
     x509::{self, TrustAnchor},
 };
@@ -591,7 +591,9 @@ impl Wallet {
 
 // --- The verifier -------------------------------------------------------------------------------
 
-/// How a verifier is set up.
+/// How a verifier is set up. Fields left out take the SDK's defaults (`RelyingPartyConfig::new`,
+/// `ResponsePolicy::new`): trust data a day old at most, status lists an hour, a status
+/// required, one minute of clock skew, presentations and requests five minutes.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct VerifierConfig {
     /// The private JWK of its certificate's key.
@@ -602,22 +604,41 @@ pub struct VerifierConfig {
     pub client_id: String,
     /// Where wallets post their answers.
     pub response_uri: String,
-    /// Its registration with the agency (a signed `rp-registration+jwt`), if any.
-    pub registration: Option<String>,
-    /// Ask for encrypted answers (`direct_post.jwt`).
-    pub encrypt_responses: bool,
     /// The agency's issuing roots, PEM.
     pub issuer_anchors_pem: String,
     /// When the roots were fetched, Unix seconds.
     pub trust_as_of: u64,
+    /// Its registration with the agency (a signed `rp-registration+jwt`), if any.
+    #[uniffi(default = None)]
+    pub registration: Option<String>,
+    /// Ask for encrypted answers (`direct_post.jwt`).
+    #[uniffi(default = false)]
+    pub encrypt_responses: bool,
     /// How old the roots may be, seconds.
-    pub max_trust_age: u64,
+    #[uniffi(default = None)]
+    pub max_trust_age: Option<u64>,
     /// How old a status list may be, seconds.
-    pub status_max_age: u64,
+    #[uniffi(default = None)]
+    pub status_max_age: Option<u64>,
     /// Refuse credentials without a status entry.
-    pub require_status: bool,
+    #[uniffi(default = None)]
+    pub require_status: Option<bool>,
+    /// Clock skew tolerated, seconds.
+    #[uniffi(default = None)]
+    pub clock_skew: Option<u64>,
+    /// How old a presentation's key binding may be, seconds.
+    #[uniffi(default = None)]
+    pub max_presentation_age: Option<u64>,
     /// How long a request stays answerable, seconds.
-    pub request_ttl: u64,
+    #[uniffi(default = None)]
+    pub request_ttl: Option<u64>,
+}
+
+/// Overrides a default with what the host gave, if it gave one.
+fn set<T>(default: &mut T, given: Option<T>) {
+    if let Some(given) = given {
+        *default = given;
+    }
 }
 
 /// A credential a verifier accepted.
@@ -676,26 +697,29 @@ impl Verifier {
         } else {
             None
         };
-        let party = RelyingParty::new(RelyingPartyConfig {
-            signer: Box::new(signer),
+        let mut policy = ResponsePolicy::new(
+            IssuerTrustData::Anchors(issuer_anchors.clone()),
+            config.trust_as_of,
+        );
+        set(&mut policy.max_trust_age, config.max_trust_age);
+        set(&mut policy.status.max_age, config.status_max_age);
+        set(&mut policy.status.require_status, config.require_status);
+        set(&mut policy.skew, config.clock_skew);
+        set(
+            &mut policy.max_presentation_age,
+            config.max_presentation_age,
+        );
+        let mut party = RelyingPartyConfig::new(
+            Box::new(signer),
             chain,
-            client_id: config.client_id,
-            response_uri: config.response_uri,
-            registration: config.registration,
-            encryption,
-            request_ttl: config.request_ttl,
-            policy: ResponsePolicy {
-                issuer_trust: IssuerTrustData::Anchors(issuer_anchors.clone()),
-                trust_as_of: config.trust_as_of,
-                max_trust_age: config.max_trust_age,
-                skew: 60,
-                max_presentation_age: 300,
-                status: StatusPolicy {
-                    max_age: config.status_max_age,
-                    require_status: config.require_status,
-                },
-            },
-        });
+            config.client_id,
+            config.response_uri,
+            policy,
+        );
+        party.registration = config.registration;
+        party.encryption = encryption;
+        set(&mut party.request_ttl, config.request_ttl);
+        let party = RelyingParty::new(party);
         Ok(Arc::new(Self {
             inner: Mutex::new(party),
             issuer_anchors,
@@ -886,14 +910,16 @@ mod tests {
                 certificate_chain_pem: String::new(),
                 client_id: "x509_san_dns:bank.example.vn".into(),
                 response_uri: "https://bank.example.vn/r".into(),
-                registration: None,
-                encrypt_responses: false,
                 issuer_anchors_pem: String::new(),
                 trust_as_of: 0,
-                max_trust_age: 0,
-                status_max_age: 0,
-                require_status: false,
-                request_ttl: 60,
+                registration: None,
+                encrypt_responses: false,
+                max_trust_age: None,
+                status_max_age: None,
+                require_status: None,
+                clock_skew: None,
+                max_presentation_age: None,
+                request_ttl: None,
             }),
             Err(DinhdanhError::Invalid { .. })
         ));

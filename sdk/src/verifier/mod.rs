@@ -55,6 +55,23 @@ pub struct StatusPolicy {
     pub require_status: bool,
 }
 
+impl StatusPolicy {
+    /// How old a status list may be unless the relying party says otherwise: one hour, the
+    /// longest a revocation may go unseen.
+    pub const DEFAULT_MAX_AGE: u64 = 3_600;
+}
+
+impl Default for StatusPolicy {
+    /// Lists at most [`StatusPolicy::DEFAULT_MAX_AGE`] old, and a status required: every
+    /// credential the agency issues has one, so one without is not the agency's.
+    fn default() -> Self {
+        Self {
+            max_age: Self::DEFAULT_MAX_AGE,
+            require_status: true,
+        }
+    }
+}
+
 /// A relying party's verification policy.
 #[derive(Debug, Clone)]
 pub struct VerificationPolicy {

@@ -194,9 +194,16 @@ fun journey(process: Process) {
     expect<DinhdanhException.Refused> { wallet.receiveOffer(KotlinTransport(), offerUri, txCode, 2u, now) }
 
     // The bank asks; the wallet shows the consent and answers; the bank checks, once.
-    val bank = Verifier(VerifierConfig(File(work, "bank.jwk").readText(), bankPem, clientId,
-        "https://bank.example.vn/openid4vp/response", registration, false, issuerRoot, now, 86400u,
-        600u, true, 300u))
+    val bank = Verifier(VerifierConfig(
+        signingKeyJwk = File(work, "bank.jwk").readText(),
+        certificateChainPem = bankPem,
+        clientId = clientId,
+        responseUri = "https://bank.example.vn/openid4vp/response",
+        issuerAnchorsPem = issuerRoot,
+        trustAsOf = now,
+        registration = registration,
+        statusMaxAge = 600u,
+    ))
     bank.addStatusList("$publicUrl/status-lists/1", fetch(publicUrl, "/status-lists/1"), now)
     val dcql = """{"credentials":[{"id":"pid","format":"dc+sd-jwt",
         "meta":{"vct_values":["urn:vn:dinhdanh:pid:1"]},

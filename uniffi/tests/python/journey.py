@@ -199,10 +199,7 @@ def journey(server):
         encrypt_responses=True,
         issuer_anchors_pem=issuer_root,
         trust_as_of=now,
-        max_trust_age=86400,
         status_max_age=600,
-        require_status=True,
-        request_ttl=300,
     ))
     bank.add_status_list(public_url + "/status-lists/1", fetch("/status-lists/1"), now)
     dcql = {"credentials": [{
