@@ -44,6 +44,9 @@ pub enum WalletError {
     /// No credential in the wallet answers the request.
     #[error("no credential in the wallet answers this request")]
     NoMatch,
+    /// The verifier has no registration with the agency: the wallet discloses nothing to it.
+    #[error("{0} is not registered with the agency")]
+    UnregisteredVerifier(String),
     /// A stored credential no longer parses.
     #[error("a stored credential is unreadable: {0}")]
     Credential(#[from] SdJwtError),
@@ -277,7 +280,7 @@ impl Wallet {
                         headers: vec![("accept".into(), "application/oauth-authz-req+jwt".into())],
                         body: Vec::new(),
                     })
-                    .map_err(ClientError::Transport)?;
+                    .map_err(ClientError::from)?;
                 if response.status != 200 {
                     return Err(Oid4vpError::InvalidRequest(format!(
                         "request_uri answered {}",
@@ -349,12 +352,18 @@ impl Wallet {
 
     /// Presents what the consent allows (the citizen approved it): for each credential an
     /// unused copy, with only the consented claims and key binding to this request; each
-    /// presentation logged.
+    /// presentation logged. A verifier without a registration gets nothing
+    /// ([`WalletError::UnregisteredVerifier`]).
     pub fn respond(
         &mut self,
         pending: &PendingPresentation,
         now: u64,
     ) -> Result<PresentationResponse, WalletError> {
+        if !pending.consent.registered {
+            return Err(WalletError::UnregisteredVerifier(
+                pending.consent.verifier.clone(),
+            ));
+        }
         let request = &pending.request.request;
         let mut presentations = Vec::new();
         let mut unused_left = Vec::new();

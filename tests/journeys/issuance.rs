@@ -19,7 +19,8 @@ use dinhdanh_sdk::{
     jose::JwsSigner,
     openid4vci::{
         client::{
-            self as oid4vci, ClientError, CredentialsRequest, HttpRequest, HttpResponse, Transport,
+            self as oid4vci, ClientError, CredentialsRequest, HttpRequest, HttpResponse,
+            ProtocolError, Transport, TransportError,
         },
         http::HttpTransport,
         offer::{OfferReference, parse_offer_uri},
@@ -141,10 +142,10 @@ async fn officer_session(
 struct LosesCredentialResponses<'t>(&'t HttpTransport);
 
 impl Transport for LosesCredentialResponses<'_> {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let response = self.0.send(request)?;
         if request.method == "POST" && request.url.ends_with("/credential") {
-            return Err("connection reset by peer".into());
+            return Err(TransportError::Broken("connection reset by peer".into()));
         }
         Ok(response)
     }
@@ -477,7 +478,12 @@ async fn enrol_level2_issue_verify_revoke() {
             now(),
         );
         assert!(
-            matches!(&lost, Err(WalletError::Issuance(ClientError::Transport(_)))),
+            matches!(
+                &lost,
+                Err(WalletError::Issuance(ClientError::Transport(
+                    TransportError::Broken(_)
+                )))
+            ),
             "{lost:?}"
         );
         assert_eq!(facade.credentials().unwrap().len(), 1);
@@ -600,7 +606,7 @@ async fn enrol_level2_issue_verify_revoke() {
         let forged = redirect.replace("state=", "state=x");
         assert!(matches!(
             oid4vci::finish_authorization(&transport, &issuer, &start, &forged, &dpop, now()),
-            Err(ClientError::Protocol(_))
+            Err(ClientError::Protocol(ProtocolError::StateMismatch))
         ));
         let token =
             oid4vci::finish_authorization(&transport, &issuer, &start, redirect, &dpop, now())

@@ -39,6 +39,24 @@ pub const KB_JWT_TYP: &str = "kb+jwt";
 /// hostile SD-JWT cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
 
+/// Why the issuer-signed JWT is not valid at the time of verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimeError {
+    /// Its `exp` has passed.
+    #[error("expired")]
+    Expired,
+    /// Its `nbf` has not come yet.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// Its `iat` is in the future.
+    #[error("issued in the future")]
+    IssuedInTheFuture,
+    /// `exp`, `nbf` or `iat` is not an integer.
+    #[error("exp, nbf and iat must be integers")]
+    NotAnInteger,
+}
+
 /// Why an SD-JWT could not be issued, parsed, presented or verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -97,7 +115,7 @@ pub enum SdJwtError {
     KeyBinding(String),
     /// The issuer-signed JWT is expired, not yet valid, or issued in the future.
     #[error("SD-JWT not valid at this time: {0}")]
-    Time(&'static str),
+    Time(TimeError),
     /// The issuer's key could not be found or is not trusted.
     #[error("issuer key: {0}")]
     IssuerKey(String),

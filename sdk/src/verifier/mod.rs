@@ -16,10 +16,13 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::{
-    jose::PublicKey,
+    jose::{JoseError, PublicKey},
     sdjwt::{ClaimPath, KeyBindingExpectation},
     status_list::{Status, StatusListError, StatusListToken, UnverifiedStatusListToken},
-    vc::{CredentialKind, IssuerTrust, JwtVcIssuerMetadata, VcError, VcVerifyOptions, verify_vc},
+    vc::{
+        CredentialKind, IssuerTrust, JwtVcIssuerMetadata, Rejection, VcError, VcVerifyOptions,
+        verify_vc,
+    },
     x509::{self, ChainPolicy, TrustAnchor},
 };
 
@@ -238,6 +241,26 @@ pub enum VerificationError {
     /// The status list says the credential is not valid.
     #[error("credential status is {0}")]
     NotValid(Status),
+}
+
+impl VerificationError {
+    /// What this failure means to the relying party: revoked, suspended, expired, forged, an
+    /// untrusted issuer, its own trust data stale, or malformed.
+    pub fn rejection(&self) -> Rejection {
+        match self {
+            Self::Credential(error) => error.rejection(),
+            Self::NotValid(Status::Suspended) => Rejection::Suspended,
+            Self::NotValid(_) => Rejection::Revoked,
+            Self::StatusList(StatusListError::Jose(JoseError::BadSignature)) => Rejection::Forged,
+            Self::StatusList(StatusListError::Expired { .. } | StatusListError::Stale { .. })
+            | Self::TrustDataStale { .. }
+            | Self::StatusUnavailable(_)
+            | Self::StatusStale { .. }
+            | Self::StatusRollback { .. }
+            | Self::FromTheFuture(_) => Rejection::StaleTrustData,
+            Self::StatusList(_) | Self::StatusMissing => Rejection::Malformed,
+        }
+    }
 }
 
 /// Verifies `presentation` at `now` under `policy`, with status from `status_lists`.

@@ -670,7 +670,10 @@ impl dinhdanh_sdk::openid4vci::client::Transport for RequestHost {
     fn send(
         &self,
         request: &dinhdanh_sdk::openid4vci::client::HttpRequest,
-    ) -> Result<dinhdanh_sdk::openid4vci::client::HttpResponse, String> {
+    ) -> Result<
+        dinhdanh_sdk::openid4vci::client::HttpResponse,
+        dinhdanh_sdk::openid4vci::client::TransportError,
+    > {
         let found = request.method == "GET" && request.url == self.url;
         Ok(dinhdanh_sdk::openid4vci::client::HttpResponse {
             status: if found { 200 } else { 404 },
