@@ -136,13 +136,15 @@ fn main() {
 
     // The wallet: 100 credentials (PIDs and the four other kinds), 3 copies each.
     let dir = tempfile::tempdir().unwrap();
-    let keys = SoftwareKeyStore::open_with_master_key(&dir.path().join("keys"), &[1; 32]).unwrap();
+    let keys = std::sync::Arc::new(
+        SoftwareKeyStore::open_with_master_key(&dir.path().join("keys"), &[1; 32]).unwrap(),
+    );
     let path = dir.path().join("wallet.db");
     let mut pid: Map<String, Value> =
         serde_json::from_str(include_str!("../tests/vectors/pid-sample.json")).unwrap();
     pid.remove("age_equal_or_over");
     {
-        let mut store = WalletStore::open(&path, &keys, "wallet").unwrap();
+        let mut store = WalletStore::open(&path, keys.as_ref(), "wallet").unwrap();
         for i in 0..CREDENTIALS {
             let copies: Vec<CopyRecord> = (0..COPIES)
                 .map(|c| {
@@ -243,8 +245,14 @@ fn main() {
 
     // 1. Open and answer.
     let answer = || {
-        let mut wallet =
-            Wallet::open(&path, &keys, "wallet", anchors.clone(), rp_anchors.clone()).unwrap();
+        let mut wallet = Wallet::open(
+            &path,
+            keys.clone(),
+            "wallet",
+            anchors.clone(),
+            rp_anchors.clone(),
+        )
+        .unwrap();
         let pending = wallet.prepare_presentation(&uri, None, NOW).unwrap();
         wallet.respond(&pending, NOW).unwrap()
     };

@@ -54,6 +54,16 @@ pub enum WalletError {
         /// The error response.
         response: Box<PresentationResponse>,
     },
+    /// The verifier has no registration with the agency: the wallet discloses nothing to it.
+    /// `response` is the `access_denied` answer (section 8.5) for the host to POST to the
+    /// verifier's `response_uri`.
+    #[error("{verifier} is not registered with the agency")]
+    UnregisteredVerifier {
+        /// The verifier's client identifier.
+        verifier: String,
+        /// The `access_denied` response.
+        response: Box<PresentationResponse>,
+    },
     /// A stored credential no longer parses.
     #[error("a stored credential is unreadable: {0}")]
     Credential(#[from] SdJwtError),
@@ -97,34 +107,35 @@ pub struct PresentationResponse {
     pub unused_left: Vec<(String, u32)>,
 }
 
-/// A citizen's wallet.
-pub struct Wallet<'k> {
-    keys: &'k dyn KeyStore,
+/// A citizen's wallet. It owns its keystore handle and its store, so a host keeps one wallet
+/// for as long as the app runs.
+pub struct Wallet {
+    keys: Arc<dyn KeyStore>,
     store: WalletStore,
     issuer_anchors: Arc<[TrustAnchor]>,
     verifier_anchors: Arc<[TrustAnchor]>,
 }
 
-impl std::fmt::Debug for Wallet<'_> {
+impl std::fmt::Debug for Wallet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wallet").finish_non_exhaustive()
     }
 }
 
-impl<'k> Wallet<'k> {
+impl Wallet {
     /// Opens the wallet file at `path` with `keys` (its data key wrapped by `wrapping_alias`),
     /// trusting credentials that chain to `issuer_anchors` and requests from relying parties
     /// that chain to `verifier_anchors` (the agency's roots, shipped with the app). The anchors
     /// may be a `Vec` or an `Arc` shared with other wallets.
     pub fn open(
         path: &std::path::Path,
-        keys: &'k dyn KeyStore,
+        keys: Arc<dyn KeyStore>,
         wrapping_alias: &str,
         issuer_anchors: impl Into<Arc<[TrustAnchor]>>,
         verifier_anchors: impl Into<Arc<[TrustAnchor]>>,
     ) -> Result<Self, WalletError> {
         Ok(Self::from_store(
-            WalletStore::open(path, keys, wrapping_alias)?,
+            WalletStore::open(path, keys.as_ref(), wrapping_alias)?,
             keys,
             issuer_anchors,
             verifier_anchors,
@@ -134,7 +145,7 @@ impl<'k> Wallet<'k> {
     /// A wallet over an open store.
     pub fn from_store(
         store: WalletStore,
-        keys: &'k dyn KeyStore,
+        keys: Arc<dyn KeyStore>,
         issuer_anchors: impl Into<Arc<[TrustAnchor]>>,
         verifier_anchors: impl Into<Arc<[TrustAnchor]>>,
     ) -> Self {
@@ -144,6 +155,11 @@ impl<'k> Wallet<'k> {
             issuer_anchors: issuer_anchors.into(),
             verifier_anchors: verifier_anchors.into(),
         }
+    }
+
+    /// The keystore the wallet's keys live in.
+    pub fn keys(&self) -> &Arc<dyn KeyStore> {
+        &self.keys
     }
 
     /// The store, giving the wallet up.
@@ -186,7 +202,7 @@ impl<'k> Wallet<'k> {
         if !self.keys.contains(DPOP_ALIAS)? {
             self.keys.generate_signing_key(DPOP_ALIAS)?;
         }
-        let dpop = KeyStoreSigner::new(self.keys, DPOP_ALIAS)?;
+        let dpop = KeyStoreSigner::new(self.keys.as_ref(), DPOP_ALIAS)?;
         let token = client::redeem_pre_authorized(transport, &session, tx_code, Some(&dpop), now)?;
         let copies = copies.clamp(1, session.batch_size) as usize;
         let mut stored = Vec::new();
@@ -204,7 +220,7 @@ impl<'k> Wallet<'k> {
             let received = (|| {
                 let signers: Vec<KeyStoreSigner<'_>> = aliases
                     .iter()
-                    .map(|alias| KeyStoreSigner::new(self.keys, alias))
+                    .map(|alias| KeyStoreSigner::new(self.keys.as_ref(), alias))
                     .collect::<Result<_, _>>()?;
                 let received = client::request_credentials(
                     transport,
@@ -282,7 +298,7 @@ impl<'k> Wallet<'k> {
                         headers: vec![("accept".into(), "application/oauth-authz-req+jwt".into())],
                         body: Vec::new(),
                     })
-                    .map_err(ClientError::Transport)?;
+                    .map_err(ClientError::from)?;
                 if response.status != 200 {
                     return Err(Oid4vpError::InvalidRequest(format!(
                         "request_uri answered {}",
@@ -370,12 +386,20 @@ impl<'k> Wallet<'k> {
     /// Presents what the consent allows (the citizen approved it): for each credential an
     /// unused copy, with only the consented claims and key binding to this request; each
     /// presentation logged. When the consent has nothing to present, the answer is
-    /// `access_denied` ([`Wallet::decline`]).
+    /// `access_denied` ([`Wallet::decline`]); a verifier without a registration gets that
+    /// answer inside [`WalletError::UnregisteredVerifier`], so that no host mistakes it for a
+    /// presentation.
     pub fn respond(
         &mut self,
         pending: &PendingPresentation,
         now: u64,
     ) -> Result<PresentationResponse, WalletError> {
+        if !pending.consent.registered {
+            return Err(WalletError::UnregisteredVerifier {
+                verifier: pending.consent.verifier.clone(),
+                response: Box::new(self.decline(pending)?),
+            });
+        }
         if pending.consent.credentials.is_empty() {
             return self.decline(pending);
         }
@@ -387,7 +411,7 @@ impl<'k> Wallet<'k> {
                 .credential_id(item.candidate)
                 .ok_or(WalletError::NoMatch)?;
             let taken = self.store.take_copy(id, now)?;
-            let signer = KeyStoreSigner::new(self.keys, &taken.copy.key_alias)?;
+            let signer = KeyStoreSigner::new(self.keys.as_ref(), &taken.copy.key_alias)?;
             let presentation = SdJwt::parse(&taken.copy.sd_jwt)?.present(
                 &item.claims,
                 Some(KeyBindingInput {

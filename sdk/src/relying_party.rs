@@ -30,7 +30,8 @@ use crate::{
     verifier::StatusListCache,
 };
 
-/// How a relying party presents itself.
+/// How a relying party presents itself, and what it trusts. [`RelyingPartyConfig::new`] sets
+/// the defaults; the fields are public to change them.
 pub struct RelyingPartyConfig {
     /// The key of its certificate.
     pub signer: Box<dyn JwsSigner + Send + Sync>,
@@ -48,6 +49,36 @@ pub struct RelyingPartyConfig {
     pub request_ttl: u64,
     /// Trust and freshness.
     pub policy: ResponsePolicy,
+}
+
+impl RelyingPartyConfig {
+    /// How long a request stays answerable unless the relying party says otherwise: five
+    /// minutes, as long as a presentation's key binding may be old
+    /// ([`ResponsePolicy::DEFAULT_MAX_PRESENTATION_AGE`]).
+    pub const DEFAULT_REQUEST_TTL: u64 = 300;
+
+    /// A relying party signing with `signer` under `chain`, known as `client_id`, answered at
+    /// `response_uri`, verifying under `policy` (see [`ResponsePolicy::new`] for its defaults);
+    /// unregistered, answers in the clear, requests answerable for
+    /// [`Self::DEFAULT_REQUEST_TTL`].
+    pub fn new(
+        signer: Box<dyn JwsSigner + Send + Sync>,
+        chain: Vec<Vec<u8>>,
+        client_id: impl Into<String>,
+        response_uri: impl Into<String>,
+        policy: ResponsePolicy,
+    ) -> Self {
+        Self {
+            signer,
+            chain,
+            client_id: client_id.into(),
+            response_uri: response_uri.into(),
+            registration: None,
+            encryption: None,
+            request_ttl: Self::DEFAULT_REQUEST_TTL,
+            policy,
+        }
+    }
 }
 
 /// A request made.

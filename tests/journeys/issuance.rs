@@ -19,7 +19,8 @@ use dinhdanh_sdk::{
     jose::JwsSigner,
     openid4vci::{
         client::{
-            self as oid4vci, ClientError, CredentialsRequest, HttpRequest, HttpResponse, Transport,
+            self as oid4vci, ClientError, CredentialsRequest, HttpRequest, HttpResponse,
+            ProtocolError, Transport, TransportError,
         },
         http::HttpTransport,
         offer::{OfferReference, parse_offer_uri},
@@ -141,10 +142,10 @@ async fn officer_session(
 struct LosesCredentialResponses<'t>(&'t HttpTransport);
 
 impl Transport for LosesCredentialResponses<'_> {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let response = self.0.send(request)?;
         if request.method == "POST" && request.url.ends_with("/credential") {
-            return Err("connection reset by peer".into());
+            return Err(TransportError::Broken("connection reset by peer".into()));
         }
         Ok(response)
     }
@@ -347,10 +348,11 @@ async fn enrol_level2_issue_verify_revoke() {
             .await;
         let anchors = TrustAnchor::from_pem(&root.text).unwrap();
         let phone = tempfile::tempdir().unwrap();
-        let keys =
-            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[5; 32]).unwrap();
+        let keys = std::sync::Arc::new(
+            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[5; 32]).unwrap(),
+        );
         let mut wallet =
-            WalletStore::open(&phone.path().join("wallet.db"), &keys, "wallet").unwrap();
+            WalletStore::open(&phone.path().join("wallet.db"), keys.as_ref(), "wallet").unwrap();
         let transport = HttpTransport::new();
         let offer = oid4vci::resolve_offer(&transport, offer_uri).unwrap();
         assert_eq!(offer.issuer, server.public_url);
@@ -359,7 +361,7 @@ async fn enrol_level2_issue_verify_revoke() {
             ["pid"]
         );
         keys.generate_signing_key("dpop").unwrap();
-        let dpop = KeyStoreSigner::new(&keys, "dpop").unwrap();
+        let dpop = KeyStoreSigner::new(keys.as_ref(), "dpop").unwrap();
         // A wrong transaction code costs an attempt: the issuer's `invalid_grant`.
         let wrong =
             oid4vci::redeem_pre_authorized(&transport, &offer, Some("000000"), Some(&dpop), now());
@@ -378,7 +380,7 @@ async fn enrol_level2_issue_verify_revoke() {
         }
         let holders: Vec<KeyStoreSigner<'_>> = aliases
             .iter()
-            .map(|alias| KeyStoreSigner::new(&keys, alias).unwrap())
+            .map(|alias| KeyStoreSigner::new(keys.as_ref(), alias).unwrap())
             .collect();
         let request = CredentialsRequest {
             configuration_id: "pid",
@@ -467,7 +469,7 @@ async fn enrol_level2_issue_verify_revoke() {
         };
         let keys_before = key_files();
         let had_dpop_key = keys.contains(DPOP_ALIAS).unwrap();
-        let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
+        let mut facade = Wallet::from_store(wallet, keys.clone(), anchors.clone(), Vec::new());
         let lost = facade.receive_offer(
             &LosesCredentialResponses(&transport),
             lost_offer.body["offer_uri"].as_str().unwrap(),
@@ -476,7 +478,12 @@ async fn enrol_level2_issue_verify_revoke() {
             now(),
         );
         assert!(
-            matches!(&lost, Err(WalletError::Issuance(ClientError::Transport(_)))),
+            matches!(
+                &lost,
+                Err(WalletError::Issuance(ClientError::Transport(
+                    TransportError::Broken(_)
+                )))
+            ),
             "{lost:?}"
         );
         assert_eq!(facade.credentials().unwrap().len(), 1);
@@ -515,7 +522,7 @@ async fn enrol_level2_issue_verify_revoke() {
             panic!("the server offers by value");
         };
         let by_reference = serve_once(serde_json::to_string(&offer).unwrap());
-        let mut facade = Wallet::from_store(wallet, &keys, anchors.clone(), Vec::new());
+        let mut facade = Wallet::from_store(wallet, keys.clone(), anchors.clone(), Vec::new());
         let more = facade
             .receive_offer(
                 &transport,
@@ -599,7 +606,7 @@ async fn enrol_level2_issue_verify_revoke() {
         let forged = redirect.replace("state=", "state=x");
         assert!(matches!(
             oid4vci::finish_authorization(&transport, &issuer, &start, &forged, &dpop, now()),
-            Err(ClientError::Protocol(_))
+            Err(ClientError::Protocol(ProtocolError::StateMismatch))
         ));
         let token =
             oid4vci::finish_authorization(&transport, &issuer, &start, redirect, &dpop, now())
@@ -612,7 +619,7 @@ async fn enrol_level2_issue_verify_revoke() {
             "{again:?}"
         );
         keys.generate_signing_key("judicial/0").unwrap();
-        let holder = KeyStoreSigner::new(&keys, "judicial/0").unwrap();
+        let holder = KeyStoreSigner::new(keys.as_ref(), "judicial/0").unwrap();
         let judicial = oid4vci::request_credentials(
             &transport,
             &issuer,

@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::{
-    FORMAT_SD_JWT_VC, PRE_AUTHORIZED_GRANT,
+    FORMAT_SD_JWT_VC, Oid4vciError, PRE_AUTHORIZED_GRANT,
     dpop::{self, DpopInput},
     offer::{CredentialOffer, OfferReference, parse_offer_uri},
     proof::{self, ProofInput},
 };
 use crate::{
-    jose::JwsSigner,
-    vc::{IssuerTrust, VcVerifyOptions, VerifiedVc, verify_vc},
+    jose::{JoseError, JwsSigner},
+    vc::{IssuerTrust, VcError, VcVerifyOptions, VerifiedVc, verify_vc},
     wallet::{KeyStoreError, KeyStoreSigner},
     x509::TrustAnchor,
 };
@@ -61,7 +61,32 @@ impl HttpResponse {
 pub trait Transport: Send + Sync {
     /// Sends `request` and returns the response, whatever its status; `Err` only when no
     /// response came (no network, TLS failure, timeout).
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String>;
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// Why no response came. The host's HTTP stack says which; the reasons are its own words, for
+/// logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// No connection was made: no network, a name that does not resolve, a refused connection.
+    #[error("no connection: {0}")]
+    Connect(String),
+    /// The TLS handshake failed (a certificate not trusted, no common protocol).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// No response in the time allowed.
+    #[error("no response in time")]
+    Timeout,
+    /// The connection broke while the request or the response was under way.
+    #[error("connection broken: {0}")]
+    Broken(String),
+    /// The response is larger than the SDK reads ([`MAX_RESPONSE`]).
+    #[error("the response is larger than {MAX_RESPONSE} bytes")]
+    TooLarge,
+    /// The transport does not send this method.
+    #[error("method {0} is not supported")]
+    Method(String),
 }
 
 /// Why receiving a credential failed.
@@ -70,7 +95,7 @@ pub trait Transport: Send + Sync {
 pub enum ClientError {
     /// The request could not be sent or no response came.
     #[error("network: {0}")]
-    Transport(String),
+    Transport(#[from] TransportError),
     /// The issuer answered with an error (its OAuth / OpenID4VCI error code when it gave one).
     #[error("the issuer answered {status}: {code} {description}")]
     Issuer {
@@ -81,16 +106,142 @@ pub enum ClientError {
         /// `error_description`, if any.
         description: String,
     },
-    /// An offer, metadata document or response does not follow the specification.
-    #[error("the issuer's {0}")]
-    Protocol(String),
+    /// An offer, metadata document, response or redirect does not follow the specification,
+    /// or the flow cannot go on with what it was given.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
     /// The keystore failed.
     #[error(transparent)]
     KeyStore(#[from] KeyStoreError),
-    /// An issued credential did not verify, or is not bound to the key that asked for it.
+    /// A key proof or DPoP proof could not be made.
+    #[error("making a proof: {0}")]
+    Proof(#[from] Oid4vciError),
+    /// No randomness for a PKCE verifier or a `state`.
+    #[error("no randomness: {0}")]
+    Random(#[from] JoseError),
+    /// An issued credential does not verify (issuer signature and chain, disclosures, time).
     #[error("an issued credential does not verify: {0}")]
-    Credential(String),
+    Credential(#[from] VcError),
+    /// An issued credential is of another type than its configuration's.
+    #[error("an issued credential has vct {found:?} where {expected:?} was asked for")]
+    WrongType {
+        /// Its `vct`.
+        found: String,
+        /// The configuration's `vct`.
+        expected: String,
+    },
+    /// An issued credential names another issuer than the one that issued it.
+    #[error("an issued credential names the issuer {found:?}, not {expected:?}")]
+    WrongIssuer {
+        /// Its `iss`, if it has one.
+        found: Option<String>,
+        /// The credential issuer the wallet asked.
+        expected: String,
+    },
+    /// An issued credential is not bound to the key whose proof asked for it.
+    #[error("an issued credential is not bound to the key that asked for it")]
+    NotBound,
 }
+
+/// What was wrong with a message of the issuer's, or with what the wallet was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The credential offer does not parse.
+    #[error("the credential offer: {0}")]
+    Offer(Oid4vciError),
+    /// A document fetched is not UTF-8 text.
+    #[error("the {0} is not UTF-8")]
+    NotUtf8(&'static str),
+    /// A document or response is not the JSON object it must be.
+    #[error("the {document} is not a JSON object: {reason}")]
+    Json {
+        /// Which document.
+        document: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A document or response lacks a member the flow needs.
+    #[error("the {document} has no {member}")]
+    Missing {
+        /// Which document.
+        document: &'static str,
+        /// The member.
+        member: &'static str,
+    },
+    /// An endpoint in the metadata is not a string.
+    #[error("the metadata's {0} is not a string")]
+    NotAString(String),
+    /// A URL is neither `https` nor a loopback development address.
+    #[error("the URL {0:?} is not https (nor a loopback development address)")]
+    InsecureUrl(String),
+    /// The issuer's metadata names another `credential_issuer` than the one asked.
+    #[error("the issuer's metadata names another credential_issuer")]
+    OtherIssuer,
+    /// The metadata has no `dc+sd-jwt` configuration of this id (offered or asked for).
+    #[error("the issuer's metadata has no {FORMAT_SD_JWT_VC} configuration {0:?}")]
+    UnknownConfiguration(String),
+    /// The offer carries no pre-authorized code to redeem.
+    #[error("the offer has no pre-authorized code")]
+    NoPreAuthorizedCode,
+    /// The offer asks for a transaction code and none was given.
+    #[error("the offer needs a transaction code")]
+    TxCodeRequired,
+    /// The authorization server has no pushed authorization or authorization endpoint.
+    #[error("the authorization server has no pushed authorization or authorization endpoint")]
+    NoAuthorizationEndpoint,
+    /// The token response binds the token otherwise than asked.
+    #[error("the token response has token_type {found} where {expected} was asked for")]
+    TokenType {
+        /// The `token_type` answered.
+        found: String,
+        /// `Bearer` or `DPoP`.
+        expected: &'static str,
+    },
+    /// The redirect is not to the wallet's redirect URI.
+    #[error("the redirect is not to the wallet's redirect URI")]
+    RedirectTarget,
+    /// A parameter of the redirect is not UTF-8, or repeated.
+    #[error("the redirect's {name} {problem}")]
+    RedirectParameter {
+        /// The parameter.
+        name: String,
+        /// `is not UTF-8` or `is repeated`.
+        problem: &'static str,
+    },
+    /// The redirect's `state` is not the one the authorization started with.
+    #[error("the redirect's state does not match")]
+    StateMismatch,
+    /// The redirect's `iss` names another issuer (RFC 9207).
+    #[error("the redirect's iss names another issuer")]
+    RedirectIssuer,
+    /// More or fewer copies asked for than the issuer's batch size allows.
+    #[error("asks for {asked} copies; the issuer takes 1 to {max}")]
+    BatchSize {
+        /// Copies asked for.
+        asked: usize,
+        /// The issuer's batch size.
+        max: u32,
+    },
+    /// The access token is DPoP-bound and its key was not given.
+    #[error("a DPoP token needs its key")]
+    DpopKeyMissing,
+    /// The credential response has another number of credentials than proofs sent.
+    #[error("{found} credentials for {proofs} proofs")]
+    CredentialCount {
+        /// Credentials answered.
+        found: usize,
+        /// Proofs sent.
+        proofs: usize,
+    },
+    /// A credential in the response is not a string.
+    #[error("a credential in the response is not a string")]
+    CredentialNotText,
+}
+
+/// The documents [`ProtocolError`] names.
+const ISSUER_METADATA: &str = "issuer metadata";
+const AS_METADATA: &str = "authorization server metadata";
 
 /// Largest response body read from an issuer.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
@@ -130,13 +281,12 @@ pub struct AccessToken {
 /// Resolves an offer (`openid-credential-offer://` by value or by reference) and fetches the
 /// issuer's metadata and its authorization server's.
 pub fn resolve_offer(transport: &dyn Transport, uri: &str) -> Result<IssuerSession, ClientError> {
-    let offer = match parse_offer_uri(uri).map_err(|e| ClientError::Protocol(e.to_string()))? {
+    let offer = match parse_offer_uri(uri).map_err(ProtocolError::Offer)? {
         OfferReference::Value(offer) => offer,
         OfferReference::Uri(url) => {
             let body = get(transport, &https_or_local(&url)?)?;
-            let text = std::str::from_utf8(&body)
-                .map_err(|_| ClientError::Protocol("offer is not UTF-8".into()))?;
-            CredentialOffer::from_json(text).map_err(|e| ClientError::Protocol(e.to_string()))?
+            let text = std::str::from_utf8(&body).map_err(|_| ProtocolError::NotUtf8("offer"))?;
+            CredentialOffer::from_json(text).map_err(ProtocolError::Offer)?
         }
     };
     // The authorization server the offer's grant names, if any.
@@ -160,9 +310,7 @@ pub fn resolve_offer(transport: &dyn Transport, uri: &str) -> Result<IssuerSessi
             ))
             .is_none()
         {
-            return Err(ClientError::Protocol(format!(
-                "metadata does not describe the offered configuration {id:?}"
-            )));
+            return Err(ProtocolError::UnknownConfiguration(id.clone()).into());
         }
     }
     session.offer = Some(offer);
@@ -178,29 +326,28 @@ pub fn discover(
     authorization_server: Option<&str>,
 ) -> Result<IssuerSession, ClientError> {
     let issuer = https_or_local(issuer)?;
-    let metadata: Value = json_of(&get(
-        transport,
-        &well_known(&issuer, "openid-credential-issuer"),
-    )?)?;
+    let metadata: Value = json_of(
+        ISSUER_METADATA,
+        &get(transport, &well_known(&issuer, "openid-credential-issuer"))?,
+    )?;
     if metadata.get("credential_issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
-        return Err(ClientError::Protocol(
-            "metadata names another credential_issuer".into(),
-        ));
+        return Err(ProtocolError::OtherIssuer.into());
     }
     let endpoint = |document: &Value, name: &str| -> Result<Option<String>, ClientError> {
         document
             .get(name)
             .map(|v| {
                 v.as_str()
-                    .ok_or_else(|| {
-                        ClientError::Protocol(format!("metadata: {name} is not a string"))
-                    })
+                    .ok_or_else(|| ProtocolError::NotAString(name.to_owned()).into())
                     .and_then(https_or_local)
             })
             .transpose()
     };
-    let credential_endpoint = endpoint(&metadata, "credential_endpoint")?
-        .ok_or_else(|| ClientError::Protocol("metadata has no credential_endpoint".into()))?;
+    let credential_endpoint =
+        endpoint(&metadata, "credential_endpoint")?.ok_or(ProtocolError::Missing {
+            document: ISSUER_METADATA,
+            member: "credential_endpoint",
+        })?;
     let nonce_endpoint = endpoint(&metadata, "nonce_endpoint")?;
     let batch_size = metadata
         .pointer("/batch_credential_issuance/batch_size")
@@ -216,13 +363,18 @@ pub fn discover(
         })
         .unwrap_or_else(|| issuer.clone());
     let authorization_server = https_or_local(&authorization_server)?;
-    let as_metadata: Value = json_of(&get(
-        transport,
-        &well_known(&authorization_server, "oauth-authorization-server"),
-    )?)?;
-    let token_endpoint = endpoint(&as_metadata, "token_endpoint")?.ok_or_else(|| {
-        ClientError::Protocol("authorization server metadata has no token_endpoint".into())
-    })?;
+    let as_metadata: Value = json_of(
+        AS_METADATA,
+        &get(
+            transport,
+            &well_known(&authorization_server, "oauth-authorization-server"),
+        )?,
+    )?;
+    let token_endpoint =
+        endpoint(&as_metadata, "token_endpoint")?.ok_or(ProtocolError::Missing {
+            document: AS_METADATA,
+            member: "token_endpoint",
+        })?;
     Ok(IssuerSession {
         offer: None,
         issuer,
@@ -255,18 +407,14 @@ pub fn redeem_pre_authorized(
         .offer
         .as_ref()
         .and_then(CredentialOffer::pre_authorized_code)
-        .ok_or_else(|| ClientError::Protocol("offer has no pre-authorized code".into()))?;
+        .ok_or(ProtocolError::NoPreAuthorizedCode)?;
     let mut form = vec![
         ("grant_type", PRE_AUTHORIZED_GRANT),
         ("pre-authorized_code", grant.pre_authorized_code.as_str()),
     ];
     match (&grant.tx_code, tx_code) {
         (Some(_), Some(code)) => form.push(("tx_code", code)),
-        (Some(_), None) => {
-            return Err(ClientError::Protocol(
-                "the offer needs a transaction code".into(),
-            ));
-        }
+        (Some(_), None) => return Err(ProtocolError::TxCodeRequired.into()),
         (None, _) => {}
     }
     token_request(transport, session, &form, dpop, now)
@@ -299,14 +447,18 @@ fn token_request(
             body: crate::urlencode::form(form).into_bytes(),
         },
     )?;
-    let token: TokenResponse = serde_json::from_slice(&response.body)
-        .map_err(|e| ClientError::Protocol(format!("token response: {e}")))?;
+    let token: TokenResponse =
+        serde_json::from_slice(&response.body).map_err(|e| ProtocolError::Json {
+            document: "token response",
+            reason: e.to_string(),
+        })?;
     let expected = if dpop.is_some() { "DPoP" } else { "Bearer" };
     if !token.token_type.eq_ignore_ascii_case(expected) {
-        return Err(ClientError::Protocol(format!(
-            "token response: token_type {} where {expected} was asked for",
-            token.token_type
-        )));
+        return Err(ProtocolError::TokenType {
+            found: token.token_type,
+            expected,
+        }
+        .into());
     }
     Ok(AccessToken {
         token: token.access_token,
@@ -351,14 +503,11 @@ pub fn start_authorization(
 ) -> Result<AuthorizationStart, ClientError> {
     let (Some(par), Some(authorize)) = (&session.par_endpoint, &session.authorization_endpoint)
     else {
-        return Err(ClientError::Protocol(
-            "the authorization server has no pushed authorization or authorization endpoint".into(),
-        ));
+        return Err(ProtocolError::NoAuthorizationEndpoint.into());
     };
-    let verifier =
-        Zeroizing::new(super::pkce_verifier().map_err(|e| ClientError::Protocol(e.to_string()))?);
+    let verifier = Zeroizing::new(super::pkce_verifier()?);
     let mut state = [0u8; 16];
-    crate::jose::random_bytes(&mut state).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    crate::jose::random_bytes(&mut state)?;
     let state = crate::jose::b64::encode(state);
     let details = Value::Array(
         configuration_ids
@@ -400,13 +549,16 @@ pub fn start_authorization(
             body: crate::urlencode::form(&form).into_bytes(),
         },
     )?;
-    let pushed: Value = json_of(&response.body)?;
-    let request_uri = pushed
-        .get("request_uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            ClientError::Protocol("pushed authorization response has no request_uri".into())
-        })?;
+    let document = "pushed authorization response";
+    let pushed: Value = json_of(document, &response.body)?;
+    let request_uri =
+        pushed
+            .get("request_uri")
+            .and_then(Value::as_str)
+            .ok_or(ProtocolError::Missing {
+                document,
+                member: "request_uri",
+            })?;
     let separator = if authorize.contains('?') { '&' } else { '?' };
     Ok(AuthorizationStart {
         url: format!(
@@ -434,23 +586,25 @@ pub fn finish_authorization(
     let query = redirect
         .strip_prefix(start.redirect_uri.as_str())
         .and_then(|rest| rest.strip_prefix('?'))
-        .ok_or_else(|| {
-            ClientError::Protocol("the redirect is not to the wallet's redirect URI".into())
-        })?;
-    let parameters = crate::urlencode::parse(query)
-        .map_err(|e| ClientError::Protocol(format!("redirect: {e}")))?;
+        .ok_or(ProtocolError::RedirectTarget)?;
+    let parameters = crate::urlencode::parse(query).map_err(|e| match e {
+        crate::urlencode::QueryError::Repeated(name) => ProtocolError::RedirectParameter {
+            name,
+            problem: "is repeated",
+        },
+        crate::urlencode::QueryError::NotUtf8(name) => ProtocolError::RedirectParameter {
+            name,
+            problem: "is not UTF-8",
+        },
+    })?;
     if parameters.get("state") != Some(&start.state) {
-        return Err(ClientError::Protocol(
-            "redirect: state does not match".into(),
-        ));
+        return Err(ProtocolError::StateMismatch.into());
     }
     if parameters
         .get("iss")
         .is_some_and(|iss| *iss != session.issuer)
     {
-        return Err(ClientError::Protocol(
-            "redirect: iss names another issuer".into(),
-        ));
+        return Err(ProtocolError::RedirectIssuer.into());
     }
     if let Some(code) = parameters.get("error") {
         return Err(ClientError::Issuer {
@@ -462,9 +616,10 @@ pub fn finish_authorization(
                 .unwrap_or_default(),
         });
     }
-    let code = parameters
-        .get("code")
-        .ok_or_else(|| ClientError::Protocol("redirect: no code".into()))?;
+    let code = parameters.get("code").ok_or(ProtocolError::Missing {
+        document: "redirect",
+        member: "code",
+    })?;
     let form = [
         ("grant_type", super::AUTHORIZATION_CODE_GRANT),
         ("code", code.as_str()),
@@ -492,11 +647,18 @@ pub fn fetch_nonce(
             body: vec![],
         },
     )?;
-    let body: Value = json_of(&response.body)?;
+    let document = "nonce response";
+    let body: Value = json_of(document, &response.body)?;
     body.get("c_nonce")
         .and_then(Value::as_str)
         .map(|n| Some(n.to_owned()))
-        .ok_or_else(|| ClientError::Protocol("nonce response has no c_nonce".into()))
+        .ok_or_else(|| {
+            ProtocolError::Missing {
+                document,
+                member: "c_nonce",
+            }
+            .into()
+        })
 }
 
 /// A credential received: the SD-JWT VC and what verifying it showed.
@@ -540,11 +702,11 @@ pub fn request_credentials(
         now,
     } = *request;
     if keys.is_empty() || keys.len() > session.batch_size as usize {
-        return Err(ClientError::Protocol(format!(
-            "asks for {} copies; the issuer takes 1 to {}",
-            keys.len(),
-            session.batch_size
-        )));
+        return Err(ProtocolError::BatchSize {
+            asked: keys.len(),
+            max: session.batch_size,
+        }
+        .into());
     }
     let nonce = fetch_nonce(transport, session)?;
     let proofs = keys
@@ -558,7 +720,6 @@ pub fn request_credentials(
                 iss: None,
                 iat: now,
             })
-            .map_err(|e| ClientError::Protocol(e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let body = json!({
@@ -584,7 +745,7 @@ pub fn request_credentials(
             )?,
         ));
     } else if token.token_type == "DPoP" {
-        return Err(ClientError::Protocol("a DPoP token needs its key".into()));
+        return Err(ProtocolError::DpopKeyMissing.into());
     }
     let response = send(
         transport,
@@ -592,20 +753,24 @@ pub fn request_credentials(
             method: "POST".into(),
             url: session.credential_endpoint.clone(),
             headers,
-            body: serde_json::to_vec(&body).map_err(|e| ClientError::Protocol(e.to_string()))?,
+            body: body.to_string().into_bytes(),
         },
     )?;
-    let body: Value = json_of(&response.body)?;
-    let credentials = body
-        .get("credentials")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ClientError::Protocol("credential response has no credentials".into()))?;
+    let document = "credential response";
+    let body: Value = json_of(document, &response.body)?;
+    let credentials =
+        body.get("credentials")
+            .and_then(Value::as_array)
+            .ok_or(ProtocolError::Missing {
+                document,
+                member: "credentials",
+            })?;
     if credentials.len() != keys.len() {
-        return Err(ClientError::Protocol(format!(
-            "{} credentials for {} proofs",
-            credentials.len(),
-            keys.len()
-        )));
+        return Err(ProtocolError::CredentialCount {
+            found: credentials.len(),
+            proofs: keys.len(),
+        }
+        .into());
     }
     let expected_vct = session
         .metadata
@@ -616,11 +781,7 @@ pub fn request_credentials(
         .filter(|c| c.get("format").and_then(Value::as_str) == Some(FORMAT_SD_JWT_VC))
         .and_then(|c| c.get("vct"))
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            ClientError::Protocol(format!(
-                "metadata has no {FORMAT_SD_JWT_VC} configuration {configuration_id:?}"
-            ))
-        })?;
+        .ok_or_else(|| ProtocolError::UnknownConfiguration(configuration_id.to_owned()))?;
     let options = VcVerifyOptions {
         trust: IssuerTrust::Anchors(anchors),
         now,
@@ -635,22 +796,22 @@ pub fn request_credentials(
             let sd_jwt = entry
                 .get("credential")
                 .and_then(Value::as_str)
-                .ok_or_else(|| ClientError::Protocol("a credential is not a string".into()))?;
-            let verified =
-                verify_vc(sd_jwt, &options).map_err(|e| ClientError::Credential(e.to_string()))?;
+                .ok_or(ProtocolError::CredentialNotText)?;
+            let verified = verify_vc(sd_jwt, &options)?;
             if verified.vct != expected_vct {
-                return Err(ClientError::Credential(format!(
-                    "vct {} where {expected_vct} was asked for",
-                    verified.vct
-                )));
+                return Err(ClientError::WrongType {
+                    found: verified.vct,
+                    expected: expected_vct.to_owned(),
+                });
             }
             if verified.iss.as_deref() != Some(session.issuer.as_str()) {
-                return Err(ClientError::Credential("issued by another issuer".into()));
+                return Err(ClientError::WrongIssuer {
+                    found: verified.iss,
+                    expected: session.issuer.clone(),
+                });
             }
             if verified.holder_key.as_ref() != Some(key.public_key()) {
-                return Err(ClientError::Credential(
-                    "not bound to the key that asked for it".into(),
-                ));
+                return Err(ClientError::NotBound);
             }
             Ok(ReceivedCredential {
                 sd_jwt: sd_jwt.to_owned(),
@@ -677,7 +838,7 @@ fn dpop_proof(
         nonce: None,
         iat: now,
     })
-    .map_err(|e| ClientError::Protocol(e.to_string()))
+    .map_err(ClientError::from)
 }
 
 fn get(transport: &dyn Transport, url: &str) -> Result<Vec<u8>, ClientError> {
@@ -695,9 +856,9 @@ fn get(transport: &dyn Transport, url: &str) -> Result<Vec<u8>, ClientError> {
 
 /// Sends; an error status becomes [`ClientError::Issuer`] with the body's OAuth error.
 fn send(transport: &dyn Transport, request: HttpRequest) -> Result<HttpResponse, ClientError> {
-    let response = transport.send(&request).map_err(ClientError::Transport)?;
+    let response = transport.send(&request)?;
     if response.body.len() > MAX_RESPONSE {
-        return Err(ClientError::Protocol("response is too large".into()));
+        return Err(TransportError::TooLarge.into());
     }
     if !(200..300).contains(&response.status) {
         let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
@@ -716,11 +877,12 @@ fn send(transport: &dyn Transport, request: HttpRequest) -> Result<HttpResponse,
     Ok(response)
 }
 
-fn json_of(body: &[u8]) -> Result<Value, ClientError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ClientError::Protocol(format!("JSON: {e}")))?;
+/// `body` parsed as the JSON object `document` must be.
+fn json_of(document: &'static str, body: &[u8]) -> Result<Value, ClientError> {
+    let json = |reason: String| ProtocolError::Json { document, reason };
+    let value: Value = serde_json::from_slice(body).map_err(|e| json(e.to_string()))?;
     if !value.is_object() {
-        return Err(ClientError::Protocol("JSON: not an object".into()));
+        return Err(json("not an object".into()).into());
     }
     Ok(value)
 }
@@ -736,9 +898,7 @@ fn https_or_local(url: &str) -> Result<String, ClientError> {
     if url.starts_with("https://") || loopback {
         Ok(url.to_owned())
     } else {
-        Err(ClientError::Protocol(format!(
-            "URL {url:?} is not https (nor a loopback development address)"
-        )))
+        Err(ProtocolError::InsecureUrl(url.to_owned()).into())
     }
 }
 
@@ -768,8 +928,8 @@ mod tests {
     struct Unreachable;
 
     impl Transport for Unreachable {
-        fn send(&self, _: &HttpRequest) -> Result<HttpResponse, String> {
-            Err("no request was expected".into())
+        fn send(&self, _: &HttpRequest) -> Result<HttpResponse, TransportError> {
+            Err(TransportError::Connect("no request was expected".into()))
         }
     }
 
@@ -793,7 +953,9 @@ mod tests {
         // Without PAR and authorization endpoints there is nothing to start.
         assert!(matches!(
             start_authorization(&Unreachable, &session, &["pid"], "w", "app:/cb", &dpop, 0),
-            Err(ClientError::Protocol(_))
+            Err(ClientError::Protocol(
+                ProtocolError::NoAuthorizationEndpoint
+            ))
         ));
         let start = AuthorizationStart {
             url: String::new(),
@@ -810,15 +972,31 @@ mod tests {
             finish("app:/cb?error=access_denied&error_description=no&state=s1"),
             Err(ClientError::Issuer { code, .. }) if code == "access_denied"
         ));
-        for redirect in [
-            "app:/cb?code=c&state=s2",
-            "app:/cb?code=c&state=s1&iss=https%3A%2F%2Fevil.example",
-            "other:/cb?code=c&state=s1",
-            "app:/cb?code=c&code=d&state=s1",
-            "app:/cb?state=s1",
+        for (redirect, refused) in [
+            ("app:/cb?code=c&state=s2", ProtocolError::StateMismatch),
+            (
+                "app:/cb?code=c&state=s1&iss=https%3A%2F%2Fevil.example",
+                ProtocolError::RedirectIssuer,
+            ),
+            ("other:/cb?code=c&state=s1", ProtocolError::RedirectTarget),
+            (
+                "app:/cb?code=c&code=d&state=s1",
+                ProtocolError::RedirectParameter {
+                    name: "code".into(),
+                    problem: "is repeated",
+                },
+            ),
+            (
+                "app:/cb?state=s1",
+                ProtocolError::Missing {
+                    document: "redirect",
+                    member: "code",
+                },
+            ),
         ] {
-            assert!(
-                matches!(finish(redirect), Err(ClientError::Protocol(_))),
+            assert_eq!(
+                finish(redirect),
+                Err(ClientError::Protocol(refused)),
                 "{redirect}"
             );
         }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::client::{HttpRequest, HttpResponse, MAX_RESPONSE, Transport};
+use super::client::{HttpRequest, HttpResponse, MAX_RESPONSE, Transport, TransportError};
 
 /// Blocking HTTP(S): 30-second timeouts, no redirects followed (an OAuth redirect is the
 /// caller's to handle), every status returned as a response.
@@ -36,7 +36,7 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         fn with_headers<B>(
             builder: ureq::RequestBuilder<B>,
             headers: &[(String, String)],
@@ -49,9 +49,9 @@ impl Transport for HttpTransport {
             "GET" => with_headers(self.agent.get(&request.url), &request.headers).call(),
             "POST" => with_headers(self.agent.post(&request.url), &request.headers)
                 .send(&request.body[..]),
-            other => return Err(format!("method {other} is not used by the SDK")),
+            other => return Err(TransportError::Method(other.to_owned())),
         };
-        let mut response = response.map_err(|e| e.to_string())?;
+        let mut response = response.map_err(transport_error)?;
         let headers = response
             .headers()
             .iter()
@@ -65,11 +65,40 @@ impl Transport for HttpTransport {
             .with_config()
             .limit(MAX_RESPONSE as u64)
             .read_to_vec()
-            .map_err(|e| e.to_string())?;
+            .map_err(transport_error)?;
         Ok(HttpResponse {
             status,
             headers,
             body,
         })
+    }
+}
+
+/// What ureq's failure means to the SDK.
+fn transport_error(error: ureq::Error) -> TransportError {
+    match error {
+        ureq::Error::Timeout(_) => TransportError::Timeout,
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
+            TransportError::Connect(error.to_string())
+        }
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+            TransportError::Tls(error.to_string())
+        }
+        ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge,
+        ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            TransportError::Timeout
+        }
+        ureq::Error::Io(ref io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::AddrNotAvailable
+            ) =>
+        {
+            TransportError::Connect(error.to_string())
+        }
+        other => TransportError::Broken(other.to_string()),
     }
 }

@@ -201,6 +201,32 @@ pub struct ResponsePolicy {
     pub status: StatusPolicy,
 }
 
+impl ResponsePolicy {
+    /// Clock skew tolerated unless the relying party says otherwise: one minute between phones,
+    /// the relying party and the agency.
+    pub const DEFAULT_SKEW: u64 = 60;
+    /// How old a presentation's key binding may be by default: five minutes, time to scan a
+    /// code and read a consent.
+    pub const DEFAULT_MAX_PRESENTATION_AGE: u64 = 300;
+    /// How old trust data may be by default: one day.
+    pub const DEFAULT_MAX_TRUST_AGE: u64 = 86_400;
+
+    /// A policy trusting `issuer_trust`, obtained at `trust_as_of` (Unix seconds), with the
+    /// defaults: trust data at most [`Self::DEFAULT_MAX_TRUST_AGE`] old,
+    /// [`Self::DEFAULT_SKEW`] of clock skew, key binding at most
+    /// [`Self::DEFAULT_MAX_PRESENTATION_AGE`] old, and [`StatusPolicy::default`].
+    pub fn new(issuer_trust: IssuerTrustData, trust_as_of: u64) -> Self {
+        Self {
+            issuer_trust,
+            trust_as_of,
+            max_trust_age: Self::DEFAULT_MAX_TRUST_AGE,
+            skew: Self::DEFAULT_SKEW,
+            max_presentation_age: Self::DEFAULT_MAX_PRESENTATION_AGE,
+            status: StatusPolicy::default(),
+        }
+    }
+}
+
 /// One verified presentation and the query it answers.
 #[derive(Debug, Clone)]
 pub struct VerifiedAnswer {

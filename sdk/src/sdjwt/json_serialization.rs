@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SdJwtError, holder::split};
+use super::{SdJwtError, parts::split};
 
 #[derive(Deserialize, Serialize)]
 struct Unprotected {

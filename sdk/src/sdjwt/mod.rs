@@ -12,17 +12,17 @@
 //! `/nationalities/0`.
 
 mod disclosure;
-mod holder;
 mod issuer;
 mod json_serialization;
+mod parts;
 mod path;
 mod process;
 mod verify;
 
 pub use disclosure::{Disclosure, DisclosureStyle};
-pub use holder::{KeyBindingInput, SdJwt};
 pub use issuer::{DecoyPolicy, SdJwtIssuer};
 pub use json_serialization::{from_json_serialization, to_json_serialization};
+pub use parts::{KeyBindingInput, SdJwt};
 pub use path::ClaimPath;
 pub use verify::{
     IssuerKeyResolver, KeyBindingClaims, KeyBindingExpectation, VerifiedSdJwt, VerifyOptions,
@@ -38,6 +38,24 @@ pub const KB_JWT_TYP: &str = "kb+jwt";
 /// Claims deeper than this (objects, arrays and nested disclosures together) are refused, so a
 /// hostile SD-JWT cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
+
+/// Why the issuer-signed JWT is not valid at the time of verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimeError {
+    /// Its `exp` has passed.
+    #[error("expired")]
+    Expired,
+    /// Its `nbf` has not come yet.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// Its `iat` is in the future.
+    #[error("issued in the future")]
+    IssuedInTheFuture,
+    /// `exp`, `nbf` or `iat` is not an integer.
+    #[error("exp, nbf and iat must be integers")]
+    NotAnInteger,
+}
 
 /// Why an SD-JWT could not be issued, parsed, presented or verified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,7 +115,7 @@ pub enum SdJwtError {
     KeyBinding(String),
     /// The issuer-signed JWT is expired, not yet valid, or issued in the future.
     #[error("SD-JWT not valid at this time: {0}")]
-    Time(&'static str),
+    Time(TimeError),
     /// The issuer's key could not be found or is not trusted.
     #[error("issuer key: {0}")]
     IssuerKey(String),

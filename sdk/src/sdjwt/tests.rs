@@ -417,12 +417,15 @@ fn any_decoy_bound_is_safe() {
 fn time_claims_are_enforced() {
     let f = Fixture::new();
     let expired = f.forge(json!({"exp": NOW - 31}), &[]);
-    assert_eq!(f.verify(&expired).unwrap_err(), SdJwtError::Time("expired"));
+    assert_eq!(
+        f.verify(&expired).unwrap_err(),
+        SdJwtError::Time(TimeError::Expired)
+    );
     // At exp (plus skew) the token is already expired (RFC 7519 section 4.1.4: "before").
     let boundary = f.forge(json!({"exp": NOW - 30}), &[]);
     assert_eq!(
         f.verify(&boundary).unwrap_err(),
-        SdJwtError::Time("expired")
+        SdJwtError::Time(TimeError::Expired)
     );
     assert!(
         f.verify(&f.forge(json!({"exp": NOW - 29}), &[])).is_ok(),
@@ -431,12 +434,12 @@ fn time_claims_are_enforced() {
     let early = f.forge(json!({"nbf": NOW + 31}), &[]);
     assert_eq!(
         f.verify(&early).unwrap_err(),
-        SdJwtError::Time("not yet valid")
+        SdJwtError::Time(TimeError::NotYetValid)
     );
     let future = f.forge(json!({"iat": NOW + 31}), &[]);
     assert_eq!(
         f.verify(&future).unwrap_err(),
-        SdJwtError::Time("issued in the future")
+        SdJwtError::Time(TimeError::IssuedInTheFuture)
     );
     let text = f.forge(json!({"exp": "soon"}), &[]);
     assert!(matches!(f.verify(&text), Err(SdJwtError::Time(_))));

@@ -2,8 +2,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{
-    ClaimPath, Disclosure, KB_JWT_TYP, SdJwtError,
-    holder::split,
+    ClaimPath, Disclosure, KB_JWT_TYP, SdJwtError, TimeError,
+    parts::split,
     process::{Payload, process},
 };
 use crate::jose::{JwsHeader, PublicKey, UnverifiedJws};
@@ -123,23 +123,23 @@ fn check_time(claims: &Map<String, Value>, options: &VerifyOptions<'_>) -> Resul
             Some(value) => value
                 .as_u64()
                 .map(Some)
-                .ok_or(SdJwtError::Time("exp, nbf and iat must be integers")),
+                .ok_or(SdJwtError::Time(TimeError::NotAnInteger)),
         }
     };
     if let Some(exp) = time("exp")?
         && options.now >= exp.saturating_add(options.skew)
     {
-        return Err(SdJwtError::Time("expired"));
+        return Err(SdJwtError::Time(TimeError::Expired));
     }
     if let Some(nbf) = time("nbf")?
         && options.now.saturating_add(options.skew) < nbf
     {
-        return Err(SdJwtError::Time("not yet valid"));
+        return Err(SdJwtError::Time(TimeError::NotYetValid));
     }
     if let Some(iat) = time("iat")?
         && options.now.saturating_add(options.skew) < iat
     {
-        return Err(SdJwtError::Time("issued in the future"));
+        return Err(SdJwtError::Time(TimeError::IssuedInTheFuture));
     }
     Ok(())
 }

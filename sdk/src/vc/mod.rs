@@ -19,7 +19,12 @@ pub use kinds::{ClaimSchema, ClaimType, CredentialKind};
 pub use metadata::JwtVcIssuerMetadata;
 pub use verify::{IssuerTrust, VcVerifyOptions, VerifiedVc, verify_vc};
 
-use crate::{jose::JoseError, sdjwt::SdJwtError, status_list::StatusListError, x509::X509Error};
+use crate::{
+    jose::JoseError,
+    sdjwt::{SdJwtError, TimeError},
+    status_list::StatusListError,
+    x509::X509Error,
+};
 
 /// The media type of SD-JWT VCs, used as the JWS `typ` (draft-24 section 3.2.1).
 pub const VC_TYP: &str = "dc+sd-jwt";
@@ -64,6 +69,62 @@ pub enum VcError {
     /// No way to find the issuer's key, or `iss` does not match the key's certificate/metadata.
     #[error("issuer key: {0}")]
     IssuerKey(String),
+}
+
+/// What a refused credential or presentation means to whoever acts on it: the few outcomes a
+/// relying party or a wallet handles differently (tell the citizen the card was revoked, refresh
+/// the trust data, report a forgery). [`VcError::rejection`] and
+/// [`crate::verifier::VerificationError::rejection`] classify their failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The issuer revoked the credential (status `invalid`), or gave it another status that is
+    /// not valid and not `suspended`.
+    Revoked,
+    /// The issuer suspended the credential; it may be reinstated.
+    Suspended,
+    /// The credential's `exp` has passed.
+    Expired,
+    /// Altered or not genuine: a signature, a disclosure's digest or the key binding (holder
+    /// signature, audience, nonce, `sd_hash`, age) does not verify.
+    Forged,
+    /// The issuer is not trusted: its certificate chain does not lead to a trust anchor, or
+    /// its key or `iss` is not one the trust data names.
+    UntrustedIssuer,
+    /// The verifier's own trust data or status list is too old, missing, or dated in the
+    /// future: it must refresh them (or its clock) and verify again.
+    StaleTrustData,
+    /// Malformed, of a type not accepted, or breaking a rule of its format.
+    Malformed,
+}
+
+impl VcError {
+    /// What this failure means to whoever acts on it.
+    pub fn rejection(&self) -> Rejection {
+        match self {
+            Self::SdJwt(error) => sd_jwt_rejection(error),
+            Self::Jose(JoseError::BadSignature) => Rejection::Forged,
+            Self::X509(_) | Self::IssuerKey(_) => Rejection::UntrustedIssuer,
+            Self::Jose(_)
+            | Self::StatusList(_)
+            | Self::Claim(..)
+            | Self::NeverDisclosable(_)
+            | Self::UnacceptedType(_)
+            | Self::Schema { .. } => Rejection::Malformed,
+        }
+    }
+}
+
+fn sd_jwt_rejection(error: &SdJwtError) -> Rejection {
+    match error {
+        SdJwtError::Jose(JoseError::BadSignature)
+        | SdJwtError::UnreferencedDisclosure
+        | SdJwtError::KeyBindingMissing
+        | SdJwtError::KeyBinding(_) => Rejection::Forged,
+        SdJwtError::Time(TimeError::Expired) => Rejection::Expired,
+        SdJwtError::IssuerKey(_) => Rejection::UntrustedIssuer,
+        _ => Rejection::Malformed,
+    }
 }
 
 impl From<VcError> for SdJwtError {

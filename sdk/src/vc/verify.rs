@@ -65,11 +65,17 @@ pub struct VerifiedVc {
 /// Verifies an SD-JWT VC presentation (compact serialization).
 pub fn verify_vc(presentation: &str, options: &VcVerifyOptions<'_>) -> Result<VerifiedVc, VcError> {
     let mut issuer_certificate = None;
+    // The SD-JWT layer knows issuer key failures only as text; the typed error (an untrusted
+    // chain, an expired certificate) is kept here and returned in its place.
+    let mut key_error = None;
     let mut resolve =
         |header: &JwsHeader, payload: &Map<String, Value>| -> Result<PublicKey, SdJwtError> {
             header.require_typ(VC_TYP)?;
-            let key = issuer_key(header, payload, options, &mut issuer_certificate)?;
-            Ok(key)
+            issuer_key(header, payload, options, &mut issuer_certificate).map_err(|error| {
+                let flattened = SdJwtError::from(error.clone());
+                key_error = Some(error);
+                flattened
+            })
         };
     let verified = sdjwt::verify(
         presentation,
@@ -79,7 +85,8 @@ pub fn verify_vc(presentation: &str, options: &VcVerifyOptions<'_>) -> Result<Ve
             key_binding: options.key_binding,
         },
         &mut resolve,
-    )?;
+    )
+    .map_err(|error| key_error.take().unwrap_or(VcError::SdJwt(error)))?;
     if let Some(path) = verified.disclosed.iter().find(|path| {
         path.segments()
             .first()

@@ -16,10 +16,13 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::{
-    jose::PublicKey,
+    jose::{JoseError, PublicKey},
     sdjwt::{ClaimPath, KeyBindingExpectation},
     status_list::{Status, StatusListError, StatusListToken, UnverifiedStatusListToken},
-    vc::{CredentialKind, IssuerTrust, JwtVcIssuerMetadata, VcError, VcVerifyOptions, verify_vc},
+    vc::{
+        CredentialKind, IssuerTrust, JwtVcIssuerMetadata, Rejection, VcError, VcVerifyOptions,
+        verify_vc,
+    },
     x509::{self, ChainPolicy, TrustAnchor},
 };
 
@@ -53,6 +56,23 @@ pub struct StatusPolicy {
     pub max_age: u64,
     /// Refuse credentials that carry no status reference.
     pub require_status: bool,
+}
+
+impl StatusPolicy {
+    /// How old a status list may be unless the relying party says otherwise: one hour, the
+    /// longest a revocation may go unseen.
+    pub const DEFAULT_MAX_AGE: u64 = 3_600;
+}
+
+impl Default for StatusPolicy {
+    /// Lists at most [`StatusPolicy::DEFAULT_MAX_AGE`] old, and a status required: every
+    /// credential the agency issues has one, so one without is not the agency's.
+    fn default() -> Self {
+        Self {
+            max_age: Self::DEFAULT_MAX_AGE,
+            require_status: true,
+        }
+    }
 }
 
 /// A relying party's verification policy.
@@ -221,6 +241,26 @@ pub enum VerificationError {
     /// The status list says the credential is not valid.
     #[error("credential status is {0}")]
     NotValid(Status),
+}
+
+impl VerificationError {
+    /// What this failure means to the relying party: revoked, suspended, expired, forged, an
+    /// untrusted issuer, its own trust data stale, or malformed.
+    pub fn rejection(&self) -> Rejection {
+        match self {
+            Self::Credential(error) => error.rejection(),
+            Self::NotValid(Status::Suspended) => Rejection::Suspended,
+            Self::NotValid(_) => Rejection::Revoked,
+            Self::StatusList(StatusListError::Jose(JoseError::BadSignature)) => Rejection::Forged,
+            Self::StatusList(StatusListError::Expired { .. } | StatusListError::Stale { .. })
+            | Self::TrustDataStale { .. }
+            | Self::StatusUnavailable(_)
+            | Self::StatusStale { .. }
+            | Self::StatusRollback { .. }
+            | Self::FromTheFuture(_) => Rejection::StaleTrustData,
+            Self::StatusList(_) | Self::StatusMissing => Rejection::Malformed,
+        }
+    }
 }
 
 /// Verifies `presentation` at `now` under `policy`, with status from `status_lists`.

@@ -295,3 +295,115 @@ fn status_tokens_are_verified_on_insert() {
     cache.insert(LIST, &token, &anchors, NOW).unwrap();
     assert!(cache.get(LIST).is_some());
 }
+
+#[test]
+fn each_refusal_says_what_it_means() {
+    let w = world();
+    let presentation = w.presentation(77);
+    let policy = w.policy();
+    let fresh = w.status_cache(&[], NOW - 60);
+    fn rejection(
+        presentation: &str,
+        policy: &VerificationPolicy,
+        cache: &StatusListCache,
+        now: u64,
+    ) -> Rejection {
+        verify_presentation(presentation, policy, cache, now)
+            .unwrap_err()
+            .rejection()
+    }
+    assert_eq!(
+        rejection(
+            &presentation,
+            &policy,
+            &w.status_cache(&[77], NOW - 60),
+            NOW
+        ),
+        Rejection::Revoked
+    );
+    let mut list = StatusList::new(2, 1 << 16).unwrap();
+    list.set(77, 2).unwrap();
+    let token = StatusListToken::new(LIST, NOW - 60, list)
+        .sign(&JwsHeader::es256("statuslist+jwt"), &w.status_key)
+        .unwrap();
+    let mut suspended = StatusListCache::new();
+    suspended
+        .insert(
+            LIST,
+            &token,
+            &StatusTrust::Key(w.status_key.public_key().clone()),
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(
+        rejection(&presentation, &policy, &suspended, NOW),
+        Rejection::Suspended
+    );
+    // The credential's exp (NOW + 1000) passed; the key binding may be as old.
+    let mut later = w.policy();
+    later.key_binding.as_mut().unwrap().max_age = 10_000;
+    assert_eq!(
+        rejection(&presentation, &later, &fresh, NOW + 2_000),
+        Rejection::Expired
+    );
+    // One character of the issuer's signature changed.
+    let (jwt, rest) = presentation.split_once('~').unwrap();
+    let signature_at = jwt.rfind('.').unwrap() + 5;
+    let mut forged = jwt.to_owned();
+    let swapped = if &jwt[signature_at..=signature_at] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    forged.replace_range(signature_at..=signature_at, swapped);
+    let forged = format!("{forged}~{rest}");
+    assert_eq!(rejection(&forged, &policy, &fresh, NOW), Rejection::Forged);
+    // Key binding to another request.
+    let mut other_nonce = w.policy();
+    other_nonce.key_binding.as_mut().unwrap().nonce = "nonce-2".into();
+    assert_eq!(
+        rejection(&presentation, &other_nonce, &fresh, NOW),
+        Rejection::Forged
+    );
+    // Another agency's root.
+    let mut other_root = w.policy();
+    other_root.issuer_trust = IssuerTrustData::Anchors(vec![
+        DevCa::generate(
+            &Es256KeyPair::generate().unwrap(),
+            "other",
+            NOW - 10,
+            NOW + 10_000,
+        )
+        .unwrap()
+        .trust_anchor()
+        .unwrap(),
+    ]);
+    assert_eq!(
+        rejection(&presentation, &other_root, &fresh, NOW),
+        Rejection::UntrustedIssuer
+    );
+    // The verifier's own data too old.
+    let mut stale = w.policy();
+    stale.trust_as_of = NOW - 86_401;
+    assert_eq!(
+        rejection(&presentation, &stale, &fresh, NOW),
+        Rejection::StaleTrustData
+    );
+    assert_eq!(
+        rejection(
+            &presentation,
+            &policy,
+            &w.status_cache(&[], NOW - 3_601),
+            NOW
+        ),
+        Rejection::StaleTrustData
+    );
+    assert_eq!(
+        rejection(&presentation, &policy, &StatusListCache::new(), NOW),
+        Rejection::StaleTrustData
+    );
+    assert_eq!(
+        rejection("not an SD-JWT", &policy, &fresh, NOW),
+        Rejection::Malformed
+    );
+}

@@ -5,7 +5,7 @@
 //! checks the response against its pending request, once. The wallet side is the SDK's
 //! [`Wallet`] facade.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use dinhdanh_sdk::{
     holder::{PresentationResponse, Wallet, WalletError},
@@ -113,9 +113,10 @@ fn world() -> World {
 }
 
 /// A wallet holding a PID in three copies, each bound to its own keystore key.
-fn wallet(w: &World, dir: &Path) -> (SoftwareKeyStore, WalletStore, String) {
-    let keys = SoftwareKeyStore::open_with_master_key(&dir.join("keys"), &[4; 32]).unwrap();
-    let mut store = WalletStore::open(&dir.join("wallet.db"), &keys, "wallet").unwrap();
+fn wallet(w: &World, dir: &Path) -> (Arc<SoftwareKeyStore>, WalletStore, String) {
+    let keys =
+        Arc::new(SoftwareKeyStore::open_with_master_key(&dir.join("keys"), &[4; 32]).unwrap());
+    let mut store = WalletStore::open(&dir.join("wallet.db"), keys.as_ref(), "wallet").unwrap();
     let mut claims: serde_json::Map<String, Value> =
         serde_json::from_str(include_str!("../vectors/pid-sample.json")).unwrap();
     claims.remove("age_equal_or_over");
@@ -246,7 +247,7 @@ fn policy(w: &World) -> ResponsePolicy {
 /// (the presentation logged), and the claims its consent refused.
 fn answer(
     w: &World,
-    keys: &SoftwareKeyStore,
+    keys: &Arc<SoftwareKeyStore>,
     store: WalletStore,
     uri: &str,
 ) -> (
@@ -255,7 +256,7 @@ fn answer(
 ) {
     let mut wallet = Wallet::from_store(
         store,
-        keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
@@ -426,7 +427,7 @@ fn an_optional_credential_beyond_the_registration_is_withheld() {
     let (object, jwt) = request(&w, dcql, &["/given_name"], client_id);
     let mut wallet = Wallet::from_store(
         store,
-        &keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
@@ -556,7 +557,7 @@ fn a_pid_presentation_with_four_claims_fits_one_qr_code() {
     let dir = tempfile::tempdir().unwrap();
     let (keys, mut store, id) = wallet(&w, dir.path());
     let taken = store.take_copy(&id, NOW).unwrap();
-    let signer = KeyStoreSigner::new(&keys, &taken.copy.key_alias).unwrap();
+    let signer = KeyStoreSigner::new(keys.as_ref(), &taken.copy.key_alias).unwrap();
     let claims: Vec<_> = [
         "/given_name",
         "/family_name",
@@ -727,7 +728,10 @@ impl dinhdanh_sdk::openid4vci::client::Transport for RequestHost {
     fn send(
         &self,
         request: &dinhdanh_sdk::openid4vci::client::HttpRequest,
-    ) -> Result<dinhdanh_sdk::openid4vci::client::HttpResponse, String> {
+    ) -> Result<
+        dinhdanh_sdk::openid4vci::client::HttpResponse,
+        dinhdanh_sdk::openid4vci::client::TransportError,
+    > {
         let found = request.method == "GET" && request.url == self.url;
         Ok(dinhdanh_sdk::openid4vci::client::HttpResponse {
             status: if found { 200 } else { 404 },
@@ -762,7 +766,7 @@ fn a_request_by_reference_is_fetched_through_the_host() {
     .to_uri();
     let wallet = Wallet::from_store(
         store,
-        &keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
@@ -817,7 +821,7 @@ fn removing_a_credential_deletes_its_keys() {
     let w = world();
     let dir = tempfile::tempdir().unwrap();
     let (keys, store, id) = wallet(&w, dir.path());
-    let mut wallet = Wallet::from_store(store, &keys, Vec::new(), Vec::new());
+    let mut wallet = Wallet::from_store(store, keys.clone(), Vec::new(), Vec::new());
     assert!(keys.contains("pid/0").unwrap());
     wallet.remove(&id).unwrap();
     assert!(wallet.credentials().unwrap().is_empty());
@@ -888,13 +892,20 @@ fn an_unregistered_verifier_hears_access_denied() {
     );
     let mut wallet = Wallet::from_store(
         store,
-        &keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
     let pending = wallet.prepare_presentation(&uri, None, NOW).unwrap();
     assert!(!pending.consent.registered);
-    let response = wallet.respond(&pending, NOW).unwrap();
+    // The host is told (a distinct error, never mistaken for a presentation) and holds the
+    // answer to post.
+    let Err(dinhdanh_sdk::holder::WalletError::UnregisteredVerifier { verifier, response }) =
+        wallet.respond(&pending, NOW)
+    else {
+        panic!("an unregistered verifier was answered as a registered one");
+    };
+    assert_eq!(verifier, client_id);
     assert!(
         response.body.starts_with("error=access_denied&"),
         "{}",
@@ -1057,7 +1068,7 @@ fn a_refused_request_is_answered_on_its_response_channel() {
     );
     let wallet = Wallet::from_store(
         store,
-        &keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );
@@ -1147,7 +1158,7 @@ fn the_relying_party_passes_its_request_by_reference() {
     };
     let mut wallet = Wallet::from_store(
         store,
-        &keys,
+        keys.clone(),
         vec![w.issuer_root.clone()],
         vec![w.rp_root.clone()],
     );

@@ -144,6 +144,81 @@ inline fun <reified E : Throwable> expect(block: () -> Unit) {
     throw AssertionError("expected ${E::class.simpleName}, got success")
 }
 
+fun runWithInput(input: String, vararg command: String): String {
+    val process = ProcessBuilder(*command).directory(work)
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start()
+    process.outputStream.use { it.write(input.toByteArray()) }
+    val out = process.inputStream.bufferedReader().readText()
+    check(process.waitFor() == 0) { "${command.joinToString(" ")} failed" }
+    return out
+}
+
+// A shop checks a revoked credential and a forged one: two different error kinds. The issuer is
+// the CLI (an agency root, an issuing certificate, a PID with status entry 7, a status list that
+// revokes entry 7), so a revocation needs no staff session; the wallet's part is the CLI's
+// presentation with key binding to the shop's request.
+fun revokedAndForged(clientId: String, bankPem: String) {
+    for (name in listOf("ca", "issuer", "holder")) File(work, "$name.jwk").writeText(run(cliPath, "keygen"))
+    File(work, "ca.pem").writeText(run(cliPath, "x509", "dev-ca", "--key", "ca.jwk", "--cn", "agency root"))
+    File(work, "issuer.pem").writeText(run(cliPath, "x509", "dev-cert", "--ca-key", "ca.jwk",
+        "--ca-cert", "ca.pem", "--subject-key", "issuer.jwk", "--uri", "https://id.dinhdanh.example"))
+    File(work, "claims.json").writeText("""{"iss": "https://id.dinhdanh.example",
+        "personal_identifier": "001204012345", "family_name": "Nguyễn", "given_name": "Văn An",
+        "birthdate": "2004-03-15", "sex": 1, "nationalities": ["VN"],
+        "issuing_authority": "Bộ Công an", "issuing_country": "VN"}""")
+    val statusUri = "https://id.dinhdanh.example/status/1"
+    val pid = run(cliPath, "sd-jwt", "issue", "--issuer-key", "issuer.jwk", "--x5c", "issuer.pem",
+        "--holder-jwk", "holder.jwk", "--vct", "urn:vn:dinhdanh:pid:1", "--claims", "claims.json",
+        "--sd", "/personal_identifier,/family_name,/given_name,/birthdate",
+        "--status-idx", "7", "--status-uri", statusUri)
+    val status = runWithInput("[0,0,0,0,0,0,0,1]", cliPath, "status-list", "sign", "--key",
+        "issuer.jwk", "--x5c", "issuer.pem", "--uri", statusUri, "--bits", "2", "--ttl", "3600").trim()
+
+    // The CLI dates what it makes by the clock: so does the shop.
+    val now = (System.currentTimeMillis() / 1000).toULong()
+    val shop = Verifier(VerifierConfig(
+        signingKeyJwk = File(work, "bank.jwk").readText(),
+        certificateChainPem = bankPem,
+        clientId = clientId,
+        responseUri = "https://bank.example.vn/openid4vp/response",
+        issuerAnchorsPem = File(work, "ca.pem").readText(),
+        trustAsOf = now,
+    ))
+    shop.addStatusList(statusUri, status, now)
+
+    fun answer(forge: Boolean): String {
+        val created = shop.createRequest(
+            """{"credentials":[{"id":"pid","format":"dc+sd-jwt",
+                "meta":{"vct_values":["urn:vn:dinhdanh:pid:1"]},"claims":[{"path":["given_name"]}]}]}""", now)
+        val jwt = created.uri.substringAfter("request=").substringBefore("&")
+        val payload = String(java.util.Base64.getUrlDecoder().decode(jwt.split(".")[1]))
+        val member = { name: String -> Regex("\"$name\":\"([^\"]+)\"").find(payload)!!.groupValues[1] }
+        var presentation = runWithInput(pid, cliPath, "sd-jwt", "present", "--holder-key", "holder.jwk",
+            "--disclose", "/given_name", "--aud", clientId, "--nonce", member("nonce")).trim()
+        if (forge) {
+            // One character of the issuer's signature changed.
+            val at = presentation.indexOf('~') - 10
+            val swapped = if (presentation[at] == 'A') 'B' else 'A'
+            presentation = presentation.substring(0, at) + swapped + presentation.substring(at + 1)
+        }
+        val encode = { text: String -> java.net.URLEncoder.encode(text, Charsets.UTF_8) }
+        return "vp_token=" + encode("""{"pid":["$presentation"]}""") + "&state=" + encode(member("state"))
+    }
+
+    try {
+        shop.receive(answer(forge = false), now)
+        throw AssertionError("a revoked credential was accepted")
+    } catch (e: DinhdanhException.Revoked) {
+        println("kotlin: revoked credential refused: ${e.message}")
+    }
+    try {
+        shop.receive(answer(forge = true), now)
+        throw AssertionError("a forged credential was accepted")
+    } catch (e: DinhdanhException.Forged) {
+        println("kotlin: forged credential refused: ${e.message}")
+    }
+}
+
 fun main() {
     val builder = ProcessBuilder(server, "serve", "--listen", "127.0.0.1:0").directory(work)
     builder.environment().remove("DATABASE_URL")
@@ -194,9 +269,16 @@ fun journey(process: Process) {
     expect<DinhdanhException.Refused> { wallet.receiveOffer(KotlinTransport(), offerUri, txCode, 2u, now) }
 
     // The bank asks; the wallet shows the consent and answers; the bank checks, once.
-    val bank = Verifier(VerifierConfig(File(work, "bank.jwk").readText(), bankPem, clientId,
-        "https://bank.example.vn/openid4vp/response", registration, false, issuerRoot, now, 86400u,
-        600u, true, 300u))
+    val bank = Verifier(VerifierConfig(
+        signingKeyJwk = File(work, "bank.jwk").readText(),
+        certificateChainPem = bankPem,
+        clientId = clientId,
+        responseUri = "https://bank.example.vn/openid4vp/response",
+        issuerAnchorsPem = issuerRoot,
+        trustAsOf = now,
+        registration = registration,
+        statusMaxAge = 600u,
+    ))
     bank.addStatusList("$publicUrl/status-lists/1", fetch(publicUrl, "/status-lists/1"), now)
     val dcql = """{"credentials":[{"id":"pid","format":"dc+sd-jwt",
         "meta":{"vct_values":["urn:vn:dinhdanh:pid:1"]},
@@ -212,8 +294,10 @@ fun journey(process: Process) {
     val verified = bank.receive(answer.body, now).single()
     check(verified.status == "valid" && verified.claimsJson.contains("\"given_name\"")) { "$verified" }
     expect<DinhdanhException.Replayed> { bank.receive(answer.body, now) }
-    expect<DinhdanhException.Invalid> { wallet.preparePresentation("openid4vp://?client_id=x", null, now) }
+    expect<DinhdanhException.InvalidInput> { wallet.preparePresentation("openid4vp://?client_id=x", null, now) }
     check(wallet.presentations().size == 1)
+
+    revokedAndForged(clientId, bankPem)
 
     // The cost of one FFI round trip (a call with a string result), after warming up the JIT.
     repeat(20_000) { sdkVersion() }

@@ -11,11 +11,13 @@ Run by uniffi/tests/bindings.rs with: PYTHONPATH (the generated module and the l
 DINHDANH_SERVER, DINHDANH_CLI (the binaries), DINHDANH_WORK (a scratch directory).
 """
 
+import base64
 import json
 import os
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -121,6 +123,83 @@ def file(name, text):
     return path
 
 
+def revoked_and_forged(client_id, bank_pem):
+    """A shop checks a revoked credential and a forged one: two different error kinds.
+
+    The issuer here is the CLI (an agency root, an issuing certificate, a PID with status entry 7,
+    a status list that revokes entry 7), so a revocation needs no staff session; the wallet's
+    part is the CLI's presentation with key binding to the shop's request.
+    """
+    for name in ("ca", "issuer", "holder"):
+        file(f"{name}.jwk", cli("keygen"))
+    file("ca.pem", cli("x509", "dev-ca", "--key", "ca.jwk", "--cn", "agency root"))
+    file("issuer.pem", cli("x509", "dev-cert", "--ca-key", "ca.jwk", "--ca-cert", "ca.pem",
+                           "--subject-key", "issuer.jwk", "--uri", "https://id.dinhdanh.example"))
+    file("claims.json", json.dumps({
+        "iss": "https://id.dinhdanh.example", "personal_identifier": "001204012345",
+        "family_name": "Nguyễn", "given_name": "Văn An", "birthdate": "2004-03-15", "sex": 1,
+        "nationalities": ["VN"], "issuing_authority": "Bộ Công an", "issuing_country": "VN",
+    }))
+    status_uri = "https://id.dinhdanh.example/status/1"
+    pid = file("pid.sdjwt", cli(
+        "sd-jwt", "issue", "--issuer-key", "issuer.jwk", "--x5c", "issuer.pem",
+        "--holder-jwk", "holder.jwk", "--vct", "urn:vn:dinhdanh:pid:1", "--claims", "claims.json",
+        "--sd", "/personal_identifier,/family_name,/given_name,/birthdate",
+        "--status-idx", "7", "--status-uri", status_uri,
+    ))
+    status = subprocess.run(
+        [CLI, "status-list", "sign", "--key", "issuer.jwk", "--x5c", "issuer.pem",
+         "--uri", status_uri, "--bits", "2", "--ttl", "3600"],
+        input="[0,0,0,0,0,0,0,1]", check=True, capture_output=True, text=True, cwd=WORK,
+    ).stdout.strip()
+
+    # The CLI dates what it makes by the clock: so does the shop.
+    now = int(time.time())
+    shop = ffi.Verifier(ffi.VerifierConfig(
+        signing_key_jwk=open(os.path.join(WORK, "bank.jwk")).read(),
+        certificate_chain_pem=bank_pem,
+        client_id=client_id,
+        response_uri="https://bank.example.vn/openid4vp/response",
+        issuer_anchors_pem=open(os.path.join(WORK, "ca.pem")).read(),
+        trust_as_of=now,
+    ))
+    shop.add_status_list(status_uri, status, now)
+
+    def answer(forge):
+        dcql = {"credentials": [{"id": "pid", "format": "dc+sd-jwt",
+                                 "meta": {"vct_values": ["urn:vn:dinhdanh:pid:1"]},
+                                 "claims": [{"path": ["given_name"]}]}]}
+        created = shop.create_request(json.dumps(dcql), now)
+        jwt = urllib.parse.parse_qs(created.uri.split("?", 1)[1])["request"][0]
+        payload = jwt.split(".")[1]
+        request = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        with open(pid) as credential:
+            presentation = subprocess.run(
+                [CLI, "sd-jwt", "present", "--holder-key", "holder.jwk", "--disclose",
+                 "/given_name", "--aud", client_id, "--nonce", request["nonce"]],
+                stdin=credential, check=True, capture_output=True, text=True, cwd=WORK,
+            ).stdout.strip()
+        if forge:
+            # One character of the issuer's signature changed.
+            at = presentation.index("~") - 10
+            presentation = (presentation[:at] + ("B" if presentation[at] == "A" else "A")
+                            + presentation[at + 1:])
+        return urllib.parse.urlencode({
+            "vp_token": json.dumps({"pid": [presentation]}), "state": request["state"],
+        })
+
+    try:
+        shop.receive(answer(forge=False), now)
+        raise AssertionError("a revoked credential was accepted")
+    except ffi.DinhdanhError.Revoked as error:
+        print(f"python: revoked credential refused: {error}")
+    try:
+        shop.receive(answer(forge=True), now)
+        raise AssertionError("a forged credential was accepted")
+    except ffi.DinhdanhError.Forged as error:
+        print(f"python: forged credential refused: {error}")
+
+
 def main():
     # The server, zero-config, on a free port.
     server = subprocess.Popen(
@@ -200,10 +279,7 @@ def journey(server):
         encrypt_responses=True,
         issuer_anchors_pem=issuer_root,
         trust_as_of=now,
-        max_trust_age=86400,
         status_max_age=600,
-        require_status=True,
-        request_ttl=300,
     ))
     bank.add_status_list(public_url + "/status-lists/1", fetch("/status-lists/1"), now)
     dcql = {"credentials": [{
@@ -248,9 +324,11 @@ def journey(server):
     try:
         wallet.prepare_presentation("openid4vp://?client_id=x", None, now)
         raise AssertionError("a request without request object was accepted")
-    except ffi.DinhdanhError.Invalid:
+    except ffi.DinhdanhError.InvalidInput:
         pass
     assert len(wallet.presentations()) == 1
+
+    revoked_and_forged(client_id, bank_pem)
 
     # The cost of one FFI round trip (a call with a string result).
     rounds = 20000

@@ -1,3 +1,7 @@
+//! An SD-JWT taken apart: the issuer-signed JWT, its disclosures and the claim path each one
+//! reveals ([`SdJwt`]); the compact form split into those parts; a presentation put back
+//! together from the parts chosen, with a Key Binding JWT.
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::Digest;

@@ -1,0 +1,207 @@
+//! [`DinhdanhError`]: every failure the bindings report, by what an app does about it, mapped
+//! from the SDK's typed errors here and nowhere else.
+
+use dinhdanh_sdk::{
+    holder::WalletError,
+    openid4vci::client::ClientError,
+    openid4vp::Oid4vpError,
+    vc::{Rejection, VcError},
+    verifier::VerificationError,
+};
+
+/// Every failure, by kind, with a reason for logs and support (never personal data). (Fields are
+/// not called `message`: Kotlin exceptions have one already.)
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum DinhdanhError {
+    /// Malformed input, or a message that breaks its protocol.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The credential was revoked by its issuer.
+    #[error("revoked: {reason}")]
+    Revoked {
+        /// The status found.
+        reason: String,
+    },
+    /// The credential is suspended by its issuer (it may be reinstated).
+    #[error("suspended: {reason}")]
+    Suspended {
+        /// The status found.
+        reason: String,
+    },
+    /// The credential has expired.
+    #[error("expired: {reason}")]
+    Expired {
+        /// What expired.
+        reason: String,
+    },
+    /// Altered or not genuine: a signature, a disclosure or the key binding does not verify.
+    #[error("forged: {reason}")]
+    Forged {
+        /// What did not verify.
+        reason: String,
+    },
+    /// The issuer is not one the agency's roots vouch for.
+    #[error("untrusted issuer: {reason}")]
+    UntrustedIssuer {
+        /// What was wrong with its chain or key.
+        reason: String,
+    },
+    /// The app's own trust roots or status lists are too old, missing or dated in the future:
+    /// fetch them again (or fix the clock) and retry.
+    #[error("stale trust data: {reason}")]
+    StaleTrustData {
+        /// Which data, and how old.
+        reason: String,
+    },
+    /// A request whose signature, certificate chain or client identifier is not trusted.
+    #[error("untrusted verifier: {reason}")]
+    UntrustedVerifier {
+        /// What was wrong.
+        reason: String,
+    },
+    /// A verifier with no registration with the agency: the wallet discloses nothing to it.
+    /// `body` is the `access_denied` answer to POST to `response_uri`, so that the verifier
+    /// learns the answer instead of waiting.
+    #[error("{verifier} is not registered with the agency")]
+    UnregisteredVerifier {
+        /// Its client identifier.
+        verifier: String,
+        /// Where to POST `body`.
+        response_uri: String,
+        /// The `access_denied` answer (form-encoded, or a `response=` JWE).
+        body: String,
+    },
+    /// The issuer, verifier or wallet refused (its error code in the reason; a wallet's
+    /// `access_denied` to a verifier).
+    #[error("refused: {reason}")]
+    Refused {
+        /// The error code and description.
+        reason: String,
+    },
+    /// No network, or no answer.
+    #[error("network: {reason}")]
+    Network {
+        /// What failed.
+        reason: String,
+    },
+    /// The platform keystore failed.
+    #[error("keystore: {reason}")]
+    KeyStore {
+        /// What failed.
+        reason: String,
+    },
+    /// The wallet file failed (I/O, altered records).
+    #[error("storage: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+    /// No credential in the wallet answers the request.
+    #[error("no credential answers the request")]
+    NoMatch,
+    /// An answer to a request that is not pending (unknown, expired, or answered already).
+    #[error("no pending request for this answer")]
+    Replayed,
+}
+
+/// Malformed input, with what the parser said.
+pub(crate) fn invalid(error: impl ToString) -> DinhdanhError {
+    DinhdanhError::InvalidInput {
+        reason: error.to_string(),
+    }
+}
+
+/// A refused credential or presentation, by what its refusal means.
+fn rejected(rejection: Rejection, error: &impl ToString) -> DinhdanhError {
+    let reason = error.to_string();
+    match rejection {
+        Rejection::Revoked => DinhdanhError::Revoked { reason },
+        Rejection::Suspended => DinhdanhError::Suspended { reason },
+        Rejection::Expired => DinhdanhError::Expired { reason },
+        Rejection::Forged => DinhdanhError::Forged { reason },
+        Rejection::UntrustedIssuer => DinhdanhError::UntrustedIssuer { reason },
+        Rejection::StaleTrustData => DinhdanhError::StaleTrustData { reason },
+        _ => DinhdanhError::InvalidInput { reason },
+    }
+}
+
+impl From<VerificationError> for DinhdanhError {
+    fn from(error: VerificationError) -> Self {
+        rejected(error.rejection(), &error)
+    }
+}
+
+impl From<VcError> for DinhdanhError {
+    fn from(error: VcError) -> Self {
+        rejected(error.rejection(), &error)
+    }
+}
+
+impl From<Oid4vpError> for DinhdanhError {
+    fn from(error: Oid4vpError) -> Self {
+        match &error {
+            Oid4vpError::InvalidClient(_) => Self::UntrustedVerifier {
+                reason: error.to_string(),
+            },
+            Oid4vpError::UnknownOrReplayed => Self::Replayed,
+            Oid4vpError::Refused { .. } => Self::Refused {
+                reason: error.to_string(),
+            },
+            Oid4vpError::Presentation { error: cause, .. } => rejected(cause.rejection(), &error),
+            _ => invalid(error),
+        }
+    }
+}
+
+impl From<ClientError> for DinhdanhError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Transport(cause) => Self::Network {
+                reason: cause.to_string(),
+            },
+            ClientError::Issuer { .. } => Self::Refused {
+                reason: error.to_string(),
+            },
+            ClientError::KeyStore(cause) => Self::KeyStore {
+                reason: cause.to_string(),
+            },
+            ClientError::Credential(ref cause) => rejected(cause.rejection(), &error),
+            ClientError::WrongIssuer { .. } => Self::UntrustedIssuer {
+                reason: error.to_string(),
+            },
+            _ => invalid(error),
+        }
+    }
+}
+
+impl From<WalletError> for DinhdanhError {
+    fn from(error: WalletError) -> Self {
+        match error {
+            WalletError::Store(cause) => Self::Storage {
+                reason: cause.to_string(),
+            },
+            WalletError::KeyStore(cause) => Self::KeyStore {
+                reason: cause.to_string(),
+            },
+            WalletError::Issuance(cause) => cause.into(),
+            WalletError::Presentation(cause) => cause.into(),
+            WalletError::NoMatch => Self::NoMatch,
+            WalletError::UnregisteredVerifier { verifier, response } => {
+                Self::UnregisteredVerifier {
+                    verifier,
+                    response_uri: response.response_uri,
+                    body: response.body,
+                }
+            }
+            // A stored credential that no longer parses: the wallet file, not the input.
+            WalletError::Credential(_) => Self::Storage {
+                reason: error.to_string(),
+            },
+            _ => invalid(error),
+        }
+    }
+}

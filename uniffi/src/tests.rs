@@ -1,0 +1,456 @@
+//! The exported API called from Rust as a host would call it: typed errors for bad input, and a
+//! verifier and a wallet that say which kind of refusal they met.
+
+use std::sync::Arc;
+
+use dinhdanh_sdk::{
+    jose::{Es256KeyPair, JwsHeader, PublicKey},
+    openid4vp::{
+        request::{RequestReference, verify_request},
+        response::{direct_post_body, vp_token},
+    },
+    sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
+    status_list::{StatusList, StatusListToken, StatusReference},
+    vc::{CredentialKind, VcIssuance, issue_vc},
+    wallet::{self as core, CopyRecord, CredentialInfo, KeyStore as _, WalletStore},
+    x509::{
+        self,
+        dev::{DevCa, LeafProfile},
+    },
+};
+
+use super::*;
+
+const NOW: u64 = 1_800_000_000;
+const ISS: &str = "https://id.dinhdanh.example";
+const LIST: &str = "https://id.dinhdanh.example/status-lists/1";
+const BANK: &str = "x509_san_dns:bank.example.vn";
+const ASK_GIVEN_NAME: &str = r#"{"credentials":[{"id":"pid","format":"dc+sd-jwt",
+    "meta":{"vct_values":["urn:vn:dinhdanh:pid:1"]},"claims":[{"path":["given_name"]}]}]}"#;
+
+/// The software keystore of the SDK behind the foreign trait, as a host would write one.
+struct Soft(core::SoftwareKeyStore);
+
+fn failure(e: core::KeyStoreError) -> KeyStoreFailure {
+    match e {
+        core::KeyStoreError::NotFound(alias) => KeyStoreFailure::NotFound { alias },
+        core::KeyStoreError::Unwrap => KeyStoreFailure::Unwrap,
+        other => KeyStoreFailure::Refused {
+            reason: other.to_string(),
+        },
+    }
+}
+
+impl KeyStore for Soft {
+    fn generate_signing_key(&self, alias: String) -> Result<(), KeyStoreFailure> {
+        self.0.generate_signing_key(&alias).map_err(failure)
+    }
+    fn public_key(&self, alias: String) -> Result<Vec<u8>, KeyStoreFailure> {
+        self.0.public_key(&alias).map_err(failure)
+    }
+    fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
+        self.0.sign(&alias, &message).map_err(failure)
+    }
+    fn generate_wrapping_key(&self, alias: String) -> Result<(), KeyStoreFailure> {
+        self.0.generate_wrapping_key(&alias).map_err(failure)
+    }
+    fn wrap(&self, alias: String, secret: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
+        self.0.wrap(&alias, &secret).map_err(failure)
+    }
+    fn unwrap(&self, alias: String, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
+        self.0.unwrap(&alias, &wrapped).map_err(failure)
+    }
+    fn contains(&self, alias: String) -> Result<bool, KeyStoreFailure> {
+        self.0.contains(&alias).map_err(failure)
+    }
+    fn delete(&self, alias: String) -> Result<(), KeyStoreFailure> {
+        self.0.delete(&alias).map_err(failure)
+    }
+}
+
+/// A phone with no network.
+struct Offline;
+
+impl Transport for Offline {
+    fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        Err(TransportFailure::NoConnection {
+            reason: "airplane mode".into(),
+        })
+    }
+}
+
+fn ca(name: &str) -> DevCa {
+    DevCa::generate(
+        &Es256KeyPair::generate().unwrap(),
+        name,
+        NOW - 10_000,
+        NOW + 10_000_000,
+    )
+    .unwrap()
+}
+
+fn leaf(ca: &DevCa, key: &Es256KeyPair, name: &str, dns_names: &[&str], uris: &[&str]) -> Vec<u8> {
+    ca.issue(
+        key.public_key(),
+        &LeafProfile {
+            common_name: name,
+            dns_names,
+            uris,
+            not_before: NOW - 1_000,
+            not_after: NOW + 1_000_000,
+        },
+    )
+    .unwrap()
+}
+
+/// The agency's issuer and relying-party CA, and a bank certified by it.
+struct Agency {
+    issuer_ca: DevCa,
+    issuer_key: Es256KeyPair,
+    issuer_x5c: Vec<String>,
+    rp_ca: DevCa,
+    bank_key: Es256KeyPair,
+    bank_chain_pem: String,
+}
+
+fn agency() -> Agency {
+    let (issuer_ca, rp_ca) = (ca("agency root"), ca("relying-party CA"));
+    let (issuer_key, bank_key) = (
+        Es256KeyPair::generate().unwrap(),
+        Es256KeyPair::generate().unwrap(),
+    );
+    let issuer_x5c =
+        x509::der_chain_to_x5c(&[leaf(&issuer_ca, &issuer_key, "issuer", &[], &[ISS])]);
+    let bank_chain_pem =
+        x509::dev::der_to_pem(&leaf(&rp_ca, &bank_key, "Bank", &["bank.example.vn"], &[]));
+    Agency {
+        issuer_ca,
+        issuer_key,
+        issuer_x5c,
+        rp_ca,
+        bank_key,
+        bank_chain_pem,
+    }
+}
+
+impl Agency {
+    /// A PID bound to `holder`, status entry `idx`, expiring at `exp`.
+    fn pid(&self, holder: &PublicKey, idx: u64, exp: u64) -> String {
+        let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+            r#"{"personal_identifier": "079204000001", "family_name": "Trần",
+                "given_name": "Thị Bình", "birthdate": "2004-05-06", "sex": 2,
+                "nationalities": ["VN"], "issuing_authority": "Bộ Công an",
+                "issuing_country": "VN"}"#,
+        )
+        .unwrap();
+        issue_vc(
+            &self.issuer_key,
+            &VcIssuance {
+                vct: CredentialKind::Pid.vct(),
+                iss: Some(ISS),
+                iat: NOW - 50,
+                exp: Some(exp),
+                holder_key: Some(holder),
+                status: Some(&StatusReference::new(LIST, idx)),
+                x5c: Some(self.issuer_x5c.clone()),
+                ..VcIssuance::default()
+            },
+            &claims,
+            &CredentialKind::Pid.disclosable_paths(&claims),
+        )
+        .unwrap()
+    }
+
+    /// The status list, every entry valid but `idx`, which is `value`.
+    fn status_list(&self, idx: usize, value: u8) -> String {
+        let mut list = StatusList::new(2, 1 << 16).unwrap();
+        list.set(idx, value).unwrap();
+        StatusListToken::new(LIST, NOW - 60, list)
+            .sign(
+                &JwsHeader {
+                    x5c: Some(self.issuer_x5c.clone()),
+                    ..JwsHeader::es256("statuslist+jwt")
+                },
+                &self.issuer_key,
+            )
+            .unwrap()
+    }
+
+    /// The bank, trusting `issuer_anchors_pem` fetched at `trust_as_of`, the SDK's defaults
+    /// otherwise.
+    fn bank(&self, issuer_anchors_pem: String, trust_as_of: u64) -> Arc<Verifier> {
+        Verifier::new(VerifierConfig {
+            signing_key_jwk: self.bank_key.to_private_jwk().to_string(),
+            certificate_chain_pem: self.bank_chain_pem.clone(),
+            client_id: BANK.into(),
+            response_uri: "https://bank.example.vn/openid4vp/response".into(),
+            issuer_anchors_pem,
+            trust_as_of,
+            registration: None,
+            encrypt_responses: false,
+            max_trust_age: None,
+            status_max_age: None,
+            require_status: None,
+            clock_skew: None,
+            max_presentation_age: None,
+            request_ttl: None,
+        })
+        .unwrap()
+    }
+
+    /// The wallet's side, done with the SDK: a request of `bank`'s answered with `credential`,
+    /// the given name disclosed; `forge` changes one character of the issuer's signature.
+    fn answer(
+        &self,
+        bank: &Verifier,
+        holder: &Es256KeyPair,
+        credential: &str,
+        forge: bool,
+    ) -> String {
+        let created = bank.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
+        let RequestReference::Value { client_id, request } =
+            RequestReference::parse(&created.uri).unwrap()
+        else {
+            panic!("the bank asks by value");
+        };
+        let anchors = [self.rp_ca.trust_anchor().unwrap()];
+        let request = verify_request(&request, &client_id, &anchors, NOW)
+            .unwrap()
+            .request;
+        let mut presentation = SdJwt::parse(credential)
+            .unwrap()
+            .present(
+                &ClaimPath::parse_list("/given_name").unwrap(),
+                Some(KeyBindingInput {
+                    signer: holder,
+                    aud: &client_id,
+                    nonce: &request.nonce,
+                    iat: NOW,
+                }),
+            )
+            .unwrap();
+        if forge {
+            let at = presentation.find('~').unwrap() - 10;
+            let swapped = if &presentation[at..=at] == "A" {
+                "B"
+            } else {
+                "A"
+            };
+            presentation.replace_range(at..=at, swapped);
+        }
+        direct_post_body(
+            &vp_token(&[("pid".into(), presentation)]),
+            request.state.as_deref(),
+        )
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(Soft(
+        core::SoftwareKeyStore::open_with_master_key(&dir.path().join("k"), &[1; 32]).unwrap(),
+    ));
+    let path = dir.path().join("w.db").display().to_string();
+    let root = ca("root").certificate_pem();
+    for (issuers, verifiers) in [("not pem", root.as_str()), (root.as_str(), "")] {
+        assert!(matches!(
+            Wallet::open(
+                path.clone(),
+                keys.clone(),
+                "w".into(),
+                issuers.into(),
+                verifiers.into()
+            ),
+            Err(DinhdanhError::InvalidInput { .. })
+        ));
+    }
+    let wallet = Wallet::open(path, keys, "w".into(), root.clone(), root).unwrap();
+    assert!(wallet.credentials().unwrap().is_empty());
+    assert!(matches!(
+        wallet.prepare_presentation("openid4vp://?client_id=x".into(), None, 0),
+        Err(DinhdanhError::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        wallet.prepare_presentation(
+            "openid4vp://?client_id=x&request=eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
+            None,
+            0
+        ),
+        Err(DinhdanhError::UntrustedVerifier { .. } | DinhdanhError::InvalidInput { .. })
+    ));
+    let offer = "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fid.example%2Fo1";
+    assert!(matches!(
+        wallet.receive_offer(Arc::new(Offline), offer.into(), None, 1, NOW),
+        Err(DinhdanhError::Network { .. })
+    ));
+    assert!(matches!(
+        Verifier::new(VerifierConfig {
+            signing_key_jwk: "{}".into(),
+            certificate_chain_pem: String::new(),
+            client_id: BANK.into(),
+            response_uri: "https://bank.example.vn/r".into(),
+            issuer_anchors_pem: String::new(),
+            trust_as_of: 0,
+            registration: None,
+            encrypt_responses: false,
+            max_trust_age: None,
+            status_max_age: None,
+            require_status: None,
+            clock_skew: None,
+            max_presentation_age: None,
+            request_ttl: None,
+        }),
+        Err(DinhdanhError::InvalidInput { .. })
+    ));
+}
+
+#[test]
+fn a_verifier_tells_revoked_suspended_expired_forged_and_untrusted_apart() {
+    let a = agency();
+    let holder = Es256KeyPair::generate().unwrap();
+    let root = a.issuer_ca.certificate_pem();
+    let pid = a.pid(holder.public_key(), 7, NOW + 1_000);
+    // A bank whose status list says `value` at the PID's entry.
+    let bank_seeing = |value: u8| {
+        let bank = a.bank(root.clone(), NOW - 60);
+        bank.add_status_list(LIST.into(), a.status_list(7, value), NOW)
+            .unwrap();
+        bank
+    };
+
+    let bank = bank_seeing(0);
+    let body = a.answer(&bank, &holder, &pid, false);
+    let [accepted] = &bank.receive(body.clone(), NOW).unwrap()[..] else {
+        panic!("one credential");
+    };
+    assert_eq!(accepted.status, "valid");
+    assert!(matches!(
+        bank.receive(body, NOW),
+        Err(DinhdanhError::Replayed)
+    ));
+    let forged = a.answer(&bank, &holder, &pid, true);
+    assert!(matches!(
+        bank.receive(forged, NOW),
+        Err(DinhdanhError::Forged { .. })
+    ));
+
+    let bank = bank_seeing(1);
+    let revoked = a.answer(&bank, &holder, &pid, false);
+    assert!(matches!(
+        bank.receive(revoked, NOW),
+        Err(DinhdanhError::Revoked { .. })
+    ));
+    let bank = bank_seeing(2);
+    let suspended = a.answer(&bank, &holder, &pid, false);
+    assert!(matches!(
+        bank.receive(suspended, NOW),
+        Err(DinhdanhError::Suspended { .. })
+    ));
+
+    let bank = bank_seeing(0);
+    let short_lived = a.pid(holder.public_key(), 7, NOW + 10);
+    let expired = a.answer(&bank, &holder, &short_lived, false);
+    assert!(matches!(
+        bank.receive(expired, NOW + 100),
+        Err(DinhdanhError::Expired { .. })
+    ));
+
+    // A bank trusting another agency's root: the issuer, and its status list, are not trusted.
+    let elsewhere = a.bank(ca("another root").certificate_pem(), NOW - 60);
+    assert!(matches!(
+        elsewhere.add_status_list(LIST.into(), a.status_list(7, 0), NOW),
+        Err(DinhdanhError::UntrustedIssuer { .. })
+    ));
+    let answer = a.answer(&elsewhere, &holder, &pid, false);
+    assert!(matches!(
+        elsewhere.receive(answer, NOW),
+        Err(DinhdanhError::UntrustedIssuer { .. })
+    ));
+
+    // Roots fetched two days ago, and no status list at all: the bank's own data is stale.
+    let stale = a.bank(root.clone(), NOW - 2 * 86_400);
+    let answer = a.answer(&stale, &holder, &pid, false);
+    assert!(matches!(
+        stale.receive(answer, NOW),
+        Err(DinhdanhError::StaleTrustData { .. })
+    ));
+    let no_list = a.bank(root, NOW - 60);
+    let answer = a.answer(&no_list, &holder, &pid, false);
+    assert!(matches!(
+        no_list.receive(answer, NOW),
+        Err(DinhdanhError::StaleTrustData { .. })
+    ));
+}
+
+#[test]
+fn a_wallet_answers_no_unregistered_or_untrusted_verifier() {
+    let a = agency();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(Soft(
+        core::SoftwareKeyStore::open_with_master_key(&dir.path().join("k"), &[1; 32]).unwrap(),
+    ));
+    let path = dir.path().join("w.db");
+    // A PID put in the wallet file with the SDK, as receiving an offer would.
+    {
+        let mut store = WalletStore::open(&path, &keys.0, "w").unwrap();
+        keys.0.generate_signing_key("pid/0").unwrap();
+        let holder = PublicKey::from_sec1(&keys.0.public_key("pid/0").unwrap()).unwrap();
+        let info = CredentialInfo {
+            id: String::new(),
+            configuration_id: Some("pid".into()),
+            vct: CredentialKind::Pid.vct().into(),
+            issuer: ISS.into(),
+            issued_at: NOW - 50,
+            expires_at: Some(NOW + 1_000),
+            added_at: NOW - 50,
+        };
+        let copy = CopyRecord {
+            sd_jwt: a.pid(&holder, 7, NOW + 1_000),
+            key_alias: "pid/0".into(),
+        };
+        store.add(&info, &[copy]).unwrap();
+    }
+    let path = path.display().to_string();
+    let issuers = a.issuer_ca.certificate_pem();
+    let wallet = Wallet::open(
+        path.clone(),
+        keys.clone(),
+        "w".into(),
+        issuers.clone(),
+        a.rp_ca.certificate_pem(),
+    )
+    .unwrap();
+    assert_eq!(wallet.credentials().unwrap()[0].unused_copies, 1);
+
+    // The bank has no registration: the citizen sees so, and nothing is presented.
+    let bank = a.bank(issuers.clone(), NOW - 60);
+    let created = bank.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
+    let pending = wallet
+        .prepare_presentation(created.uri.clone(), None, NOW)
+        .unwrap();
+    assert!(!pending.consent().registered);
+    // It hears `access_denied` (OpenID4VP 1.0 section 8.5) once the host posts the answer.
+    assert!(matches!(
+        wallet.respond(pending, NOW),
+        Err(DinhdanhError::UnregisteredVerifier { verifier, body, .. })
+            if verifier == BANK && body.contains("access_denied")
+    ));
+    assert_eq!(wallet.credentials().unwrap()[0].unused_copies, 1);
+    assert!(wallet.presentations().unwrap().is_empty());
+
+    // A wallet shipped with another relying-party CA does not trust the bank's certificate.
+    drop(wallet);
+    let wallet = Wallet::open(
+        path,
+        keys,
+        "w".into(),
+        issuers,
+        ca("another relying-party CA").certificate_pem(),
+    )
+    .unwrap();
+    assert!(matches!(
+        wallet.prepare_presentation(created.uri, None, NOW),
+        Err(DinhdanhError::UntrustedVerifier { .. })
+    ));
+}
