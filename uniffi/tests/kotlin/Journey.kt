@@ -194,7 +194,7 @@ fun revokedAndForged(clientId: String, bankPem: String) {
         val payload = String(java.util.Base64.getUrlDecoder().decode(jwt.split(".")[1]))
         val member = { name: String -> Regex("\"$name\":\"([^\"]+)\"").find(payload)!!.groupValues[1] }
         var presentation = runWithInput(pid, cliPath, "sd-jwt", "present", "--holder-key", "holder.jwk",
-            "--disclose", "/given_name", "--aud", clientId, "--nonce", member("nonce")).trim()
+            "--disclose", "/given_name", "--aud", clientId, "--nonce=" + member("nonce")).trim()
         if (forge) {
             // One character of the issuer's signature changed.
             val at = presentation.indexOf('~') - 10

@@ -176,7 +176,7 @@ def revoked_and_forged(client_id, bank_pem):
         with open(pid) as credential:
             presentation = subprocess.run(
                 [CLI, "sd-jwt", "present", "--holder-key", "holder.jwk", "--disclose",
-                 "/given_name", "--aud", client_id, "--nonce", request["nonce"]],
+                 "/given_name", "--aud", client_id, "--nonce=" + request["nonce"]],
                 stdin=credential, check=True, capture_output=True, text=True, cwd=WORK,
             ).stdout.strip()
         if forge:

@@ -84,7 +84,7 @@ func answer(forge: Bool) throws -> String {
     payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
     let request = try JSONSerialization.jsonObject(with: Data(base64Encoded: payload)!) as! [String: Any]
     var presentation = Array(cli("sd-jwt", "present", "--holder-key", "holder.jwk", "--disclose",
-        "/given_name", "--aud", clientId, "--nonce", request["nonce"] as! String, input: pid)
+        "/given_name", "--aud", clientId, "--nonce=" + (request["nonce"] as! String), input: pid)
         .trimmingCharacters(in: .whitespacesAndNewlines))
     if forge {
         // One character of the issuer's signature changed.
