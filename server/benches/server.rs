@@ -43,9 +43,9 @@ use axum::{
     http::{Method, Request, StatusCode, Uri, header},
 };
 use dinhdanh_server::{
-    config::{Config, EnrolmentLimits},
-    registry::{generate, import},
-    setup,
+    app::setup,
+    domain::registry::{generate, import},
+    platform::config::{Config, EnrolmentLimits},
     store::{Citizen, Store},
 };
 use http_body_util::{BodyExt, Full};

@@ -973,7 +973,7 @@ pub struct Citizen {
     /// enrolment and recovery codes may go; empty when none is registered. `None` only in an
     /// import row without the field, which leaves the stored numbers as they are.
     #[serde(
-        serialize_with = "crate::registry::phones::serialize",
+        serialize_with = "crate::domain::registry::phones::serialize",
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(value_type = Vec<String>)]
@@ -1169,7 +1169,7 @@ pub struct Ceremony {
     pub expires_at: i64,
 }
 
-/// An account recovery (see `crate::recovery`).
+/// An account recovery (see `crate::domain::recovery`).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Recovery {
     /// The id of the code that opened it.

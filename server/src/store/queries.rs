@@ -31,7 +31,7 @@ async fn apply_migrations(
             .bind(migration.version)
             .bind(migration.description)
             .bind(super::migrate::checksum(migration.sql))
-            .bind(crate::clock::now())
+            .bind(crate::platform::clock::now())
             .execute(&mut *conn)
             .await?;
         done.push(migration.version);
@@ -1688,8 +1688,8 @@ async fn apply_registry_changes(
     for (account_id, status, fields) in accounts {
         if status == "deceased" {
             close_account_in(conn, &account_id, now).await?;
-            let event = crate::audit::event(
-                crate::audit::OPERATOR,
+            let event = crate::domain::audit::event(
+                crate::domain::audit::OPERATOR,
                 "account.closed",
                 &account_id,
                 serde_json::json!({ "reason": "deceased", "import": import_id }),
@@ -1704,8 +1704,8 @@ async fn apply_registry_changes(
         }
         let offer = pending_offer(&account_id, &kinds, "reissue", now);
         insert_offer_in(conn, &offer).await?;
-        let event = crate::audit::event(
-            crate::audit::OPERATOR,
+        let event = crate::domain::audit::event(
+            crate::domain::audit::OPERATOR,
             "credentials.revoked",
             &account_id,
             serde_json::json!({ "reason": "registry data changed", "import": import_id,
@@ -1744,14 +1744,14 @@ async fn revoke_kinds_in(
 /// An offer a lifecycle event leaves for the citizen to collect signed in.
 fn pending_offer(account_id: &str, kinds: &[String], reason: &str, now: i64) -> Offer {
     Offer {
-        id: crate::secrets::id(),
+        id: crate::platform::secrets::id(),
         account_id: account_id.to_owned(),
         configuration_ids: serde_json::json!(kinds).to_string(),
         code_hash: None,
         tx_code_hash: None,
         attempts: 0,
         reason: reason.to_owned(),
-        created_by: crate::audit::OPERATOR.to_owned(),
+        created_by: crate::domain::audit::OPERATOR.to_owned(),
         created_at: now,
         expires_at: now + 30 * 86_400,
         redeemed_at: None,

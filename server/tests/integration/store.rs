@@ -2,8 +2,8 @@
 //! ceremonies, rate limits, and the audit chains (tamper detection, concurrent appends).
 
 use dinhdanh_server::{
-    audit,
-    registry::import::{Format, import_file, import_reader},
+    domain::audit,
+    domain::registry::import::{Format, import_file, import_reader},
     store::{Ceremony, Store},
 };
 use serde_json::json;
@@ -185,7 +185,8 @@ async fn a_failed_import_commits_nothing() {
         let store = store(&db).await;
         seed(&store).await;
         let mut rows = Vec::new();
-        dinhdanh_server::registry::generate::write_ndjson(&mut rows, 9, 25_000, false).unwrap();
+        dinhdanh_server::domain::registry::generate::write_ndjson(&mut rows, 9, 25_000, false)
+            .unwrap();
         let reader = FailingReader {
             data: std::io::Cursor::new(rows),
         };
@@ -208,7 +209,7 @@ async fn a_failed_import_commits_nothing() {
 async fn ceremonies_are_taken_once_and_expire() {
     for db in databases().await {
         let store = store(&db).await;
-        let now = dinhdanh_server::clock::now();
+        let now = dinhdanh_server::platform::clock::now();
         let ceremony = |id: &str, expires_at| Ceremony {
             id: id.into(),
             kind: "registration".into(),
@@ -357,7 +358,7 @@ async fn anchors_catch_a_chain_deleted_with_its_head() {
     for db in databases().await {
         let store = store(&db).await;
         append_events(&store, 20).await;
-        let now = dinhdanh_server::clock::now();
+        let now = dinhdanh_server::platform::clock::now();
         let first = store
             .anchor_audit(now)
             .await
