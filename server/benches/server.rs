@@ -300,7 +300,13 @@ async fn measure_backend(
 /// Imports the generated file; the rate and the time it took.
 async fn registry_import(store: &Store, population: &Population) -> Result<(f64, Duration)> {
     let started = Instant::now();
-    let report = import::import_file(store, &population.file, None).await?;
+    let report = import::import_file(
+        store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
+        &population.file,
+        None,
+    )
+    .await?;
     let elapsed = started.elapsed();
     let expected = i64::try_from(population.rows)?;
     if report.rejected != 0 || report.counts.inserted != expected {

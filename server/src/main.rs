@@ -202,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Registry(RegistryCommand::Import { file, format }) => {
             let store = setup::store(&config, dir).await?;
-            let report = import::import_file(&store, &file, format)
+            let report = import::import_file(&store, &config.issuance, &file, format)
                 .await
                 .with_context(|| format!("importing {}", file.display()))?;
             println!("{}", serde_json::to_string_pretty(&report)?);

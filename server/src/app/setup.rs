@@ -180,9 +180,13 @@ pub async fn seed_registry(store: &Store, count: u64) -> Result<u64, StoreError>
         import.stage_documents(&documents).await?;
         remaining -= n;
     }
-    import
-        .commit("synthetic seed", 0, crate::platform::clock::now())
-        .await?;
+    let now = crate::platform::clock::now();
+    // The seed fills an empty registry: no account yet for a decision to apply to.
+    let decide = crate::domain::consequences::registry_decision(
+        now,
+        crate::platform::config::IssuanceSettings::default().pending_offer_ttl_seconds,
+    );
+    import.commit("synthetic seed", 0, now, &decide).await?;
     Ok(count)
 }
 

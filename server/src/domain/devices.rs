@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::{
     Services,
     domain::audit,
+    domain::consequences,
     platform::secrets,
     store::{Account, Device, StoreError},
 };
@@ -91,8 +92,8 @@ pub async fn revoke(
         .revoke_device(
             &account.id,
             device_id,
-            crate::platform::clock::now(),
-            &event,
+            event.at,
+            &consequences::device_revoked(device_id, event.clone()),
         )
         .await?
     {

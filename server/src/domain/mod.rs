@@ -4,6 +4,7 @@
 //! same functions back the API, the portal and the operator commands.
 
 pub mod audit;
+pub mod consequences;
 pub mod devices;
 pub mod enrolment;
 pub mod issuance;

@@ -20,14 +20,16 @@ use serde::Serialize;
 use serde_json::json;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
+pub use crate::domain::consequences::RecoveryOutcome;
 use crate::{
     Services,
     domain::audit,
+    domain::consequences,
     domain::enrolment::{self, CheckedCode, Confirmed, EnrolmentError, Purpose},
     domain::kyc::{self, ChipFiles, KycError},
     domain::passkeys::{self, PasskeyError},
     domain::sessions::{self, Binding, Principal, Role},
-    store::{Account, Recovery, RecoveryOutcome, StoreError, StoredPasskey},
+    store::{Account, Recovery, RecoveryFacts, StoreError, StoredPasskey},
 };
 
 /// Why a recovery step failed.
@@ -437,9 +439,17 @@ pub async fn complete(
         &principal.account.id,
         json!({ "recovery": recovery_id, "passkey": passkey.id }),
     );
-    let outcome = services
+    let decide = |facts: &RecoveryFacts| {
+        let context = consequences::Context {
+            now,
+            offer_id: crate::platform::secrets::id(),
+            pending_offer_ttl_seconds: services.config.issuance.pending_offer_ttl_seconds,
+        };
+        consequences::recovery(facts, &event, &context)
+    };
+    let (facts, decided) = services
         .store
-        .complete_recovery(recovery_id, &passkey, now, &event)
+        .complete_recovery(recovery_id, &passkey, now, &decide)
         .await
         .map_err(|e| match e {
             StoreError::Conflict => RecoveryError::Closed,
@@ -451,5 +461,5 @@ pub async fn complete(
         .account(&principal.account.id)
         .await?
         .ok_or(RecoveryError::Closed)?;
-    Ok((account, passkey, outcome))
+    Ok((account, passkey, RecoveryOutcome::new(&facts, &decided)))
 }

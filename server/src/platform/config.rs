@@ -171,6 +171,10 @@ pub struct IssuanceSettings {
     /// How long a credential offer (pre-authorized code) lives: short, it is handed over and
     /// redeemed at once.
     pub offer_ttl_seconds: i64,
+    /// How long an offer a lifecycle event leaves for the citizen (a re-issue after a registry
+    /// change, the re-offer after a recovery) waits to be collected: long, the citizen collects
+    /// it whenever they next sign in.
+    pub pending_offer_ttl_seconds: i64,
     /// Transaction codes compared per offer (each attempt is counted before the comparison);
     /// a wrong one that reaches this ends the offer.
     pub tx_code_attempts: i64,
@@ -195,6 +199,7 @@ impl Default for IssuanceSettings {
         Self {
             batch_size: 10,
             offer_ttl_seconds: 3_600,
+            pending_offer_ttl_seconds: 30 * 86_400,
             tx_code_attempts: 5,
             token_ttl_seconds: 600,
             nonce_ttl_seconds: 300,
@@ -431,6 +436,10 @@ impl Config {
             (
                 "issuance.offer_ttl_seconds",
                 self.issuance.offer_ttl_seconds,
+            ),
+            (
+                "issuance.pending_offer_ttl_seconds",
+                self.issuance.pending_offer_ttl_seconds,
             ),
             ("issuance.tx_code_attempts", self.issuance.tx_code_attempts),
             (

@@ -271,19 +271,18 @@ impl Store {
         dispatch!(self.strengthen_recovery(recovery, now, audit))
     }
 
-    /// Completes a recovery in one transaction: the recovery is closed (once), the account's
-    /// passkeys, devices, sessions and unredeemed offers end, its credentials are revoked, a
-    /// level-2 account without chip or officer evidence drops to level 1, `passkey` becomes its
-    /// only passkey, and `audit` (its detail completed with the outcome) is appended.
+    /// Completes a recovery in one transaction: the recovery is closed (once), `decide` is given
+    /// what the store finds (evidence, account state, passkeys and devices still active) and
+    /// its consequences are applied, and `passkey` is stored. Returns the facts and the decision.
     /// [`StoreError::Conflict`] when the recovery is completed, expired or unknown.
     pub async fn complete_recovery(
         &self,
         recovery_id: &str,
         passkey: &StoredPasskey,
         now: i64,
-        audit: &AuditEvent,
-    ) -> Result<RecoveryOutcome, StoreError> {
-        dispatch!(self.complete_recovery(recovery_id, passkey, now, audit))
+        decide: RecoveryDecision<'_>,
+    ) -> Result<(RecoveryFacts, Consequences), StoreError> {
+        dispatch!(self.complete_recovery(recovery_id, passkey, now, decide))
     }
 
     /// Ends every live session of an account.
@@ -436,15 +435,16 @@ impl Store {
         dispatch!(self.devices(account_id))
     }
 
-    /// Revokes one of an account's devices; false if there was no such active device.
+    /// Revokes one of an account's devices and applies `consequences` in the same transaction;
+    /// false (nothing written) if there was no such active device.
     pub async fn revoke_device(
         &self,
         account_id: &str,
         device_id: &str,
         now: i64,
-        audit: &AuditEvent,
+        consequences: &Consequences,
     ) -> Result<bool, StoreError> {
-        dispatch!(self.revoke_device(account_id, device_id, now, audit))
+        dispatch!(self.revoke_device(account_id, device_id, now, consequences))
     }
 
     // --- Audit -----------------------------------------------------------------------------
@@ -698,24 +698,26 @@ impl Store {
         dispatch!(self.save_status_token(list_id, token, version, exp))
     }
 
-    /// Takes level 2 away from an account: every credential revoked, open offers ended. False
-    /// when the account was not at level 2.
+    /// Takes level 2 away from an account and applies `consequences`, in one transaction. False
+    /// (nothing written) when the account was not at level 2.
     pub async fn withdraw_level2(
         &self,
         account_id: &str,
-        audit: &AuditEvent,
+        consequences: &Consequences,
+        now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self.withdraw_level2(account_id, audit))
+        dispatch!(self.withdraw_level2(account_id, consequences, now))
     }
 
-    /// Closes an account: credentials revoked, devices, sessions and offers ended. False when
-    /// it was closed already.
+    /// Closes an account and applies `consequences`, in one transaction. False (nothing written)
+    /// when it was closed already.
     pub async fn close_account(
         &self,
         account_id: &str,
-        audit: &AuditEvent,
+        consequences: &Consequences,
+        now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self.close_account(account_id, audit))
+        dispatch!(self.close_account(account_id, consequences, now))
     }
 
     // --- Level-2 proofing ----------------------------------------------------------------------
@@ -856,18 +858,18 @@ impl RegistryImport {
         }
     }
 
-    /// Merges the staged records into the registry, records the changes, applies their
-    /// lifecycle consequences (credentials revoked and re-offered, accounts of the deceased
-    /// closed) and commits.
+    /// Merges the staged records into the registry, records the changes, applies the
+    /// consequences `decide` gives each changed account, and commits: all in one transaction.
     pub async fn commit(
         self,
         source: &str,
         rejected: i64,
         now: i64,
+        decide: RegistryDecision<'_>,
     ) -> Result<MergeOutcome, StoreError> {
         match self {
-            Self::Sqlite(import) => import.commit(source, rejected, now).await,
-            Self::Postgres(import) => import.commit(source, rejected, now).await,
+            Self::Sqlite(import) => import.commit(source, rejected, now, decide).await,
+            Self::Postgres(import) => import.commit(source, rejected, now, decide).await,
         }
     }
 }

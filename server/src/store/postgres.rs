@@ -188,13 +188,14 @@ impl Import {
         source: &str,
         rejected: i64,
         now: i64,
+        decide: super::RegistryDecision<'_>,
     ) -> Result<MergeOutcome, StoreError> {
         sqlx::query("ANALYZE registry_staging")
             .execute(&mut *self.conn)
             .await?;
         let counts = {
             let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-            let counts = merge_staged(&mut tx, source, rejected, now).await?;
+            let counts = merge_staged(&mut tx, source, rejected, now, decide).await?;
             tx.commit().await?;
             counts
         };

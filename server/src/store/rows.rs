@@ -73,30 +73,6 @@ pub struct ImportCounts {
     pub documents_written: i64,
 }
 
-/// The credential kinds a registry change makes stale, from the `changed_fields` of its
-/// `registry_changes` rows: `None` for all kinds (the name or date of birth, which every kind
-/// carries, changed), else the kinds named (`document:<kind>`, and the citizen identity for
-/// the record's other fields).
-pub fn affected_kinds(changed_fields: &[String]) -> Option<Vec<String>> {
-    let mut kinds = Vec::new();
-    for fields in changed_fields {
-        for field in fields.split(',') {
-            match field {
-                "full_name" | "date_of_birth" => return None,
-                "sex" | "place_of_origin" | "place_of_residence" => kinds.push("pid".to_owned()),
-                other => {
-                    if let Some(kind) = other.strip_prefix("document:") {
-                        kinds.push(kind.to_owned());
-                    }
-                }
-            }
-        }
-    }
-    kinds.sort();
-    kinds.dedup();
-    Some(kinds)
-}
-
 /// A registry document as staged by an import, with its line in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedDocument {
@@ -197,21 +173,6 @@ pub struct Recovery {
     pub expires_at: i64,
     /// Unix seconds, once completed.
     pub completed_at: Option<i64>,
-}
-
-/// What completing a recovery changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecoveryOutcome {
-    /// Passkeys revoked.
-    pub passkeys_revoked: u64,
-    /// Devices (holder keys) revoked.
-    pub devices_revoked: u64,
-    /// Credential kinds whose copies were revoked.
-    pub credential_kinds: Vec<String>,
-    /// The assurance level after the recovery.
-    pub assurance_level: i64,
-    /// The offer of the revoked kinds left for the new device (level kept), if any.
-    pub offer_id: Option<String>,
 }
 
 /// A passkey as stored.
@@ -586,3 +547,87 @@ pub struct AuthorizationRequest {
     /// The approving account, once approved.
     pub account_id: Option<String>,
 }
+
+/// An account as a lifecycle decision sees it, read inside the transaction of the cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountState {
+    /// The account.
+    pub account_id: String,
+    /// 1 or 2.
+    pub assurance_level: i64,
+    /// The credential kinds with copies not yet revoked, sorted.
+    pub live_kinds: Vec<String>,
+}
+
+/// A citizen account whose registry record an import changed (read in the import's
+/// transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryChangeFacts {
+    /// The import.
+    pub import_id: i64,
+    /// The account.
+    pub account: AccountState,
+    /// The citizen's status after the import: `living` or `deceased`.
+    pub citizen_status: String,
+    /// The `changed_fields` of each `registry_changes` row of the import for the citizen.
+    pub changed_fields: Vec<String>,
+}
+
+/// A recovery being completed (read in its transaction, once it is closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryFacts {
+    /// The recovery.
+    pub recovery_id: String,
+    /// Its strongest evidence: `sms_code`, `chip` or `officer`.
+    pub evidence: String,
+    /// The account being recovered.
+    pub account: AccountState,
+    /// Its passkeys not yet revoked.
+    pub active_passkeys: u64,
+    /// Its devices not yet revoked.
+    pub active_devices: u64,
+}
+
+/// Which of an account's credential copies a lifecycle event revokes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Revocation {
+    /// None.
+    #[default]
+    Nothing,
+    /// Every copy.
+    All,
+    /// Every copy of these kinds.
+    Kinds(Vec<String>),
+    /// Every copy bound to this device's keys.
+    Device(String),
+}
+
+/// The writes a lifecycle event makes on one account: decided by the domain (a pure function of
+/// the event and the facts the store read), applied by the store in the transaction of the cause.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consequences {
+    /// Close the account (unless closed already).
+    pub close_account: bool,
+    /// Revoke its passkeys.
+    pub end_passkeys: bool,
+    /// Revoke its devices.
+    pub end_devices: bool,
+    /// End its sessions.
+    pub end_sessions: bool,
+    /// End its unredeemed offers.
+    pub end_offers: bool,
+    /// The credential copies revoked.
+    pub revoke: Revocation,
+    /// Back to level 1 (from level 2), the level-2 approval forgotten.
+    pub lower_to_level1: bool,
+    /// An offer left for the citizen to collect (written after `end_offers`).
+    pub offer: Option<Offer>,
+    /// The audit entries recording it all.
+    pub audit: Vec<AuditEvent>,
+}
+
+/// The domain's decision on a registry change, called in the import's transaction.
+pub type RegistryDecision<'a> = &'a (dyn Fn(&RegistryChangeFacts) -> Consequences + Send + Sync);
+
+/// The domain's decision on a recovery, called in the recovery's transaction.
+pub type RecoveryDecision<'a> = &'a (dyn Fn(&RecoveryFacts) -> Consequences + Send + Sync);

@@ -204,6 +204,7 @@ impl Import {
         source: &str,
         rejected: i64,
         now: i64,
+        decide: super::RegistryDecision<'_>,
     ) -> Result<MergeOutcome, StoreError> {
         let counts = {
             // The merge writes up to millions of index pages: give this connection a large page
@@ -212,7 +213,7 @@ impl Import {
                 .execute(&mut *self.conn)
                 .await?;
             let mut tx = sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE").await?;
-            let counts = merge_staged(&mut tx, source, rejected, now).await?;
+            let counts = merge_staged(&mut tx, source, rejected, now, decide).await?;
             tx.commit().await?;
             counts
         };

@@ -609,6 +609,7 @@ async fn import(
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     dinhdanh_server::domain::registry::import::import_reader(
         &app.store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
         std::io::Cursor::new(text.into_bytes()),
         dinhdanh_server::domain::registry::import::Format::Ndjson,
         "test",

@@ -22,7 +22,14 @@ async fn migrations_are_idempotent() {
 async fn import_validates_each_row_and_reports_line_and_reason() {
     for db in databases().await {
         let store = store(&db).await;
-        let report = import_file(&store, &data("mixed.csv"), None).await.unwrap();
+        let report = import_file(
+            &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            &data("mixed.csv"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(report.counts.accepted, 2, "{}: {report:?}", db.name);
         assert_eq!(report.counts.inserted, 2);
         assert_eq!(report.rejected, 6);
@@ -60,6 +67,7 @@ async fn reimport_updates_changed_records_and_records_what_changed() {
              {\"id_number\":\"096199000001\",\"full_name\":\"Võ Thị Lan\",\"date_of_birth\":\"1999-03-01\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Cà Mau\",\"place_of_residence\":\"Cà Mau\"}\n";
         let report = import_reader(
             &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
             std::io::Cursor::new(update.to_owned()),
             Format::Ndjson,
             "update",
@@ -116,6 +124,7 @@ async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_
              {\"id_number\":\"079195000123\",\"full_name\":\"Trần Thị Bích Ngọc\",\"date_of_birth\":\"1995-07-14\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Long An\",\"place_of_residence\":\"Số 5 Nguyễn Huệ, Hồ Chí Minh\",\"phones\":[\"0212345678\"]}\n";
         let report = import_reader(
             &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
             std::io::Cursor::new(rows.to_owned()),
             Format::Ndjson,
             "phones",
@@ -141,7 +150,9 @@ async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_
         let changes = store.registry_changes("048203000777").await.unwrap();
         assert_eq!(changes[0].changed_fields, "phones");
         assert_eq!(
-            dinhdanh_server::store::affected_kinds(&[changes[0].changed_fields.clone()]),
+            dinhdanh_server::domain::consequences::affected_kinds(&[changes[0]
+                .changed_fields
+                .clone()]),
             Some(Vec::new())
         );
 
@@ -151,6 +162,7 @@ async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_
                    079195000123,Trần Thị Bích Ngọc,1995-07-14,female,Tỉnh Long An,\"Số 5 Nguyễn Huệ, Hồ Chí Minh\",0987 654 321; +84 333 000 111\n";
         let report = import_reader(
             &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
             std::io::Cursor::new(csv.to_owned()),
             Format::Csv,
             "csv",
@@ -190,9 +202,15 @@ async fn a_failed_import_commits_nothing() {
         let reader = FailingReader {
             data: std::io::Cursor::new(rows),
         };
-        let error = import_reader(&store, reader, Format::Ndjson, "broken")
-            .await
-            .unwrap_err();
+        let error = import_reader(
+            &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            reader,
+            Format::Ndjson,
+            "broken",
+        )
+        .await
+        .unwrap_err();
         assert!(
             error.to_string().contains("disk failure"),
             "{}: {error}",
@@ -200,7 +218,14 @@ async fn a_failed_import_commits_nothing() {
         );
         assert_eq!(store.citizen_count().await.unwrap(), 5);
         // The store is usable afterwards: the next import works.
-        let report = import_file(&store, &data("mixed.csv"), None).await.unwrap();
+        let report = import_file(
+            &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            &data("mixed.csv"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(report.counts.unchanged, 2);
     }
 }

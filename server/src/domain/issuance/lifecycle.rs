@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::{
     Services,
     domain::audit,
+    domain::consequences,
     domain::status::{INVALID, SUSPENDED, VALID},
     store::{Account, CredentialRecord, CredentialScope, StoreError},
 };
@@ -206,7 +207,13 @@ pub async fn withdraw_level2(
         account_id,
         json!({ "reason": reason }),
     );
-    if services.store.withdraw_level2(account_id, &event).await? {
+    let at = event.at;
+    let decided = consequences::level2_withdrawn(event);
+    if services
+        .store
+        .withdraw_level2(account_id, &decided, at)
+        .await?
+    {
         Ok(())
     } else {
         Err(LifecycleError::Conflict("the account is not at level 2"))
@@ -228,7 +235,12 @@ pub async fn close_account(
         account_id,
         json!({ "reason": reason }),
     );
-    if services.store.close_account(account_id, &event).await? {
+    let at = event.at;
+    if services
+        .store
+        .close_account(account_id, &consequences::closure(event), at)
+        .await?
+    {
         Ok(())
     } else {
         Err(LifecycleError::Conflict("the account is closed already"))

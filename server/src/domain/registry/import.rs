@@ -10,7 +10,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::{ImportRow, Record, RecordError, today};
-use crate::store::{Citizen, ImportCounts, StagedDocument, Store, StoreError};
+use crate::{
+    domain::consequences,
+    platform::config::IssuanceSettings,
+    store::{Citizen, ImportCounts, StagedDocument, Store, StoreError},
+};
 
 /// Rows handed to the store at a time.
 const BATCH: usize = 10_000;
@@ -78,17 +82,19 @@ pub enum ImportError {
 /// Imports a file (format from its extension unless given).
 pub async fn import_file(
     store: &Store,
+    settings: &IssuanceSettings,
     path: &Path,
     format: Option<Format>,
 ) -> Result<ImportReport, ImportError> {
     let format = format.unwrap_or_else(|| Format::from_path(path));
     let file = std::fs::File::open(path)?;
-    import_reader(store, file, format, &path.display().to_string()).await
+    import_reader(store, settings, file, format, &path.display().to_string()).await
 }
 
 /// Imports from any reader.
 pub async fn import_reader(
     store: &Store,
+    settings: &IssuanceSettings,
     reader: impl Read + Send + 'static,
     format: Format,
     source: &str,
@@ -105,9 +111,11 @@ pub async fn import_reader(
         }
     }
     let (mut rejected, mut rejections) = parser.await.map_err(|_| ImportError::Reader)??;
-    let outcome = import
-        .commit(source, rejected, crate::platform::clock::now())
-        .await?;
+    let now = crate::platform::clock::now();
+    // What each changed citizen's account undergoes is the domain's decision, applied in the
+    // import's transaction.
+    let decide = consequences::registry_decision(now, settings.pending_offer_ttl_seconds);
+    let outcome = import.commit(source, rejected, now, &decide).await?;
     // Documents whose citizen is nowhere are refused at the merge, where that is known.
     for line in outcome.orphan_documents {
         rejected += 1;

@@ -2,8 +2,8 @@
 //!
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
-use super::{Pool, append_in, begin_write, set_status_in};
-use crate::store::{AuditEvent, CredentialScope, Device, StoreError};
+use super::{Pool, append_in, apply_in, begin_write};
+use crate::store::{AuditEvent, Consequences, Device, StoreError};
 
 pub(in crate::store) async fn insert_device(
     pool: &Pool,
@@ -45,7 +45,7 @@ pub(in crate::store) async fn revoke_device(
     account_id: &str,
     device_id: &str,
     now: i64,
-    audit: &AuditEvent,
+    consequences: &Consequences,
 ) -> Result<bool, StoreError> {
     let mut tx = begin_write(pool).await?;
     let revoked = sqlx::query(
@@ -60,12 +60,7 @@ pub(in crate::store) async fn revoke_device(
     if revoked != 1 {
         return Ok(false);
     }
-    // The credentials bound to the device's keys go with it.
-    let scope = CredentialScope::Device {
-        device_id: device_id.to_owned(),
-    };
-    set_status_in(&mut tx, &scope, 1).await?;
-    append_in(&mut tx, audit).await?;
+    apply_in(&mut tx, account_id, consequences, now).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -3,10 +3,11 @@
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
 use super::{
-    Pool, append_in, begin_write, insert_offer_in, insert_passkey_in, pending_offer, revoke_all_in,
-    update_one_audited,
+    Pool, account_state_in, append_in, apply_in, begin_write, insert_passkey_in, update_one_audited,
 };
-use crate::store::{AuditEvent, StoreError, StoredPasskey};
+use crate::store::{
+    AuditEvent, Consequences, RecoveryDecision, RecoveryFacts, StoreError, StoredPasskey,
+};
 
 pub(in crate::store) async fn open_recovery(
     pool: &Pool,
@@ -74,16 +75,17 @@ pub(in crate::store) async fn strengthen_recovery(
     update_one_audited(pool, query, audit).await
 }
 
+/// Completes a recovery: closes it (once: a replay or a second device finds nothing), reads
+/// the facts `decide` needs, applies its decision and stores the new passkey, in one
+/// transaction.
 pub(in crate::store) async fn complete_recovery(
     pool: &Pool,
     recovery_id: &str,
     passkey: &StoredPasskey,
     now: i64,
-    audit: &AuditEvent,
-) -> Result<crate::store::RecoveryOutcome, StoreError> {
+    decide: RecoveryDecision<'_>,
+) -> Result<(RecoveryFacts, Consequences), StoreError> {
     let mut tx = begin_write(pool).await?;
-    // Closing the recovery first makes a second completion (a replay, or two devices racing)
-    // find nothing.
     let evidence: Option<(String, String)> = sqlx::query_as(
         "UPDATE recoveries SET completed_at = $1 \
          WHERE id = $2 AND account_id = $3 AND completed_at IS NULL AND expires_at > $1 \
@@ -97,70 +99,33 @@ pub(in crate::store) async fn complete_recovery(
     let Some((evidence, account_id)) = evidence else {
         return Err(StoreError::Conflict);
     };
-    let mut outcome = crate::store::RecoveryOutcome::default();
-    let mut counts = [0u64; 2];
+    let mut active = [0u64; 2];
     for (i, statement) in [
-        "UPDATE passkeys SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
-        "UPDATE devices SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
-        "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
-        "UPDATE credential_offers SET redeemed_at = $1 WHERE account_id = $2 AND redeemed_at IS NULL",
+        "SELECT COUNT(*) FROM passkeys WHERE account_id = $1 AND revoked_at IS NULL",
+        "SELECT COUNT(*) FROM devices WHERE account_id = $1 AND revoked_at IS NULL",
     ]
     .into_iter()
     .enumerate()
     {
-        let changed = sqlx::query(statement)
-            .bind(now)
-            .bind(&account_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if let Some(count) = counts.get_mut(i) {
-            *count = changed;
-        }
-    }
-    [outcome.passkeys_revoked, outcome.devices_revoked] = counts;
-    outcome.credential_kinds = revoke_all_in(&mut tx, &account_id).await?;
-    // The code alone proves the phone, which is level-1 evidence: a level-2 account keeps its
-    // level only with a fresh chip check or an officer.
-    if evidence == "sms_code" {
-        sqlx::query(
-            "UPDATE accounts SET assurance_level = 1, level2_approved_by = NULL, \
-               level2_approved_at = NULL, level2_evidence = NULL \
-             WHERE id = $1 AND assurance_level = 2",
-        )
-        .bind(&account_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    outcome.assurance_level =
-        sqlx::query_scalar("SELECT assurance_level FROM accounts WHERE id = $1")
+        let count: i64 = sqlx::query_scalar(statement)
             .bind(&account_id)
             .fetch_one(&mut *tx)
             .await?;
-    if outcome.assurance_level == 2 && !outcome.credential_kinds.is_empty() {
-        let offer = pending_offer(&account_id, &outcome.credential_kinds, "recovery", now);
-        insert_offer_in(&mut tx, &offer).await?;
-        outcome.offer_id = Some(offer.id);
-    }
-    insert_passkey_in(&mut tx, passkey).await?;
-    let mut audit = audit.clone();
-    let mut detail: serde_json::Value =
-        serde_json::from_str(&audit.detail).map_err(|_| StoreError::Corrupt("audit detail"))?;
-    if let serde_json::Value::Object(detail) = &mut detail {
-        detail.insert("evidence".into(), evidence.into());
-        detail.insert("passkeys_revoked".into(), outcome.passkeys_revoked.into());
-        detail.insert("devices_revoked".into(), outcome.devices_revoked.into());
-        detail.insert(
-            "credentials_revoked".into(),
-            serde_json::json!(outcome.credential_kinds),
-        );
-        detail.insert("assurance_level".into(), outcome.assurance_level.into());
-        if let Some(offer) = &outcome.offer_id {
-            detail.insert("offer".into(), offer.clone().into());
+        if let Some(slot) = active.get_mut(i) {
+            *slot = u64::try_from(count).unwrap_or_default();
         }
     }
-    audit.detail = detail.to_string();
-    append_in(&mut tx, &audit).await?;
+    let [active_passkeys, active_devices] = active;
+    let facts = RecoveryFacts {
+        recovery_id: recovery_id.to_owned(),
+        evidence,
+        account: account_state_in(&mut tx, &account_id).await?,
+        active_passkeys,
+        active_devices,
+    };
+    let consequences = decide(&facts);
+    apply_in(&mut tx, &account_id, &consequences, now).await?;
+    insert_passkey_in(&mut tx, passkey).await?;
     tx.commit().await?;
-    Ok(outcome)
+    Ok((facts, consequences))
 }

@@ -3,7 +3,7 @@
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
 use super::{CHANGES_SQL, Db, Pool, apply_registry_changes};
-use crate::store::{Citizen, RegistryChange, StoreError};
+use crate::store::{Citizen, RegistryChange, RegistryDecision, StoreError};
 
 pub(in crate::store) async fn citizen(
     pool: &Pool,
@@ -125,6 +125,7 @@ pub(in crate::store) async fn merge_staged(
     source: &str,
     rejected: i64,
     now: i64,
+    decide: RegistryDecision<'_>,
 ) -> Result<crate::store::MergeOutcome, StoreError> {
     let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_staging")
         .fetch_one(&mut *conn)
@@ -159,7 +160,7 @@ pub(in crate::store) async fn merge_staged(
     }
     let inserted = written - updated;
     let (documents, orphan_documents) = merge_documents(&mut *conn, import_id, now).await?;
-    apply_registry_changes(&mut *conn, import_id, now).await?;
+    apply_registry_changes(&mut *conn, import_id, now, decide).await?;
     let counts = crate::store::ImportCounts {
         import_id,
         accepted,

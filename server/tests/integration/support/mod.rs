@@ -29,9 +29,14 @@ pub async fn store(db: &TestDb) -> Store {
 /// The test citizens (`tests/data/citizens.ndjson`), imported.
 pub async fn seed(store: &Store) {
     let path = data("citizens.ndjson");
-    let report = dinhdanh_server::domain::registry::import::import_file(store, &path, None)
-        .await
-        .unwrap();
+    let report = dinhdanh_server::domain::registry::import::import_file(
+        store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
+        &path,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.rejected, 0, "{report:?}");
 }
 
