@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::{
     Services,
     domain::audit,
-    domain::sessions::Role,
+    domain::sessions::{Principal, Role},
     platform::secrets,
     store::{Account, StoreError},
 };
@@ -56,6 +56,20 @@ pub async fn add(services: &Services, role: Role, name: &str) -> Result<Invitati
         account,
         expires_at,
     })
+}
+
+/// The staff accounts (officers and administrators), for an administrator; the listing is
+/// audited.
+pub async fn list(services: &Services, admin: &Principal) -> Result<Vec<Account>, StoreError> {
+    let staff = services.store.staff().await?;
+    let event = audit::event(
+        &admin.account.id,
+        "admin.staff_listed",
+        &admin.account.id,
+        json!({ "role": admin.role }),
+    );
+    services.store.append_audit(&event).await?;
+    Ok(staff)
 }
 
 /// Redeems an invitation token: the staff account, if the token is valid and unused.

@@ -1,5 +1,6 @@
-//! HTTP errors: RFC 9457 problem details with a stable `type` per kind of error. Internal
-//! detail is logged, never sent.
+//! HTTP errors: RFC 9457 problem details with a stable `type` per kind of error, and the OAuth
+//! error object on the OpenID4VCI endpoints. Every domain error is mapped to its response here,
+//! in one place. Internal detail is logged, never sent.
 
 use axum::{
     extract::rejection::{JsonRejection, PathRejection, QueryRejection},
@@ -8,9 +9,21 @@ use axum::{
 };
 use serde::Serialize;
 
+use serde_json::json;
+
 use crate::{
-    domain::devices::DeviceError, domain::enrolment::EnrolmentError,
-    domain::passkeys::PasskeyError, store::StoreError,
+    domain::{
+        devices::DeviceError,
+        enrolment::EnrolmentError,
+        issuance::{
+            OauthError, OfferError, authorization::ApprovalError, lifecycle::LifecycleError,
+        },
+        kyc::KycError,
+        passkeys::PasskeyError,
+        recovery::RecoveryError,
+        registry::lookup::LookupError,
+    },
+    store::StoreError,
 };
 
 /// The prefix of every problem `type`.
@@ -353,5 +366,202 @@ impl From<DeviceError> for ApiError {
             DeviceError::NotFound => Self::not_found(detail),
             DeviceError::Store(e) => Self::from(e),
         }
+    }
+}
+
+// --- Every other domain error, and the OAuth error object of the OpenID4VCI endpoints -------------
+
+impl From<KycError> for ApiError {
+    fn from(error: KycError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            KycError::Chip(_) | KycError::Unreadable(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "chip-verification-failed",
+                "The chip data failed verification",
+                detail,
+            ),
+            KycError::CardExpired { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "card-expired",
+                "The card has expired",
+                detail,
+            ),
+            KycError::NotTheirCard => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-their-card",
+                "The card is not this citizen's",
+                detail,
+            ),
+            KycError::AlreadyLevel2 | KycError::Pending | KycError::NotPending => Self::new(
+                StatusCode::CONFLICT,
+                "state-conflict",
+                "Not possible in the current state",
+                detail,
+            ),
+            KycError::Mismatch => Self::new(
+                StatusCode::CONFLICT,
+                "registry-mismatch",
+                "The chip data does not match the registry",
+                detail,
+            ),
+            KycError::NotFound => Self::not_found(detail),
+            KycError::Reason => Self::bad_request("reason-required", error),
+            KycError::Offer(e) => e.into(),
+            KycError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<RecoveryError> for ApiError {
+    fn from(error: RecoveryError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            RecoveryError::Code(e) => e.into(),
+            RecoveryError::Closed => Self::new(
+                StatusCode::GONE,
+                "recovery-closed",
+                "Recovery expired or completed",
+                detail,
+            ),
+            RecoveryError::NotYours => Self::forbidden(),
+            RecoveryError::Chip(e) => e.into(),
+            RecoveryError::Mismatch => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "registry-mismatch",
+                "The chip data does not match the registry",
+                detail,
+            ),
+            RecoveryError::Passkey(e) => e.into(),
+            RecoveryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OfferError> for ApiError {
+    fn from(error: OfferError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            OfferError::NoAccount => Self::not_found(detail),
+            OfferError::BelowLevel2 => Self::new(
+                StatusCode::FORBIDDEN,
+                "level-2-required",
+                "Level 2 required",
+                detail,
+            ),
+            OfferError::Closed => Self::new(
+                StatusCode::CONFLICT,
+                "account-closed",
+                "Account closed",
+                detail,
+            ),
+            OfferError::UnknownConfiguration(_) => {
+                Self::bad_request("unknown-credential-configuration", error)
+            }
+            OfferError::Claims(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-registry-data",
+                "The registry holds no data for this credential",
+                detail,
+            ),
+            OfferError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(error: LifecycleError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            LifecycleError::NotFound => Self::not_found(detail),
+            LifecycleError::Conflict(_) => Self::new(
+                StatusCode::CONFLICT,
+                "state-conflict",
+                "Not possible in the current state",
+                detail,
+            ),
+            LifecycleError::Reason => Self::bad_request("reason-required", error),
+            LifecycleError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(error: LookupError) -> Self {
+        match error {
+            LookupError::IdNumber(detail) => Self::bad_request("invalid-id-number", detail),
+            LookupError::Size => Self::bad_request("invalid-lookup", error),
+            LookupError::Allowance { retry_after, .. } => {
+                Self::rate_limited(retry_after, error.to_string())
+            }
+            LookupError::NotFound => Self::not_found(Some(error.to_string())),
+            LookupError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ApprovalError> for ApiError {
+    fn from(error: ApprovalError) -> Self {
+        use ApprovalError as E;
+        let detail = Some(error.to_string());
+        match error {
+            E::Unknown => Self::not_found(detail),
+            E::SignInRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "fresh-sign-in-required",
+                "Sign in with your passkey first",
+                detail,
+            ),
+            E::BelowLevel2 => Self::new(
+                StatusCode::FORBIDDEN,
+                "level-2-required",
+                "Level 2 required",
+                detail,
+            ),
+            E::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl IntoResponse for OauthError {
+    fn into_response(self) -> Response {
+        // A unique constraint met by a concurrent request: the other request won the race;
+        // 409 (retry), never a 500.
+        let conflict = matches!(&self, Self::Server(error) if error.is_unique_violation());
+        let status = match &self {
+            Self::InvalidToken(_) | Self::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            Self::Server(error) if conflict => {
+                tracing::info!(%error, "unique constraint met: answered 409");
+                StatusCode::CONFLICT
+            }
+            Self::Server(error) => {
+                tracing::error!(%error, "issuance failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let (code, description) = match &self {
+            Self::Server(_) if conflict => (
+                "invalid_request",
+                "a concurrent request changed the same record; retry".to_owned(),
+            ),
+            Self::Server(_) => (self.code(), "internal error".to_owned()),
+            other => (other.code(), other.to_string()),
+        };
+        let mut response = (
+            status,
+            axum::Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Self::InvalidToken(_) = self
+            && let Ok(value) = HeaderValue::from_str(
+                "Bearer error=\"invalid_token\", DPoP error=\"invalid_token\", algs=\"ES256\"",
+            )
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
     }
 }

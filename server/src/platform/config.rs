@@ -184,6 +184,9 @@ pub struct IssuanceSettings {
     pub nonce_ttl_seconds: i64,
     /// How old a key or DPoP proof's `iat` may be.
     pub proof_max_age_seconds: i64,
+    /// How far ahead of our clock a key or DPoP proof's `iat` may be (the wallet's clock may
+    /// run fast).
+    pub clock_skew_seconds: i64,
     /// Validity of an issued credential.
     pub credential_ttl_days: i64,
     /// Entries per status list, as a power of two (16 to 24).
@@ -204,6 +207,7 @@ impl Default for IssuanceSettings {
             token_ttl_seconds: 600,
             nonce_ttl_seconds: 300,
             proof_max_age_seconds: 300,
+            clock_skew_seconds: 30,
             credential_ttl_days: 365,
             status_list_size_log2: 20,
             status_ttl_seconds: 300,
@@ -476,6 +480,11 @@ impl Config {
             if value <= 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be positive")));
             }
+        }
+        if self.issuance.clock_skew_seconds < 0 {
+            return Err(ConfigError::Invalid(
+                "issuance.clock_skew_seconds must not be negative".into(),
+            ));
         }
         if !(1..=100).contains(&self.issuance.batch_size) {
             return Err(ConfigError::Invalid(

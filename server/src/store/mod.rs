@@ -16,6 +16,7 @@
 mod audit_chain;
 mod connect;
 mod error;
+mod import;
 mod migrate;
 mod postgres;
 mod rows;
@@ -24,6 +25,7 @@ mod sqlite;
 pub use self::{
     audit_chain::{AUDIT_CHAINS, GENESIS, anchor_hash, chain_of, entry_hash, hex},
     error::StoreError,
+    import::RegistryImport,
     rows::*,
 };
 
@@ -830,46 +832,5 @@ impl Store {
     /// Deletes expired ceremonies, enrolments, sessions and rate-limit windows.
     pub async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
         dispatch!(self.prune_expired(now))
-    }
-}
-
-/// An import in progress: one open transaction on one connection.
-pub enum RegistryImport {
-    /// On SQLite.
-    Sqlite(sqlite::Import),
-    /// On PostgreSQL.
-    Postgres(postgres::Import),
-}
-
-impl RegistryImport {
-    /// Stages a batch of validated records.
-    pub async fn stage(&mut self, batch: &[Citizen]) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(import) => import.stage(batch).await,
-            Self::Postgres(import) => import.stage(batch).await,
-        }
-    }
-
-    /// Stages a batch of validated documents.
-    pub async fn stage_documents(&mut self, batch: &[StagedDocument]) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(import) => import.stage_documents(batch).await,
-            Self::Postgres(import) => import.stage_documents(batch).await,
-        }
-    }
-
-    /// Merges the staged records into the registry, records the changes, applies the
-    /// consequences `decide` gives each changed account, and commits: all in one transaction.
-    pub async fn commit(
-        self,
-        source: &str,
-        rejected: i64,
-        now: i64,
-        decide: RegistryDecision<'_>,
-    ) -> Result<MergeOutcome, StoreError> {
-        match self {
-            Self::Sqlite(import) => import.commit(source, rejected, now, decide).await,
-            Self::Postgres(import) => import.commit(source, rejected, now, decide).await,
-        }
     }
 }

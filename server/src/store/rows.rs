@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A citizen of the population registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Citizen {
     /// The 12-digit ID number.
     pub id_number: String,
@@ -22,12 +22,26 @@ pub struct Citizen {
     /// The mobile numbers registered to the citizen (E.164, space-separated, sorted): where
     /// enrolment and recovery codes may go; empty when none is registered. `None` only in an
     /// import row without the field, which leaves the stored numbers as they are.
+    /// Serialised (the import contract's form) as a JSON array.
     #[serde(
-        serialize_with = "crate::domain::registry::phones::serialize",
+        serialize_with = "phones_as_array",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Vec<String>)]
     pub phones: Option<String>,
+}
+
+/// Serialises the stored form of `phones` (space-separated) as a JSON array of E.164 numbers.
+fn phones_as_array<S: serde::Serializer>(
+    phones: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(
+        phones
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|p| !p.is_empty()),
+    )
 }
 
 impl Citizen {

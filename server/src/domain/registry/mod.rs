@@ -4,6 +4,7 @@
 pub mod generate;
 pub mod id_number;
 pub mod import;
+pub mod lookup;
 pub mod names;
 pub mod phones;
 

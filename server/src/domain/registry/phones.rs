@@ -58,20 +58,6 @@ pub fn stored<'a>(numbers: impl IntoIterator<Item = &'a str>) -> Result<String, 
     Ok(normalised.join(" "))
 }
 
-/// Serialises the stored form as a JSON array of E.164 numbers.
-pub fn serialize<S: serde::Serializer>(
-    phones: &Option<String>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(
-        phones
-            .as_deref()
-            .unwrap_or("")
-            .split(' ')
-            .filter(|p| !p.is_empty()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

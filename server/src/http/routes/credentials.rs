@@ -16,84 +16,13 @@ use super::{
 use crate::{
     Services,
     domain::issuance::{
-        self, CreatedOffer, OfferError,
-        lifecycle::{self, CopyAction, CredentialView, LifecycleError},
+        self, CreatedOffer,
+        lifecycle::{self, CopyAction, CredentialView},
     },
     http::AppState,
     http::error::{ApiError, Problem},
     store::Account,
 };
-
-impl From<OfferError> for ApiError {
-    fn from(error: OfferError) -> Self {
-        let detail = Some(error.to_string());
-        match error {
-            OfferError::NoAccount => Self::not_found(detail),
-            OfferError::BelowLevel2 => Self::new(
-                StatusCode::FORBIDDEN,
-                "level-2-required",
-                "Level 2 required",
-                detail,
-            ),
-            OfferError::Closed => Self::new(
-                StatusCode::CONFLICT,
-                "account-closed",
-                "Account closed",
-                detail,
-            ),
-            OfferError::UnknownConfiguration(_) => {
-                Self::bad_request("unknown-credential-configuration", error)
-            }
-            OfferError::Claims(_) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no-registry-data",
-                "The registry holds no data for this credential",
-                detail,
-            ),
-            OfferError::Store(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<LifecycleError> for ApiError {
-    fn from(error: LifecycleError) -> Self {
-        let detail = Some(error.to_string());
-        match error {
-            LifecycleError::NotFound => Self::not_found(detail),
-            LifecycleError::Conflict(_) => Self::new(
-                StatusCode::CONFLICT,
-                "state-conflict",
-                "Not possible in the current state",
-                detail,
-            ),
-            LifecycleError::Reason => Self::bad_request("reason-required", error),
-            LifecycleError::Store(e) => Self::from(e),
-        }
-    }
-}
-
-impl From<crate::domain::issuance::authorization::ApprovalError> for ApiError {
-    fn from(error: crate::domain::issuance::authorization::ApprovalError) -> Self {
-        use crate::domain::issuance::authorization::ApprovalError as E;
-        let detail = Some(error.to_string());
-        match error {
-            E::Unknown => Self::not_found(detail),
-            E::SignInRequired => Self::new(
-                StatusCode::FORBIDDEN,
-                "fresh-sign-in-required",
-                "Sign in with your passkey first",
-                detail,
-            ),
-            E::BelowLevel2 => Self::new(
-                StatusCode::FORBIDDEN,
-                "level-2-required",
-                "Level 2 required",
-                detail,
-            ),
-            E::Store(e) => Self::from(e),
-        }
-    }
-}
 
 /// Where the browser goes after an approval.
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,52 +16,10 @@ use super::{
     credentials::Reason,
 };
 use crate::{
-    domain::kyc::{self, ChipFiles, Decision, KycError, ProofingView},
+    domain::kyc::{self, ChipFiles, Decision, ProofingView},
     http::AppState,
     http::error::{ApiError, Problem},
 };
-
-impl From<KycError> for ApiError {
-    fn from(error: KycError) -> Self {
-        let detail = Some(error.to_string());
-        match error {
-            KycError::Chip(_) | KycError::Unreadable(_) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "chip-verification-failed",
-                "The chip data failed verification",
-                detail,
-            ),
-            KycError::CardExpired { .. } => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "card-expired",
-                "The card has expired",
-                detail,
-            ),
-            KycError::NotTheirCard => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not-their-card",
-                "The card is not this citizen's",
-                detail,
-            ),
-            KycError::AlreadyLevel2 | KycError::Pending | KycError::NotPending => Self::new(
-                StatusCode::CONFLICT,
-                "state-conflict",
-                "Not possible in the current state",
-                detail,
-            ),
-            KycError::Mismatch => Self::new(
-                StatusCode::CONFLICT,
-                "registry-mismatch",
-                "The chip data does not match the registry",
-                detail,
-            ),
-            KycError::NotFound => Self::not_found(detail),
-            KycError::Reason => Self::bad_request("reason-required", error),
-            KycError::Offer(e) => e.into(),
-            KycError::Store(e) => Self::from(e),
-        }
-    }
-}
 
 /// The files read from the chip, each standard base64.
 #[derive(Debug, Deserialize, ToSchema)]

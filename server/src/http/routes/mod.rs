@@ -138,51 +138,91 @@ fn oauth_too_many_requests(retry_after: i64) -> Response {
     response
 }
 
-/// Who may call what: (method, route, roles). The roles are the bits of [`auth`]; `NONE` means
-/// a public route.
-pub const ACCESS: &[(&str, &str, u8)] = &[
-    ("POST", "/v1/enrolments", NONE),
-    ("POST", "/v1/enrolments/{enrolment_id}/confirm", NONE),
-    ("POST", "/v1/recoveries", NONE),
-    ("POST", "/v1/recoveries/{recovery_id}/confirm", NONE),
-    ("GET", "/v1/recoveries/{recovery_id}", RECOVERY | STAFF),
-    ("POST", "/v1/recoveries/{recovery_id}/chip", RECOVERY),
-    ("POST", "/v1/recoveries/{recovery_id}/approve", STAFF),
-    ("POST", "/v1/staff/invitations/redeem", NONE),
-    ("POST", "/v1/sessions/passkey", NONE),
-    ("POST", "/v1/sessions/passkey/{ceremony_id}", NONE),
-    ("DELETE", "/v1/sessions/current", ANY),
-    ("POST", "/v1/passkeys/registrations", RECOVERY | SIGNED_IN),
-    ("POST", "/v1/passkeys/registrations/{ceremony_id}", ANY),
-    ("GET", "/v1/me", SIGNED_IN),
-    ("GET", "/v1/me/passkeys", SIGNED_IN),
-    ("DELETE", "/v1/me/passkeys/{passkey_id}", SIGNED_IN),
-    ("GET", "/v1/me/history", SIGNED_IN),
-    ("GET", "/v1/me/devices", CITIZEN),
-    ("POST", "/v1/me/devices", CITIZEN),
-    ("DELETE", "/v1/me/devices/{device_id}", CITIZEN),
-    ("GET", "/v1/registry/citizens/{id_number}", STAFF),
-    ("POST", "/v1/registry/citizens/lookup", STAFF),
-    ("GET", "/v1/admin/staff", ADMIN),
-    ("POST", "/v1/me/offers", CITIZEN),
-    ("GET", "/v1/me/offers", CITIZEN),
-    ("GET", "/v1/me/credentials", CITIZEN),
-    ("POST", "/v1/citizens/{id_number}/offers", STAFF),
-    ("GET", "/v1/citizens/{id_number}/credentials", STAFF),
-    ("POST", "/v1/citizens/{id_number}/credentials/revoke", STAFF),
-    ("POST", "/v1/citizens/{id_number}/level2/withdraw", STAFF),
-    ("POST", "/v1/citizens/{id_number}/close", ADMIN),
-    ("POST", "/v1/credentials/{credential_id}/revoke", STAFF),
-    ("POST", "/v1/credentials/{credential_id}/suspend", STAFF),
-    ("POST", "/v1/credentials/{credential_id}/reinstate", STAFF),
-    ("POST", "/v1/authorizations/{handle}/approve", CITIZEN),
-    ("POST", "/v1/me/level2", CITIZEN),
-    ("GET", "/v1/me/level2", CITIZEN),
-    ("GET", "/v1/level2-requests", STAFF),
-    ("GET", "/v1/level2-requests/{request_id}/portrait", STAFF),
-    ("POST", "/v1/level2-requests/{request_id}/approve", STAFF),
-    ("POST", "/v1/level2-requests/{request_id}/reject", STAFF),
-];
+/// Declares the API's routes once: each line gives the method, the path, the roles admitted
+/// (the bits of [`auth`]; `NONE` for a public route), the handler, and optionally a layer of
+/// its own. From the one list come [`ACCESS`] (which the role walk and the OpenAPI check read)
+/// and the router of the API, so the two cannot disagree.
+macro_rules! api_routes {
+    ($state:ident; $( $method:ident $path:literal, $roles:expr, $handler:expr $(, layer = $layer:expr)? ;)*) => {
+        /// Who may call what: (method, route, roles). The roles are the bits of [`auth`]; `NONE`
+        /// means a public route.
+        pub const ACCESS: &[(&str, &str, u8)] = &[$((stringify!($method), $path, $roles)),*];
+
+        /// The API's router, from the same list as [`ACCESS`].
+        fn api($state: &AppState) -> Router<AppState> {
+            Router::new()$(.route($path, method_route!($method, $handler)$(.layer($layer))?))*
+        }
+    };
+}
+
+/// The method router of one line of [`api_routes`].
+macro_rules! method_route {
+    (GET, $handler:expr) => {
+        get($handler)
+    };
+    (POST, $handler:expr) => {
+        post($handler)
+    };
+    (DELETE, $handler:expr) => {
+        delete($handler)
+    };
+}
+
+api_routes! { state;
+    POST "/v1/enrolments", NONE, enrolments::start;
+    POST "/v1/enrolments/{enrolment_id}/confirm", NONE, enrolments::confirm;
+    POST "/v1/recoveries", NONE, recoveries::start;
+    POST "/v1/recoveries/{recovery_id}/confirm", NONE, recoveries::confirm;
+    GET "/v1/recoveries/{recovery_id}", RECOVERY | STAFF, recoveries::show;
+    // Chip files are larger than other bodies (DG2 holds a portrait).
+    POST "/v1/recoveries/{recovery_id}/chip", RECOVERY, recoveries::chip,
+        layer = DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT);
+    POST "/v1/recoveries/{recovery_id}/approve", STAFF, recoveries::approve;
+    POST "/v1/staff/invitations/redeem", NONE, passkeys::redeem_invitation;
+    POST "/v1/sessions/passkey", NONE, passkeys::start_sign_in,
+        layer = middleware::from_fn_with_state(
+            (state.clone(), AnonymousEndpoint::SignInStart),
+            anonymous_limit,
+        );
+    POST "/v1/sessions/passkey/{ceremony_id}", NONE, passkeys::finish_sign_in,
+        layer = middleware::from_fn_with_state(
+            (state.clone(), AnonymousEndpoint::SignInFinish),
+            anonymous_limit,
+        );
+    DELETE "/v1/sessions/current", ANY, passkeys::sign_out;
+    POST "/v1/passkeys/registrations", RECOVERY | SIGNED_IN, passkeys::start_registration;
+    POST "/v1/passkeys/registrations/{ceremony_id}", ANY, passkeys::finish_registration;
+    GET "/v1/me", SIGNED_IN, me::account;
+    GET "/v1/me/passkeys", SIGNED_IN, me::passkeys;
+    DELETE "/v1/me/passkeys/{passkey_id}", SIGNED_IN, me::revoke_passkey;
+    GET "/v1/me/history", SIGNED_IN, me::history;
+    GET "/v1/me/devices", CITIZEN, me::devices;
+    POST "/v1/me/devices", CITIZEN, me::add_device;
+    DELETE "/v1/me/devices/{device_id}", CITIZEN, me::revoke_device;
+    GET "/v1/registry/citizens/{id_number}", STAFF, registry::citizen;
+    POST "/v1/registry/citizens/lookup", STAFF, registry::lookup;
+    GET "/v1/admin/staff", ADMIN, registry::staff;
+    POST "/v1/me/offers", CITIZEN, credentials::offer_to_me;
+    GET "/v1/me/offers", CITIZEN, credentials::my_offers;
+    GET "/v1/me/credentials", CITIZEN, credentials::my_credentials;
+    POST "/v1/citizens/{id_number}/offers", STAFF, credentials::offer_at_counter;
+    GET "/v1/citizens/{id_number}/credentials", STAFF, credentials::citizen_credentials;
+    POST "/v1/citizens/{id_number}/credentials/revoke", STAFF,
+        credentials::revoke_citizen_credentials;
+    POST "/v1/citizens/{id_number}/level2/withdraw", STAFF, credentials::withdraw_level2;
+    POST "/v1/citizens/{id_number}/close", ADMIN, credentials::close_account;
+    POST "/v1/credentials/{credential_id}/revoke", STAFF, credentials::revoke_copy;
+    POST "/v1/credentials/{credential_id}/suspend", STAFF, credentials::suspend_copy;
+    POST "/v1/credentials/{credential_id}/reinstate", STAFF, credentials::reinstate_copy;
+    POST "/v1/authorizations/{handle}/approve", CITIZEN, credentials::approve_authorization;
+    // Chip files are larger than other bodies (DG2 holds a portrait).
+    POST "/v1/me/level2", CITIZEN, level2::submit, layer = DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT);
+    GET "/v1/me/level2", CITIZEN, level2::mine, layer = DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT);
+    GET "/v1/level2-requests", STAFF, level2::pending;
+    GET "/v1/level2-requests/{request_id}/portrait", STAFF, level2::portrait;
+    POST "/v1/level2-requests/{request_id}/approve", STAFF, level2::approve;
+    POST "/v1/level2-requests/{request_id}/reject", STAFF, level2::reject;
+}
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).
 const CHIP_UPLOAD_LIMIT: usize = 512 * 1024;
@@ -192,124 +232,7 @@ pub fn router(state: AppState) -> Router {
     let config = &state.services.config;
     let timeout = Duration::from_secs(config.request_timeout_seconds);
     let body_limit = config.max_body_bytes;
-    let api = Router::new()
-        .route("/v1/enrolments", post(enrolments::start))
-        .route(
-            "/v1/enrolments/{enrolment_id}/confirm",
-            post(enrolments::confirm),
-        )
-        .route("/v1/recoveries", post(recoveries::start))
-        .route(
-            "/v1/recoveries/{recovery_id}/confirm",
-            post(recoveries::confirm),
-        )
-        .route("/v1/recoveries/{recovery_id}", get(recoveries::show))
-        .route(
-            "/v1/recoveries/{recovery_id}/chip",
-            // Chip files are larger than other bodies (DG2 holds a portrait).
-            post(recoveries::chip).layer(DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT)),
-        )
-        .route(
-            "/v1/recoveries/{recovery_id}/approve",
-            post(recoveries::approve),
-        )
-        .route(
-            "/v1/staff/invitations/redeem",
-            post(passkeys::redeem_invitation),
-        )
-        .route(
-            "/v1/sessions/passkey",
-            post(passkeys::start_sign_in).layer(middleware::from_fn_with_state(
-                (state.clone(), AnonymousEndpoint::SignInStart),
-                anonymous_limit,
-            )),
-        )
-        .route(
-            "/v1/sessions/passkey/{ceremony_id}",
-            post(passkeys::finish_sign_in).layer(middleware::from_fn_with_state(
-                (state.clone(), AnonymousEndpoint::SignInFinish),
-                anonymous_limit,
-            )),
-        )
-        .route("/v1/sessions/current", delete(passkeys::sign_out))
-        .route(
-            "/v1/passkeys/registrations",
-            post(passkeys::start_registration),
-        )
-        .route(
-            "/v1/passkeys/registrations/{ceremony_id}",
-            post(passkeys::finish_registration),
-        )
-        .route("/v1/me", get(me::account))
-        .route("/v1/me/passkeys", get(me::passkeys))
-        .route("/v1/me/passkeys/{passkey_id}", delete(me::revoke_passkey))
-        .route("/v1/me/history", get(me::history))
-        .route("/v1/me/devices", get(me::devices).post(me::add_device))
-        .route("/v1/me/devices/{device_id}", delete(me::revoke_device))
-        .route("/v1/registry/citizens/{id_number}", get(registry::citizen))
-        .route("/v1/registry/citizens/lookup", post(registry::lookup))
-        .route("/v1/admin/staff", get(registry::staff))
-        .route(
-            "/v1/me/offers",
-            post(credentials::offer_to_me).get(credentials::my_offers),
-        )
-        .route("/v1/me/credentials", get(credentials::my_credentials))
-        .route(
-            "/v1/citizens/{id_number}/offers",
-            post(credentials::offer_at_counter),
-        )
-        .route(
-            "/v1/citizens/{id_number}/credentials",
-            get(credentials::citizen_credentials),
-        )
-        .route(
-            "/v1/citizens/{id_number}/credentials/revoke",
-            post(credentials::revoke_citizen_credentials),
-        )
-        .route(
-            "/v1/citizens/{id_number}/level2/withdraw",
-            post(credentials::withdraw_level2),
-        )
-        .route(
-            "/v1/citizens/{id_number}/close",
-            post(credentials::close_account),
-        )
-        .route(
-            "/v1/credentials/{credential_id}/revoke",
-            post(credentials::revoke_copy),
-        )
-        .route(
-            "/v1/credentials/{credential_id}/suspend",
-            post(credentials::suspend_copy),
-        )
-        .route(
-            "/v1/credentials/{credential_id}/reinstate",
-            post(credentials::reinstate_copy),
-        )
-        .route(
-            "/v1/me/level2",
-            post(level2::submit)
-                .get(level2::mine)
-                // Chip files are larger than other bodies (DG2 holds a portrait).
-                .layer(DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT)),
-        )
-        .route(
-            "/v1/authorizations/{handle}/approve",
-            post(credentials::approve_authorization),
-        )
-        .route("/v1/level2-requests", get(level2::pending))
-        .route(
-            "/v1/level2-requests/{request_id}/portrait",
-            get(level2::portrait),
-        )
-        .route(
-            "/v1/level2-requests/{request_id}/approve",
-            post(level2::approve),
-        )
-        .route(
-            "/v1/level2-requests/{request_id}/reject",
-            post(level2::reject),
-        );
+    let api = api(&state);
     let hsts = state.services.public_url.starts_with("https://");
     let router = Router::new()
         .merge(api)

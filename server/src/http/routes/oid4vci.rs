@@ -10,10 +10,7 @@ use axum::{
     routing::{get, post},
 };
 use dinhdanh_sdk::{
-    openid4vci::{
-        FORMAT_SD_JWT_VC, PRE_AUTHORIZED_GRANT,
-        dpop::{self, DpopExpectation, VerifiedDpop},
-    },
+    openid4vci::{FORMAT_SD_JWT_VC, PRE_AUTHORIZED_GRANT},
     vc::{ClaimSchema, ClaimType, CredentialKind},
 };
 use serde_json::{Value, json};
@@ -50,49 +47,6 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
         .route("/status-lists/{list_id}", get(status_list))
-}
-
-impl IntoResponse for OauthError {
-    fn into_response(self) -> Response {
-        // A unique constraint met by a concurrent request: the other request won the race;
-        // 409 (retry), never a 500.
-        let conflict = matches!(&self, Self::Server(error) if error.is_unique_violation());
-        let status = match &self {
-            Self::InvalidToken(_) | Self::InvalidClient(_) => StatusCode::UNAUTHORIZED,
-            Self::Server(error) if conflict => {
-                tracing::info!(%error, "unique constraint met: answered 409");
-                StatusCode::CONFLICT
-            }
-            Self::Server(error) => {
-                tracing::error!(%error, "issuance failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let (code, description) = match &self {
-            Self::Server(_) if conflict => (
-                "invalid_request",
-                "a concurrent request changed the same record; retry".to_owned(),
-            ),
-            Self::Server(_) => (self.code(), "internal error".to_owned()),
-            other => (other.code(), other.to_string()),
-        };
-        let mut response = (
-            status,
-            axum::Json(json!({ "error": code, "error_description": description })),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Self::InvalidToken(_) = self
-            && let Ok(value) = HeaderValue::from_str(
-                "Bearer error=\"invalid_token\", DPoP error=\"invalid_token\", algs=\"ES256\"",
-            )
-        {
-            headers.insert(header::WWW_AUTHENTICATE, value);
-        }
-        response
-    }
 }
 
 fn display(kind: CredentialKind) -> Value {
@@ -233,41 +187,13 @@ fn public_json(value: Value) -> Response {
     response
 }
 
-/// The DPoP proof of a request, checked, if it carries one.
-fn dpop_proof(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: &str,
-    access_token: Option<&str>,
-    bound_jkt: Option<&str>,
-) -> Result<Option<VerifiedDpop>, OauthError> {
-    let mut values = headers.get_all("dpop").iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(OauthError::InvalidDpopProof(
-            "more than one DPoP header".into(),
-        ));
-    }
-    let proof = value
-        .to_str()
-        .map_err(|_| OauthError::InvalidDpopProof("the DPoP header is not text".into()))?;
-    let settings = &state.services.config.issuance;
-    let htu = format!("{}{path}", state.services.public_url);
-    let verified = dpop::verify(
-        proof,
-        &DpopExpectation {
-            htm: "POST",
-            htu: &htu,
-            access_token,
-            bound_jkt,
-            now: crate::platform::clock::now().max(0) as u64,
-            max_age: settings.proof_max_age_seconds.max(0) as u64,
-            skew: 30,
-        },
-    )?;
-    Ok(Some(verified))
+/// The values of a request's `DPoP` headers (the domain decides what they must be).
+fn dpop_values(headers: &HeaderMap) -> Vec<&[u8]> {
+    headers
+        .get_all("dpop")
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect()
 }
 
 /// The token endpoint: the pre-authorized code grant (with `tx_code`); a DPoP proof binds the
@@ -281,7 +207,13 @@ pub(super) async fn token(
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Json<issuance::TokenResponse>, OauthError> {
     let Form(request) = form.map_err(|e| OauthError::InvalidRequest(e.body_text()))?;
-    let dpop = dpop_proof(&state, &headers, "/token", None, None)?;
+    let dpop = issuance::dpop::request_proof(
+        &state.services,
+        &dpop_values(&headers),
+        "/token",
+        None,
+        None,
+    )?;
     let response = issuance::token(&state.services, &request, dpop.as_ref()).await?;
     Ok(Json(response))
 }
@@ -298,7 +230,8 @@ pub(super) async fn pushed_authorization_request(
     form: Result<Form<issuance::authorization::PushedRequest>, FormRejection>,
 ) -> Result<Response, OauthError> {
     let Form(request) = form.map_err(|e| OauthError::InvalidRequest(e.body_text()))?;
-    let dpop = dpop_proof(&state, &headers, "/par", None, None)?;
+    let dpop =
+        issuance::dpop::request_proof(&state.services, &dpop_values(&headers), "/par", None, None)?;
     let response = issuance::authorization::push(&state.services, &request, dpop.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
@@ -341,25 +274,13 @@ pub(super) async fn credential(
     let services = &state.services;
     let (token, dpop_scheme) = access_token(&headers)?;
     let grant = issuance::check_access_token(services, token, crate::platform::clock::now())?;
-    let dpop = match (&grant.jkt, dpop_scheme) {
-        (Some(jkt), true) => {
-            let proof = dpop_proof(&state, &headers, "/credential", Some(token), Some(jkt))?;
-            Some(proof.ok_or_else(|| {
-                OauthError::InvalidDpopProof("a DPoP-bound token needs a DPoP proof".into())
-            })?)
-        }
-        (Some(_), false) => {
-            return Err(OauthError::InvalidToken(
-                "a DPoP-bound token must be presented with the DPoP scheme".into(),
-            ));
-        }
-        (None, true) => {
-            return Err(OauthError::InvalidToken(
-                "a Bearer token presented with the DPoP scheme".into(),
-            ));
-        }
-        (None, false) => None,
-    };
+    let dpop = issuance::dpop::credential_proof(
+        services,
+        &grant,
+        token,
+        dpop_scheme,
+        &dpop_values(&headers),
+    )?;
     let axum::Json(request) =
         body.map_err(|e| OauthError::InvalidCredentialRequest(e.body_text()))?;
     let response = issuance::credential(services, &grant, dpop.as_ref(), &request).await?;

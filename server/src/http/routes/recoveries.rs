@@ -18,36 +18,11 @@ use super::{
 };
 use crate::{
     domain::enrolment::EnrolmentRequest,
-    domain::recovery::{self, RecoveryError, RecoveryView},
+    domain::recovery::{self, RecoveryView},
     domain::sessions::Role,
     http::AppState,
     http::error::{ApiError, Problem},
 };
-
-impl From<RecoveryError> for ApiError {
-    fn from(error: RecoveryError) -> Self {
-        let detail = Some(error.to_string());
-        match error {
-            RecoveryError::Code(e) => e.into(),
-            RecoveryError::Closed => Self::new(
-                StatusCode::GONE,
-                "recovery-closed",
-                "Recovery expired or completed",
-                detail,
-            ),
-            RecoveryError::NotYours => Self::forbidden(),
-            RecoveryError::Chip(e) => e.into(),
-            RecoveryError::Mismatch => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "registry-mismatch",
-                "The chip data does not match the registry",
-                detail,
-            ),
-            RecoveryError::Passkey(e) => e.into(),
-            RecoveryError::Store(e) => e.into(),
-        }
-    }
-}
 
 /// A recovery waiting for its code. The same answer whether or not the details matched.
 #[derive(Debug, Serialize, ToSchema)]
