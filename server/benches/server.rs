@@ -43,9 +43,9 @@ use axum::{
     http::{Method, Request, StatusCode, Uri, header},
 };
 use dinhdanh_server::{
-    config::{Config, EnrolmentLimits},
-    registry::{generate, import},
-    setup,
+    app::setup,
+    domain::registry::{generate, import},
+    platform::config::{Config, EnrolmentLimits},
     store::{Citizen, Store},
 };
 use http_body_util::{BodyExt, Full};
@@ -300,7 +300,13 @@ async fn measure_backend(
 /// Imports the generated file; the rate and the time it took.
 async fn registry_import(store: &Store, population: &Population) -> Result<(f64, Duration)> {
     let started = Instant::now();
-    let report = import::import_file(store, &population.file, None).await?;
+    let report = import::import_file(
+        store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
+        &population.file,
+        None,
+    )
+    .await?;
     let elapsed = started.elapsed();
     let expected = i64::try_from(population.rows)?;
     if report.rejected != 0 || report.counts.inserted != expected {

@@ -5,14 +5,15 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use dinhdanh_server::{
-    audit,
-    config::Config,
-    registry::{
+    app::setup,
+    domain::audit,
+    domain::registry::{
         generate,
         import::{self, Format},
     },
-    sessions::Role,
-    setup, staff,
+    domain::sessions::Role,
+    domain::staff,
+    platform::config::Config,
 };
 
 #[derive(Debug, Parser)]
@@ -201,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Registry(RegistryCommand::Import { file, format }) => {
             let store = setup::store(&config, dir).await?;
-            let report = import::import_file(&store, &file, format)
+            let report = import::import_file(&store, &config.issuance, &file, format)
                 .await
                 .with_context(|| format!("importing {}", file.display()))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -232,7 +233,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Anchor) => {
             let store = setup::store(&config, dir).await?;
-            let anchor = store.anchor_audit(dinhdanh_server::clock::now()).await?;
+            let anchor = store
+                .anchor_audit(dinhdanh_server::platform::clock::now())
+                .await?;
             let hash = anchor.map(|a| dinhdanh_server::store::hex(&a.hash));
             println!(
                 "{}",
@@ -248,11 +251,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(account) = services.store.account_by_id_number(&id_number).await? else {
                 anyhow::bail!("no citizen account for this ID number");
             };
-            let offer = dinhdanh_server::issuance::create_offer(
+            let offer = dinhdanh_server::domain::issuance::create_offer(
                 &services,
                 &account.id,
                 &[configuration],
-                dinhdanh_server::audit::OPERATOR,
+                dinhdanh_server::domain::audit::OPERATOR,
                 "counter",
             )
             .await?;
@@ -269,11 +272,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Dev(DevCommand::Level2 { id_number }) => {
-            if !dinhdanh_server::pki::is_development_data_dir(&config, dir) {
-                anyhow::bail!(dinhdanh_server::dev::DevError::NotDevelopment);
+            if !dinhdanh_server::domain::pki::is_development_data_dir(&config, dir) {
+                anyhow::bail!(dinhdanh_server::app::dev::DevError::NotDevelopment);
             }
             let services = command_services(config, dir).await?;
-            let account = dinhdanh_server::dev::level2(&services, &id_number).await?;
+            let account = dinhdanh_server::app::dev::level2(&services, &id_number).await?;
             println!("{}", serde_json::to_string_pretty(&account)?);
         }
         Command::Audit(AuditCommand::Verify) => {
@@ -319,7 +322,7 @@ async fn add_staff(
             "account_id": invitation.account.id,
             "role": role.as_str(),
             "enrolment_link": invitation.link,
-            "expires_at": dinhdanh_server::clock::rfc3339(invitation.expires_at),
+            "expires_at": dinhdanh_server::platform::clock::rfc3339(invitation.expires_at),
         }))?
     );
     Ok(())
@@ -355,7 +358,7 @@ async fn serve(
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                let now = dinhdanh_server::clock::now();
+                let now = dinhdanh_server::platform::clock::now();
                 if let Err(error) = store.prune_expired(now).await {
                     tracing::warn!(%error, "pruning expired state failed");
                 }

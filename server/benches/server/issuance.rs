@@ -22,9 +22,10 @@ use dinhdanh_sdk::{
 };
 use dinhdanh_server::{
     Services,
-    config::Config,
-    issuance::{self, AccessGrant, claims},
-    setup, status,
+    app::setup,
+    domain::issuance::{self, AccessGrant, claims},
+    domain::status,
+    platform::config::Config,
     store::{StatusListRow, Store},
 };
 use http_body_util::{BodyExt, Full};
@@ -57,7 +58,7 @@ pub(super) async fn measure(
     // token makes one credential request).
     let mut accounts = Vec::with_capacity(ACCOUNTS);
     for citizen in population.living.iter().take(ACCOUNTS) {
-        let account = dinhdanh_server::dev::level2(&services, &citizen.id_number).await?;
+        let account = dinhdanh_server::app::dev::level2(&services, &citizen.id_number).await?;
         accounts.push(account.account_id);
     }
     let accounts = Arc::new(accounts);
@@ -78,8 +79,8 @@ pub(super) async fn measure(
     )?);
     let pid_claims = Arc::new(claims::pid(
         &population.living[0],
-        claims::Date::of_unix(dinhdanh_server::clock::now()),
-        claims::Date::of_unix(dinhdanh_server::clock::now() + 365 * 86_400),
+        claims::Date::of_unix(dinhdanh_server::platform::clock::now()),
+        claims::Date::of_unix(dinhdanh_server::platform::clock::now() + 365 * 86_400),
     ));
     // The bound's services share the server key (same data directory): they mint the tokens.
     let minter = Arc::clone(&bound_services);
@@ -192,15 +193,15 @@ async fn exchange(
                 account_id: accounts[pick(random, accounts.len())].clone(),
                 configuration_ids: vec!["pid".into()],
                 jkt: None,
-                expires_at: dinhdanh_server::clock::now() + 3600,
-                random: dinhdanh_server::secrets::token(),
+                expires_at: dinhdanh_server::platform::clock::now() + 3600,
+                random: dinhdanh_server::platform::secrets::token(),
             },
         );
         let (keys, aud) = (Arc::clone(&keys), aud.clone());
         async move {
             let nonce = call(&client, nonce_uri, None, Vec::new()).await?;
             let c_nonce = nonce["c_nonce"].as_str().ok_or("no c_nonce")?.to_owned();
-            let now = dinhdanh_server::clock::now() as u64;
+            let now = dinhdanh_server::platform::clock::now() as u64;
             let mut proofs = Vec::with_capacity(copies);
             // Consecutive keys: a batch may not repeat a key.
             let first = pick(random.rotate_left(7), keys.len());
@@ -293,7 +294,7 @@ fn bound_router(
                         .as_str()
                         .unwrap_or_default()
                         .to_owned();
-                    let now = dinhdanh_server::clock::now() as u64;
+                    let now = dinhdanh_server::platform::clock::now() as u64;
                     let verified = proof::verify(
                         &jwt,
                         &ProofExpectation {
@@ -339,8 +340,11 @@ fn status_list_regeneration() -> Result<()> {
     let dir = tempfile::tempdir()?;
     setup::data_dir(dir.path())?;
     let config = Config::default();
-    let keys =
-        dinhdanh_server::pki::issuer_keys(&config, dir.path(), "https://id.dinhdanh.example")?;
+    let keys = dinhdanh_server::domain::pki::issuer_keys(
+        &config,
+        dir.path(),
+        "https://id.dinhdanh.example",
+    )?;
     let size = 1i64 << 20;
     let mut rng = super::Rng::new(7);
     let entries: Vec<(i64, i64)> = (0..size / 100)
@@ -355,7 +359,7 @@ fn status_list_regeneration() -> Result<()> {
         token_version: None,
         token_exp: None,
     };
-    let settings = dinhdanh_server::config::IssuanceSettings::default();
+    let settings = dinhdanh_server::platform::config::IssuanceSettings::default();
     let started = Instant::now();
     let mut token = String::new();
     let rounds = 5;
@@ -365,7 +369,7 @@ fn status_list_regeneration() -> Result<()> {
             "https://id.dinhdanh.example",
             &row_data,
             &entries,
-            dinhdanh_server::clock::now(),
+            dinhdanh_server::platform::clock::now(),
             &settings,
         )?;
     }

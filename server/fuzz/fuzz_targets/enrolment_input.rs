@@ -4,8 +4,8 @@
 #![no_main]
 
 use dinhdanh_server::{
-    enrolment::normalise_phone,
-    registry::{id_number, names},
+    domain::enrolment::normalise_phone,
+    domain::registry::{id_number, names},
 };
 use libfuzzer_sys::fuzz_target;
 

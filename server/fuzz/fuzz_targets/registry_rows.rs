@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use dinhdanh_server::registry::{
+use dinhdanh_server::domain::registry::{
     ImportRow, Record, id_number, id_number::Sex, import::check_lines, names,
 };
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
                 let claims: serde_json::Value =
                     serde_json::from_str(&document.claims).expect("stored claims parse");
                 assert_eq!(
-                    dinhdanh_server::registry::canonical_json(claims).to_string(),
+                    dinhdanh_server::domain::registry::canonical_json(claims).to_string(),
                     document.claims
                 );
                 continue;

@@ -1,102 +1,33 @@
 //! Storage: one repository API over SQLite (the embedded default) and PostgreSQL.
 //!
-//! The queries are written once, in `queries.rs`, and compiled twice: once for each backend
-//! (`sqlite.rs` and `postgres.rs` include it with their own `Db` type). The few statements that
-//! differ (bulk import, batch lookup) live in the backend files. [`Store`] dispatches to the
+//! The queries are written once, one module per part of the schema in `sql/`, and compiled twice:
+//! once inside each engine's module (`sqlite.rs`, `postgres.rs`), each with its own `Db` type
+//! (ADR 0004). The few statements that differ (bulk import, batch lookup, the group commit's
+//! statements) live in the engine files. [`Store`] dispatches to the
 //! backend the database URL selects.
 //!
 //! Every write that is a security event appends its audit entry in the same transaction, so
 //! an action and its record commit together or not at all.
 
+// Each module of `sql/` is compiled twice on purpose, once inside each engine's module with that
+// engine's `Db` type: the text of a query is written once and type-checked per engine (ADR 0004).
+#![allow(clippy::duplicate_mod)]
+
 mod audit_chain;
+mod connect;
+mod error;
+mod import;
 mod migrate;
 mod postgres;
+mod rows;
 mod sqlite;
 
-use std::{str::FromStr, time::Duration};
-
-use serde::{Deserialize, Serialize};
-use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+pub use self::{
+    audit_chain::{AUDIT_CHAINS, GENESIS, anchor_hash, chain_of, entry_hash, hex},
+    error::StoreError,
+    import::RegistryImport,
+    rows::*,
 };
-
-pub use self::audit_chain::{AUDIT_CHAINS, GENESIS, anchor_hash, chain_of, entry_hash, hex};
-
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database URL is neither `sqlite:` nor `postgres:`.
-    #[error("unsupported database URL (expected sqlite:// or postgres://)")]
-    UnsupportedUrl,
-    /// The database refused or failed a statement.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    /// A migration already applied differs from the one this build carries.
-    #[error("migration {version} was changed after it was applied")]
-    MigrationChanged {
-        /// The migration's version.
-        version: i64,
-    },
-    /// A row expected by a multi-step write was not there (e.g. a code consumed concurrently).
-    #[error("conflicting concurrent change")]
-    Conflict,
-    /// A value stored in the database does not decode.
-    #[error("corrupt stored value: {0}")]
-    Corrupt(&'static str),
-    /// The access token of an issuance had made its one credential request already.
-    #[error("the access token was used already")]
-    GrantUsed,
-    /// A group commit failed as a whole (every issuance in it is refused).
-    #[error("group commit failed: {0}")]
-    Commit(String),
-}
-
-impl StoreError {
-    /// True when a unique constraint refused the write (on either engine).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, Self::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
-    }
-}
-
-/// Creates a SQLite database file readable and writable by its owner only (0600) before SQLite
-/// opens it, whatever the umask: SQLite gives its `-wal` and `-shm` files the database file's
-/// mode, so they are private too. An existing database (and its journal files) found wider is
-/// narrowed to 0600.
-fn private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
-    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
-        return Ok(());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        let mut journal = path.as_os_str().to_owned();
-        journal.push("-wal");
-        let mut shared = path.as_os_str().to_owned();
-        shared.push("-shm");
-        for file in [path.as_os_str(), &journal, &shared] {
-            let file = std::path::Path::new(file);
-            let Ok(metadata) = std::fs::metadata(file) else {
-                continue;
-            };
-            if metadata.permissions().mode() & 0o777 != 0o600 {
-                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-    }
-    Ok(())
-}
 
 /// Which database engine a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,56 +88,6 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://PATH` or `postgres://...`); SQLite files are created if missing.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // Durable commits: an issued credential that is not recorded could never be
-                // revoked, and a used nonce that is forgotten could be replayed. Group commit
-                // (issuance) shares one fsync among concurrent requests.
-                .synchronous(SqliteSynchronous::Full)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .pragma("temp_store", "memory")
-                // Reads go through the OS page cache, shared by every connection, instead of each
-                // connection's small private cache: random point and batch lookups by ID number.
-                .pragma("mmap_size", "1073741824")
-                .pragma("cache_size", "-16384");
-            if !url.contains("mode=memory") {
-                private_sqlite_file(options.get_filename()).map_err(sqlx::Error::Io)?;
-            }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?;
-            let writer = GroupWriter::Sqlite(std::sync::Arc::new(sqlite::GroupCommit::start(
-                pool.clone(),
-            )));
-            Ok(Self {
-                pool: Pool::Sqlite(pool),
-                writer,
-            })
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            let writer = GroupWriter::Postgres(std::sync::Arc::new(postgres::GroupCommit::start(
-                pool.clone(),
-            )));
-            Ok(Self {
-                pool: Pool::Postgres(pool),
-                writer,
-            })
-        } else {
-            Err(StoreError::UnsupportedUrl)
-        }
-    }
-
     /// The engine behind this store.
     pub fn backend(&self) -> Backend {
         match self.pool {
@@ -392,19 +273,18 @@ impl Store {
         dispatch!(self.strengthen_recovery(recovery, now, audit))
     }
 
-    /// Completes a recovery in one transaction: the recovery is closed (once), the account's
-    /// passkeys, devices, sessions and unredeemed offers end, its credentials are revoked, a
-    /// level-2 account without chip or officer evidence drops to level 1, `passkey` becomes its
-    /// only passkey, and `audit` (its detail completed with the outcome) is appended.
+    /// Completes a recovery in one transaction: the recovery is closed (once), `decide` is given
+    /// what the store finds (evidence, account state, passkeys and devices still active) and
+    /// its consequences are applied, and `passkey` is stored. Returns the facts and the decision.
     /// [`StoreError::Conflict`] when the recovery is completed, expired or unknown.
     pub async fn complete_recovery(
         &self,
         recovery_id: &str,
         passkey: &StoredPasskey,
         now: i64,
-        audit: &AuditEvent,
-    ) -> Result<RecoveryOutcome, StoreError> {
-        dispatch!(self.complete_recovery(recovery_id, passkey, now, audit))
+        decide: RecoveryDecision<'_>,
+    ) -> Result<(RecoveryFacts, Consequences), StoreError> {
+        dispatch!(self.complete_recovery(recovery_id, passkey, now, decide))
     }
 
     /// Ends every live session of an account.
@@ -557,15 +437,16 @@ impl Store {
         dispatch!(self.devices(account_id))
     }
 
-    /// Revokes one of an account's devices; false if there was no such active device.
+    /// Revokes one of an account's devices and applies `consequences` in the same transaction;
+    /// false (nothing written) if there was no such active device.
     pub async fn revoke_device(
         &self,
         account_id: &str,
         device_id: &str,
         now: i64,
-        audit: &AuditEvent,
+        consequences: &Consequences,
     ) -> Result<bool, StoreError> {
-        dispatch!(self.revoke_device(account_id, device_id, now, audit))
+        dispatch!(self.revoke_device(account_id, device_id, now, consequences))
     }
 
     // --- Audit -----------------------------------------------------------------------------
@@ -819,24 +700,26 @@ impl Store {
         dispatch!(self.save_status_token(list_id, token, version, exp))
     }
 
-    /// Takes level 2 away from an account: every credential revoked, open offers ended. False
-    /// when the account was not at level 2.
+    /// Takes level 2 away from an account and applies `consequences`, in one transaction. False
+    /// (nothing written) when the account was not at level 2.
     pub async fn withdraw_level2(
         &self,
         account_id: &str,
-        audit: &AuditEvent,
+        consequences: &Consequences,
+        now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self.withdraw_level2(account_id, audit))
+        dispatch!(self.withdraw_level2(account_id, consequences, now))
     }
 
-    /// Closes an account: credentials revoked, devices, sessions and offers ended. False when
-    /// it was closed already.
+    /// Closes an account and applies `consequences`, in one transaction. False (nothing written)
+    /// when it was closed already.
     pub async fn close_account(
         &self,
         account_id: &str,
-        audit: &AuditEvent,
+        consequences: &Consequences,
+        now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self.close_account(account_id, audit))
+        dispatch!(self.close_account(account_id, consequences, now))
     }
 
     // --- Level-2 proofing ----------------------------------------------------------------------
@@ -950,630 +833,4 @@ impl Store {
     pub async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
         dispatch!(self.prune_expired(now))
     }
-}
-
-/// A citizen of the population registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Citizen {
-    /// The 12-digit ID number.
-    pub id_number: String,
-    /// Full name, UTF-8 NFC.
-    pub full_name: String,
-    /// `YYYY-MM-DD`.
-    pub date_of_birth: String,
-    /// `male` or `female`.
-    pub sex: String,
-    /// Place of origin (quê quán).
-    pub place_of_origin: String,
-    /// Place of residence (nơi thường trú).
-    pub place_of_residence: String,
-    /// `living` or `deceased`.
-    pub status: String,
-    /// The mobile numbers registered to the citizen (E.164, space-separated, sorted): where
-    /// enrolment and recovery codes may go; empty when none is registered. `None` only in an
-    /// import row without the field, which leaves the stored numbers as they are.
-    #[serde(
-        serialize_with = "crate::registry::phones::serialize",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schema(value_type = Vec<String>)]
-    pub phones: Option<String>,
-}
-
-impl Citizen {
-    /// True when `phone` (E.164) is registered to the citizen.
-    pub fn has_phone(&self, phone: &str) -> bool {
-        !phone.is_empty()
-            && self
-                .phones
-                .as_deref()
-                .is_some_and(|phones| phones.split(' ').any(|p| p == phone))
-    }
-}
-
-/// One recorded change of a citizen's record by an import.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct RegistryChange {
-    /// The import that made the change.
-    pub import_id: i64,
-    /// Comma-separated names of the fields that changed.
-    pub changed_fields: String,
-    /// The previous values of the whole record, as a JSON object.
-    pub previous: String,
-    /// When (Unix seconds).
-    pub changed_at: i64,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ImportCounts {
-    /// The import's id in `registry_imports`.
-    pub import_id: i64,
-    /// Rows staged (valid rows).
-    pub accepted: i64,
-    /// New citizens.
-    pub inserted: i64,
-    /// Existing citizens whose record changed.
-    pub updated: i64,
-    /// Existing citizens whose record was already the same.
-    pub unchanged: i64,
-    /// Documents staged.
-    pub documents_accepted: i64,
-    /// Documents new or changed.
-    pub documents_written: i64,
-}
-
-/// The credential kinds a registry change makes stale, from the `changed_fields` of its
-/// `registry_changes` rows: `None` for all kinds (the name or date of birth, which every kind
-/// carries, changed), else the kinds named (`document:<kind>`, and the citizen identity for
-/// the record's other fields).
-pub fn affected_kinds(changed_fields: &[String]) -> Option<Vec<String>> {
-    let mut kinds = Vec::new();
-    for fields in changed_fields {
-        for field in fields.split(',') {
-            match field {
-                "full_name" | "date_of_birth" => return None,
-                "sex" | "place_of_origin" | "place_of_residence" => kinds.push("pid".to_owned()),
-                other => {
-                    if let Some(kind) = other.strip_prefix("document:") {
-                        kinds.push(kind.to_owned());
-                    }
-                }
-            }
-        }
-    }
-    kinds.sort();
-    kinds.dedup();
-    Some(kinds)
-}
-
-/// A registry document as staged by an import, with its line in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagedDocument {
-    /// 1-based line number.
-    pub line: i64,
-    /// Whose.
-    pub id_number: String,
-    /// The credential kind id.
-    pub kind: String,
-    /// Its claims, canonical JSON (keys sorted, NFC).
-    pub claims: String,
-}
-
-/// What an import's merge did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MergeOutcome {
-    /// The counts.
-    pub counts: ImportCounts,
-    /// Lines of documents refused because their citizen is in neither the registry nor the
-    /// import.
-    pub orphan_documents: Vec<i64>,
-}
-
-/// An import in progress: one open transaction on one connection.
-pub enum RegistryImport {
-    /// On SQLite.
-    Sqlite(sqlite::Import),
-    /// On PostgreSQL.
-    Postgres(postgres::Import),
-}
-
-impl RegistryImport {
-    /// Stages a batch of validated records.
-    pub async fn stage(&mut self, batch: &[Citizen]) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(import) => import.stage(batch).await,
-            Self::Postgres(import) => import.stage(batch).await,
-        }
-    }
-
-    /// Stages a batch of validated documents.
-    pub async fn stage_documents(&mut self, batch: &[StagedDocument]) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(import) => import.stage_documents(batch).await,
-            Self::Postgres(import) => import.stage_documents(batch).await,
-        }
-    }
-
-    /// Merges the staged records into the registry, records the changes, applies their
-    /// lifecycle consequences (credentials revoked and re-offered, accounts of the deceased
-    /// closed) and commits.
-    pub async fn commit(
-        self,
-        source: &str,
-        rejected: i64,
-        now: i64,
-    ) -> Result<MergeOutcome, StoreError> {
-        match self {
-            Self::Sqlite(import) => import.commit(source, rejected, now).await,
-            Self::Postgres(import) => import.commit(source, rejected, now).await,
-        }
-    }
-}
-
-/// An account: a citizen or a staff member.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Account {
-    /// Random id (UUID).
-    pub id: String,
-    /// The WebAuthn user handle (UUID), distinct from `id`.
-    pub webauthn_user_id: String,
-    /// `citizen`, `officer` or `admin`.
-    pub role: String,
-    /// The citizen's ID number (none for staff).
-    pub id_number: Option<String>,
-    /// Name shown to the account holder and on passkey prompts.
-    pub display_name: String,
-    /// The citizen's phone (E.164).
-    pub phone: Option<String>,
-    /// 1 or 2.
-    pub assurance_level: i64,
-    /// Unix seconds.
-    pub created_at: i64,
-}
-
-/// A level-1 enrolment in progress.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Enrolment {
-    /// Random id.
-    pub id: String,
-    /// The matched citizen; `None` when the request matched nobody.
-    pub id_number: Option<String>,
-    /// Phone (E.164) the code went to.
-    pub phone: String,
-    /// HMAC of the code.
-    pub code_hash: Vec<u8>,
-    /// Attempts made so far.
-    pub attempts: i64,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
-    /// `enrolment` (creates an account) or `recovery` (recovers one): a code is good only for
-    /// the flow it was sent for.
-    pub purpose: String,
-}
-
-/// WebAuthn ceremony state kept server side.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Ceremony {
-    /// Random id handed to the client.
-    pub id: String,
-    /// `registration` or `authentication`.
-    pub kind: String,
-    /// The account registering (none for a discoverable sign-in).
-    pub account_id: Option<String>,
-    /// Serialized webauthn-rs state.
-    pub state: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// An account recovery (see `crate::recovery`).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Recovery {
-    /// The id of the code that opened it.
-    pub id: String,
-    /// The account being recovered.
-    pub account_id: String,
-    /// The strongest evidence so far: `sms_code`, `chip` or `officer`.
-    pub evidence: String,
-    /// What the evidence established (JSON: the chip check, or the officer).
-    pub detail: String,
-    /// The officer who approved, if one did.
-    pub approved_by: Option<String>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
-    /// Unix seconds, once completed.
-    pub completed_at: Option<i64>,
-}
-
-/// What completing a recovery changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecoveryOutcome {
-    /// Passkeys revoked.
-    pub passkeys_revoked: u64,
-    /// Devices (holder keys) revoked.
-    pub devices_revoked: u64,
-    /// Credential kinds whose copies were revoked.
-    pub credential_kinds: Vec<String>,
-    /// The assurance level after the recovery.
-    pub assurance_level: i64,
-    /// The offer of the revoked kinds left for the new device (level kept), if any.
-    pub offer_id: Option<String>,
-}
-
-/// A passkey as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct StoredPasskey {
-    /// Random id.
-    pub id: String,
-    /// Owner.
-    pub account_id: String,
-    /// The WebAuthn credential id.
-    pub credential_id: Vec<u8>,
-    /// The webauthn-rs `Passkey`, as JSON.
-    pub passkey: String,
-    /// A label for the holder.
-    pub name: String,
-    /// Last signature counter seen.
-    pub sign_count: i64,
-    /// The authenticator may back the credential up (synced passkey).
-    pub backup_eligible: bool,
-    /// The credential is backed up.
-    pub backup_state: bool,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub last_used_at: Option<i64>,
-    /// Unix seconds.
-    pub revoked_at: Option<i64>,
-}
-
-/// A session, found by the hash of its bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Session {
-    /// SHA-256 of the token.
-    pub token_hash: Vec<u8>,
-    /// Whose session.
-    pub account_id: String,
-    /// `citizen`, `officer`, `admin`, `setup` (may only complete its passkey registration) or
-    /// `recovery` (may only act on its recovery).
-    pub role: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
-    /// The one passkey registration ceremony a setup or recovery session may complete.
-    pub ceremony_id: Option<String>,
-    /// The recovery a recovery session acts on.
-    pub recovery_id: Option<String>,
-}
-
-/// A session row joined with its account (see [`Store::session`]).
-#[derive(sqlx::FromRow)]
-struct LiveSession {
-    token_hash: Vec<u8>,
-    session_role: String,
-    session_created_at: i64,
-    session_expires_at: i64,
-    session_ceremony_id: Option<String>,
-    session_recovery_id: Option<String>,
-    #[sqlx(flatten)]
-    account: Account,
-}
-
-impl LiveSession {
-    fn split(self) -> (Session, Account) {
-        let session = Session {
-            token_hash: self.token_hash,
-            account_id: self.account.id.clone(),
-            role: self.session_role,
-            created_at: self.session_created_at,
-            expires_at: self.session_expires_at,
-            ceremony_id: self.session_ceremony_id,
-            recovery_id: self.session_recovery_id,
-        };
-        (session, self.account)
-    }
-}
-
-/// A device holder key.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Device {
-    /// Random id.
-    pub id: String,
-    /// Owner.
-    pub account_id: String,
-    /// A label for the holder.
-    pub name: String,
-    /// The public P-256 JWK, as JSON.
-    pub holder_jwk: String,
-    /// Its RFC 7638 thumbprint.
-    pub thumbprint: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub revoked_at: Option<i64>,
-}
-
-/// An event to append to the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    /// Unix seconds.
-    pub at: i64,
-    /// Who acted: an account id, `anonymous`, or `operator` (a command-line operator).
-    pub actor: String,
-    /// What happened, e.g. `enrolment.started`.
-    pub action: String,
-    /// Whom it concerns: an account id, or an opaque reference; never personal data.
-    pub subject: String,
-    /// Non-personal detail as a JSON object.
-    pub detail: String,
-}
-
-/// An audit log entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AuditEntry {
-    /// The chain the entry belongs to.
-    pub chain: i64,
-    /// Its position in the chain, from 1.
-    pub seq: i64,
-    /// Unix seconds.
-    pub at: i64,
-    /// Who acted.
-    pub actor: String,
-    /// What happened.
-    pub action: String,
-    /// Whom it concerns.
-    pub subject: String,
-    /// Detail (JSON object).
-    pub detail: String,
-    /// The previous entry's hash (zeros for the first).
-    pub prev_hash: Vec<u8>,
-    /// This entry's hash.
-    pub hash: Vec<u8>,
-}
-
-/// A record of every chain's head at one moment, itself hash-chained.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AuditAnchor {
-    /// Its position, from 1.
-    pub seq: i64,
-    /// Unix seconds.
-    pub at: i64,
-    /// JSON `[[chain, seq, "hex head"], ...]`.
-    pub heads: String,
-    /// The previous anchor's hash (zeros for the first).
-    pub prev_hash: Vec<u8>,
-    /// This anchor's hash.
-    pub hash: Vec<u8>,
-}
-
-/// The recorded end of one audit chain.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AuditHead {
-    /// The chain.
-    pub chain: i64,
-    /// The last sequence number appended.
-    pub seq: i64,
-    /// The last hash appended.
-    pub head: Vec<u8>,
-}
-
-/// A citizen account joined with its registry record.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct IssuanceAccount {
-    /// The account id.
-    pub id: String,
-    /// 1 or 2.
-    pub assurance_level: i64,
-    /// Set when the account was closed.
-    pub closed_at: Option<i64>,
-    /// The registry record.
-    #[sqlx(flatten)]
-    pub citizen: Citizen,
-}
-
-/// [`IssuanceAccount`] with the devices of the request's keys, as one row (the devices as a JSON
-/// array).
-#[derive(sqlx::FromRow)]
-struct IssuanceContextRow {
-    #[sqlx(flatten)]
-    account: IssuanceAccount,
-    devices: String,
-}
-
-/// A registered device key, as a credential request sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DeviceKey {
-    /// The device id.
-    pub id: String,
-    /// Owner.
-    pub account_id: String,
-    /// The RFC 7638 thumbprint of its key.
-    pub thumbprint: String,
-    /// Unix seconds.
-    pub revoked_at: Option<i64>,
-}
-
-/// A document of the registry: the claims of one credential kind for one citizen.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct RegistryDocument {
-    /// Whose.
-    pub id_number: String,
-    /// The credential kind id (`driving_licence`, ...).
-    pub kind: String,
-    /// The kind's own claims, a JSON object.
-    pub claims: String,
-}
-
-/// A credential offer as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Offer {
-    /// Random id.
-    pub id: String,
-    /// For whom.
-    pub account_id: String,
-    /// JSON array of credential configuration ids.
-    pub configuration_ids: String,
-    /// SHA-256 of the pre-authorized code (none while the offer waits to be collected).
-    pub code_hash: Option<Vec<u8>>,
-    /// HMAC of the transaction code, when one is required.
-    pub tx_code_hash: Option<Vec<u8>>,
-    /// Wrong transaction codes so far.
-    pub attempts: i64,
-    /// `counter`, `citizen`, `approval` or `reissue`.
-    pub reason: String,
-    /// Who made it (account id or `operator`).
-    pub created_by: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
-    /// Unix seconds.
-    pub redeemed_at: Option<i64>,
-}
-
-/// A block of a status list's permutation counter, reserved by one server process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatusBlock {
-    /// The list.
-    pub list_id: i64,
-    /// The first counter value.
-    pub first: i64,
-    /// How many.
-    pub count: i64,
-}
-
-/// One issued credential copy: what revocation needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct CredentialRecord {
-    /// Its status list.
-    pub list_id: i64,
-    /// Its index in the list.
-    pub idx: i64,
-    /// Whose.
-    pub account_id: String,
-    /// The credential kind id.
-    pub kind: String,
-    /// The registered device its key belongs to, if any.
-    pub device_id: Option<String>,
-    /// 0 valid, 1 revoked, 2 suspended.
-    pub status: i64,
-    /// Unix seconds.
-    pub issued_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// The writes of one credential request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Issuance {
-    /// Digests of the nonces and DPoP proof identifiers it used, with when they expire.
-    pub used: Vec<(Vec<u8>, i64)>,
-    /// The digest of the access token's one credential request (for this configuration), with
-    /// the token's expiry: claimed like a nonce, but its reuse is reported as
-    /// [`StoreError::GrantUsed`].
-    pub grant: Option<(Vec<u8>, i64)>,
-    /// The copies issued.
-    pub credentials: Vec<CredentialRecord>,
-}
-
-/// Which credential copies a status change applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialScope {
-    /// One copy.
-    Copy {
-        /// Its list.
-        list_id: i64,
-        /// Its index.
-        idx: i64,
-    },
-    /// Every copy of an account.
-    Account {
-        /// The account.
-        account_id: String,
-    },
-    /// Every copy of one kind of an account.
-    AccountKind {
-        /// The account.
-        account_id: String,
-        /// The kind id.
-        kind: String,
-    },
-    /// Every copy bound to a device's keys.
-    Device {
-        /// The device.
-        device_id: String,
-    },
-}
-
-/// A status list and its cached token.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct StatusListRow {
-    /// The list id (in its URL).
-    pub id: i64,
-    /// Bits per entry.
-    pub bits: i64,
-    /// Entries.
-    pub size: i64,
-    /// Moves on every status change.
-    pub version: i64,
-    /// The last signed token.
-    pub token: Option<String>,
-    /// The version it was signed for.
-    pub token_version: Option<i64>,
-    /// Its `exp`.
-    pub token_exp: Option<i64>,
-}
-
-/// A level-2 proofing request.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ProofingRequest {
-    /// Random id.
-    pub id: String,
-    /// The citizen's account.
-    pub account_id: String,
-    /// `pending`, `approved` or `rejected`.
-    pub status: String,
-    /// The passive authentication result (JSON).
-    pub chip: String,
-    /// How the chip data matched the registry (JSON).
-    pub registry: String,
-    /// Whether the portrait is still kept (until the decision).
-    pub has_portrait: bool,
-    /// Unix seconds.
-    pub submitted_at: i64,
-    /// The officer who decided.
-    pub decided_by: Option<String>,
-    /// Unix seconds.
-    pub decided_at: Option<i64>,
-    /// The officer's reason (rejections).
-    pub reason: Option<String>,
-}
-
-/// A pushed authorization request (RFC 9126).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AuthorizationRequest {
-    /// The wallet's client id.
-    pub client_id: String,
-    /// Where the code goes.
-    pub redirect_uri: String,
-    /// PKCE S256 challenge.
-    pub code_challenge: String,
-    /// The DPoP key the code is bound to.
-    pub dpop_jkt: Option<String>,
-    /// JSON array of credential configuration ids.
-    pub configuration_ids: String,
-    /// The wallet's `state`.
-    pub state: Option<String>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
-    /// The approving account, once approved.
-    pub account_id: Option<String>,
 }

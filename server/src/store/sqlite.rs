@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, Sqlite, pool::PoolConnection};
 
-use super::{MergeOutcome, StagedDocument};
+use super::{Citizen, MergeOutcome, StagedDocument, StoreError};
 
 type Db = Sqlite;
 
@@ -12,7 +12,61 @@ async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static,
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-include!("queries.rs");
+type Pool = sqlx::Pool<Db>;
+type Tx = sqlx::Transaction<'static, Db>;
+
+// The statements both engines share, one module per part of the schema (ADR 0004).
+#[macro_use]
+#[path = "sql/registry.rs"]
+mod registry;
+#[macro_use]
+#[path = "sql/accounts.rs"]
+mod accounts;
+#[macro_use]
+#[path = "sql/issuance.rs"]
+mod issuance;
+#[macro_use]
+#[path = "sql/migrations.rs"]
+mod migrations;
+#[macro_use]
+#[path = "sql/enrolment.rs"]
+mod enrolment;
+#[macro_use]
+#[path = "sql/passkeys.rs"]
+mod passkeys;
+#[macro_use]
+#[path = "sql/sessions.rs"]
+mod sessions;
+#[macro_use]
+#[path = "sql/recovery.rs"]
+mod recovery;
+#[macro_use]
+#[path = "sql/devices.rs"]
+mod devices;
+#[macro_use]
+#[path = "sql/audit.rs"]
+mod audit;
+#[macro_use]
+#[path = "sql/status.rs"]
+mod status;
+#[macro_use]
+#[path = "sql/lifecycle.rs"]
+mod lifecycle;
+#[macro_use]
+#[path = "sql/proofing.rs"]
+mod proofing;
+#[macro_use]
+#[path = "sql/authorization.rs"]
+mod authorization;
+#[macro_use]
+#[path = "sql/group_commit.rs"]
+mod group_commit;
+
+pub(super) use self::{
+    accounts::*, audit::*, authorization::*, devices::*, enrolment::*, group_commit::*,
+    issuance::*, lifecycle::*, migrations::*, passkeys::*, proofing::*, recovery::*, registry::*,
+    sessions::*, status::*,
+};
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     let mut tx = begin_write(pool).await?;
@@ -150,6 +204,7 @@ impl Import {
         source: &str,
         rejected: i64,
         now: i64,
+        decide: super::RegistryDecision<'_>,
     ) -> Result<MergeOutcome, StoreError> {
         let counts = {
             // The merge writes up to millions of index pages: give this connection a large page
@@ -158,7 +213,7 @@ impl Import {
                 .execute(&mut *self.conn)
                 .await?;
             let mut tx = sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE").await?;
-            let counts = merge_staged(&mut tx, source, rejected, now).await?;
+            let counts = merge_staged(&mut tx, source, rejected, now, decide).await?;
             tx.commit().await?;
             counts
         };

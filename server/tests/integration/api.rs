@@ -5,7 +5,7 @@ use axum::{
     body::Body,
     http::{Method, Request, StatusCode, header},
 };
-use dinhdanh_server::{routes::ACCESS, sessions::Role};
+use dinhdanh_server::{domain::sessions::Role, http::routes::ACCESS};
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -519,7 +519,9 @@ async fn bulk_look_ups_are_audited_per_citizen_and_limited_per_officer() {
         assert_eq!(viewed[0]["actor"], "staff");
         assert_eq!(viewed[0]["detail"]["lookup"], "batch");
         assert_eq!(viewed[0]["detail"]["found"], true);
-        let report = dinhdanh_server::audit::verify(&app.store).await.unwrap();
+        let report = dinhdanh_server::domain::audit::verify(&app.store)
+            .await
+            .unwrap();
         assert!(report.intact(), "{}: {:?}", db.name, report.problems);
         let audited = app
             .store
@@ -648,7 +650,7 @@ async fn the_portal_renders_and_escapes() {
         assert!(page.text.contains("Nguyễn Văn An"), "{}", page.text);
         assert!(page.text.contains("passkey.added"));
         assert_eq!(
-            dinhdanh_server::portal::escape("<a href=\"x\">&'"),
+            dinhdanh_server::http::portal::escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
         assert_eq!(

@@ -42,7 +42,7 @@ async fn portal_journey_in_headless_chromium() {
     for db in databases().await {
         let server = start_server(&db);
         let store = crate::support::store(&db).await;
-        let demo = dinhdanh_server::setup::demo_citizen(&store)
+        let demo = dinhdanh_server::app::setup::demo_citizen(&store)
             .await
             .unwrap()
             .expect("the seeded registry has a demo citizen");
@@ -63,7 +63,9 @@ async fn portal_journey_in_headless_chromium() {
             String::from_utf8_lossy(&output.stderr)
         );
         // The journey left an intact audit trail.
-        let report = dinhdanh_server::audit::verify(&store).await.unwrap();
+        let report = dinhdanh_server::domain::audit::verify(&store)
+            .await
+            .unwrap();
         assert!(report.intact() && report.entries >= 4, "{report:?}");
         assert!(
             server.terminate().success(),
@@ -87,7 +89,7 @@ async fn officer_console_in_headless_chromium() {
         return;
     }
     for db in databases().await {
-        let now = dinhdanh_server::clock::now() as u64;
+        let now = dinhdanh_server::platform::clock::now() as u64;
         let factory = CardFactory::valid_at(now).unwrap();
         let trust = db.dir.path().join("trust").join("csca");
         std::fs::create_dir_all(&trust).unwrap();
@@ -95,7 +97,7 @@ async fn officer_console_in_headless_chromium() {
         let server = start_server(&db);
         let store = crate::support::store(&db).await;
         let client = Client::new(&server.public_url);
-        let demo = dinhdanh_server::setup::demo_citizen(&store)
+        let demo = dinhdanh_server::app::setup::demo_citizen(&store)
             .await
             .unwrap()
             .expect("a demo citizen");

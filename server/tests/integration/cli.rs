@@ -207,7 +207,7 @@ async fn offer_create_and_the_development_shortcut() {
             assurance_level: 1,
             created_at: 0,
         };
-        let event = dinhdanh_server::audit::event(
+        let event = dinhdanh_server::domain::audit::event(
             "operator",
             "account.created",
             "acc-an",
@@ -232,7 +232,7 @@ async fn offer_create_and_the_development_shortcut() {
             "{}",
             String::from_utf8_lossy(&level1.stderr)
         );
-        let event = dinhdanh_server::audit::event(
+        let event = dinhdanh_server::domain::audit::event(
             "operator",
             "level2.approved",
             "acc-an",

@@ -11,7 +11,7 @@ use axum::{
     http::{Method, Request, StatusCode, header},
     response::IntoResponse,
 };
-use dinhdanh_server::{config::Config, error::ApiError, routes::ACCESS};
+use dinhdanh_server::{http::error::ApiError, http::routes::ACCESS, platform::config::Config};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::{
@@ -143,9 +143,11 @@ async fn a_fresh_data_directory_is_private() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("data");
     let config = Config::default();
-    dinhdanh_server::setup::data_dir(&dir).unwrap();
-    let store = dinhdanh_server::setup::store(&config, &dir).await.unwrap();
-    let _services = dinhdanh_server::setup::services(
+    dinhdanh_server::app::setup::data_dir(&dir).unwrap();
+    let store = dinhdanh_server::app::setup::store(&config, &dir)
+        .await
+        .unwrap();
+    let _services = dinhdanh_server::app::setup::services(
         store.clone(),
         config,
         &dir,
@@ -153,7 +155,7 @@ async fn a_fresh_data_directory_is_private() {
     )
     .unwrap();
     // A write, so that the write-ahead log and its index exist.
-    dinhdanh_server::setup::seed_registry(&store, 10)
+    dinhdanh_server::app::setup::seed_registry(&store, 10)
         .await
         .unwrap();
     let mode = |name: &str| {
@@ -471,7 +473,7 @@ async fn hsts_is_sent_on_every_response_over_https_only() {
             database_url: Some(db.url.clone()),
             ..Config::default()
         };
-        let services = dinhdanh_server::setup::services(
+        let services = dinhdanh_server::app::setup::services(
             app.store.clone(),
             config,
             &app.data_dir,
@@ -552,7 +554,7 @@ async fn a_unique_constraint_met_by_a_race_is_a_409_conflict() {
             kind: "authentication".into(),
             account_id: None,
             state: "{}".into(),
-            expires_at: dinhdanh_server::clock::now() + 60,
+            expires_at: dinhdanh_server::platform::clock::now() + 60,
         };
         store.put_ceremony(&ceremony).await.unwrap();
         // What a second request racing for the same row meets.

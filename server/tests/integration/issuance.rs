@@ -6,7 +6,7 @@ use dinhdanh_sdk::{
     jose::Es256KeyPair, openid4vci::PRE_AUTHORIZED_GRANT, status_list::Status,
     verifier::VerificationError,
 };
-use dinhdanh_server::sessions::Role;
+use dinhdanh_server::domain::sessions::Role;
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -28,8 +28,12 @@ async fn approve_level2(app: &TestApp, id_number: &str) {
         .await
         .unwrap()
         .unwrap();
-    let event =
-        dinhdanh_server::audit::event("officer-test", "level2.approved", &account.id, json!({}));
+    let event = dinhdanh_server::domain::audit::event(
+        "officer-test",
+        "level2.approved",
+        &account.id,
+        json!({}),
+    );
     assert!(
         app.store
             .set_level2(&account.id, "officer-test", "test", 0, &event)
@@ -40,21 +44,21 @@ async fn approve_level2(app: &TestApp, id_number: &str) {
 
 /// Another access token for An's account (as a second offer would give), DPoP-bound to `jkt`.
 fn another_token(app: &TestApp, account_id: &str, jkt: Option<String>) -> String {
-    let services = dinhdanh_server::setup::services(
+    let services = dinhdanh_server::app::setup::services(
         app.store.clone(),
         Default::default(),
         &app.data_dir,
         crate::support::ORIGIN.to_owned(),
     )
     .unwrap();
-    dinhdanh_server::issuance::access_token(
+    dinhdanh_server::domain::issuance::access_token(
         &services,
-        &dinhdanh_server::issuance::AccessGrant {
+        &dinhdanh_server::domain::issuance::AccessGrant {
             account_id: account_id.to_owned(),
             configuration_ids: vec!["pid".into()],
             jkt,
-            expires_at: dinhdanh_server::clock::now() + 600,
-            random: dinhdanh_server::secrets::token(),
+            expires_at: dinhdanh_server::platform::clock::now() + 600,
+            random: dinhdanh_server::platform::secrets::token(),
         },
     )
 }
@@ -263,14 +267,14 @@ async fn token_endpoint_errors() {
 
         // Another offer, killed by five wrong codes: the right one no longer works.
         let session = app.store.account_by_id_number(AN).await.unwrap().unwrap();
-        let services = dinhdanh_server::setup::services(
+        let services = dinhdanh_server::app::setup::services(
             app.store.clone(),
             Default::default(),
             &app.data_dir,
             crate::support::ORIGIN.to_owned(),
         )
         .unwrap();
-        let offer = dinhdanh_server::issuance::create_offer(
+        let offer = dinhdanh_server::domain::issuance::create_offer(
             &services,
             &session.id,
             &["pid".to_owned()],
@@ -598,12 +602,16 @@ async fn a_revoked_device_revokes_its_credentials_and_gets_no_more() {
 }
 
 /// Imports NDJSON `lines` into the registry.
-async fn import(app: &TestApp, lines: &[Value]) -> dinhdanh_server::registry::import::ImportReport {
+async fn import(
+    app: &TestApp,
+    lines: &[Value],
+) -> dinhdanh_server::domain::registry::import::ImportReport {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    dinhdanh_server::registry::import::import_reader(
+    dinhdanh_server::domain::registry::import::import_reader(
         &app.store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
         std::io::Cursor::new(text.into_bytes()),
-        dinhdanh_server::registry::import::Format::Ndjson,
+        dinhdanh_server::domain::registry::import::Format::Ndjson,
         "test",
     )
     .await
@@ -1107,7 +1115,7 @@ async fn only_registered_wallets_and_their_exact_redirect_uris_may_push_requests
         let app = TestApp::with_config(&db, |config| {
             config
                 .wallet_clients
-                .push(dinhdanh_server::config::WalletClient {
+                .push(dinhdanh_server::platform::config::WalletClient {
                     client_id: "vneid".into(),
                     name: "VNeID (Bộ Công an)".into(),
                     redirect_uris: vec![

@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode};
 use base64::Engine;
 use dinhdanh_sdk::icao::dev::{CardFactory, CardHolder, TestCard};
-use dinhdanh_server::sessions::Role;
+use dinhdanh_server::domain::sessions::Role;
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -23,7 +23,7 @@ pub(crate) const AN: CardHolder<'static> = CardHolder {
 };
 
 pub(crate) fn now() -> u64 {
-    dinhdanh_server::clock::now() as u64
+    dinhdanh_server::platform::clock::now() as u64
 }
 
 /// An app whose CSCA trust store holds `factory`'s CSCA.

@@ -225,16 +225,16 @@ async fn several_passkeys_listed_and_revoked_but_never_the_last() {
 async fn staff_invitation_registers_an_officer_passkey() {
     for db in databases().await {
         let app = TestApp::new(&db).await;
-        let services = dinhdanh_server::setup::services(
+        let services = dinhdanh_server::app::setup::services(
             app.store.clone(),
-            dinhdanh_server::config::Config::default(),
+            dinhdanh_server::platform::config::Config::default(),
             &app.data_dir,
             ORIGIN.to_owned(),
         )
         .unwrap();
-        let invitation = dinhdanh_server::staff::add(
+        let invitation = dinhdanh_server::domain::staff::add(
             &services,
-            dinhdanh_server::sessions::Role::Officer,
+            dinhdanh_server::domain::sessions::Role::Officer,
             "Trung úy Hoàng Văn Nam",
         )
         .await

@@ -97,7 +97,7 @@ async fn no_code_id_number_or_phone_reaches_the_log() {
             Some(("debug", &log)),
         );
         let store = crate::support::store(&db).await;
-        let demo = dinhdanh_server::setup::demo_citizen(&store)
+        let demo = dinhdanh_server::app::setup::demo_citizen(&store)
             .await
             .unwrap()
             .unwrap();

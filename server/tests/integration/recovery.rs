@@ -4,7 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use dinhdanh_sdk::icao::dev::{CardFactory, CardHolder};
-use dinhdanh_server::sessions::Role;
+use dinhdanh_server::domain::sessions::Role;
 use serde_json::{Value, json};
 
 use crate::{

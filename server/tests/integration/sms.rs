@@ -15,8 +15,8 @@ use axum::{
     routing::post,
 };
 use dinhdanh_server::{
-    config::{SmsGatewayKind, SmsSettings},
-    sms::{HttpGateway, HttpGatewaySettings, SmsError, SmsGateway},
+    platform::config::{SmsGatewayKind, SmsSettings},
+    platform::sms::{HttpGateway, HttpGatewaySettings, SmsError, SmsGateway},
 };
 use serde_json::Value;
 use tokio::sync::Notify;

@@ -2,8 +2,8 @@
 //! ceremonies, rate limits, and the audit chains (tamper detection, concurrent appends).
 
 use dinhdanh_server::{
-    audit,
-    registry::import::{Format, import_file, import_reader},
+    domain::audit,
+    domain::registry::import::{Format, import_file, import_reader},
     store::{Ceremony, Store},
 };
 use serde_json::json;
@@ -22,7 +22,14 @@ async fn migrations_are_idempotent() {
 async fn import_validates_each_row_and_reports_line_and_reason() {
     for db in databases().await {
         let store = store(&db).await;
-        let report = import_file(&store, &data("mixed.csv"), None).await.unwrap();
+        let report = import_file(
+            &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            &data("mixed.csv"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(report.counts.accepted, 2, "{}: {report:?}", db.name);
         assert_eq!(report.counts.inserted, 2);
         assert_eq!(report.rejected, 6);
@@ -60,6 +67,7 @@ async fn reimport_updates_changed_records_and_records_what_changed() {
              {\"id_number\":\"096199000001\",\"full_name\":\"Võ Thị Lan\",\"date_of_birth\":\"1999-03-01\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Cà Mau\",\"place_of_residence\":\"Cà Mau\"}\n";
         let report = import_reader(
             &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
             std::io::Cursor::new(update.to_owned()),
             Format::Ndjson,
             "update",
@@ -116,6 +124,7 @@ async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_
              {\"id_number\":\"079195000123\",\"full_name\":\"Trần Thị Bích Ngọc\",\"date_of_birth\":\"1995-07-14\",\"sex\":\"female\",\"place_of_origin\":\"Tỉnh Long An\",\"place_of_residence\":\"Số 5 Nguyễn Huệ, Hồ Chí Minh\",\"phones\":[\"0212345678\"]}\n";
         let report = import_reader(
             &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
             std::io::Cursor::new(rows.to_owned()),
             Format::Ndjson,
             "phones",
@@ -141,7 +150,9 @@ async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_
         let changes = store.registry_changes("048203000777").await.unwrap();
         assert_eq!(changes[0].changed_fields, "phones");
         assert_eq!(
-            dinhdanh_server::store::affected_kinds(&[changes[0].changed_fields.clone()]),
+            dinhdanh_server::domain::consequences::affected_kinds(&[changes[0]
+                .changed_fields
+                .clone()]),
             Some(Vec::new())
         );
 
@@ -151,6 +162,7 @@ async fn registered_phones_are_imported_normalised_and_kept_when_a_source_omits_
                    079195000123,Trần Thị Bích Ngọc,1995-07-14,female,Tỉnh Long An,\"Số 5 Nguyễn Huệ, Hồ Chí Minh\",0987 654 321; +84 333 000 111\n";
         let report = import_reader(
             &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
             std::io::Cursor::new(csv.to_owned()),
             Format::Csv,
             "csv",
@@ -185,13 +197,20 @@ async fn a_failed_import_commits_nothing() {
         let store = store(&db).await;
         seed(&store).await;
         let mut rows = Vec::new();
-        dinhdanh_server::registry::generate::write_ndjson(&mut rows, 9, 25_000, false).unwrap();
+        dinhdanh_server::domain::registry::generate::write_ndjson(&mut rows, 9, 25_000, false)
+            .unwrap();
         let reader = FailingReader {
             data: std::io::Cursor::new(rows),
         };
-        let error = import_reader(&store, reader, Format::Ndjson, "broken")
-            .await
-            .unwrap_err();
+        let error = import_reader(
+            &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            reader,
+            Format::Ndjson,
+            "broken",
+        )
+        .await
+        .unwrap_err();
         assert!(
             error.to_string().contains("disk failure"),
             "{}: {error}",
@@ -199,7 +218,14 @@ async fn a_failed_import_commits_nothing() {
         );
         assert_eq!(store.citizen_count().await.unwrap(), 5);
         // The store is usable afterwards: the next import works.
-        let report = import_file(&store, &data("mixed.csv"), None).await.unwrap();
+        let report = import_file(
+            &store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            &data("mixed.csv"),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(report.counts.unchanged, 2);
     }
 }
@@ -208,7 +234,7 @@ async fn a_failed_import_commits_nothing() {
 async fn ceremonies_are_taken_once_and_expire() {
     for db in databases().await {
         let store = store(&db).await;
-        let now = dinhdanh_server::clock::now();
+        let now = dinhdanh_server::platform::clock::now();
         let ceremony = |id: &str, expires_at| Ceremony {
             id: id.into(),
             kind: "registration".into(),
@@ -357,7 +383,7 @@ async fn anchors_catch_a_chain_deleted_with_its_head() {
     for db in databases().await {
         let store = store(&db).await;
         append_events(&store, 20).await;
-        let now = dinhdanh_server::clock::now();
+        let now = dinhdanh_server::platform::clock::now();
         let first = store
             .anchor_audit(now)
             .await

@@ -11,7 +11,7 @@ use axum::{
     body::Body,
     http::{HeaderMap, Method, Request, StatusCode, header},
 };
-use dinhdanh_server::{config::Config, setup, store::Store};
+use dinhdanh_server::{app::setup, platform::config::Config, store::Store};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -29,9 +29,14 @@ pub async fn store(db: &TestDb) -> Store {
 /// The test citizens (`tests/data/citizens.ndjson`), imported.
 pub async fn seed(store: &Store) {
     let path = data("citizens.ndjson");
-    let report = dinhdanh_server::registry::import::import_file(store, &path, None)
-        .await
-        .unwrap();
+    let report = dinhdanh_server::domain::registry::import::import_file(
+        store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
+        &path,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.rejected, 0, "{report:?}");
 }
 
@@ -321,7 +326,7 @@ pub async fn signed_in_citizen(app: &TestApp) -> (String, authenticator::SoftAut
 }
 
 /// A signed-in staff session of `role`.
-pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role) -> String {
+pub async fn staff_session(app: &TestApp, role: dinhdanh_server::domain::sessions::Role) -> String {
     let services = setup::services(
         app.store.clone(),
         Config::default(),
@@ -329,7 +334,7 @@ pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role)
         ORIGIN.to_owned(),
     )
     .unwrap();
-    let invitation = dinhdanh_server::staff::add(&services, role, "Staff")
+    let invitation = dinhdanh_server::domain::staff::add(&services, role, "Staff")
         .await
         .unwrap();
     let token = invitation.link.split('#').nth(1).unwrap();
@@ -352,7 +357,7 @@ pub async fn staff_session(app: &TestApp, role: dinhdanh_server::sessions::Role)
 /// A live session of every role (setup, citizen, officer, admin, recovery), each with its role
 /// bit, and the recovery the recovery session is bound to: for walks over every route.
 pub async fn sessions_of_every_role(app: &TestApp) -> (Vec<(u8, String)>, String) {
-    use dinhdanh_server::{routes::auth, sessions::Role};
+    use dinhdanh_server::{domain::sessions::Role, http::routes::auth};
     let setup = enrol(
         app,
         enrolment(

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::{ORIGIN, Reply, TestApp};
 
 pub fn now() -> u64 {
-    dinhdanh_server::clock::now() as u64
+    dinhdanh_server::platform::clock::now() as u64
 }
 
 /// The pre-authorized code of an offer URI.
