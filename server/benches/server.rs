@@ -183,7 +183,9 @@ fn generate_population(dir: &Path, rows: u64) -> Result<Population> {
     for _ in 0..rows {
         let citizen = generator.citizen();
         ids.push(citizen.id_number.clone());
-        if living.len() < ENROLMENT_SAMPLE && citizen.status == "living" {
+        if living.len() < ENROLMENT_SAMPLE
+            && citizen.status == dinhdanh_server::store::CitizenStatus::Living
+        {
             living.push(citizen);
         }
     }

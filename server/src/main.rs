@@ -11,9 +11,9 @@ use dinhdanh_server::{
         generate,
         import::{self, Format},
     },
-    domain::sessions::Role,
     domain::staff,
     platform::config::Config,
+    store::AccountRole,
 };
 
 #[derive(Debug, Parser)]
@@ -226,10 +226,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?,
         },
         Command::Officer(StaffCommand::Add { name }) => {
-            add_staff(config, dir, Role::Officer, &name).await?
+            add_staff(config, dir, AccountRole::Officer, &name).await?
         }
         Command::Admin(StaffCommand::Add { name }) => {
-            add_staff(config, dir, Role::Admin, &name).await?
+            add_staff(config, dir, AccountRole::Admin, &name).await?
         }
         Command::Audit(AuditCommand::Anchor) => {
             let store = setup::store(&config, dir).await?;
@@ -311,7 +311,7 @@ async fn command_services(
 async fn add_staff(
     config: Config,
     dir: &std::path::Path,
-    role: Role,
+    role: AccountRole,
     name: &str,
 ) -> anyhow::Result<()> {
     let services = command_services(config, dir).await?;

@@ -26,7 +26,7 @@ use dinhdanh_server::{
     domain::issuance::{self, AccessGrant, claims},
     domain::status,
     platform::config::Config,
-    store::{StatusListRow, Store},
+    store::{CredentialStatus, StatusListRow, Store},
 };
 use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
@@ -347,8 +347,13 @@ fn status_list_regeneration() -> Result<()> {
     )?;
     let size = 1i64 << 20;
     let mut rng = super::Rng::new(7);
-    let entries: Vec<(i64, i64)> = (0..size / 100)
-        .map(|_| ((rng.next_u64() % size as u64) as i64, status::INVALID))
+    let entries: Vec<(i64, CredentialStatus)> = (0..size / 100)
+        .map(|_| {
+            (
+                (rng.next_u64() % size as u64) as i64,
+                CredentialStatus::Invalid,
+            )
+        })
         .collect();
     let row_data = StatusListRow {
         id: 1,

@@ -3,7 +3,12 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{Services, domain::audit, platform::secrets, store::Account};
+use crate::{
+    Services,
+    domain::audit,
+    platform::secrets,
+    store::{Account, AssuranceLevel},
+};
 
 /// Why a development shortcut was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +38,7 @@ pub struct Level2Account {
     /// The citizen.
     pub id_number: String,
     /// Always 2.
-    pub assurance_level: i64,
+    pub assurance_level: AssuranceLevel,
     /// Whether the account was created now (else it existed at level 1 or 2).
     pub created: bool,
 }
@@ -47,7 +52,7 @@ pub async fn level2(services: &Services, id_number: &str) -> Result<Level2Accoun
         .citizen(id_number)
         .await?
         .ok_or(DevError::NoCitizen)?;
-    if citizen.status != "living" {
+    if citizen.status != crate::store::CitizenStatus::Living {
         return Err(DevError::Closed);
     }
     let (account, created) = match services.store.account_by_id_number(id_number).await? {
@@ -56,11 +61,11 @@ pub async fn level2(services: &Services, id_number: &str) -> Result<Level2Accoun
             let account = Account {
                 id: secrets::id(),
                 webauthn_user_id: secrets::id(),
-                role: "citizen".into(),
+                role: crate::store::AccountRole::Citizen,
                 id_number: Some(citizen.id_number.clone()),
                 display_name: citizen.full_name.clone(),
                 phone: None,
-                assurance_level: 1,
+                assurance_level: AssuranceLevel::One,
                 created_at: crate::platform::clock::now(),
             };
             let event = audit::event(
@@ -73,7 +78,7 @@ pub async fn level2(services: &Services, id_number: &str) -> Result<Level2Accoun
             (account, true)
         }
     };
-    if account.assurance_level < 2 {
+    if account.assurance_level < AssuranceLevel::Two {
         let event = audit::event(
             audit::OPERATOR,
             "level2.approved",
@@ -97,7 +102,7 @@ pub async fn level2(services: &Services, id_number: &str) -> Result<Level2Accoun
     Ok(Level2Account {
         account_id: account.id,
         id_number: citizen.id_number,
-        assurance_level: 2,
+        assurance_level: AssuranceLevel::Two,
         created,
     })
 }

@@ -160,7 +160,7 @@ pub async fn seed_registry(store: &Store, count: u64) -> Result<u64, StoreError>
         let mut batch: Vec<Citizen> = (0..n).map(|_| generator.citizen()).collect();
         let mut documents = Vec::new();
         for citizen in &mut batch {
-            let demo = !demo_found && citizen.status == "living";
+            let demo = !demo_found && citizen.status == crate::store::CitizenStatus::Living;
             demo_found |= demo;
             if demo {
                 // A number a newcomer can type from the README.
@@ -195,7 +195,7 @@ pub async fn demo_citizen(store: &Store) -> Result<Option<Citizen>, StoreError> 
     let mut generator = Generator::new(SYNTHETIC_SEED);
     for _ in 0..10 {
         let candidate = generator.citizen();
-        if candidate.status == "living" {
+        if candidate.status == crate::store::CitizenStatus::Living {
             return store.citizen(&candidate.id_number).await;
         }
     }

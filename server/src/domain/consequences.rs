@@ -16,8 +16,8 @@ use serde_json::json;
 use crate::{
     domain::audit::OPERATOR,
     store::{
-        AccountState, AuditEvent, Consequences, Offer, RecoveryFacts, RegistryChangeFacts,
-        Revocation,
+        AccountState, AssuranceLevel, AuditEvent, CitizenStatus, ConfigurationIds, Consequences,
+        Offer, RecoveryFacts, RegistryChangeFacts, Revocation,
     },
 };
 
@@ -62,7 +62,7 @@ pub fn affected_kinds(changed_fields: &[String]) -> Option<Vec<String>> {
 /// same kinds for the citizen to collect.
 pub fn registry_change(facts: &RegistryChangeFacts, context: &Context) -> Consequences {
     let account_id = &facts.account.account_id;
-    if facts.citizen_status == "deceased" {
+    if facts.citizen_status == CitizenStatus::Deceased {
         return closure(event(
             context.now,
             "account.closed",
@@ -158,9 +158,13 @@ pub fn level2_withdrawn(audit: AuditEvent) -> Consequences {
 /// detail completed with the outcome.
 pub fn recovery(facts: &RecoveryFacts, audit: &AuditEvent, context: &Context) -> Consequences {
     let account = &facts.account;
-    let lower = facts.evidence == "sms_code" && account.assurance_level == 2;
-    let level = if lower { 1 } else { account.assurance_level };
-    let offer = (level == 2 && !account.live_kinds.is_empty()).then(|| {
+    let lower = facts.evidence == "sms_code" && account.assurance_level == AssuranceLevel::Two;
+    let level = if lower {
+        AssuranceLevel::One
+    } else {
+        account.assurance_level
+    };
+    let offer = (level == AssuranceLevel::Two && !account.live_kinds.is_empty()).then(|| {
         pending_offer(
             &account.account_id,
             &account.live_kinds,
@@ -176,7 +180,7 @@ pub fn recovery(facts: &RecoveryFacts, audit: &AuditEvent, context: &Context) ->
         detail.insert("passkeys_revoked".into(), facts.active_passkeys.into());
         detail.insert("devices_revoked".into(), facts.active_devices.into());
         detail.insert("credentials_revoked".into(), json!(account.live_kinds));
-        detail.insert("assurance_level".into(), level.into());
+        detail.insert("assurance_level".into(), level.as_i64().into());
         if let Some(offer) = &offer {
             detail.insert("offer".into(), offer.id.clone().into());
         }
@@ -196,7 +200,7 @@ pub fn recovery(facts: &RecoveryFacts, audit: &AuditEvent, context: &Context) ->
 }
 
 /// What completing a recovery changed, as its holder is told.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryOutcome {
     /// Passkeys revoked.
     pub passkeys_revoked: u64,
@@ -205,7 +209,7 @@ pub struct RecoveryOutcome {
     /// Credential kinds whose copies were revoked.
     pub credential_kinds: Vec<String>,
     /// The assurance level after the recovery.
-    pub assurance_level: i64,
+    pub assurance_level: AssuranceLevel,
     /// The offer of the revoked kinds left for the new device (level kept), if any.
     pub offer_id: Option<String>,
 }
@@ -219,7 +223,7 @@ impl RecoveryOutcome {
             devices_revoked: facts.active_devices,
             credential_kinds: account.live_kinds.clone(),
             assurance_level: if consequences.lower_to_level1 {
-                1
+                AssuranceLevel::One
             } else {
                 account.assurance_level
             },
@@ -233,7 +237,7 @@ fn pending_offer(account_id: &str, kinds: &[String], reason: &str, context: &Con
     Offer {
         id: context.offer_id.clone(),
         account_id: account_id.to_owned(),
-        configuration_ids: json!(kinds).to_string(),
+        configuration_ids: ConfigurationIds(kinds.to_vec()),
         code_hash: None,
         tx_code_hash: None,
         attempts: 0,
@@ -271,7 +275,11 @@ mod tests {
     fn account(level: i64, live: &[&str]) -> AccountState {
         AccountState {
             account_id: "acc".into(),
-            assurance_level: level,
+            assurance_level: if level == 2 {
+                AssuranceLevel::Two
+            } else {
+                AssuranceLevel::One
+            },
             live_kinds: live.iter().map(|k| (*k).to_owned()).collect(),
         }
     }
@@ -280,7 +288,7 @@ mod tests {
         RegistryChangeFacts {
             import_id: 7,
             account: account(2, live),
-            citizen_status: status.into(),
+            citizen_status: CitizenStatus::parse(status).unwrap(),
             changed_fields: fields.iter().map(|f| (*f).to_owned()).collect(),
         }
     }
@@ -323,7 +331,7 @@ mod tests {
         assert_eq!(c.revoke, Revocation::Kinds(vec!["pid".into()]));
         let offer = c.offer.unwrap();
         assert_eq!(offer.id, "offer-1");
-        assert_eq!(offer.configuration_ids, r#"["pid"]"#);
+        assert_eq!(offer.configuration_ids.to_text(), r#"["pid"]"#);
         assert_eq!(offer.reason, "reissue");
         assert_eq!(offer.expires_at, 1_600);
         assert!(!c.close_account && !c.end_offers);
@@ -337,7 +345,7 @@ mod tests {
         );
         assert_eq!(c.revoke, Revocation::All);
         assert_eq!(
-            c.offer.unwrap().configuration_ids,
+            c.offer.unwrap().configuration_ids.to_text(),
             r#"["driving_licence","pid"]"#
         );
     }
@@ -380,7 +388,7 @@ mod tests {
         assert_eq!(c.revoke, Revocation::All);
         assert_eq!(c.offer, None);
         let outcome = RecoveryOutcome::new(&facts, &c);
-        assert_eq!(outcome.assurance_level, 1);
+        assert_eq!(outcome.assurance_level, AssuranceLevel::One);
         assert_eq!(outcome.passkeys_revoked, 2);
         let detail: serde_json::Value = serde_json::from_str(&c.audit[0].detail).unwrap();
         assert_eq!(detail["evidence"], "sms_code");
@@ -397,7 +405,7 @@ mod tests {
         assert_eq!(offer.reason, "recovery");
         assert_eq!(offer.expires_at, 1_600);
         let outcome = RecoveryOutcome::new(&facts, &c);
-        assert_eq!(outcome.assurance_level, 2);
+        assert_eq!(outcome.assurance_level, AssuranceLevel::Two);
         assert_eq!(outcome.offer_id.as_deref(), Some("offer-1"));
     }
 

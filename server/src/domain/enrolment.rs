@@ -20,7 +20,7 @@ use crate::{
     domain::registry::{id_number, names, parse_date, phones, today},
     domain::sessions::{self, Binding, IssuedSession, Role},
     platform::secrets,
-    store::{Account, Enrolment, StoreError},
+    store::{Account, AccountRole, AssuranceLevel, CitizenStatus, Enrolment, StoreError},
 };
 
 /// What the citizen types in the app.
@@ -174,7 +174,7 @@ pub async fn start(
         .citizen(&request.id_number)
         .await?
         .filter(|c| {
-            c.status == "living"
+            c.status == CitizenStatus::Living
                 && c.date_of_birth == request.date_of_birth
                 && names::compare(&c.full_name, &full_name) == names::NameMatch::Exact
                 && c.has_phone(&phone)
@@ -184,7 +184,7 @@ pub async fn start(
             .store
             .account_by_id_number(&citizen.id_number)
             .await?
-            .filter(|a| a.role == "citizen")
+            .filter(|a| a.role == AccountRole::Citizen)
             .map(|_| citizen),
         (matched, _) => matched,
     };
@@ -354,11 +354,11 @@ fn new_account(id_number: String, display_name: String, phone: String, now: i64)
     Account {
         id: secrets::id(),
         webauthn_user_id: secrets::id(),
-        role: "citizen".into(),
+        role: AccountRole::Citizen,
         id_number: Some(id_number),
         display_name,
         phone: Some(phone),
-        assurance_level: 1,
+        assurance_level: AssuranceLevel::One,
         created_at: now,
     }
 }

@@ -16,7 +16,7 @@ use crate::{
     domain::issuance::{self, CreatedOffer, claims::Date},
     domain::registry::names::{self, NameMatch},
     platform::secrets,
-    store::{Account, Citizen, ProofingRequest, StoreError},
+    store::{Account, AssuranceLevel, Citizen, ProofingRequest, StoreError},
 };
 
 /// The files read from the card's chip.
@@ -287,7 +287,7 @@ pub async fn submit(
     account: &Account,
     files: &ChipFiles,
 ) -> Result<ProofingView, KycError> {
-    if account.assurance_level >= 2 {
+    if account.assurance_level >= AssuranceLevel::Two {
         return Err(KycError::AlreadyLevel2);
     }
     let id_number = account.id_number.as_deref().ok_or(KycError::NotTheirCard)?;

@@ -29,7 +29,9 @@ use crate::{
     domain::kyc::{self, ChipFiles, KycError},
     domain::passkeys::{self, PasskeyError},
     domain::sessions::{self, Binding, Principal, Role},
-    store::{Account, Recovery, RecoveryFacts, StoreError, StoredPasskey},
+    store::{
+        Account, AccountRole, AssuranceLevel, Recovery, RecoveryFacts, StoreError, StoredPasskey,
+    },
 };
 
 /// Why a recovery step failed.
@@ -132,15 +134,15 @@ pub async fn start(
 fn view(recovery: &Recovery, account: &Account) -> Result<RecoveryView, StoreError> {
     let evidence = Evidence::parse(&recovery.evidence)?;
     let assurance_level_after = if evidence == Evidence::SmsCode {
-        1
+        AssuranceLevel::One
     } else {
         account.assurance_level
     };
     Ok(RecoveryView {
         recovery_id: recovery.id.clone(),
         evidence,
-        assurance_level: account.assurance_level,
-        assurance_level_after,
+        assurance_level: account.assurance_level.as_i64(),
+        assurance_level_after: assurance_level_after.as_i64(),
         expires_at: crate::platform::clock::rfc3339(recovery.expires_at),
         completed: recovery.completed_at.is_some(),
         citizen: None,
@@ -159,10 +161,10 @@ pub async fn confirm(
         .store
         .account_by_id_number(&id_number)
         .await?
-        .filter(|a| a.role == "citizen")
+        .filter(|a| a.role == AccountRole::Citizen)
         .ok_or(RecoveryError::Closed)?;
     let now = crate::platform::clock::now();
-    let never_set_up = account.assurance_level == 1
+    let never_set_up = account.assurance_level == AssuranceLevel::One
         && services.store.passkeys(&account.id).await?.is_empty()
         && services.store.devices(&account.id).await?.is_empty();
     if never_set_up {

@@ -9,35 +9,11 @@ use crate::{
     store::{Account, Session, StoreError},
 };
 
-/// What a session may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Only complete the one passkey registration it is bound to: the account's first passkey,
-    /// after an enrolment code, a recovery code for an account never set up, or a staff
-    /// invitation.
-    Setup,
-    /// A citizen signed in with a passkey.
-    Citizen,
-    /// A police officer signed in with a passkey.
-    Officer,
-    /// An administrator signed in with a passkey.
-    Admin,
-    /// Only act on its own account recovery: add evidence, register the passkey that completes
-    /// it.
-    Recovery,
-}
+/// What a session may do: the store's [`crate::store::SessionRole`], whose spelling is the
+/// stored value; the domain and the HTTP layer call it `Role`.
+pub use crate::store::SessionRole as Role;
 
 impl Role {
-    /// Every role.
-    pub const ALL: [Role; 5] = [
-        Role::Setup,
-        Role::Citizen,
-        Role::Officer,
-        Role::Admin,
-        Role::Recovery,
-    ];
-
     /// The role's bit in a role set (see [`crate::http::routes::auth`]).
     pub const fn bit(self) -> u8 {
         match self {
@@ -49,25 +25,9 @@ impl Role {
         }
     }
 
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Setup => "setup",
-            Self::Citizen => "citizen",
-            Self::Officer => "officer",
-            Self::Admin => "admin",
-            Self::Recovery => "recovery",
-        }
-    }
-
     /// True for the roles of a passkey sign-in (not setup, not recovery).
     pub fn signed_in(self) -> bool {
         matches!(self, Self::Citizen | Self::Officer | Self::Admin)
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -135,7 +95,7 @@ pub async fn issue_bound(
     let session = Session {
         token_hash: secrets::token_hash(&token),
         account_id: account.id.clone(),
-        role: role.as_str().to_owned(),
+        role,
         created_at: now,
         expires_at: now + ttl,
         ceremony_id: binding.ceremony_id,
@@ -173,12 +133,9 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&session.role) else {
-        return Err(StoreError::Corrupt("session role"));
-    };
     Ok(Some(Principal {
         account,
-        role,
+        role: session.role,
         session,
     }))
 }

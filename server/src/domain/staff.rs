@@ -6,9 +6,9 @@ use serde_json::json;
 use crate::{
     Services,
     domain::audit,
-    domain::sessions::{Principal, Role},
+    domain::sessions::Principal,
     platform::secrets,
-    store::{Account, StoreError},
+    store::{Account, AccountRole, AssuranceLevel, StoreError},
 };
 
 /// How long an invitation link stays valid.
@@ -27,16 +27,20 @@ pub struct Invitation {
 }
 
 /// Creates an officer or admin account and its invitation.
-pub async fn add(services: &Services, role: Role, name: &str) -> Result<Invitation, StoreError> {
+pub async fn add(
+    services: &Services,
+    role: AccountRole,
+    name: &str,
+) -> Result<Invitation, StoreError> {
     let now = crate::platform::clock::now();
     let account = Account {
         id: secrets::id(),
         webauthn_user_id: secrets::id(),
-        role: role.as_str().to_owned(),
+        role,
         id_number: None,
         display_name: crate::domain::registry::names::canonical(name),
         phone: None,
-        assurance_level: 2,
+        assurance_level: AssuranceLevel::Two,
         created_at: now,
     };
     let token = secrets::token();

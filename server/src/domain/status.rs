@@ -14,17 +14,12 @@ use tokio::sync::Mutex;
 use crate::{
     domain::pki::IssuerKeys,
     platform::secrets::ServerKey,
-    store::{StatusBlock, Store, StoreError},
+    store::{CredentialStatus, StatusBlock, Store, StoreError},
 };
 
-/// Bits per entry: valid (0), invalid (1), suspended (2).
+/// Bits per entry: enough for valid (0), invalid (1) and suspended (2), the values of
+/// [`CredentialStatus`].
 pub const BITS: u8 = 2;
-/// Status values.
-pub const VALID: i64 = 0;
-/// Revoked for good.
-pub const INVALID: i64 = 1;
-/// Suspended (may be reinstated).
-pub const SUSPENDED: i64 = 2;
 
 /// Counter positions reserved per database round trip.
 const BLOCK: i64 = 1024;
@@ -208,7 +203,7 @@ pub fn build(
     keys: &IssuerKeys,
     public_url: &str,
     row: &crate::store::StatusListRow,
-    entries: &[(i64, i64)],
+    entries: &[(i64, CredentialStatus)],
     now: i64,
     settings: &crate::platform::config::IssuanceSettings,
 ) -> Result<String, StatusError> {
@@ -217,8 +212,8 @@ pub fn build(
     let mut list = StatusList::new(bits, size).map_err(|_| StatusError::Corrupt)?;
     for (idx, status) in entries {
         let idx = usize::try_from(*idx).map_err(|_| StatusError::Corrupt)?;
-        let status = u8::try_from(*status).map_err(|_| StatusError::Corrupt)?;
-        list.set(idx, status).map_err(|_| StatusError::Corrupt)?;
+        list.set(idx, status.as_u8())
+            .map_err(|_| StatusError::Corrupt)?;
     }
     let mut token = StatusListToken::new(list_uri(public_url, row.id), now.max(0) as u64, list);
     token.exp = Some((now + settings.status_validity_seconds).max(0) as u64);

@@ -154,7 +154,7 @@ impl Import {
         .bind(column(|c| &c.sex))
         .bind(column(|c| &c.place_of_origin))
         .bind(column(|c| &c.place_of_residence))
-        .bind(column(|c| &c.status))
+        .bind(column(|c| c.status.as_str()))
         .bind(
             batch
                 .iter()
@@ -279,7 +279,7 @@ async fn write_group_rows(
     .bind(column(credentials, |c| c.account_id.as_str()))
     .bind(column(credentials, |c| c.kind.as_str()))
     .bind(column(credentials, |c| c.device_id.as_deref()))
-    .bind(column(credentials, |c| c.status))
+    .bind(column(credentials, |c| c.status.as_i64()))
     .bind(column(credentials, |c| c.issued_at))
     .bind(column(credentials, |c| c.expires_at))
     .bind(column(entries, |e| e.chain))

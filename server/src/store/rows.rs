@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::types::{
+    AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus, SessionRole,
+};
+
 /// A citizen of the population registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Citizen {
@@ -17,8 +21,8 @@ pub struct Citizen {
     pub place_of_origin: String,
     /// Place of residence (nơi thường trú).
     pub place_of_residence: String,
-    /// `living` or `deceased`.
-    pub status: String,
+    /// Living or deceased.
+    pub status: CitizenStatus,
     /// The mobile numbers registered to the citizen (E.164, space-separated, sorted): where
     /// enrolment and recovery codes may go; empty when none is registered. `None` only in an
     /// import row without the field, which leaves the stored numbers as they are.
@@ -56,7 +60,7 @@ impl Citizen {
 }
 
 /// One recorded change of a citizen's record by an import.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RegistryChange {
     /// The import that made the change.
     pub import_id: i64,
@@ -117,16 +121,16 @@ pub struct Account {
     pub id: String,
     /// The WebAuthn user handle (UUID), distinct from `id`.
     pub webauthn_user_id: String,
-    /// `citizen`, `officer` or `admin`.
-    pub role: String,
+    /// Citizen, officer or admin.
+    pub role: AccountRole,
     /// The citizen's ID number (none for staff).
     pub id_number: Option<String>,
     /// Name shown to the account holder and on passkey prompts.
     pub display_name: String,
     /// The citizen's phone (E.164).
     pub phone: Option<String>,
-    /// 1 or 2.
-    pub assurance_level: i64,
+    /// Level 1 or 2.
+    pub assurance_level: AssuranceLevel,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -223,9 +227,9 @@ pub struct Session {
     pub token_hash: Vec<u8>,
     /// Whose session.
     pub account_id: String,
-    /// `citizen`, `officer`, `admin`, `setup` (may only complete its passkey registration) or
-    /// `recovery` (may only act on its recovery).
-    pub role: String,
+    /// An account's role, or setup (may only complete its passkey registration) or recovery
+    /// (may only act on its recovery).
+    pub role: SessionRole,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -240,7 +244,7 @@ pub struct Session {
 #[derive(sqlx::FromRow)]
 pub(super) struct LiveSession {
     token_hash: Vec<u8>,
-    session_role: String,
+    session_role: SessionRole,
     session_created_at: i64,
     session_expires_at: i64,
     session_ceremony_id: Option<String>,
@@ -352,8 +356,8 @@ pub struct AuditHead {
 pub struct IssuanceAccount {
     /// The account id.
     pub id: String,
-    /// 1 or 2.
-    pub assurance_level: i64,
+    /// Level 1 or 2.
+    pub assurance_level: AssuranceLevel,
     /// Set when the account was closed.
     pub closed_at: Option<i64>,
     /// The registry record.
@@ -401,8 +405,8 @@ pub struct Offer {
     pub id: String,
     /// For whom.
     pub account_id: String,
-    /// JSON array of credential configuration ids.
-    pub configuration_ids: String,
+    /// The credential configuration ids (stored as a JSON array).
+    pub configuration_ids: ConfigurationIds,
     /// SHA-256 of the pre-authorized code (none while the offer waits to be collected).
     pub code_hash: Option<Vec<u8>>,
     /// HMAC of the transaction code, when one is required.
@@ -433,7 +437,7 @@ pub struct StatusBlock {
 }
 
 /// One issued credential copy: what revocation needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CredentialRecord {
     /// Its status list.
     pub list_id: i64,
@@ -445,8 +449,8 @@ pub struct CredentialRecord {
     pub kind: String,
     /// The registered device its key belongs to, if any.
     pub device_id: Option<String>,
-    /// 0 valid, 1 revoked, 2 suspended.
-    pub status: i64,
+    /// Valid, revoked (invalid) or suspended.
+    pub status: CredentialStatus,
     /// Unix seconds.
     pub issued_at: i64,
     /// Unix seconds.
@@ -550,8 +554,8 @@ pub struct AuthorizationRequest {
     pub code_challenge: String,
     /// The DPoP key the code is bound to.
     pub dpop_jkt: Option<String>,
-    /// JSON array of credential configuration ids.
-    pub configuration_ids: String,
+    /// The credential configuration ids (stored as a JSON array).
+    pub configuration_ids: ConfigurationIds,
     /// The wallet's `state`.
     pub state: Option<String>,
     /// Unix seconds.
@@ -567,8 +571,8 @@ pub struct AuthorizationRequest {
 pub struct AccountState {
     /// The account.
     pub account_id: String,
-    /// 1 or 2.
-    pub assurance_level: i64,
+    /// Level 1 or 2.
+    pub assurance_level: AssuranceLevel,
     /// The credential kinds with copies not yet revoked, sorted.
     pub live_kinds: Vec<String>,
 }
@@ -581,8 +585,8 @@ pub struct RegistryChangeFacts {
     pub import_id: i64,
     /// The account.
     pub account: AccountState,
-    /// The citizen's status after the import: `living` or `deceased`.
-    pub citizen_status: String,
+    /// The citizen's status after the import.
+    pub citizen_status: CitizenStatus,
     /// The `changed_fields` of each `registry_changes` row of the import for the citizen.
     pub changed_fields: Vec<String>,
 }

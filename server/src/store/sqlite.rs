@@ -165,7 +165,7 @@ impl Import {
                     .bind(&c.sex)
                     .bind(&c.place_of_origin)
                     .bind(&c.place_of_residence)
-                    .bind(&c.status)
+                    .bind(c.status)
                     .bind(&c.phones);
             }
             query.execute(&mut *self.conn).await?;

@@ -200,11 +200,11 @@ async fn offer_create_and_the_development_shortcut() {
         let account = dinhdanh_server::store::Account {
             id: "acc-an".into(),
             webauthn_user_id: "user-an".into(),
-            role: "citizen".into(),
+            role: dinhdanh_server::store::AccountRole::Citizen,
             id_number: Some("001090012345".into()),
             display_name: "Nguyễn Văn An".into(),
             phone: None,
-            assurance_level: 1,
+            assurance_level: dinhdanh_server::store::AssuranceLevel::One,
             created_at: 0,
         };
         let event = dinhdanh_server::domain::audit::event(

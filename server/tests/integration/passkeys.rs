@@ -234,7 +234,7 @@ async fn staff_invitation_registers_an_officer_passkey() {
         .unwrap();
         let invitation = dinhdanh_server::domain::staff::add(
             &services,
-            dinhdanh_server::domain::sessions::Role::Officer,
+            dinhdanh_server::store::AccountRole::Officer,
             "Trung úy Hoàng Văn Nam",
         )
         .await

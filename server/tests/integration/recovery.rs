@@ -345,9 +345,9 @@ async fn level_and_valid_copies(app: &TestApp, account_id: &str) -> (i64, usize)
         .await
         .unwrap()
         .iter()
-        .filter(|c| c.status == 0)
+        .filter(|c| c.status == dinhdanh_server::store::CredentialStatus::Valid)
         .count();
-    (account.assurance_level, valid)
+    (account.assurance_level.as_i64(), valid)
 }
 
 #[tokio::test]

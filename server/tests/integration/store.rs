@@ -52,7 +52,7 @@ async fn import_validates_each_row_and_reports_line_and_reason() {
         assert_eq!(reasons, expected);
         let ngoc = store.citizen("079195000123").await.unwrap().unwrap();
         assert_eq!(ngoc.full_name, "Trần Thị Bích Ngọc");
-        assert_eq!(ngoc.status, "living");
+        assert_eq!(ngoc.status, dinhdanh_server::store::CitizenStatus::Living);
         assert_eq!(store.citizen_count().await.unwrap(), 2);
     }
 }
@@ -85,7 +85,7 @@ async fn reimport_updates_changed_records_and_records_what_changed() {
             db.name
         );
         let an = store.citizen("001090012345").await.unwrap().unwrap();
-        assert_eq!(an.status, "deceased");
+        assert_eq!(an.status, dinhdanh_server::store::CitizenStatus::Deceased);
         assert_eq!(an.place_of_residence, "Số 99 Trần Phú, Hà Nội");
         let changes = store.registry_changes("001090012345").await.unwrap();
         assert_eq!(changes.len(), 1);
@@ -488,7 +488,10 @@ async fn an_unsupported_database_url_is_refused() {
 /// whatever the interleaving, every copy is recorded, and the audit chains stay intact.
 #[tokio::test]
 async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
-    use dinhdanh_server::store::{Account, CredentialRecord, Issuance, StoreError};
+    use dinhdanh_server::store::{
+        Account, AccountRole, AssuranceLevel, CredentialRecord, CredentialStatus, Issuance,
+        StoreError,
+    };
     fn copy(list_id: i64, idx: i64, account: &str) -> CredentialRecord {
         CredentialRecord {
             list_id,
@@ -496,7 +499,7 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
             account_id: account.into(),
             kind: "pid".into(),
             device_id: None,
-            status: 0,
+            status: CredentialStatus::Valid,
             issued_at: 0,
             expires_at: 1,
         }
@@ -509,11 +512,11 @@ async fn group_commit_uses_each_nonce_once_and_keeps_the_audit_chains() {
             let account = Account {
                 id: format!("account-{i}"),
                 webauthn_user_id: format!("user-{i}"),
-                role: "citizen".into(),
+                role: AccountRole::Citizen,
                 id_number: Some(id_number.into()),
                 display_name: "Test".into(),
                 phone: None,
-                assurance_level: 2,
+                assurance_level: AssuranceLevel::Two,
                 created_at: 0,
             };
             let event = audit::event("operator", "account.created", &account.id, json!({}));

@@ -17,7 +17,7 @@ use crate::{
     domain::sessions::Principal,
     platform::config::WalletClient,
     platform::secrets,
-    store::{AuthorizationRequest, StoreError},
+    store::{AssuranceLevel, AuthorizationRequest, ConfigurationIds, StoreError},
 };
 
 /// The prefix of `request_uri` values (RFC 9126 section 2.2).
@@ -181,7 +181,7 @@ pub async fn push(
         redirect_uri,
         code_challenge,
         dpop_jkt: dpop.map(|p| p.jkt.clone()),
-        configuration_ids: json!(ids).to_string(),
+        configuration_ids: ConfigurationIds(ids),
         state: request.state.clone(),
         created_at: now,
         expires_at: now + REQUEST_TTL,
@@ -281,7 +281,7 @@ pub async fn approve(
         .issuance_account(&principal.account.id)
         .await?
         .ok_or(ApprovalError::BelowLevel2)?;
-    if account.assurance_level < 2 || account.closed_at.is_some() {
+    if account.assurance_level < AssuranceLevel::Two || account.closed_at.is_some() {
         return Err(ApprovalError::BelowLevel2);
     }
     let code = secrets::token();
@@ -289,7 +289,11 @@ pub async fn approve(
         &account.id,
         "authorization.approved",
         &account.id,
-        json!({ "client_id": request.client_id, "configurations": request.configuration_ids }),
+        // The entry keeps the form earlier entries have: the list as its JSON text, a string.
+        json!({
+            "client_id": request.client_id,
+            "configurations": request.configuration_ids.to_text(),
+        }),
     );
     if !services
         .store
@@ -372,8 +376,7 @@ pub async fn token(
         ));
     }
     let account_id = request.account_id.ok_or_else(invalid)?;
-    let configuration_ids: Vec<String> = serde_json::from_str(&request.configuration_ids)
-        .map_err(|_| StoreError::Corrupt("authorization configurations"))?;
+    let configuration_ids = request.configuration_ids.0;
     let ttl = services.config.issuance.token_ttl_seconds;
     let grant = AccessGrant {
         account_id,

@@ -176,7 +176,7 @@ pub fn check_document(kind: CredentialKind, own: &Map<String, Value>) -> Result<
         sex: "male".into(),
         place_of_origin: "Hà Nội".into(),
         place_of_residence: "Hà Nội".into(),
-        status: "living".into(),
+        status: crate::store::CitizenStatus::Living,
         phones: None,
     };
     let mut claims = person(kind, &example);
@@ -196,7 +196,7 @@ mod tests {
             sex: "female".into(),
             place_of_origin: "Xã Phù Đổng, Huyện Gia Lâm, Hà Nội".into(),
             place_of_residence: "12 Tràng Tiền, Phường Hoàn Kiếm, Hà Nội".into(),
-            status: "living".into(),
+            status: crate::store::CitizenStatus::Living,
             phones: None,
         }
     }

@@ -10,8 +10,7 @@ use crate::{
     Services,
     domain::audit,
     domain::consequences,
-    domain::status::{INVALID, SUSPENDED, VALID},
-    store::{Account, CredentialRecord, CredentialScope, StoreError},
+    store::{Account, CredentialRecord, CredentialScope, CredentialStatus, StoreError},
 };
 
 /// A lifecycle failure.
@@ -44,11 +43,11 @@ pub enum CopyAction {
 }
 
 impl CopyAction {
-    fn status(self) -> i64 {
+    fn status(self) -> CredentialStatus {
         match self {
-            Self::Revoke => INVALID,
-            Self::Suspend => SUSPENDED,
-            Self::Reinstate => VALID,
+            Self::Revoke => CredentialStatus::Invalid,
+            Self::Suspend => CredentialStatus::Suspended,
+            Self::Reinstate => CredentialStatus::Valid,
         }
     }
 
@@ -98,9 +97,9 @@ impl CredentialView {
             id: format!("{}.{}", record.list_id, record.idx),
             kind: record.kind.clone(),
             status: match record.status {
-                VALID => "valid",
-                SUSPENDED => "suspended",
-                _ => "revoked",
+                CredentialStatus::Valid => "valid",
+                CredentialStatus::Suspended => "suspended",
+                CredentialStatus::Invalid => "revoked",
             },
             status_list: crate::domain::status::list_uri(&services.public_url, record.list_id),
             idx: record.idx,
@@ -133,11 +132,13 @@ pub async fn change_copy(
         .await?
         .ok_or(LifecycleError::NotFound)?;
     match (record.status, action) {
-        (INVALID, _) => return Err(LifecycleError::Conflict("the credential is revoked")),
-        (VALID, CopyAction::Reinstate) => {
+        (CredentialStatus::Invalid, _) => {
+            return Err(LifecycleError::Conflict("the credential is revoked"));
+        }
+        (CredentialStatus::Valid, CopyAction::Reinstate) => {
             return Err(LifecycleError::Conflict("the credential is not suspended"));
         }
-        (SUSPENDED, CopyAction::Suspend) => {
+        (CredentialStatus::Suspended, CopyAction::Suspend) => {
             return Err(LifecycleError::Conflict(
                 "the credential is suspended already",
             ));
@@ -187,7 +188,7 @@ pub async fn revoke_all(
             &CredentialScope::Account {
                 account_id: account_id.to_owned(),
             },
-            INVALID,
+            CredentialStatus::Invalid,
             &event,
         )
         .await?)

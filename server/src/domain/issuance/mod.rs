@@ -34,9 +34,12 @@ pub use self::error::OauthError;
 use crate::{
     Services,
     domain::audit,
-    domain::status::{self, VALID},
+    domain::status,
     platform::secrets,
-    store::{Account, CredentialRecord, DeviceKey, Issuance, IssuanceAccount, Offer, StoreError},
+    store::{
+        Account, AssuranceLevel, ConfigurationIds, CredentialRecord, CredentialStatus, DeviceKey,
+        Issuance, IssuanceAccount, Offer, StoreError,
+    },
 };
 
 /// Length of transaction codes (digits).
@@ -104,7 +107,7 @@ async fn check_eligible(
     if account.closed_at.is_some() {
         return Err(OfferError::Closed);
     }
-    if account.assurance_level < 2 {
+    if account.assurance_level < AssuranceLevel::Two {
         return Err(OfferError::BelowLevel2);
     }
     let documents = services
@@ -145,7 +148,7 @@ pub async fn create_offer(
     let offer = Offer {
         id: secrets::id(),
         account_id: account_id.to_owned(),
-        configuration_ids: json!(ids).to_string(),
+        configuration_ids: ConfigurationIds(ids.clone()),
         code_hash: Some(secrets::token_hash(&code)),
         tx_code_hash: Some(tx_code_mac(services, &code, &tx_code)),
         attempts: 0,
@@ -197,8 +200,7 @@ pub async fn collect_pending_offers(
     let now = crate::platform::clock::now();
     let mut out = Vec::new();
     for offer in services.store.pending_offers(&account.id, now).await? {
-        let ids: Vec<String> = serde_json::from_str(&offer.configuration_ids)
-            .map_err(|_| StoreError::Corrupt("offer configurations"))?;
+        let ids = offer.configuration_ids.0.clone();
         let code = secrets::token();
         let tx_code = secrets::six_digit_code();
         let expires_at = now + services.config.issuance.offer_ttl_seconds;
@@ -448,8 +450,7 @@ pub async fn token(
     if !services.store.redeem_offer(&offer.id, now, &event).await? {
         return Err(invalid());
     }
-    let configuration_ids: Vec<String> = serde_json::from_str(&offer.configuration_ids)
-        .map_err(|_| StoreError::Corrupt("offer configurations"))?;
+    let configuration_ids = offer.configuration_ids.0;
     let ttl = services.config.issuance.token_ttl_seconds;
     let grant = AccessGrant {
         account_id: offer.account_id,
@@ -614,7 +615,7 @@ pub async fn credential(
             "the account is closed".into(),
         ));
     }
-    if account.assurance_level < 2 {
+    if account.assurance_level < AssuranceLevel::Two {
         return Err(OauthError::CredentialRequestDenied(
             "credentials are issued to level-2 accounts only".into(),
         ));
@@ -675,7 +676,7 @@ pub async fn credential(
             account_id: account.id.clone(),
             kind: kind.id().to_owned(),
             device_id: device_id.clone(),
-            status: VALID,
+            status: CredentialStatus::Valid,
             issued_at: now,
             expires_at,
         });

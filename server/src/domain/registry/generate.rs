@@ -5,7 +5,7 @@
 use std::{collections::HashSet, io::Write};
 
 use super::id_number::{PROVINCES, Sex, compose};
-use crate::store::Citizen;
+use crate::store::{Citizen, CitizenStatus};
 
 /// Family names with rough population weights (per mille).
 const FAMILY: [(&str, u32); 16] = [
@@ -143,11 +143,10 @@ impl Generator {
             place_of_origin: format!("Tỉnh {province_name}"),
             place_of_residence: format!("Số {number} {street}, {residence_province}"),
             status: if self.rng.below(200) == 0 {
-                "deceased"
+                CitizenStatus::Deceased
             } else {
-                "living"
-            }
-            .to_owned(),
+                CitizenStatus::Living
+            },
             phones,
         }
     }
@@ -199,7 +198,7 @@ pub fn documents(citizen: &Citizen, all: bool) -> Vec<SyntheticDocument> {
     use serde_json::json;
     let mut rng = SplitMix(citizen.id_number.parse::<u64>().unwrap_or(0) ^ 0x646f_6373);
     let mut out = Vec::new();
-    if citizen.status != "living" {
+    if citizen.status != CitizenStatus::Living {
         return out;
     }
     let year: i32 = citizen.date_of_birth[..4].parse().unwrap_or(1990);

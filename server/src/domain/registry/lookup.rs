@@ -86,7 +86,7 @@ impl From<Citizen> for CitizenRecord {
             sex: citizen.sex,
             place_of_origin: citizen.place_of_origin,
             place_of_residence: citizen.place_of_residence,
-            status: citizen.status,
+            status: citizen.status.as_str().to_owned(),
         }
     }
 }

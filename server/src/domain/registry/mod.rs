@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::borrow::Cow;
 
 use self::id_number::{IdNumberError, Sex};
-use crate::store::Citizen;
+use crate::store::{Citizen, CitizenStatus};
 
 /// One row of the import contract, as read (NDJSON object or CSV record): a citizen record, or
 /// (NDJSON only) a document of a credential kind when `document` is present. Other fields are
@@ -239,8 +239,8 @@ impl ImportRow<'_> {
             "place_of_residence",
         )?;
         let status = match self.status.as_deref().map(str::trim) {
-            None | Some("") | Some("living") => "living",
-            Some("deceased") => "deceased",
+            None | Some("") | Some("living") => CitizenStatus::Living,
+            Some("deceased") => CitizenStatus::Deceased,
             Some(_) => return Err(RecordError::Status),
         };
         let phones = match &self.phones {
@@ -254,7 +254,7 @@ impl ImportRow<'_> {
             sex: sex.as_str().to_owned(),
             place_of_origin,
             place_of_residence,
-            status: status.to_owned(),
+            status,
             phones,
         })
     }
@@ -279,7 +279,7 @@ mod tests {
     fn a_valid_row() {
         let citizen = row(GOOD).unwrap();
         assert_eq!(citizen.full_name, "Nguyễn Văn An");
-        assert_eq!(citizen.status, "living");
+        assert_eq!(citizen.status, CitizenStatus::Living);
     }
 
     #[test]

@@ -134,8 +134,8 @@ async fn account(
         "<section><h2>Tài khoản / My account</h2><dl id=\"account\"><dt>Họ và tên / Name</dt><dd id=\"display-name\">{}</dd>\
          <dt>Vai trò / Role</dt><dd id=\"role\">{}</dd><dt>Mức định danh / Assurance level</dt><dd id=\"level\">{}</dd>",
         escape(&a.display_name),
-        escape(&a.role),
-        a.assurance_level
+        escape(a.role.as_str()),
+        a.assurance_level.as_i64()
     );
     if let Some(id) = &a.id_number {
         body.push_str(&format!(
@@ -336,8 +336,8 @@ async fn authorize(
             return response;
         }
     };
-    let ids: Vec<String> = serde_json::from_str(&request.configuration_ids).unwrap_or_default();
-    let kinds: String = ids
+    let kinds: String = request
+        .configuration_ids
         .iter()
         .filter_map(|id| dinhdanh_sdk::vc::CredentialKind::from_id(id))
         .map(|k| format!("<li>{} / {}</li>", escape(k.name_vi()), escape(k.name_en())))

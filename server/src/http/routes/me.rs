@@ -48,9 +48,9 @@ pub(super) async fn account(Auth(principal): Auth<SIGNED_IN>) -> Json<AccountVie
     let a = principal.account;
     Json(AccountView {
         account_id: a.id,
-        role: a.role,
+        role: a.role.as_str().to_owned(),
         display_name: a.display_name,
-        assurance_level: a.assurance_level,
+        assurance_level: a.assurance_level.as_i64(),
         id_number: a.id_number,
         phone: a.phone.as_deref().map(crate::platform::sms::masked),
         created_at: crate::platform::clock::rfc3339(a.created_at),

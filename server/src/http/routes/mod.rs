@@ -360,7 +360,7 @@ impl SessionCreated {
         Self {
             account_id: account.id.clone(),
             role: issued.role.as_str().to_owned(),
-            assurance_level: account.assurance_level,
+            assurance_level: account.assurance_level.as_i64(),
             token: issued.token.clone(),
             expires_at: crate::platform::clock::rfc3339(issued.expires_at),
         }

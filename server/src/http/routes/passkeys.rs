@@ -141,7 +141,7 @@ pub(super) async fn finish_registration(
     }
     // The setup session has done its one job: replace it with a signed-in session.
     sessions::end(services, &principal).await?;
-    let role = Role::parse(&principal.account.role).unwrap_or(Role::Citizen);
+    let role = Role::from(principal.account.role);
     let issued =
         sessions::issue(services, &principal.account, role, "passkey_registration").await?;
     let session = Some(SessionCreated::new(&principal.account, &issued));
@@ -183,7 +183,7 @@ pub(super) async fn finish_sign_in(
     Json(body): Json<FinishSignIn>,
 ) -> Result<Response, ApiError> {
     let account = passkeys::finish_sign_in(&state.services, &ceremony_id, &body.credential).await?;
-    let role = Role::parse(&account.role).ok_or_else(|| ApiError::internal(&"account role"))?;
+    let role = Role::from(account.role);
     let issued = sessions::issue(&state.services, &account, role, "passkey").await?;
     Ok(session_response(&state, &account, &issued))
 }

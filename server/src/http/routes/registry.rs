@@ -92,7 +92,7 @@ pub(super) async fn staff(
             .into_iter()
             .map(|a| StaffView {
                 account_id: a.id,
-                role: a.role,
+                role: a.role.as_str().to_owned(),
                 display_name: a.display_name,
                 created_at: crate::platform::clock::rfc3339(a.created_at),
             })

@@ -60,7 +60,7 @@ async fn insert_account(tx: &mut Tx, account: &Account) -> Result<(), StoreError
     )
     .bind(&account.id)
     .bind(&account.webauthn_user_id)
-    .bind(&account.role)
+    .bind(account.role)
     .bind(&account.id_number)
     .bind(&account.display_name)
     .bind(&account.phone)

@@ -5,8 +5,8 @@
 
 use super::{Db, Pool, append_in, begin_write, insert_offer_in, set_status_in};
 use crate::store::{
-    AccountState, Consequences, CredentialScope, RegistryChangeFacts, RegistryDecision, Revocation,
-    StoreError,
+    AccountState, AssuranceLevel, CitizenStatus, Consequences, CredentialScope, CredentialStatus,
+    RegistryChangeFacts, RegistryDecision, Revocation, StoreError,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -16,7 +16,7 @@ pub(in crate::store) async fn account_state_in(
     conn: &mut Conn,
     account_id: &str,
 ) -> Result<AccountState, StoreError> {
-    let assurance_level: i64 =
+    let assurance_level: AssuranceLevel =
         sqlx::query_scalar("SELECT assurance_level FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_one(&mut *conn)
@@ -82,14 +82,14 @@ pub(in crate::store) async fn apply_in(
                     account_id: account_id.to_owned(),
                     kind: kind.clone(),
                 };
-                set_status_in(conn, &scope, 1).await?;
+                set_status_in(conn, &scope, CredentialStatus::Invalid).await?;
             }
         }
         Revocation::Device(device_id) => {
             let scope = CredentialScope::Device {
                 device_id: device_id.clone(),
             };
-            set_status_in(conn, &scope, 1).await?;
+            set_status_in(conn, &scope, CredentialStatus::Invalid).await?;
         }
     }
     if consequences.lower_to_level1 {
@@ -140,7 +140,7 @@ pub(in crate::store) async fn apply_registry_changes(
     now: i64,
     decide: RegistryDecision<'_>,
 ) -> Result<(), StoreError> {
-    let changes: Vec<(String, String, String)> = sqlx::query_as(
+    let changes: Vec<(String, CitizenStatus, String)> = sqlx::query_as(
         "SELECT a.id, c.status, rc.changed_fields FROM registry_changes rc \
          JOIN accounts a ON a.id_number = rc.id_number \
          JOIN citizens c ON c.id_number = rc.id_number \
@@ -149,7 +149,7 @@ pub(in crate::store) async fn apply_registry_changes(
     .bind(import_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut accounts: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut accounts: Vec<(String, CitizenStatus, Vec<String>)> = Vec::new();
     for (account, status, fields) in changes {
         match accounts.last_mut() {
             Some((last, _, all)) if *last == account => all.push(fields),

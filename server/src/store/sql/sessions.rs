@@ -17,7 +17,7 @@ pub(in crate::store) async fn insert_session(
     )
         .bind(&session.token_hash)
         .bind(&session.account_id)
-        .bind(&session.role)
+        .bind(session.role)
         .bind(session.created_at)
         .bind(session.expires_at)
         .bind(&session.ceremony_id)

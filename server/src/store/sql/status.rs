@@ -6,7 +6,8 @@ use sqlx::AssertSqlSafe;
 
 use super::{Db, Pool, append_in, begin_write};
 use crate::store::{
-    AuditEvent, CredentialRecord, CredentialScope, StatusBlock, StatusListRow, StoreError,
+    AuditEvent, CredentialRecord, CredentialScope, CredentialStatus, StatusBlock, StatusListRow,
+    StoreError,
 };
 
 pub(in crate::store) async fn reserve_status_indexes(
@@ -86,11 +87,11 @@ pub(in crate::store) async fn credential(
 }
 
 /// Sets the status of the credentials `scope` selects, inside `tx`, and moves the version of
-/// every list that changed. Revoked (1) is final; suspended (2) may return to valid (0).
+/// every list that changed. Revoked (`INVALID`, 1) is final; suspended may return to valid.
 pub(in crate::store) async fn set_status_in(
     tx: &mut <Db as sqlx::Database>::Connection,
     scope: &CredentialScope,
-    status: i64,
+    status: CredentialStatus,
 ) -> Result<u64, StoreError> {
     let (filter, first, second) = match scope {
         CredentialScope::Copy { list_id, idx } => (
@@ -146,7 +147,7 @@ enum ScopeValue {
 pub(in crate::store) async fn set_credential_status(
     pool: &Pool,
     scope: &CredentialScope,
-    status: i64,
+    status: CredentialStatus,
     audit: &AuditEvent,
 ) -> Result<u64, StoreError> {
     let mut tx = begin_write(pool).await?;
@@ -173,7 +174,7 @@ pub(in crate::store) async fn status_list(
 pub(in crate::store) async fn status_entries(
     pool: &Pool,
     list_id: i64,
-) -> Result<Vec<(i64, i64)>, StoreError> {
+) -> Result<Vec<(i64, CredentialStatus)>, StoreError> {
     Ok(
         sqlx::query_as("SELECT idx, status FROM credentials WHERE list_id = $1 AND status <> 0")
             .bind(list_id)

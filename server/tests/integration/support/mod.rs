@@ -334,6 +334,7 @@ pub async fn staff_session(app: &TestApp, role: dinhdanh_server::domain::session
         ORIGIN.to_owned(),
     )
     .unwrap();
+    let role = role.account_role().expect("a staff role");
     let invitation = dinhdanh_server::domain::staff::add(&services, role, "Staff")
         .await
         .unwrap();
