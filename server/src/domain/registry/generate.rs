@@ -5,7 +5,7 @@
 use std::{collections::HashSet, io::Write};
 
 use super::id_number::{PROVINCES, Sex, compose};
-use crate::store::Citizen;
+use crate::{platform::progress::Progress, store::Citizen};
 
 /// Family names with rough population weights (per mille).
 const FAMILY: [(&str, u32); 16] = [
@@ -288,8 +288,20 @@ pub fn write_ndjson(
     count: u64,
     with_documents: bool,
 ) -> std::io::Result<()> {
+    write_ndjson_watched(out, seed, count, with_documents, &Progress::hidden())
+}
+
+/// [`write_ndjson`], counting each citizen written in `progress`.
+pub fn write_ndjson_watched(
+    out: &mut impl Write,
+    seed: u64,
+    count: u64,
+    with_documents: bool,
+    progress: &Progress,
+) -> std::io::Result<()> {
     let mut generator = Generator::new(seed);
     for _ in 0..count {
+        progress.rows(1);
         let citizen = generator.citizen();
         serde_json::to_writer(&mut *out, &citizen)?;
         out.write_all(b"\n")?;
