@@ -392,6 +392,7 @@ const SIGTERM: u8 = 15;
 
 /// Listens for SIGINT and SIGTERM from now on (instead of their dying at once): the first sets
 /// `stop` and records its number in `received`, a second exits.
+#[cfg(unix)]
 fn watch_signals(
     stop: Arc<AtomicBool>,
     received: Arc<AtomicU8>,
@@ -417,6 +418,25 @@ fn watch_signals(
                     "dinhdanh-server: exiting at once: as after kill -9, the registry holds all of this import or none of it",
                 );
                 std::process::exit(128 + i32::from(number));
+            }
+        }
+    }))
+}
+
+/// Elsewhere Ctrl-C alone, told as SIGINT.
+#[cfg(not(unix))]
+fn watch_signals(
+    stop: Arc<AtomicBool>,
+    received: Arc<AtomicU8>,
+    progress: Progress,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    Ok(tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if received.swap(SIGINT, Ordering::Relaxed) == 0 {
+                stop.store(true, Ordering::Relaxed);
+                progress.note("dinhdanh-server: stopping the import, nothing will be committed");
+            } else {
+                std::process::exit(128 + i32::from(SIGINT));
             }
         }
     }))

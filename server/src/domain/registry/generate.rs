@@ -301,7 +301,6 @@ pub fn write_ndjson_watched(
 ) -> std::io::Result<()> {
     let mut generator = Generator::new(seed);
     for _ in 0..count {
-        progress.rows(1);
         let citizen = generator.citizen();
         serde_json::to_writer(&mut *out, &citizen)?;
         out.write_all(b"\n")?;
@@ -314,6 +313,7 @@ pub fn write_ndjson_watched(
                 out.write_all(b"\n")?;
             }
         }
+        progress.rows(1);
     }
     out.flush()
 }
