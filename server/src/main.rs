@@ -1,6 +1,14 @@
 //! `dinhdanh-server`: serve the identity server, or run an operator command.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU8, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -12,7 +20,10 @@ use dinhdanh_server::{
         import::{self, Format},
     },
     domain::staff,
-    platform::config::Config,
+    platform::{
+        config::Config,
+        progress::{Progress, Unit},
+    },
     store::AccountRole,
 };
 
@@ -110,6 +121,8 @@ enum RegistryCommand {
         /// Override the format the extension implies.
         #[arg(long, value_enum)]
         format: Option<Format>,
+        #[command(flatten)]
+        progress: ProgressArgs,
     },
     /// Generate synthetic citizens as NDJSON.
     Generate {
@@ -125,7 +138,23 @@ enum RegistryCommand {
         /// Also write each citizen's synthetic documents (driving licence, ...) as document rows.
         #[arg(long)]
         documents: bool,
+        #[command(flatten)]
+        progress: ProgressArgs,
     },
+}
+
+#[derive(Debug, Args)]
+struct ProgressArgs {
+    /// Seconds between progress lines on stderr when it is not a terminal (a terminal shows a
+    /// progress bar instead).
+    #[arg(long, default_value_t = 10, env = "DINHDANH_PROGRESS_SECONDS")]
+    progress_seconds: u64,
+}
+
+impl ProgressArgs {
+    fn interval(&self) -> Duration {
+        Duration::from_secs(self.progress_seconds.max(1))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,31 +229,46 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let applied = store.migrate().await?;
             println!("{}", serde_json::json!({ "applied": applied }));
         }
-        Command::Registry(RegistryCommand::Import { file, format }) => {
+        Command::Registry(RegistryCommand::Import {
+            file,
+            format,
+            progress,
+        }) => {
             let store = setup::store(&config, dir).await?;
-            let report = import::import_file(&store, &config.issuance, &file, format)
-                .await
-                .with_context(|| format!("importing {}", file.display()))?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            let code = import_registry(&store, &config, &file, format, progress.interval()).await;
+            store.close().await;
+            return code;
         }
         Command::Registry(RegistryCommand::Generate {
             count,
             out,
             seed,
             documents,
-        }) => match out {
-            Some(path) => {
-                let file =
-                    std::fs::File::create(&path).with_context(|| path.display().to_string())?;
-                generate::write_ndjson(&mut std::io::BufWriter::new(file), seed, count, documents)?;
+            progress,
+        }) => {
+            let progress = Progress::start("generating", Unit::Rows, count, progress.interval());
+            match out {
+                Some(path) => {
+                    let file =
+                        std::fs::File::create(&path).with_context(|| path.display().to_string())?;
+                    generate::write_ndjson_watched(
+                        &mut std::io::BufWriter::new(file),
+                        seed,
+                        count,
+                        documents,
+                        &progress,
+                    )?;
+                }
+                None => generate::write_ndjson_watched(
+                    &mut std::io::BufWriter::new(std::io::stdout().lock()),
+                    seed,
+                    count,
+                    documents,
+                    &progress,
+                )?,
             }
-            None => generate::write_ndjson(
-                &mut std::io::BufWriter::new(std::io::stdout().lock()),
-                seed,
-                count,
-                documents,
-            )?,
-        },
+            progress.finish("done");
+        }
         Command::Officer(StaffCommand::Add { name }) => {
             add_staff(config, dir, AccountRole::Officer, &name).await?
         }
@@ -289,6 +333,113 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `registry import`: a progress display on stderr, the report on stdout. The first SIGINT or
+/// SIGTERM stops the import before its commit (nothing written, exit 128 + the signal's number);
+/// a second one exits at once, which like `kill -9` leaves the registry with all of the import
+/// or none of it.
+async fn import_registry(
+    store: &dinhdanh_server::store::Store,
+    config: &Config,
+    file: &std::path::Path,
+    format: Option<Format>,
+    interval: Duration,
+) -> anyhow::Result<ExitCode> {
+    // An unreadable file is reported by the import itself.
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    let progress = Progress::start("importing", Unit::Bytes, size, interval);
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicU8::new(0));
+    let signals = watch_signals(stop.clone(), received.clone(), progress.clone())?;
+    let result =
+        import::import_file_watched(store, &config.issuance, file, format, &progress, &stop).await;
+    signals.abort();
+    progress.finish(match &result {
+        Ok(_) => "done",
+        Err(import::ImportError::Interrupted) => "interrupted",
+        Err(_) => "failed",
+    });
+    match result {
+        Ok(report) => {
+            if received.load(Ordering::Relaxed) != 0 {
+                eprintln!(
+                    "dinhdanh-server: the signal came after the import was committed: it is complete"
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(import::ImportError::Interrupted) => {
+            let signal = received.load(Ordering::Relaxed);
+            eprintln!(
+                "dinhdanh-server: importing {} interrupted by {}: nothing was imported, the registry is as it was",
+                file.display(),
+                if signal == SIGTERM {
+                    "SIGTERM"
+                } else {
+                    "SIGINT"
+                }
+            );
+            Ok(ExitCode::from(128 + signal))
+        }
+        Err(error) => Err(error).with_context(|| format!("importing {}", file.display())),
+    }
+}
+
+const SIGINT: u8 = 2;
+const SIGTERM: u8 = 15;
+
+/// Listens for SIGINT and SIGTERM from now on (instead of their dying at once): the first sets
+/// `stop` and records its number in `received`, a second exits.
+#[cfg(unix)]
+fn watch_signals(
+    stop: Arc<AtomicBool>,
+    received: Arc<AtomicU8>,
+    progress: Progress,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let number = tokio::select! {
+                Some(()) = interrupt.recv() => SIGINT,
+                Some(()) = terminate.recv() => SIGTERM,
+                else => return,
+            };
+            if received.swap(number, Ordering::Relaxed) == 0 {
+                stop.store(true, Ordering::Relaxed);
+                progress.note(
+                    "dinhdanh-server: stopping the import, nothing will be committed (a second interrupt exits at once)",
+                );
+            } else {
+                progress.note(
+                    "dinhdanh-server: exiting at once: as after kill -9, the registry holds all of this import or none of it",
+                );
+                std::process::exit(128 + i32::from(number));
+            }
+        }
+    }))
+}
+
+/// Elsewhere Ctrl-C alone, told as SIGINT.
+#[cfg(not(unix))]
+fn watch_signals(
+    stop: Arc<AtomicBool>,
+    received: Arc<AtomicU8>,
+    progress: Progress,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    Ok(tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if received.swap(SIGINT, Ordering::Relaxed) == 0 {
+                stop.store(true, Ordering::Relaxed);
+                progress.note("dinhdanh-server: stopping the import, nothing will be committed");
+            } else {
+                std::process::exit(128 + i32::from(SIGINT));
+            }
+        }
+    }))
 }
 
 /// The services for an operator command: the public URL from the flag, the configuration, or

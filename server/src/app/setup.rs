@@ -186,7 +186,10 @@ pub async fn seed_registry(store: &Store, count: u64) -> Result<u64, StoreError>
         now,
         crate::platform::config::IssuanceSettings::default().pending_offer_ttl_seconds,
     );
-    import.commit("synthetic seed", 0, now, &decide).await?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    import
+        .commit("synthetic seed", 0, now, &decide, &never)
+        .await?;
     Ok(count)
 }
 

@@ -82,7 +82,7 @@ pub struct Confirmed {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnrolmentError {
-    /// The ID number is malformed.
+    /// The ID number is malformed, or its year digits contradict the date of birth.
     #[error("invalid ID number: {0}")]
     IdNumber(id_number::IdNumberError),
     /// The date of birth is not a past `YYYY-MM-DD` date.
@@ -148,7 +148,12 @@ pub async fn start(
     purpose: Purpose,
 ) -> Result<Started, EnrolmentError> {
     id_number::check_format(&request.id_number).map_err(EnrolmentError::IdNumber)?;
-    parse_date(&request.date_of_birth, today()).ok_or(EnrolmentError::DateOfBirth)?;
+    let (year_of_birth, _, _) =
+        parse_date(&request.date_of_birth, today()).ok_or(EnrolmentError::DateOfBirth)?;
+    // The ID number encodes the year of birth: a typo in either is told at once, from the input
+    // alone (nothing about the registry), rather than by a code that never comes.
+    id_number::check_year_of_birth(&request.id_number, year_of_birth)
+        .map_err(EnrolmentError::IdNumber)?;
     let full_name = names::canonical(&request.full_name);
     if full_name.is_empty() || full_name.chars().count() > 200 {
         return Err(EnrolmentError::FullName);

@@ -1,5 +1,7 @@
 //! A registry import in progress, on either engine.
 
+use std::sync::atomic::AtomicBool;
+
 use super::{
     Citizen, MergeOutcome, RegistryDecision, StagedDocument, StoreError, postgres, sqlite,
 };
@@ -31,16 +33,20 @@ impl RegistryImport {
 
     /// Merges the staged records into the registry, records the changes, applies the
     /// consequences `decide` gives each changed account, and commits: all in one transaction.
+    /// Once `stop` is set (it is looked at between the merge's statements and just before the
+    /// commit) the transaction is rolled back instead and the answer is `None`: the registry is
+    /// as it was.
     pub async fn commit(
         self,
         source: &str,
         rejected: i64,
         now: i64,
         decide: RegistryDecision<'_>,
-    ) -> Result<MergeOutcome, StoreError> {
+        stop: &AtomicBool,
+    ) -> Result<Option<MergeOutcome>, StoreError> {
         match self {
-            Self::Sqlite(import) => import.commit(source, rejected, now, decide).await,
-            Self::Postgres(import) => import.commit(source, rejected, now, decide).await,
+            Self::Sqlite(import) => import.commit(source, rejected, now, decide, stop).await,
+            Self::Postgres(import) => import.commit(source, rejected, now, decide, stop).await,
         }
     }
 }

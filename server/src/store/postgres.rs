@@ -1,5 +1,7 @@
 //! The PostgreSQL backend (production).
 
+use std::sync::atomic::AtomicBool;
+
 use sqlx::{Postgres, pool::PoolConnection};
 
 use super::{Citizen, MergeOutcome, StagedDocument, StoreError};
@@ -189,19 +191,26 @@ impl Import {
         rejected: i64,
         now: i64,
         decide: super::RegistryDecision<'_>,
-    ) -> Result<MergeOutcome, StoreError> {
+        stop: &AtomicBool,
+    ) -> Result<Option<MergeOutcome>, StoreError> {
         sqlx::query("ANALYZE registry_staging")
             .execute(&mut *self.conn)
             .await?;
         let counts = {
             let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-            let counts = merge_staged(&mut tx, source, rejected, now, decide).await?;
-            tx.commit().await?;
+            let counts = merge_staged(&mut tx, source, rejected, now, decide, stop).await?;
+            match counts {
+                Some(_) => tx.commit().await?,
+                None => tx.rollback().await?,
+            }
             counts
         };
         sqlx::raw_sql("DROP TABLE registry_staging; DROP TABLE document_staging")
             .execute(&mut *self.conn)
             .await?;
+        if counts.is_none() {
+            return Ok(None);
+        }
         // A bulk load leaves the vacuum of its rows (hint bits, visibility map) and fresh planner
         // statistics to autovacuum, which would then compete with the first requests served.
         // Done here, the import ends with the registry ready to serve at full speed.

@@ -1,5 +1,7 @@
 //! The SQLite backend (WAL; the embedded default).
 
+use std::sync::atomic::AtomicBool;
+
 use sqlx::{AssertSqlSafe, Sqlite, pool::PoolConnection};
 
 use super::{Citizen, MergeOutcome, StagedDocument, StoreError};
@@ -205,7 +207,8 @@ impl Import {
         rejected: i64,
         now: i64,
         decide: super::RegistryDecision<'_>,
-    ) -> Result<MergeOutcome, StoreError> {
+        stop: &AtomicBool,
+    ) -> Result<Option<MergeOutcome>, StoreError> {
         let counts = {
             // The merge writes up to millions of index pages: give this connection a large page
             // cache for it (the pool's default again below).
@@ -213,8 +216,11 @@ impl Import {
                 .execute(&mut *self.conn)
                 .await?;
             let mut tx = sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE").await?;
-            let counts = merge_staged(&mut tx, source, rejected, now, decide).await?;
-            tx.commit().await?;
+            let counts = merge_staged(&mut tx, source, rejected, now, decide, stop).await?;
+            match counts {
+                Some(_) => tx.commit().await?,
+                None => tx.rollback().await?,
+            }
             counts
         };
         sqlx::raw_sql(

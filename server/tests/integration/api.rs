@@ -70,6 +70,41 @@ async fn enrolment_does_not_reveal_whether_an_id_number_exists() {
     }
 }
 
+/// An ID number whose century and year digits contradict the date of birth is refused at once,
+/// for an enrolment and a recovery alike, before any rate limit or registry read; a consistent
+/// number is answered as before whether or not the registry knows it.
+#[tokio::test]
+async fn an_id_number_contradicting_the_date_of_birth_is_refused_at_once() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        // Nguyễn Văn An (born 1990) with the year typed wrong, and with the century digit of
+        // the 2000s.
+        for body in [
+            enrolment("001090012345", "Nguyễn Văn An", "1991-02-28", "0912345678"),
+            enrolment("001290012345", "Nguyễn Văn An", "1990-02-28", "0912345678"),
+        ] {
+            for path in ["/v1/enrolments", "/v1/recoveries"] {
+                let reply = app.call(Method::POST, path, None, Some(body.clone())).await;
+                assert_problem(&reply, StatusCode::BAD_REQUEST, "invalid-id-number");
+                let detail = reply.body["detail"].as_str().unwrap();
+                assert!(
+                    detail.contains("do not match the date of birth"),
+                    "{detail}"
+                );
+            }
+        }
+        // Consistent but unknown to the registry: the usual answer, so nothing is learnt of it.
+        let unknown = start(
+            &app,
+            enrolment("079305000001", "Trần Thị Bình", "2005-07-01", "0912345678"),
+        )
+        .await;
+        assert_eq!(unknown.status, StatusCode::ACCEPTED, "{}", unknown.text);
+        assert_eq!(app.sms_count(), 0);
+        assert!(app.store.history("anonymous", 10).await.unwrap().is_empty());
+    }
+}
+
 #[tokio::test]
 async fn wrong_codes_are_limited_and_nothing_is_created() {
     for db in databases().await {

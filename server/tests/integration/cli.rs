@@ -112,6 +112,141 @@ async fn a_killed_import_leaves_the_previous_registry_intact() {
     }
 }
 
+/// Ctrl-C (SIGINT) or SIGTERM during an import stops it cleanly: a message, exit 128 + the
+/// signal, nothing imported, and the next import works.
+#[tokio::test]
+async fn an_interrupted_import_leaves_the_previous_registry_intact() {
+    for db in databases().await {
+        let seeded = json(&run(
+            &db,
+            &[
+                "registry",
+                "import",
+                data("citizens.ndjson").to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(seeded["inserted"], 5);
+        let file = db.dir.path().join("big.ndjson");
+        let generated = run(
+            &db,
+            &[
+                "registry",
+                "generate",
+                "--count",
+                "300000",
+                "--out",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert!(generated.status.success());
+        for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+            let child = server_command(&db)
+                .args(["registry", "import", file.to_str().unwrap()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            let sent = std::process::Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(code), "{}: {stderr}", db.name);
+            assert!(
+                stderr.contains("nothing was imported, the registry is as it was"),
+                "{}: {stderr}",
+                db.name
+            );
+            assert!(
+                output.stdout.is_empty(),
+                "no report for an interrupted import"
+            );
+            let store = crate::support::store(&db).await;
+            assert_eq!(store.citizen_count().await.unwrap(), 5, "{}", db.name);
+            store.close().await;
+        }
+        let after = json(&run(
+            &db,
+            &["registry", "import", data("mixed.csv").to_str().unwrap()],
+        ));
+        assert_eq!(after["unchanged"], 2);
+    }
+}
+
+/// Without a terminal, progress is JSON log lines on stderr (every `--progress-seconds`, and a
+/// last one); stdout is the report alone, as scripts expect, and `generate` writes only NDJSON.
+#[tokio::test]
+async fn progress_goes_to_stderr_and_stdout_keeps_the_report() {
+    for db in databases().await {
+        // Progress lines are logged at `info`; the test kit's commands log warnings only.
+        let run = |args: &[&str]| {
+            server_command(&db)
+                .env("DINHDANH_LOG", "info")
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let generated = run(&["registry", "generate", "--count", "1500", "--seed", "8"]);
+        assert!(generated.status.success());
+        let rows: Vec<Value> = String::from_utf8(generated.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 1500);
+        assert!(
+            progress_lines(&generated.stderr).any(|p| p["state"] == "done" && p["rows"] == 1500)
+        );
+
+        let file = db.dir.path().join("citizens.ndjson");
+        std::fs::write(
+            &file,
+            rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+        )
+        .unwrap();
+        let imported = run(&[
+            "registry",
+            "import",
+            file.to_str().unwrap(),
+            "--progress-seconds",
+            "1",
+        ]);
+        let report = json(&imported);
+        let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "import_id",
+                "accepted",
+                "inserted",
+                "updated",
+                "unchanged",
+                "documents_accepted",
+                "documents_written",
+                "rejected",
+                "rejections"
+            ]
+        );
+        assert_eq!(report["inserted"], 1500, "{}", db.name);
+        let last = progress_lines(&imported.stderr).last().unwrap();
+        assert_eq!(last["state"], "done");
+        assert_eq!(last["rows"], 1500);
+        assert_eq!(last["percent"], 100);
+        assert_eq!(last["bytes_read"], std::fs::metadata(&file).unwrap().len());
+    }
+}
+
+/// The `progress` log lines among a command's stderr, as their fields.
+fn progress_lines(stderr: &[u8]) -> impl Iterator<Item = Value> + '_ {
+    stderr.split(|b| *b == b'\n').filter_map(|line| {
+        let line: Value = serde_json::from_slice(line).ok()?;
+        (line["fields"]["message"] == "progress").then(|| line["fields"].clone())
+    })
+}
+
 #[tokio::test]
 async fn staff_accounts_and_audit_verification() {
     for db in databases().await {

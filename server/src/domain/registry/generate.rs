@@ -5,7 +5,10 @@
 use std::{collections::HashSet, io::Write};
 
 use super::id_number::{PROVINCES, Sex, compose};
-use crate::store::{Citizen, CitizenStatus};
+use crate::{
+    platform::progress::Progress,
+    store::{Citizen, CitizenStatus},
+};
 
 /// Family names with rough population weights (per mille).
 const FAMILY: [(&str, u32); 16] = [
@@ -287,6 +290,17 @@ pub fn write_ndjson(
     count: u64,
     with_documents: bool,
 ) -> std::io::Result<()> {
+    write_ndjson_watched(out, seed, count, with_documents, &Progress::hidden())
+}
+
+/// [`write_ndjson`], counting each citizen written in `progress`.
+pub fn write_ndjson_watched(
+    out: &mut impl Write,
+    seed: u64,
+    count: u64,
+    with_documents: bool,
+    progress: &Progress,
+) -> std::io::Result<()> {
     let mut generator = Generator::new(seed);
     for _ in 0..count {
         let citizen = generator.citizen();
@@ -301,6 +315,7 @@ pub fn write_ndjson(
                 out.write_all(b"\n")?;
             }
         }
+        progress.rows(1);
     }
     out.flush()
 }

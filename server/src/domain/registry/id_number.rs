@@ -138,14 +138,8 @@ pub fn check_format(id: &str) -> Result<(), IdNumberError> {
 
 /// Checks an ID number against the holder's year of birth and sex.
 pub fn check(id: &str, year_of_birth: u32, sex: Sex) -> Result<(), IdNumberError> {
-    check_format(id)?;
-    let bytes = id.as_bytes();
-    let code = u32::from(bytes[3] - b'0');
-    let yy = digits(&bytes[4..6]);
-    // 0/1: 1900s, 2/3: 2000s, ... 8/9: 2200s; even for men, odd for women.
-    if 1900 + 100 * (code / 2) + yy != year_of_birth {
-        return Err(IdNumberError::YearOfBirth);
-    }
+    check_year_of_birth(id, year_of_birth)?;
+    let code = u32::from(id.as_bytes()[3] - b'0');
     let encoded = if code % 2 == 0 {
         Sex::Male
     } else {
@@ -153,6 +147,21 @@ pub fn check(id: &str, year_of_birth: u32, sex: Sex) -> Result<(), IdNumberError
     };
     if encoded != sex {
         return Err(IdNumberError::Sex);
+    }
+    Ok(())
+}
+
+/// Checks the form of an ID number and that its century/sex digit and two year digits encode
+/// `year_of_birth`. This is all that can be checked where the sex is not known (enrolment and
+/// recovery ask for none), and it depends on the input alone.
+pub fn check_year_of_birth(id: &str, year_of_birth: u32) -> Result<(), IdNumberError> {
+    check_format(id)?;
+    let bytes = id.as_bytes();
+    let code = u32::from(bytes[3] - b'0');
+    let yy = digits(&bytes[4..6]);
+    // 0/1: 1900s, 2/3: 2000s, ... 8/9: 2200s; even for men, odd for women.
+    if 1900 + 100 * (code / 2) + yy != year_of_birth {
+        return Err(IdNumberError::YearOfBirth);
     }
     Ok(())
 }
@@ -214,6 +223,31 @@ mod tests {
         assert_eq!(
             check("001090012345", 1990, Sex::Female),
             Err(IdNumberError::Sex)
+        );
+    }
+
+    #[test]
+    fn year_of_birth_alone() {
+        // Either sex's digit of the century is accepted: the sex is not known here.
+        assert_eq!(check_year_of_birth("001090012345", 1990), Ok(()));
+        assert_eq!(check_year_of_birth("001190012345", 1990), Ok(()));
+        assert_eq!(check_year_of_birth("079305000001", 2005), Ok(()));
+        assert_eq!(
+            check_year_of_birth("001090012345", 1991),
+            Err(IdNumberError::YearOfBirth)
+        );
+        // The right two digits in the wrong century.
+        assert_eq!(
+            check_year_of_birth("001290012345", 1990),
+            Err(IdNumberError::YearOfBirth)
+        );
+        assert_eq!(
+            check_year_of_birth("001005012345", 2005),
+            Err(IdNumberError::YearOfBirth)
+        );
+        assert_eq!(
+            check_year_of_birth("00109001234", 1990),
+            Err(IdNumberError::Format)
         );
     }
 

@@ -4,7 +4,15 @@
 //! rows are reported with their line and reason; the accepted rows commit all together or, on
 //! any failure (or a crash), not at all.
 
-use std::{collections::HashMap, io::Read, path::Path, sync::mpsc as std_mpsc};
+use std::{
+    collections::HashMap,
+    io::Read,
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc as std_mpsc,
+    },
+};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -12,7 +20,7 @@ use tokio::sync::mpsc;
 use super::{ImportRow, Record, RecordError, today};
 use crate::{
     domain::consequences,
-    platform::config::IssuanceSettings,
+    platform::{config::IssuanceSettings, progress::Progress},
     store::{Citizen, ImportCounts, StagedDocument, Store, StoreError},
 };
 
@@ -77,6 +85,10 @@ pub enum ImportError {
     /// The reader thread stopped unexpectedly.
     #[error("the reader thread failed")]
     Reader,
+    /// Stopped on request (an operator's Ctrl-C or SIGTERM) before the commit: nothing was
+    /// written.
+    #[error("interrupted: nothing was imported, the registry is as it was")]
+    Interrupted,
 }
 
 /// Imports a file (format from its extension unless given).
@@ -91,6 +103,23 @@ pub async fn import_file(
     import_reader(store, settings, file, format, &path.display().to_string()).await
 }
 
+/// Imports a file as an operator runs it: `progress` follows the bytes read and the rows, and
+/// once `stop` is set (a signal) the import ends with [`ImportError::Interrupted`] and nothing
+/// written, unless its commit is already done.
+pub async fn import_file_watched(
+    store: &Store,
+    settings: &IssuanceSettings,
+    path: &Path,
+    format: Option<Format>,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<ImportReport, ImportError> {
+    let format = format.unwrap_or_else(|| Format::from_path(path));
+    let file = progress.read(std::fs::File::open(path)?);
+    let source = path.display().to_string();
+    import_watched(store, settings, file, format, &source, progress, stop).await
+}
+
 /// Imports from any reader.
 pub async fn import_reader(
     store: &Store,
@@ -99,10 +128,31 @@ pub async fn import_reader(
     format: Format,
     source: &str,
 ) -> Result<ImportReport, ImportError> {
+    let never = AtomicBool::new(false);
+    let progress = Progress::hidden();
+    import_watched(store, settings, reader, format, source, &progress, &never).await
+}
+
+async fn import_watched(
+    store: &Store,
+    settings: &IssuanceSettings,
+    reader: impl Read + Send + 'static,
+    format: Format,
+    source: &str,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<ImportReport, ImportError> {
+    let stopped = || stop.load(Ordering::Relaxed);
     let mut import = store.begin_import().await?;
     let (sender, mut batches) = mpsc::channel::<Batch>(4);
-    let parser = tokio::task::spawn_blocking(move || parse(reader, format, &sender));
+    let counter = progress.clone();
+    let parser = tokio::task::spawn_blocking(move || parse(reader, format, &sender, &counter));
     while let Some(batch) = batches.recv().await {
+        if stopped() {
+            // Dropping the receiver stops the reader threads; the staged rows were never
+            // merged, and go with the import.
+            return Err(ImportError::Interrupted);
+        }
         if !batch.citizens.is_empty() {
             import.stage(&batch.citizens).await?;
         }
@@ -111,11 +161,18 @@ pub async fn import_reader(
         }
     }
     let (mut rejected, mut rejections) = parser.await.map_err(|_| ImportError::Reader)??;
+    if stopped() {
+        return Err(ImportError::Interrupted);
+    }
+    progress.phase("merging in one transaction");
     let now = crate::platform::clock::now();
     // What each changed citizen's account undergoes is the domain's decision, applied in the
     // import's transaction.
     let decide = consequences::registry_decision(now, settings.pending_offer_ttl_seconds);
-    let outcome = import.commit(source, rejected, now, &decide).await?;
+    let outcome = import
+        .commit(source, rejected, now, &decide, stop)
+        .await?
+        .ok_or(ImportError::Interrupted)?;
     // Documents whose citizen is nowhere are refused at the merge, where that is known.
     for line in outcome.orphan_documents {
         rejected += 1;
@@ -152,6 +209,7 @@ impl Batch {
 }
 
 struct Validator {
+    progress: Progress,
     today: (u32, u32, u32),
     seen: HashMap<u64, u64>,
     seen_documents: HashMap<(u64, String), u64>,
@@ -161,8 +219,9 @@ struct Validator {
 }
 
 impl Validator {
-    fn new() -> Self {
+    fn new(progress: Progress) -> Self {
         Self {
+            progress,
             today: today(),
             seen: HashMap::new(),
             seen_documents: HashMap::new(),
@@ -193,6 +252,7 @@ impl Validator {
         row: Result<Record, RecordError>,
         sender: &mpsc::Sender<Batch>,
     ) -> bool {
+        self.progress.rows(1);
         let record = match row {
             Ok(record) => record,
             Err(error) => {
@@ -257,8 +317,9 @@ fn parse(
     reader: impl Read + Send,
     format: Format,
     sender: &mpsc::Sender<Batch>,
+    progress: &Progress,
 ) -> Result<(i64, Vec<Rejection>), ImportError> {
-    let mut validator = Validator::new();
+    let mut validator = Validator::new(progress.clone());
     match format {
         Format::Ndjson => parse_ndjson(reader, &mut validator, sender)?,
         Format::Csv => {
@@ -458,8 +519,13 @@ mod tests {
             }
             ids
         });
-        let (rejected, rejections) =
-            parse(std::io::Cursor::new(input), Format::Ndjson, &sender).unwrap();
+        let (rejected, rejections) = parse(
+            std::io::Cursor::new(input),
+            Format::Ndjson,
+            &sender,
+            &Progress::hidden(),
+        )
+        .unwrap();
         drop(sender);
         (drain.join().unwrap(), rejected, rejections)
     }

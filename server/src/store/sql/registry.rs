@@ -119,14 +119,19 @@ const UPSERT_WITH_PHONES_SQL: &str = upsert_sql!(
 
 const UPSERT_WITHOUT_PHONES_SQL: &str = upsert_sql!("phones IS NULL", "''", "", "");
 
-/// The registry merge both backends run once the rows are staged in `registry_staging`.
+/// The registry merge both backends run once the rows are staged in `registry_staging`. `stop`
+/// is looked at between statements and last of all: once it is set the merge goes no further and
+/// gives `None`, for the caller to roll back (a merge of millions of rows takes minutes; an
+/// operator who stops it should not wait for all of it, nor have it committed).
 pub(in crate::store) async fn merge_staged(
     conn: &mut <Db as sqlx::Database>::Connection,
     source: &str,
     rejected: i64,
     now: i64,
     decide: RegistryDecision<'_>,
-) -> Result<crate::store::MergeOutcome, StoreError> {
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<crate::store::MergeOutcome>, StoreError> {
+    let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
     let accepted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM registry_staging")
         .fetch_one(&mut *conn)
         .await?;
@@ -146,6 +151,9 @@ pub(in crate::store) async fn merge_staged(
         .execute(&mut *conn)
         .await?
         .rows_affected() as i64;
+    if stopped() {
+        return Ok(None);
+    }
     // Rows written by the upserts: the new citizens plus the changed ones (unchanged rows are
     // skipped by their WHERE), so no separate pass is needed to count existing records. Rows
     // that carry `phones` replace the registered numbers; rows without the field (a source that
@@ -157,9 +165,15 @@ pub(in crate::store) async fn merge_staged(
             .execute(&mut *conn)
             .await?
             .rows_affected() as i64;
+        if stopped() {
+            return Ok(None);
+        }
     }
     let inserted = written - updated;
     let (documents, orphan_documents) = merge_documents(&mut *conn, import_id, now).await?;
+    if stopped() {
+        return Ok(None);
+    }
     apply_registry_changes(&mut *conn, import_id, now, decide).await?;
     let counts = crate::store::ImportCounts {
         import_id,
@@ -179,10 +193,13 @@ pub(in crate::store) async fn merge_staged(
     .bind(import_id)
     .execute(&mut *conn)
     .await?;
-    Ok(crate::store::MergeOutcome {
+    if stopped() {
+        return Ok(None);
+    }
+    Ok(Some(crate::store::MergeOutcome {
         counts,
         orphan_documents,
-    })
+    }))
 }
 
 /// Merges the staged documents (after the citizens): documents for nobody in the registry are
