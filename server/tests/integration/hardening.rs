@@ -516,6 +516,7 @@ async fn a_declared_body_over_the_limit_is_refused_at_once() {
         ("/v1/enrolments", "99999999999"),
         ("/v1/enrolments", "70000"),
         ("/v1/me/level2", "600000"),
+        ("/v1/recoveries/r/chip", "600000"),
     ] {
         let mut stream = TcpStream::connect(address).await.unwrap();
         let request = format!(
@@ -532,17 +533,20 @@ async fn a_declared_body_over_the_limit_is_refused_at_once() {
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["type"], "urn:dinhdanh:problem:body-too-large");
     }
-    // The chip upload's larger limit: 70,000 bytes is not refused for its size there (the
+    // The chip uploads' larger limit: 70,000 bytes is not refused for its size there (the
     // anonymous request is refused for want of a session instead).
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream
-        .write_all(b"POST /v1/me/level2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n")
-        .await
-        .unwrap();
-    let (status, _, _) = tokio::time::timeout(Duration::from_secs(3), read_response(&mut stream))
-        .await
-        .unwrap();
-    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    for path in ["/v1/me/level2", "/v1/recoveries/r/chip"] {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (status, _, _) =
+            tokio::time::timeout(Duration::from_secs(3), read_response(&mut stream))
+                .await
+                .unwrap();
+        assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{path}");
+    }
 }
 
 #[tokio::test]

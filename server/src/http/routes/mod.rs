@@ -217,7 +217,7 @@ api_routes! { state;
     POST "/v1/authorizations/{handle}/approve", CITIZEN, credentials::approve_authorization;
     // Chip files are larger than other bodies (DG2 holds a portrait).
     POST "/v1/me/level2", CITIZEN, level2::submit, layer = DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT);
-    GET "/v1/me/level2", CITIZEN, level2::mine, layer = DefaultBodyLimit::max(CHIP_UPLOAD_LIMIT);
+    GET "/v1/me/level2", CITIZEN, level2::mine;
     GET "/v1/level2-requests", STAFF, level2::pending;
     GET "/v1/level2-requests/{request_id}/portrait", STAFF, level2::portrait;
     POST "/v1/level2-requests/{request_id}/approve", STAFF, level2::approve;
@@ -226,6 +226,11 @@ api_routes! { state;
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).
 const CHIP_UPLOAD_LIMIT: usize = 512 * 1024;
+
+/// The routes that take chip data, with [`CHIP_UPLOAD_LIMIT`] instead of the configured body
+/// limit: their table entries carry that `DefaultBodyLimit`, and [`declared_length`] refuses a
+/// larger declared body at once.
+const CHIP_UPLOAD_ROUTES: [&str; 2] = ["/v1/me/level2", "/v1/recoveries/{recovery_id}/chip"];
 
 /// The router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -282,7 +287,7 @@ async fn declared_length(State(limit): State<usize>, request: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    let limit = if route == Some("/v1/me/level2") {
+    let limit = if route.is_some_and(|route| CHIP_UPLOAD_ROUTES.contains(&route)) {
         CHIP_UPLOAD_LIMIT
     } else {
         limit
