@@ -9,7 +9,7 @@
 //! | death registered, or staff close the account | account closed: devices, sessions, offers ended, every copy revoked |
 //! | device revoked | the copies bound to its keys revoked |
 //! | level 2 withdrawn | every copy revoked, offers ended |
-//! | recovery completed | passkeys, devices, sessions, offers ended, every copy revoked; level 2 kept only on chip or officer evidence, then the revoked kinds offered again |
+//! | recovery completed | passkeys, devices, sessions, offers ended, every copy revoked; level 2 kept only on an officer's approval, then the revoked kinds offered again |
 
 use serde_json::json;
 
@@ -152,13 +152,17 @@ pub fn level2_withdrawn(audit: AuditEvent) -> Consequences {
 }
 
 /// A recovery completed: everything that could act for the old holder ends (passkeys, devices,
-/// sessions, offers, every copy). The code alone proves the phone, which is level-1 evidence: a
-/// level-2 account keeps its level only with a fresh chip check or an officer, and then gets
-/// the revoked kinds offered again for the new device. `audit` (the recovery's entry) has its
+/// sessions, offers, every copy). The code alone proves the phone, which is level-1 evidence.
+/// Chip files alone prove nothing about who holds the card now: passive authentication shows
+/// they are genuine, but they are static and copied wherever the card was read (a bank, an
+/// operator, a hotel), so without active authentication over a challenge of this recovery a
+/// copy replays. A level-2 account therefore keeps its level only when an officer approved (who
+/// sees the person, the card and the chip check), and then gets the revoked kinds offered again
+/// for the new device. `audit` (the recovery's entry) has its
 /// detail completed with the outcome.
 pub fn recovery(facts: &RecoveryFacts, audit: &AuditEvent, context: &Context) -> Consequences {
     let account = &facts.account;
-    let lower = facts.evidence == "sms_code" && account.assurance_level == AssuranceLevel::Two;
+    let lower = facts.evidence != "officer" && account.assurance_level == AssuranceLevel::Two;
     let level = if lower {
         AssuranceLevel::One
     } else {
@@ -397,8 +401,16 @@ mod tests {
     }
 
     #[test]
-    fn a_chip_keeps_level_two_and_reoffers_the_revoked_kinds() {
+    fn chip_files_alone_do_not_keep_level_two() {
         let facts = recovery_facts("chip", 2, &["pid"]);
+        let c = recovery(&facts, &recovered(), &context());
+        assert!(c.lower_to_level1);
+        assert_eq!(c.offer, None);
+    }
+
+    #[test]
+    fn an_officer_keeps_level_two_and_reoffers_the_revoked_kinds() {
+        let facts = recovery_facts("officer", 2, &["pid"]);
         let c = recovery(&facts, &recovered(), &context());
         assert!(!c.lower_to_level1);
         let offer = c.offer.clone().unwrap();

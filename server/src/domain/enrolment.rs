@@ -184,14 +184,18 @@ pub async fn start(
                 && names::compare(&c.full_name, &full_name) == names::NameMatch::Exact
                 && c.has_phone(&phone)
         });
-    let matched = match (matched, purpose) {
-        (Some(citizen), Purpose::Recovery) => services
-            .store
-            .account_by_id_number(&citizen.id_number)
-            .await?
-            .filter(|a| a.role == AccountRole::Citizen)
-            .map(|_| citizen),
-        (matched, _) => matched,
+    let matched = match purpose {
+        // Looked up whatever matched, so that the answer takes as long for a registered phone
+        // as for any other.
+        Purpose::Recovery => {
+            let account = services
+                .store
+                .account_by_id_number(&request.id_number)
+                .await?
+                .filter(|a| a.role == AccountRole::Citizen);
+            matched.filter(|_| account.is_some())
+        }
+        Purpose::Enrolment => matched,
     };
     let now = crate::platform::clock::now();
     let id = secrets::id();
@@ -353,6 +357,20 @@ pub async fn begin_setup(
         ceremony_id,
         options,
     })
+}
+
+/// Starts the registration of a setup session's passkey again (the first was cancelled or
+/// expired: a ceremony lasts minutes, the session ten) and binds the session to it instead.
+pub async fn restart_setup(
+    services: &Services,
+    principal: &sessions::Principal,
+) -> Result<(String, serde_json::Value), EnrolmentError> {
+    let (ceremony_id, options) = passkeys::start_registration(services, &principal.account).await?;
+    services
+        .store
+        .bind_session_ceremony(&principal.session.token_hash, &ceremony_id)
+        .await?;
+    Ok((ceremony_id, options))
 }
 
 fn new_account(id_number: String, display_name: String, phone: String, now: i64) -> Account {

@@ -7,10 +7,11 @@
 //! - an account whose setup was never finished (no passkey ever, no device, level 1) gets a setup
 //!   session bound to the registration of its first passkey, as at enrolment;
 //! - any other account gets a **recovery session**, which may only add evidence to this recovery
-//!   and register the passkey that completes it. A fresh chip check (passive authentication and
-//!   a full registry match) or an officer's approval at a counter keeps a level-2 account at
-//!   level 2; the code alone is level-1 evidence, so a level-2 account recovered with it drops
-//!   to level 1.
+//!   and register the passkey that completes it. Only an officer's approval at a counter keeps
+//!   a level-2 account at level 2; the code alone, or with a chip check (passive authentication
+//!   proves the files genuine, not that their card is here: they replay), is level-1 evidence,
+//!   so a level-2 account recovered with it drops to level 1. A chip check is recorded for the
+//!   officer to see.
 //!
 //! Completing a recovery replaces the account: every passkey, device, session and unredeemed
 //! offer ends and every credential is revoked, in the transaction that stores the new passkey,
@@ -133,10 +134,11 @@ pub async fn start(
 
 fn view(recovery: &Recovery, account: &Account) -> Result<RecoveryView, StoreError> {
     let evidence = Evidence::parse(&recovery.evidence)?;
-    let assurance_level_after = if evidence == Evidence::SmsCode {
-        AssuranceLevel::One
-    } else {
+    // Only an officer keeps level 2 (see `consequences::recovery`).
+    let assurance_level_after = if evidence == Evidence::Officer {
         account.assurance_level
+    } else {
+        AssuranceLevel::One
     };
     Ok(RecoveryView {
         recovery_id: recovery.id.clone(),
@@ -302,8 +304,8 @@ async fn account_and_citizen(
     Ok((account, citizen))
 }
 
-/// Adds a fresh chip check to the holder's recovery: passive authentication and a full match
-/// with the registry record, as level 2 requires.
+/// Adds a chip check to the holder's recovery: passive authentication and a full match with
+/// the registry record. It is shown to the officer; alone it does not keep level 2.
 pub async fn submit_chip(
     services: &Services,
     principal: &Principal,
@@ -356,21 +358,24 @@ pub async fn submit_chip(
     strengthen(services, &recovery, &account, &event).await
 }
 
-/// Records the evidence now on `recovery` (with `event`) while it is still open.
+/// Records the evidence now on `recovery` (with `event`) while it is still open and the stored
+/// evidence is weaker; otherwise the recovery as it stands (stronger evidence stays), or
+/// [`RecoveryError::Closed`].
 async fn strengthen(
     services: &Services,
     recovery: &Recovery,
     account: &Account,
     event: &crate::store::AuditEvent,
 ) -> Result<RecoveryView, RecoveryError> {
-    if !services
+    if services
         .store
         .strengthen_recovery(recovery, crate::platform::clock::now(), event)
         .await?
     {
-        return Err(RecoveryError::Closed);
+        return Ok(view(recovery, account)?);
     }
-    Ok(view(recovery, account)?)
+    let current = open(services, &recovery.id).await?;
+    Ok(view(&current, account)?)
 }
 
 /// An officer approves a recovery at the counter, having checked the person and their card.

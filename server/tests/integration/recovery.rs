@@ -374,7 +374,7 @@ async fn level_2_recovered_with_the_code_alone_drops_to_level_1() {
 }
 
 #[tokio::test]
-async fn level_2_recovered_with_a_fresh_chip_check_stays_level_2() {
+async fn a_chip_check_alone_does_not_keep_level_2_an_officer_after_it_does() {
     for db in databases().await {
         let factory = CardFactory::valid_at(now()).unwrap();
         let app = app_trusting(&db, &factory).await;
@@ -403,7 +403,26 @@ async fn level_2_recovered_with_a_fresh_chip_check_stays_level_2() {
         let checked = chip(upload(&factory.card(&AN).unwrap())).await;
         assert_eq!(checked.status, StatusCode::OK, "{}", checked.text);
         assert_eq!(checked.body["evidence"], "chip");
-        assert_eq!(checked.body["assurance_level_after"], 2);
+        // Chip files are static and copied wherever the card was read: they replay.
+        assert_eq!(checked.body["assurance_level_after"], 1);
+        let officer = staff_session(&app, Role::Officer).await;
+        let approve = format!("/v1/recoveries/{recovery_id}/approve");
+        let approved = app.call(Method::POST, &approve, Some(&officer), None).await;
+        assert_eq!(approved.body["evidence"], "officer", "{}", approved.text);
+        assert_eq!(approved.body["assurance_level_after"], 2);
+        // Evidence never goes down: a later chip upload leaves the approval in place.
+        let again = chip(upload(&factory.card(&AN).unwrap())).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+        assert_eq!(again.body["evidence"], "officer");
+        let seen = app
+            .call(
+                Method::GET,
+                &format!("/v1/recoveries/{recovery_id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(seen.body["evidence"], "officer", "{}", seen.text);
         let session = complete(&app, &token).await;
         // Level kept; the old credentials revoked and offered again for the new device.
         assert_eq!(level_and_valid_copies(&app, &account).await, (2, 0));
@@ -459,7 +478,7 @@ async fn level_2_recovered_at_a_counter_stays_level_2() {
 }
 
 #[tokio::test]
-async fn two_devices_racing_complete_a_recovery_once() {
+async fn a_recovery_session_completes_only_its_latest_registration() {
     for db in databases().await {
         let app = TestApp::new(&db).await;
         let _ = signed_in_citizen(&app).await;
@@ -502,5 +521,70 @@ async fn two_devices_racing_complete_a_recovery_once() {
             .filter(|p| p.revoked_at.is_none())
             .collect();
         assert_eq!(active.len(), 1, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn of_two_recoveries_completing_at_once_one_replaces_the_account() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let _ = signed_in_citizen(&app).await;
+        // Two recoveries of one account (two phones of the citizen, or the citizen and someone
+        // holding their SIM), each with its registration started.
+        let mut started = Vec::new();
+        for _ in 0..2 {
+            let confirmed = confirm_recovery(&app, an()).await;
+            assert_eq!(confirmed.status, StatusCode::CREATED, "{}", confirmed.text);
+            started.push((
+                confirmed.body["token"].as_str().unwrap().to_owned(),
+                confirmed.body["passkey_registration"].clone(),
+            ));
+        }
+        let (mut a, mut b) = (
+            SoftAuthenticator::new("localhost", ORIGIN),
+            SoftAuthenticator::new("localhost", ORIGIN),
+        );
+        let (first, second) = tokio::join!(
+            finish_registration(&app, &started[0].0, &started[0].1, &mut a),
+            finish_registration(&app, &started[1].0, &started[1].1, &mut b),
+        );
+        let done: Vec<_> = [&first, &second]
+            .into_iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .collect();
+        assert_eq!(
+            done.len(),
+            1,
+            "{}: {} / {}",
+            db.name,
+            first.text,
+            second.text
+        );
+        for reply in [&first, &second] {
+            assert!(
+                matches!(
+                    reply.status,
+                    StatusCode::CREATED | StatusCode::GONE | StatusCode::UNAUTHORIZED
+                ),
+                "{}",
+                reply.text
+            );
+        }
+        // The winner's passkey is the account's only one.
+        let account = app
+            .store
+            .account_by_id_number("001090012345")
+            .await
+            .unwrap()
+            .unwrap();
+        let active = app
+            .store
+            .passkeys(&account.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.revoked_at.is_none())
+            .count();
+        assert_eq!(active, 1, "{}", db.name);
     }
 }

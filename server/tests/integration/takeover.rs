@@ -103,19 +103,8 @@ async fn a_confirmed_account_is_never_re_attached() {
         assert_problem(&reply, StatusCode::CONFLICT, "account-exists");
         assert!(reply.body.get("token").is_none());
 
-        // The setup token is good for its own ceremony only: it starts no other registration
-        // and completes no other ceremony.
-        assert_problem(
-            &app.call(
-                Method::POST,
-                "/v1/passkeys/registrations",
-                Some(setup),
-                None,
-            )
-            .await,
-            StatusCode::FORBIDDEN,
-            "forbidden",
-        );
+        // The setup token is good for the one ceremony it is bound to: another completes
+        // nothing.
         let mut attacker = SoftAuthenticator::new("localhost", ORIGIN);
         let other = json!({
             "ceremony_id": "some-other-ceremony",
@@ -126,9 +115,25 @@ async fn a_confirmed_account_is_never_re_attached() {
             StatusCode::FORBIDDEN,
             "forbidden",
         );
-        // The citizen's own registration still completes, with their authenticator.
+        // A cancelled prompt or a slow citizen: the setup starts its registration again, which
+        // re-binds the token; the first ceremony is then refused.
+        let restarted = app
+            .call(
+                Method::POST,
+                "/v1/passkeys/registrations",
+                Some(setup),
+                None,
+            )
+            .await;
+        assert_eq!(restarted.status, StatusCode::OK, "{}", restarted.text);
+        assert_problem(
+            &finish_setup(&app, &citizen, &mut attacker).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        // The citizen's registration completes, with their authenticator.
         let mut phone = SoftAuthenticator::new("localhost", ORIGIN);
-        let registered = finish_setup(&app, &citizen, &mut phone).await;
+        let registered = finish_registration(&app, setup, &restarted.body, &mut phone).await;
         assert_eq!(
             registered.status,
             StatusCode::CREATED,

@@ -190,7 +190,7 @@ api_routes! { state;
             anonymous_limit,
         );
     DELETE "/v1/sessions/current", ANY, passkeys::sign_out;
-    POST "/v1/passkeys/registrations", RECOVERY | SIGNED_IN, passkeys::start_registration;
+    POST "/v1/passkeys/registrations", ANY, passkeys::start_registration;
     POST "/v1/passkeys/registrations/{ceremony_id}", ANY, passkeys::finish_registration;
     GET "/v1/me", SIGNED_IN, me::account;
     GET "/v1/me/passkeys", SIGNED_IN, me::passkeys;

@@ -38,8 +38,9 @@ pub struct CeremonyStarted {
     pub options: serde_json::Value,
 }
 
-/// Starts registering a passkey for the signed-in account, or (again) the passkey that completes
-/// a recovery session's recovery. A setup session has its one registration already (403).
+/// Starts registering a passkey for the signed-in account; for a setup or recovery session,
+/// starts its one registration again and re-binds the session to it (the earlier ceremony can
+/// no longer complete).
 #[utoipa::path(post, path = "/v1/passkeys/registrations", tag = "passkeys",
     responses((status = 200, body = CeremonyStarted), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("session" = [])))]
@@ -48,7 +49,7 @@ pub(super) async fn start_registration(
     Auth(principal): Auth<ANY>,
 ) -> Result<Json<CeremonyStarted>, ApiError> {
     let (ceremony_id, options) = match principal.role {
-        Role::Setup => return Err(ApiError::forbidden()),
+        Role::Setup => enrolment::restart_setup(&state.services, &principal).await?,
         Role::Recovery => recovery::start_registration(&state.services, &principal).await?,
         _ => passkeys::start_registration(&state.services, &principal.account).await?,
     };

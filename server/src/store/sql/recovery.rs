@@ -63,9 +63,12 @@ pub(in crate::store) async fn strengthen_recovery(
     now: i64,
     audit: &AuditEvent,
 ) -> Result<bool, StoreError> {
+    // Evidence only grows (sms_code < chip < officer): a chip upload racing an officer's
+    // approval cannot take the approval back.
     let query = sqlx::query(
         "UPDATE recoveries SET evidence = $1, detail = $2, approved_by = $3 \
-         WHERE id = $4 AND completed_at IS NULL AND expires_at > $5",
+         WHERE id = $4 AND completed_at IS NULL AND expires_at > $5 \
+           AND (evidence = 'sms_code' OR (evidence = 'chip' AND $1 = 'officer'))",
     )
     .bind(&recovery.evidence)
     .bind(&recovery.detail)
@@ -75,9 +78,9 @@ pub(in crate::store) async fn strengthen_recovery(
     update_one_audited(pool, query, audit).await
 }
 
-/// Completes a recovery: closes it (once: a replay or a second device finds nothing), reads
-/// the facts `decide` needs, applies its decision and stores the new passkey, in one
-/// transaction.
+/// Completes a recovery: closes it and every other open recovery of the account (once: a
+/// replay, a second device or a second recovery finds nothing), reads the facts `decide` needs,
+/// applies its decision and stores the new passkey, in one transaction.
 pub(in crate::store) async fn complete_recovery(
     pool: &Pool,
     recovery_id: &str,
@@ -99,6 +102,15 @@ pub(in crate::store) async fn complete_recovery(
     let Some((evidence, account_id)) = evidence else {
         return Err(StoreError::Conflict);
     };
+    // A second recovery opened beside this one would otherwise revoke the passkey this one
+    // registers.
+    sqlx::query(
+        "UPDATE recoveries SET completed_at = $1 WHERE account_id = $2 AND completed_at IS NULL",
+    )
+    .bind(now)
+    .bind(&account_id)
+    .execute(&mut *tx)
+    .await?;
     let mut active = [0u64; 2];
     for (i, statement) in [
         "SELECT COUNT(*) FROM passkeys WHERE account_id = $1 AND revoked_at IS NULL",
