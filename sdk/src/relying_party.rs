@@ -96,8 +96,9 @@ pub struct RelyingParty {
     config: RelyingPartyConfig,
     pending: PendingRequests,
     status_lists: StatusListCache,
-    /// Request objects served by reference: by `request_uri`, the signed object and its expiry.
-    served: HashMap<String, (String, u64)>,
+    /// Request objects served by reference: by `request_uri`, the signed object and the `state`
+    /// of its request (served while that is pending).
+    served: HashMap<String, (String, String)>,
 }
 
 impl std::fmt::Debug for RelyingParty {
@@ -163,9 +164,11 @@ impl RelyingParty {
         }
         let (request, state) = self.sign_pending(query, now)?;
         let request_uri = format!("{}/{}", base.trim_end_matches('/'), new_nonce()?);
-        let exp = now + self.config.request_ttl;
-        self.served.retain(|_, (_, expires_at)| *expires_at > now);
-        self.served.insert(request_uri.clone(), (request, exp));
+        let pending = &self.pending;
+        self.served
+            .retain(|_, (_, served_state)| pending.get(served_state, now).is_ok());
+        self.served
+            .insert(request_uri.clone(), (request, state.clone()));
         Ok(CreatedRequest {
             uri: RequestReference::Uri {
                 client_id: self.config.client_id.clone(),
@@ -182,7 +185,7 @@ impl RelyingParty {
     pub fn request_object(&self, request_uri: &str, now: u64) -> Option<&str> {
         self.served
             .get(request_uri)
-            .filter(|(_, expires_at)| *expires_at > now)
+            .filter(|(_, state)| self.pending.get(state, now).is_ok())
             .map(|(jwt, _)| jwt.as_str())
     }
 
@@ -244,10 +247,12 @@ impl RelyingParty {
 
     /// Checks a wallet's answer, the `application/x-www-form-urlencoded` body it posted
     /// (`vp_token` and `state`, or `response`, a JWE of both): the verified presentations. The
-    /// request it answers is taken once; a second answer is refused. An error response (section
-    /// 8.5; encrypted, or in the clear as section 8.3.1 allows) also ends its request, and is
-    /// [`Oid4vpError::Refused`] with the wallet's code (`access_denied`: the citizen declined,
-    /// or the wallet holds nothing it may present for this request).
+    /// request it answers is taken once its answer verifies; a second answer is refused, and an
+    /// answer that fails leaves the request pending. An error response (section 8.5; encrypted,
+    /// or in the clear as section 8.3.1 allows) is [`Oid4vpError::Refused`] with the wallet's
+    /// code (`access_denied`: the citizen declined, or the wallet holds nothing it may present
+    /// for this request). Nothing proves who sent it, so it is advisory: the request stays
+    /// pending until it expires or a verified answer arrives.
     pub fn receive(&mut self, body: &str, now: u64) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
         let invalid = |m: &str| Oid4vpError::InvalidResponse(m.into());
         let fields = crate::urlencode::parse(body)?;
@@ -272,8 +277,10 @@ impl RelyingParty {
         };
         let state = text("state")?.ok_or_else(|| invalid("no state"))?;
         if let Some(error) = text("error")? {
-            // The wallet's no ends the request too: it was answered.
-            self.pending.take(&state, now)?;
+            // An error response carries no proof of who sent it (`state` is in the request
+            // anyone who saw the QR code can read): it is advisory and leaves the request
+            // pending, so no third party can cancel it.
+            self.pending.get(&state, now)?;
             return Err(Oid4vpError::Refused {
                 error,
                 description: text("error_description")?,
@@ -287,13 +294,18 @@ impl RelyingParty {
             }
             Some(token) => token.clone(),
         };
-        let request = self.pending.take(&state, now)?;
-        verify_response(
+        // Taken only once its answer verifies: an answer that fails (junk posted with a known
+        // `state`) leaves the request to its wallet.
+        let answers = verify_response(
             &vp_token,
-            &request,
+            self.pending.get(&state, now)?,
             &self.config.policy,
             &self.status_lists,
             now,
-        )
+        )?;
+        self.pending.take(&state, now)?;
+        self.served
+            .retain(|_, (served_state, _)| *served_state != state);
+        Ok(answers)
     }
 }

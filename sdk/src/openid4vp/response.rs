@@ -173,6 +173,15 @@ impl PendingRequests {
             .ok_or(Oid4vpError::UnknownOrReplayed)
     }
 
+    /// The request pending under `state`, if it is not expired at `now`; it stays pending.
+    pub fn get(&self, state: &str, now: u64) -> Result<&RequestObject, Oid4vpError> {
+        self.pending
+            .get(state)
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(request, _)| request)
+            .ok_or(Oid4vpError::UnknownOrReplayed)
+    }
+
     /// How many are pending.
     pub fn len(&self) -> usize {
         self.pending.len()

@@ -1044,12 +1044,46 @@ fn the_relying_party_hears_access_denied_once() {
             bank.receive(&response.body, NOW + 1),
             Err(Oid4vpError::Refused { error, description: None }) if error == "access_denied"
         ));
-        // The refusal answered the request: it is no longer pending.
+        // Nothing proves who sent a refusal (its `state` is in the request anyone who saw the
+        // QR code reads): the request stays pending until it expires.
         assert!(matches!(
             bank.receive(&response.body, NOW + 2),
+            Err(Oid4vpError::Refused { .. })
+        ));
+        assert!(matches!(
+            bank.receive(&response.body, NOW + 400),
             Err(Oid4vpError::UnknownOrReplayed)
         ));
     }
+}
+
+#[test]
+fn junk_posted_with_a_known_state_leaves_the_request_to_its_wallet() {
+    // Anyone who saw the QR code knows `state`: an answer that does not verify must not cancel
+    // the request, nor stop the real wallet's answer from being accepted.
+    let w = world();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, store, _) = wallet(&w, dir.path());
+    let mut bank = bank(&w, &["/given_name"], false);
+    let created = bank.create_request(query(&[&["given_name"]]), NOW).unwrap();
+    let junk = format!(
+        "vp_token=%7B%22pid%22%3A%5B%22x%22%5D%7D&state={}",
+        created.state
+    );
+    assert!(bank.receive(&junk, NOW + 1).is_err());
+    let forged = format!("error=access_denied&state={}", created.state);
+    assert!(matches!(
+        bank.receive(&forged, NOW + 1),
+        Err(Oid4vpError::Refused { .. })
+    ));
+    let (_, answered) = answer(&w, &keys, store, &created.uri);
+    let (response, _) = answered.unwrap();
+    assert_eq!(bank.receive(&response.body, NOW + 2).unwrap().len(), 1);
+    // Answered: taken once.
+    assert!(matches!(
+        bank.receive(&response.body, NOW + 3),
+        Err(Oid4vpError::UnknownOrReplayed)
+    ));
 }
 
 #[test]
@@ -1154,7 +1188,7 @@ fn the_relying_party_passes_its_request_by_reference() {
     );
     let host = RequestHost {
         request: bank.request_object(&request_uri, NOW).unwrap().to_owned(),
-        url: request_uri,
+        url: request_uri.clone(),
     };
     let mut wallet = Wallet::from_store(
         store,
@@ -1168,6 +1202,8 @@ fn the_relying_party_passes_its_request_by_reference() {
     let response = wallet.respond(&pending, NOW).unwrap();
     let answers = bank.receive(&response.body, NOW + 1).unwrap();
     assert_eq!(answers[0].verification.claims["family_name"], "Nguyễn");
+    // Answered: no longer served (a wallet fetching it now would spend a copy for nothing).
+    assert!(bank.request_object(&request_uri, NOW + 2).is_none());
 }
 
 #[test]
