@@ -75,6 +75,18 @@ pub enum DinhdanhError {
         /// The `access_denied` answer (form-encoded, or a `response=` JWE).
         body: String,
     },
+    /// The wallet refused an authenticated verifier's request (it carries `transaction_data`,
+    /// expired, asks for formats the wallet does not present, …): `body` is the error response
+    /// (OpenID4VP section 8.5) to POST to `response_uri`, so that the verifier learns why.
+    #[error("request refused: {reason}")]
+    RequestRefused {
+        /// Why, with the OpenID4VP error code.
+        reason: String,
+        /// Where to POST `body`.
+        response_uri: String,
+        /// The error response, form-encoded.
+        body: String,
+    },
     /// The issuer, verifier or wallet refused (its error code in the reason; a wallet's
     /// `access_denied` to a verifier).
     #[error("refused: {reason}")]
@@ -190,6 +202,11 @@ impl From<WalletError> for DinhdanhError {
             WalletError::Issuance(cause) => cause.into(),
             WalletError::Presentation(cause) => cause.into(),
             WalletError::NoMatch => Self::NoMatch,
+            WalletError::RequestRefused { error, response } => Self::RequestRefused {
+                reason: format!("{}: {error}", error.code()),
+                response_uri: response.response_uri,
+                body: response.body,
+            },
             WalletError::UnregisteredVerifier { verifier, response } => {
                 Self::UnregisteredVerifier {
                     verifier,

@@ -277,7 +277,7 @@ fn bad_input_is_a_typed_error() {
             None,
             0
         ),
-        Err(DinhdanhError::UntrustedVerifier { .. } | DinhdanhError::InvalidInput { .. })
+        Err(DinhdanhError::UntrustedVerifier { .. })
     ));
     let offer = "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fid.example%2Fo1";
     assert!(matches!(
@@ -438,6 +438,20 @@ fn a_wallet_answers_no_unregistered_or_untrusted_verifier() {
     ));
     assert_eq!(wallet.credentials().unwrap()[0].unused_copies, 1);
     assert!(wallet.presentations().unwrap().is_empty());
+
+    // An authenticated request the wallet refuses (here, expired) comes with the error response
+    // to post to the verifier, which learns why instead of waiting.
+    let late = bank.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
+    match wallet.prepare_presentation(late.uri, None, NOW + 3_600) {
+        Err(DinhdanhError::RequestRefused {
+            response_uri, body, ..
+        }) => {
+            assert!(response_uri.starts_with("https://"), "{response_uri}");
+            assert!(body.contains("error="), "{body}");
+        }
+        Err(other) => panic!("an expired request was not refused on its channel: {other}"),
+        Ok(_) => panic!("an expired request was accepted"),
+    }
 
     // A wallet shipped with another relying-party CA does not trust the bank's certificate.
     drop(wallet);
