@@ -116,13 +116,8 @@ pub enum ProtocolError {
     #[error("the redirect is not to the wallet's redirect URI")]
     RedirectTarget,
     /// A parameter of the redirect is not UTF-8, or repeated.
-    #[error("the redirect's {name} {problem}")]
-    RedirectParameter {
-        /// The parameter.
-        name: String,
-        /// `is not UTF-8` or `is repeated`.
-        problem: &'static str,
-    },
+    #[error("the redirect: {0}")]
+    RedirectQuery(crate::urlencode::QueryError),
     /// The redirect's `state` is not the one the authorization started with.
     #[error("the redirect's state does not match")]
     StateMismatch,

@@ -381,16 +381,7 @@ pub fn finish_authorization(
         .strip_prefix(start.redirect_uri.as_str())
         .and_then(|rest| rest.strip_prefix('?'))
         .ok_or(ProtocolError::RedirectTarget)?;
-    let parameters = crate::urlencode::parse(query).map_err(|e| match e {
-        crate::urlencode::QueryError::Repeated(name) => ProtocolError::RedirectParameter {
-            name,
-            problem: "is repeated",
-        },
-        crate::urlencode::QueryError::NotUtf8(name) => ProtocolError::RedirectParameter {
-            name,
-            problem: "is not UTF-8",
-        },
-    })?;
+    let parameters = crate::urlencode::parse(query).map_err(ProtocolError::RedirectQuery)?;
     if parameters.get("state") != Some(&start.state) {
         return Err(ProtocolError::StateMismatch.into());
     }

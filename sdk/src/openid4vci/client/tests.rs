@@ -57,10 +57,7 @@ fn a_redirect_is_checked_before_the_code_is_redeemed() {
         ("other:/cb?code=c&state=s1", ProtocolError::RedirectTarget),
         (
             "app:/cb?code=c&code=d&state=s1",
-            ProtocolError::RedirectParameter {
-                name: "code".into(),
-                problem: "is repeated",
-            },
+            ProtocolError::RedirectQuery(crate::urlencode::QueryError::Repeated("code".into())),
         ),
         (
             "app:/cb?state=s1",
