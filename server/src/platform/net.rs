@@ -148,9 +148,39 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
     v4.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
+/// What rate limits count a client by: an IPv4 address, or the /64 network of an IPv6 address
+/// (one subscriber is given a whole /64 and could otherwise take a new address per request).
+pub fn rate_limit_subject(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(rate_limit_subject(a), rate_limit_subject(b));
+        assert_ne!(rate_limit_subject(a), rate_limit_subject(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(rate_limit_subject(mapped), "192.0.2.7");
+        assert_eq!(
+            rate_limit_subject("192.0.2.7".parse().unwrap()),
+            "192.0.2.7"
+        );
+    }
 
     fn cidr(text: &str) -> Cidr {
         text.parse().unwrap()

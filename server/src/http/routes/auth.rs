@@ -90,9 +90,10 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
     }
 }
 
-/// The client's network address (for rate limits): the TCP peer, or, when the peer is one of
+/// The client as rate limits count it: the TCP peer, or, when the peer is one of
 /// `config.trusted_proxies`, the address those proxies report in `X-Forwarded-For`
-/// ([`crate::platform::net::client_address`]). `unknown` in-process, where there is no peer.
+/// ([`crate::platform::net::client_address`]); an IPv6 address by its /64
+/// ([`crate::platform::net::rate_limit_subject`]). `unknown` in-process, where there is no peer.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
@@ -110,7 +111,7 @@ impl ClientAddress {
             .collect::<Vec<_>>();
         let address =
             crate::platform::net::client_address(peer.ip(), forwarded.into_iter(), trusted_proxies);
-        Self(address.to_string())
+        Self(crate::platform::net::rate_limit_subject(address))
     }
 }
 
