@@ -145,18 +145,21 @@ impl Store {
     }
 
     /// What a credential request needs to know, in one read: the account with its registry
-    /// record, and the devices (revoked ones included) whose key has one of `thumbprints`.
+    /// record, the devices (revoked ones included) whose key has one of `thumbprints`, and
+    /// whether the access token's `grant` digest is used up already (so a spent token is
+    /// refused before any signing; the group commit's claim stays the real check).
     pub async fn issuance_context(
         &self,
         account_id: &str,
         thumbprints: &[String],
-    ) -> Result<Option<(IssuanceAccount, Vec<DeviceKey>)>, StoreError> {
+        grant: &[u8],
+    ) -> Result<Option<(IssuanceAccount, Vec<DeviceKey>, bool)>, StoreError> {
         let row: Option<IssuanceContextRow> =
-            dispatch!(self.issuance_context(account_id, thumbprints))?;
+            dispatch!(self.issuance_context(account_id, thumbprints, grant))?;
         row.map(|row| {
             let devices = serde_json::from_str(&row.devices)
                 .map_err(|_| StoreError::Corrupt("devices of an issuance context"))?;
-            Ok((row.account, devices))
+            Ok((row.account, devices, row.grant_used))
         })
         .transpose()
     }

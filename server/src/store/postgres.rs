@@ -118,14 +118,17 @@ pub(super) async fn issuance_context(
     pool: &Pool,
     account_id: &str,
     thumbprints: &[String],
+    grant: &[u8],
 ) -> Result<Option<super::IssuanceContextRow>, StoreError> {
     Ok(sqlx::query_as(issuance_account_sql!(
         "(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'account_id', d.account_id, \
            'thumbprint', d.thumbprint, 'revoked_at', d.revoked_at)), '[]'::json)::text \
-          FROM devices d WHERE d.thumbprint = ANY($2)) AS devices"
+          FROM devices d WHERE d.thumbprint = ANY($2)) AS devices, \
+         EXISTS (SELECT 1 FROM used_nonces WHERE digest = $3) AS grant_used"
     ))
     .bind(account_id)
     .bind(thumbprints)
+    .bind(grant)
     .fetch_optional(pool)
     .await?)
 }

@@ -372,6 +372,7 @@ pub(super) struct IssuanceContextRow {
     #[sqlx(flatten)]
     pub(super) account: IssuanceAccount,
     pub(super) devices: String,
+    pub(super) grant_used: bool,
 }
 
 /// A registered device key, as a credential request sees it.

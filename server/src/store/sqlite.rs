@@ -118,15 +118,18 @@ pub(super) async fn issuance_context(
     pool: &Pool,
     account_id: &str,
     thumbprints: &[String],
+    grant: &[u8],
 ) -> Result<Option<super::IssuanceContextRow>, StoreError> {
     let list = serde_json::to_string(thumbprints).map_err(|_| StoreError::Corrupt("list"))?;
     Ok(sqlx::query_as(issuance_account_sql!(
         "(SELECT json_group_array(json_object('id', d.id, 'account_id', d.account_id, \
            'thumbprint', d.thumbprint, 'revoked_at', d.revoked_at)) \
-          FROM devices d WHERE d.thumbprint IN (SELECT value FROM json_each($2))) AS devices"
+          FROM devices d WHERE d.thumbprint IN (SELECT value FROM json_each($2))) AS devices, \
+         EXISTS (SELECT 1 FROM used_nonces WHERE digest = $3) AS grant_used"
     ))
     .bind(account_id)
     .bind(list)
+    .bind(grant)
     .fetch_optional(pool)
     .await?)
 }

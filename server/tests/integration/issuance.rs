@@ -434,9 +434,15 @@ async fn credential_endpoint_errors_and_level_gates() {
                 .iter()
                 .all(|c| c["status"] == "revoked")
         );
+        // (A token not yet used: the first one was spent above.)
         let c_nonce = nonce(&app).await;
-        let reply =
-            credential_request(&app, bearer(), request(vec![key_proof(&key, &c_nonce)])).await;
+        let fresh = another_token(&app, &account.id, None);
+        let reply = credential_request(
+            &app,
+            Access::Bearer(&fresh),
+            request(vec![key_proof(&key, &c_nonce)]),
+        )
+        .await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
         let reply = app
             .call(
@@ -587,11 +593,13 @@ async fn a_revoked_device_revokes_its_credentials_and_gets_no_more() {
                 .unwrap_err(),
             VerificationError::NotValid(Status::Invalid)
         );
-        // The revoked device's key gets nothing more.
+        // The revoked device's key gets nothing more (asked with a token not yet used).
         let c_nonce = nonce(&app).await;
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let fresh = another_token(&app, &account.id, None);
         let reply = request_credentials(
             &app,
-            Access::Bearer(&token),
+            Access::Bearer(&fresh),
             "pid",
             &[&device_key],
             &c_nonce,
@@ -741,15 +749,12 @@ async fn documents_from_the_registry_and_registry_changes() {
         );
         let me = app.call(Method::GET, "/v1/me", Some(&session), None).await;
         assert_problem(&me, StatusCode::UNAUTHORIZED, "unauthenticated");
+        // A closed account gets nothing (asked with a token not yet used).
         let c_nonce = nonce(&app).await;
-        let reply = request_credentials(
-            &app,
-            Access::Bearer(&new_token),
-            "driving_licence",
-            &[&key],
-            &c_nonce,
-        )
-        .await;
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let fresh = another_token(&app, &account.id, None);
+        let reply =
+            request_credentials(&app, Access::Bearer(&fresh), "pid", &[&key], &c_nonce).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
     }
 }
@@ -1083,8 +1088,11 @@ async fn staff_revoke_everything_and_an_admin_closes_the_account() {
             .call(Method::POST, &close, Some(&admin), Some(reason))
             .await;
         assert_problem(&twice, StatusCode::CONFLICT, "state-conflict");
+        // A closed account gets nothing (asked with a token not yet used).
         let c_nonce = nonce(&app).await;
-        let reply = request_credentials(&app, Access::Bearer(&token), "pid", &refs, &c_nonce).await;
+        let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
+        let fresh = another_token(&app, &account.id, None);
+        let reply = request_credentials(&app, Access::Bearer(&fresh), "pid", &refs, &c_nonce).await;
         assert_oauth_error(&reply, StatusCode::BAD_REQUEST, "credential_request_denied");
     }
 }
@@ -1357,11 +1365,24 @@ async fn an_access_token_makes_one_credential_request_and_a_proof_counts_once() 
             }
         }
         assert_eq!(issued, 2, "{}: one batch of two copies", db.name);
-        // Later, the same token: invalid_token, no credential.
+        // Later, the same token: invalid_token, no credential, refused before the group
+        // writer (nothing signed, no status position taken).
         let c_nonce = nonce(&app).await;
+        let issuances = app
+            .store
+            .group_stats()
+            .issuances
+            .load(std::sync::atomic::Ordering::Relaxed);
         let again =
             request_credentials(&app, Access::Bearer(&token), "pid", &[&other], &c_nonce).await;
         assert_oauth_error(&again, StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_eq!(
+            app.store
+                .group_stats()
+                .issuances
+                .load(std::sync::atomic::Ordering::Relaxed),
+            issuances
+        );
         let account = app.store.account_by_id_number(AN).await.unwrap().unwrap();
         assert_eq!(
             app.store

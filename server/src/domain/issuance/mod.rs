@@ -605,11 +605,16 @@ pub async fn credential(
 
     // The account, now: still open, still level 2; the device its keys belong to (one read).
     let thumbprints = thumbprints(key_thumbprints, dpop);
-    let (account, devices) = services
+    let grant_used = grant_digest(grant, configuration);
+    let (account, devices, spent) = services
         .store
-        .issuance_context(&grant.account_id, &thumbprints)
+        .issuance_context(&grant.account_id, &thumbprints, &grant_used)
         .await?
         .ok_or_else(|| OauthError::CredentialRequestDenied("the account is gone".into()))?;
+    // A spent token is refused before status positions are taken and credentials signed.
+    if spent {
+        return Err(spent_token());
+    }
     if account.closed_at.is_some() {
         return Err(OauthError::CredentialRequestDenied(
             "the account is closed".into(),
@@ -692,7 +697,7 @@ pub async fn credential(
         .record_issuance(
             &Issuance {
                 used,
-                grant: Some((grant_digest(grant, configuration), grant.expires_at)),
+                grant: Some((grant_used, grant.expires_at)),
                 credentials: records,
             },
             &event,
@@ -700,14 +705,18 @@ pub async fn credential(
         .await
     {
         Ok(()) => Ok(CredentialResponse { credentials }),
-        Err(StoreError::GrantUsed) => Err(OauthError::InvalidToken(
-            "the access token was used for this credential configuration already".into(),
-        )),
+        Err(StoreError::GrantUsed) => Err(spent_token()),
         Err(StoreError::Conflict) => Err(OauthError::InvalidNonce(
             "the nonce (or DPoP proof) was used before".into(),
         )),
         Err(error) => Err(error.into()),
     }
+}
+
+fn spent_token() -> OauthError {
+    OauthError::InvalidToken(
+        "the access token was used for this credential configuration already".into(),
+    )
 }
 
 /// The `proofs.jwt` array: 1 to `batch_size` strings.
