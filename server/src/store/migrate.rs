@@ -42,6 +42,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "account security",
         sql: include_str!("../../migrations/sqlite/0006_account_security.sql"),
     },
+    Migration {
+        version: 7,
+        description: "grants not before",
+        sql: include_str!("../../migrations/sqlite/0007_grants_not_before.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -74,6 +79,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 6,
         description: "account security",
         sql: include_str!("../../migrations/postgres/0006_account_security.sql"),
+    },
+    Migration {
+        version: 7,
+        description: "grants not before",
+        sql: include_str!("../../migrations/postgres/0007_grants_not_before.sql"),
     },
 ];
 

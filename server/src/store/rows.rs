@@ -360,6 +360,8 @@ pub struct IssuanceAccount {
     pub assurance_level: AssuranceLevel,
     /// Set when the account was closed.
     pub closed_at: Option<i64>,
+    /// Access tokens issued before this time (Unix seconds) are no longer honoured.
+    pub grants_not_before: i64,
     /// The registry record.
     #[sqlx(flatten)]
     pub citizen: Citizen,

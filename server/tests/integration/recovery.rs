@@ -458,7 +458,36 @@ async fn level_2_recovered_at_a_counter_stays_level_2() {
         let approved = app.call(Method::POST, &approve, Some(&officer), None).await;
         assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
         assert_eq!(approved.body["evidence"], "officer");
+        // A token someone held before the recovery (issued a second before it completes).
+        let services = dinhdanh_server::app::setup::services(
+            app.store.clone(),
+            Default::default(),
+            &app.data_dir,
+            crate::support::ORIGIN.to_owned(),
+        )
+        .unwrap();
+        let ttl = services.config.issuance.token_ttl_seconds;
+        let old_token = dinhdanh_server::domain::issuance::access_token(
+            &services,
+            &dinhdanh_server::domain::issuance::AccessGrant {
+                account_id: account.clone(),
+                configuration_ids: vec!["pid".into()],
+                jkt: None,
+                expires_at: dinhdanh_server::platform::clock::now() - 1 + ttl,
+                random: dinhdanh_server::platform::secrets::token(),
+            },
+        );
         let session = complete(&app, &token).await;
+        // It acts for the old holder no longer, although the account kept level 2.
+        let key = dinhdanh_sdk::jose::Es256KeyPair::generate().unwrap();
+        let c_nonce = nonce(&app).await;
+        let reply =
+            request_credentials(&app, Access::Bearer(&old_token), "pid", &[&key], &c_nonce).await;
+        crate::support::wallet::assert_oauth_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+        );
         assert_eq!(level_and_valid_copies(&app, &account).await, (2, 0));
         let history = app
             .call(Method::GET, "/v1/me/history", Some(&session), None)

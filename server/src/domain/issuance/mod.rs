@@ -615,6 +615,13 @@ pub async fn credential(
     if spent {
         return Err(spent_token());
     }
+    // Tokens issued before a recovery or a closure act for the holder no longer (a grant
+    // records its expiry; it was issued one token lifetime before).
+    if grant.expires_at - settings.token_ttl_seconds < account.grants_not_before {
+        return Err(OauthError::InvalidToken(
+            "the access token was issued before the account was recovered".into(),
+        ));
+    }
     if account.closed_at.is_some() {
         return Err(OauthError::CredentialRequestDenied(
             "the account is closed".into(),

@@ -11,7 +11,7 @@ use crate::store::{AuditEvent, IssuanceAccount, Offer, RegistryDocument, StoreEr
 macro_rules! issuance_account_sql {
     ($($extra:literal)?) => {
         concat!(
-            "SELECT a.id, a.assurance_level, a.closed_at, c.id_number, c.full_name, c.date_of_birth, \
+            "SELECT a.id, a.assurance_level, a.closed_at, a.grants_not_before, c.id_number, c.full_name, c.date_of_birth, \
                c.sex, c.place_of_origin, c.place_of_residence, c.status, c.phones",
             $(", ", $extra,)?
             " FROM accounts a JOIN citizens c ON c.id_number = a.id_number \

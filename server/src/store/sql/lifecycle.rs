@@ -58,6 +58,12 @@ pub(in crate::store) async fn apply_in(
             consequences.end_sessions,
             "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
         ),
+        // Access tokens act for the holder as sessions do; they are self-contained, so the
+        // account records when the ones issued so far stop counting.
+        (
+            consequences.end_sessions,
+            "UPDATE accounts SET grants_not_before = $1 WHERE id = $2",
+        ),
         (
             consequences.end_offers,
             "UPDATE credential_offers SET redeemed_at = $1 \
