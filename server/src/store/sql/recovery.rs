@@ -89,28 +89,26 @@ pub(in crate::store) async fn complete_recovery(
     decide: RecoveryDecision<'_>,
 ) -> Result<(RecoveryFacts, Consequences), StoreError> {
     let mut tx = begin_write(pool).await?;
-    let evidence: Option<(String, String)> = sqlx::query_as(
+    // One statement closes this recovery and every other open one of the account: two
+    // completions at once lock the same rows in the same order (separate statements, each
+    // closing its own row first, deadlock on PostgreSQL), and the second finds its row closed.
+    let closed: Vec<(String, String, i64)> = sqlx::query_as(
         "UPDATE recoveries SET completed_at = $1 \
-         WHERE id = $2 AND account_id = $3 AND completed_at IS NULL AND expires_at > $1 \
-         RETURNING evidence, account_id",
+         WHERE account_id = $2 AND completed_at IS NULL \
+         RETURNING id, evidence, expires_at",
     )
     .bind(now)
-    .bind(recovery_id)
     .bind(&passkey.account_id)
-    .fetch_optional(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    let Some((evidence, account_id)) = evidence else {
+    let Some((_, evidence, _)) = closed
+        .into_iter()
+        .find(|(id, _, expires_at)| id == recovery_id && *expires_at > now)
+    else {
+        // Dropping the transaction rolls the closing back.
         return Err(StoreError::Conflict);
     };
-    // A second recovery opened beside this one would otherwise revoke the passkey this one
-    // registers.
-    sqlx::query(
-        "UPDATE recoveries SET completed_at = $1 WHERE account_id = $2 AND completed_at IS NULL",
-    )
-    .bind(now)
-    .bind(&account_id)
-    .execute(&mut *tx)
-    .await?;
+    let account_id = passkey.account_id.clone();
     let mut active = [0u64; 2];
     for (i, statement) in [
         "SELECT COUNT(*) FROM passkeys WHERE account_id = $1 AND revoked_at IS NULL",
