@@ -235,7 +235,8 @@ fn anchors(roots: &[String]) -> Result<Vec<TrustAnchor>, TrustBundleError> {
         .map_err(|e| TrustBundleError::Invalid(format!("a root: {e}")))
 }
 
-#[cfg(all(test, feature = "dev-pki"))]
+#[cfg(test)]
+#[cfg(feature = "dev-pki")]
 mod tests {
     use super::*;
     use crate::{
@@ -257,7 +258,7 @@ mod tests {
         let key = Es256KeyPair::generate().unwrap();
         let leaf = root
             .issue(
-                &key.public_key(),
+                key.public_key(),
                 &LeafProfile {
                     common_name: "issuer",
                     not_before: NOW - 1_000,
