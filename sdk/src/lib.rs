@@ -10,6 +10,7 @@ pub mod openid4vp;
 pub mod relying_party;
 pub mod sdjwt;
 pub mod status_list;
+pub mod trust;
 pub mod urlencode;
 pub mod vc;
 pub mod verifier;
