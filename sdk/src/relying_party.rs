@@ -470,7 +470,21 @@ impl RelyingParty {
                 "the response mode and the encryption key disagree".into(),
             ));
         }
-        match read_answer(body, encryption)? {
+        self.check_posted_answer(pending, read_answer(body, encryption)?, now)
+    }
+
+    /// As [`RelyingParty::check_answer`], for an answer the host has already read with
+    /// [`read_answer`] (to look at it first, e.g. for the status lists it will need).
+    pub fn check_posted_answer(
+        &self,
+        pending: &PendingRequest,
+        answer: PostedAnswer,
+        now: u64,
+    ) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
+        if !pending.is_answerable(now) {
+            return Err(Oid4vpError::UnknownOrReplayed);
+        }
+        match answer {
             PostedAnswer::Refused { error, .. } => Err(error),
             PostedAnswer::Presentation { state, vp_token } => {
                 if state != pending.state() {

@@ -263,11 +263,15 @@ impl VerifierConfig {
             Some(_) => {}
         }
         if self.api_keys.is_empty() {
-            return invalid("at least one API key is required (api_keys, api_keys_file or DINHDANH_VERIFIER_API_KEYS)");
+            return invalid(
+                "at least one API key is required (api_keys, api_keys_file or DINHDANH_VERIFIER_API_KEYS)",
+            );
         }
-        if self.api_keys.iter().any(|k| {
-            k.len() < MIN_API_KEY_LEN || !k.bytes().all(|b| b.is_ascii_graphic())
-        }) {
+        if self
+            .api_keys
+            .iter()
+            .any(|k| k.len() < MIN_API_KEY_LEN || !k.bytes().all(|b| b.is_ascii_graphic()))
+        {
             return Err(VerifierConfigError::Invalid(format!(
                 "every API key must be at least {MIN_API_KEY_LEN} printable characters"
             )));
@@ -282,7 +286,9 @@ impl VerifierConfig {
         match (&trust.bundle_url, &trust.agency_root, &trust.issuer_roots) {
             (Some(_), Some(_), None) | (None, None, Some(_)) => {}
             (Some(_), None, _) => {
-                return invalid("trust.bundle_url needs trust.agency_root (the pinned agency root)");
+                return invalid(
+                    "trust.bundle_url needs trust.agency_root (the pinned agency root)",
+                );
             }
             _ => {
                 return invalid(
@@ -319,10 +325,12 @@ impl VerifierConfig {
         let key = read_key(key_file)?;
         let (client_id, chain_pem, registration) = match &rp.registration_file {
             Some(file) => {
-                let printed: RegisterOutput = serde_json::from_str(&read_text(file)?)
-                    .map_err(|e| VerifierConfigError::Parse {
-                        path: file.clone(),
-                        message: e.to_string(),
+                let printed: RegisterOutput =
+                    serde_json::from_str(&read_text(file)?).map_err(|e| {
+                        VerifierConfigError::Parse {
+                            path: file.clone(),
+                            message: e.to_string(),
+                        }
                     })?;
                 (
                     printed.client_id,
@@ -414,13 +422,14 @@ fn read_text(path: &Path) -> Result<String, VerifierConfigError> {
 
 /// A P-256 key from a PKCS#8 file (PEM or DER) or a JWK.
 fn read_key(path: &Path) -> Result<Es256KeyPair, VerifierConfigError> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| VerifierConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?);
-    let bad = |what: &str| {
-        VerifierConfigError::Invalid(format!("{}: {what}", path.display()))
-    };
+    let bytes =
+        Zeroizing::new(
+            std::fs::read(path).map_err(|source| VerifierConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?,
+        );
+    let bad = |what: &str| VerifierConfigError::Invalid(format!("{}: {what}", path.display()));
     let text = std::str::from_utf8(&bytes).ok().map(str::trim);
     match text {
         Some(text) if text.starts_with('{') => {
@@ -431,10 +440,7 @@ fn read_key(path: &Path) -> Result<Es256KeyPair, VerifierConfigError> {
         }
         Some(text) if text.starts_with("-----BEGIN PRIVATE KEY-----") => {
             use base64::Engine;
-            let body: String = text
-                .lines()
-                .filter(|l| !l.starts_with("-----"))
-                .collect();
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
             let der = Zeroizing::new(
                 base64::engine::general_purpose::STANDARD
                     .decode(body.trim())
@@ -482,11 +488,20 @@ mod tests {
         // A short key, an http public URL, no trust source: refused.
         for (name, value) in [
             ("DINHDANH_VERIFIER_API_KEYS", "short"),
-            ("DINHDANH_VERIFIER_PUBLIC_URL", "http://verifier.bank.example.vn"),
-            ("DINHDANH_VERIFIER_TRUST_BUNDLE_URL", "https://id.example.vn/trust/bundle"),
+            (
+                "DINHDANH_VERIFIER_PUBLIC_URL",
+                "http://verifier.bank.example.vn",
+            ),
+            (
+                "DINHDANH_VERIFIER_TRUST_BUNDLE_URL",
+                "https://id.example.vn/trust/bundle",
+            ),
         ] {
-            let refused =
-                VerifierConfig::load(Some(&file), dir.path(), [(name.to_owned(), value.to_owned())]);
+            let refused = VerifierConfig::load(
+                Some(&file),
+                dir.path(),
+                [(name.to_owned(), value.to_owned())],
+            );
             assert!(
                 matches!(refused, Err(VerifierConfigError::Invalid(_))),
                 "{name}: {refused:?}"

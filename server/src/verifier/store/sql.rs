@@ -2,7 +2,9 @@
 //! (ADR 0004).
 
 use super::Db;
-use crate::verifier::store::{Migration, RawRow, RequestRow, VerifierStoreError, from_raw, pending};
+use crate::verifier::store::{
+    Migration, RawRow, RequestRow, VerifierStoreError, from_raw, pending,
+};
 
 type Pool = sqlx::Pool<Db>;
 
