@@ -60,7 +60,7 @@ impl VerifierProcess {
             .args(["--listen", "127.0.0.1:0"])
             .env("DINHDANH_LOG", "warn")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -429,7 +429,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
                 &network,
                 offer["offer_uri"].as_str().unwrap(),
                 offer["tx_code"].as_str(),
-                4,
+                5,
                 now(),
             )
             .unwrap();
@@ -580,6 +580,41 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         );
         assert_eq!(replay.status, 400);
 
+        // 3'. The agency's bundle endpoint is unreachable: the service verifies on from the
+        // bundle it cached on disk.
+        service.terminate();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let unreachable = format!("http://{}/trust/bundle", closed.local_addr().unwrap());
+        drop(closed);
+        let offline_config = bank_dir.path().join("offline.toml");
+        std::fs::write(
+            &offline_config,
+            std::fs::read_to_string(&config)
+                .unwrap()
+                .replace(&bundle_url, &unreachable),
+        )
+        .unwrap();
+        let service = VerifierProcess::start(&bank_dir.path().join("data"), &offline_config);
+        let backend = Client::new(&service.origin);
+        let network = PhoneNetwork {
+            verifier: service.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, _) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(result(&backend, &id).await["state"], "verified");
+
         // 4. The citizen's death is registered: every credential revoked; the next answer
         // fails as revoked (the status list fetched again).
         let mut record: Value = std::fs::read_to_string(crate::support::data("citizens.ndjson"))
@@ -628,6 +663,96 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let openapi = backend.json(Method::GET, "/openapi.json", None, None).await;
         assert!(openapi.body["paths"].get("/requests").is_some());
         drop(service);
+
+        // Another instance whose agency is unreachable and which has no cached bundle: it
+        // still makes and serves requests, but refuses answers as stale trust data, and its
+        // health says why.
+        let offline_dir = tempfile::tempdir().unwrap();
+        let offline = VerifierProcess::start(offline_dir.path(), &offline_config);
+        let backend = Client::new(&offline.origin);
+        let network = PhoneNetwork {
+            verifier: offline.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let health = backend.json(Method::GET, "/health", None, None).await;
+        assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(health.body["type"], "urn:dinhdanh:problem:stale-trust-data");
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, _) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            result(&backend, &id).await,
+            json!({ "state": "failed", "reason": "stale_trust_data" })
+        );
+        drop(offline);
         drop(server);
+    }
+}
+
+#[tokio::test]
+async fn a_request_row_is_taken_once_by_concurrent_answers() {
+    use dinhdanh_server::verifier::store::{RequestRow, RequestStatus, VerifierStore};
+    for db in databases().await {
+        let store = VerifierStore::connect(&db.url).await.unwrap();
+        // Connecting again (another instance) finds the migrations applied.
+        let again = VerifierStore::connect(&db.url).await.unwrap();
+        let t = now() as i64;
+        let row = |id: &str, expires_at: i64| RequestRow {
+            id: id.into(),
+            oid4vp_state: format!("state-{id}"),
+            status: RequestStatus::Pending,
+            pending: "{}".into(),
+            request_object: Some("jwt".into()),
+            encryption_key: Some(vec![1, 2, 3]),
+            reason: None,
+            result: None,
+            created_at: t,
+            expires_at,
+            updated_at: t,
+        };
+        store.insert(&row("r1", t + 300)).await.unwrap();
+        // A failure is recorded, and leaves it answerable.
+        assert!(store.record_failure("r1", "forged", t).await.unwrap());
+        let failed = again.get("r1").await.unwrap().unwrap();
+        assert_eq!(failed.status, RequestStatus::Failed);
+        assert_eq!(failed.reason.as_deref(), Some("forged"));
+        // Eight answers at once, from two instances: exactly one takes it.
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let store = if i % 2 == 0 {
+                store.clone()
+            } else {
+                again.clone()
+            };
+            tasks.push(tokio::spawn(async move {
+                store.take_verified("r1", &[i], t + 1).await.unwrap()
+            }));
+        }
+        let mut taken = 0;
+        for task in tasks {
+            taken += usize::from(task.await.unwrap());
+        }
+        assert_eq!(taken, 1, "{}", db.name);
+        let verified = store.get("r1").await.unwrap().unwrap();
+        assert_eq!(verified.status, RequestStatus::Verified);
+        assert_eq!(verified.reason, None);
+        assert_eq!(verified.encryption_key, None, "the key goes once verified");
+        assert_eq!(verified.request_object, None);
+        // A verified request is final: no failure overwrites it.
+        assert!(!store.record_failure("r1", "forged", t + 2).await.unwrap());
+        assert!(!store.take_verified("r1", &[9], t + 2).await.unwrap());
+        // An expired request is not taken.
+        store.insert(&row("r2", t - 1)).await.unwrap();
+        assert!(!store.take_verified("r2", &[1], t).await.unwrap());
+        // Pruning deletes what expired before the cut.
+        assert_eq!(store.prune(t).await.unwrap(), 1);
+        assert!(store.get("r2").await.unwrap().is_none());
+        assert!(store.get("r1").await.unwrap().is_some());
     }
 }
