@@ -98,6 +98,7 @@ pub fn router(app: Arc<VerifierApp>) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(wallet)
         .fallback(|| async { ApiError::not_found(None) })
+        .layer(middleware::from_fn(deadline))
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
 }
@@ -118,6 +119,25 @@ async fn track(State(app): State<AppState>, request: Request, next: Next) -> Res
         started.elapsed(),
     );
     response
+}
+
+/// How long a request may take, answer checks (and the status-list fetches they need)
+/// included.
+const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Answers 408 (problem+json) to a request not done in time, e.g. a client that stops sending
+/// its body.
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "Request timed out",
+            None,
+        )
+        .into_response(),
+    }
 }
 
 /// 401 problem+json with `WWW-Authenticate: Bearer` unless the request carries a valid key.

@@ -264,8 +264,9 @@ impl TrustSource {
             if !snapshot
                 .status_prefixes
                 .iter()
-                .any(|prefix| !prefix.is_empty() && uri.starts_with(prefix.as_str()))
+                .any(|prefix| under_prefix(uri, prefix))
             {
+                tracing::warn!(uri = %uri, "a status list outside the trusted locations: not fetched");
                 continue;
             }
             let fetched = self
@@ -314,6 +315,14 @@ impl TrustSource {
     }
 }
 
+/// Whether `uri` lies under `prefix` on a path boundary: `https://id.example.vn` covers
+/// `https://id.example.vn/status/1`, never `https://id.example.vn.evil.example/…`.
+fn under_prefix(uri: &str, prefix: &str) -> bool {
+    !prefix.is_empty()
+        && uri.starts_with(prefix)
+        && (prefix.ends_with('/') || uri[prefix.len()..].starts_with('/'))
+}
+
 fn snapshot_of(bundle: TrustBundle, settings: &TrustSettings) -> TrustSnapshot {
     let mut status_prefixes = settings.status_list_prefixes.clone();
     status_prefixes.extend(bundle.status_lists.credentials.clone());
@@ -332,5 +341,31 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
         std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
     if let Err(error) = written {
         tracing::warn!(%error, path = %path.display(), "caching trust data failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under_prefix;
+
+    #[test]
+    fn status_lists_only_under_their_locations() {
+        assert!(under_prefix(
+            "https://id.example.vn/status/1",
+            "https://id.example.vn"
+        ));
+        assert!(under_prefix(
+            "https://id.example.vn/status/1",
+            "https://id.example.vn/status/"
+        ));
+        assert!(!under_prefix(
+            "https://id.example.vn.evil.example/s",
+            "https://id.example.vn"
+        ));
+        assert!(!under_prefix(
+            "https://id.example.vn:8443/s",
+            "https://id.example.vn"
+        ));
+        assert!(!under_prefix("https://other.example/s", ""));
     }
 }
