@@ -57,7 +57,7 @@ pub async fn build(
     let identity = config.relying_party()?;
     let store = VerifierStore::connect(config.database()).await?;
     let trust = TrustSource::new(&config.trust, &data_dir.join("trust-cache"), now)?;
-    let verifier = Verifier::new(config, identity, store, trust, now)?;
+    let verifier = Verifier::new(config, identity, store, trust)?;
     Ok(Arc::new(VerifierApp {
         verifier,
         api_keys: ApiKeys::new(&config.api_keys),

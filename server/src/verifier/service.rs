@@ -288,7 +288,6 @@ impl Verifier {
         identity: RelyingPartyIdentity,
         store: VerifierStore,
         trust: TrustSource,
-        now: u64,
     ) -> Result<Self, VerifierError> {
         let sealer = Sealer::from_rp_key(&identity.key)?;
         let base_url = config.base_url().to_owned();
@@ -296,7 +295,6 @@ impl Verifier {
         let mut policy = ResponsePolicy::new(IssuerTrustData::Anchors(Vec::new()), 0);
         policy.max_trust_age = config.trust.max_age_seconds;
         policy.status.max_age = config.trust.status_max_age_seconds;
-        let pinned = config.trust.bundle_url.is_none();
         let signer: Box<dyn dinhdanh_sdk::jose::JwsSigner + Send + Sync> = Box::new(identity.key);
         let mut rp_config = RelyingPartyConfig::new(
             signer,
@@ -317,19 +315,7 @@ impl Verifier {
             applied: Mutex::new((u64::MAX, 0)),
             counters: Counters::default(),
         };
-        if pinned {
-            // Pinned roots do not age: trusted from now on, for as long as they are configured.
-            let _ = verifier.apply_pinned(now);
-        }
         Ok(verifier)
-    }
-
-    fn apply_pinned(&self, now: u64) -> Option<()> {
-        let mut rp = self.rp.write().ok()?;
-        let policy = rp.policy();
-        policy.trust_as_of = now;
-        policy.max_trust_age = u64::MAX / 2;
-        Some(())
     }
 
     /// The database.
@@ -485,7 +471,7 @@ impl Verifier {
         }
         let checked = match self.trust.current(now).await {
             Ok(snapshot) => {
-                self.apply_trust(&snapshot);
+                self.apply_trust(&snapshot, now);
                 if let PostedAnswer::Presentation { vp_token, .. } = &posted {
                     let uris = status_uris(vp_token);
                     self.trust
@@ -534,21 +520,33 @@ impl Verifier {
         }
     }
 
-    /// Puts a newer bundle's trust into the relying party's policy.
-    fn apply_trust(&self, snapshot: &TrustSnapshot) {
-        let Some(bundle) = &snapshot.bundle else {
-            return;
-        };
+    /// Puts the trust data into the relying party's policy when it changed: a newer bundle's
+    /// roots and maximum ages, or (once) the pinned issuer roots, which do not age.
+    fn apply_trust(&self, snapshot: &TrustSnapshot, now: u64) {
+        let held = snapshot
+            .bundle
+            .as_ref()
+            .map_or((0, 0), |b| (b.version, b.iat));
         let Ok(mut applied) = self.applied.lock() else {
             return;
         };
-        if *applied == (bundle.version, bundle.iat) {
+        if *applied == held {
             return;
         }
-        if let Ok(mut rp) = self.rp.write() {
-            match bundle.apply(rp.policy()) {
-                Ok(()) => *applied = (bundle.version, bundle.iat),
+        let Ok(mut rp) = self.rp.write() else {
+            return;
+        };
+        let policy = rp.policy();
+        match &snapshot.bundle {
+            Some(bundle) => match bundle.apply(policy) {
+                Ok(()) => *applied = held,
                 Err(error) => tracing::warn!(%error, "trust bundle not applied"),
+            },
+            None => {
+                policy.issuer_trust = IssuerTrustData::Anchors(snapshot.issuer_anchors.clone());
+                policy.trust_as_of = now;
+                policy.max_trust_age = u64::MAX / 2;
+                *applied = held;
             }
         }
     }

@@ -310,7 +310,20 @@ async fn result(client: &Client, id: &str) -> Value {
 }
 
 fn write_config(dir: &Path, database_url: &str, bundle_url: &str, agency_root: &Path) -> PathBuf {
-    let path = dir.join("verifier.toml");
+    write_config_with(
+        dir,
+        "verifier.toml",
+        database_url,
+        &format!(
+            "bundle_url = \"{bundle_url}\"\nagency_root = \"{}\"\n",
+            agency_root.display()
+        ),
+    )
+}
+
+/// A configuration with the `[trust]` section `trust`.
+fn write_config_with(dir: &Path, name: &str, database_url: &str, trust: &str) -> PathBuf {
+    let path = dir.join(name);
     std::fs::write(
         &path,
         format!(
@@ -323,11 +336,8 @@ key_file = "rp-key.pem"
 registration_file = "rp.json"
 
 [trust]
-bundle_url = "{bundle_url}"
-agency_root = "{}"
-status_refresh_seconds = 0
-"#,
-            agency_root.display()
+{trust}status_refresh_seconds = 0
+"#
         ),
     )
     .unwrap();
@@ -429,7 +439,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
                 &network,
                 offer["offer_uri"].as_str().unwrap(),
                 offer["tx_code"].as_str(),
-                5,
+                6,
                 now(),
             )
             .unwrap();
@@ -614,6 +624,51 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
             String::from_utf8_lossy(&reply.body)
         );
         assert_eq!(result(&backend, &id).await["state"], "verified");
+
+        // 3''. A second instance on the same database, trusting pinned issuer roots instead of
+        // a bundle: a request made through one is served and answered through the other.
+        let pinned_config = write_config_with(
+            bank_dir.path(),
+            "pinned.toml",
+            &verifier_db.url,
+            &format!(
+                "issuer_roots = \"{}\"\nstatus_list_prefixes = [\"{}/\"]\n",
+                server
+                    .data_dir
+                    .join("keys")
+                    .join("agency-root.pem")
+                    .display(),
+                server.public_url
+            ),
+        );
+        let pinned_dir = tempfile::tempdir().unwrap();
+        let second = VerifierProcess::start(pinned_dir.path(), &pinned_config);
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let via_second = PhoneNetwork {
+            verifier: second.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let (reply, body) = present(
+            &mut wallet,
+            &via_second,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(result(&backend, &id).await["state"], "verified");
+        // Replayed at the first instance: refused there too.
+        let replay = post_answer(
+            &network,
+            &format!("https://{HOST}/wallet/responses/{id}"),
+            &body,
+        );
+        assert_eq!(replay.status, 400);
+        drop(second);
 
         // 4. The citizen's death is registered: every credential revoked; the next answer
         // fails as revoked (the status list fetched again).
