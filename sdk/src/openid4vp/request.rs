@@ -267,6 +267,11 @@ pub struct Registration {
     pub iat: u64,
     /// Expiry.
     pub exp: u64,
+    /// Where the registration's status is published: a Token Status List reference
+    /// (`{"status_list": {"idx", "uri"}}`), set to invalid when the agency revokes the relying
+    /// party. Absent in registrations made before revocation was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
 }
 
 /// The claims a relying party may ask of one credential type.
@@ -289,6 +294,13 @@ impl Registration {
             serde_json::to_vec(self).map_err(|e| Oid4vpError::InvalidRequest(e.to_string()))?;
         sign_compact(&header, &payload, signer)
             .map_err(|e| Oid4vpError::InvalidRequest(e.to_string()))
+    }
+
+    /// The status-list reference of the registration, when it has a well-formed one.
+    pub fn status_reference(&self) -> Option<crate::status_list::StatusReference> {
+        self.status
+            .as_ref()
+            .and_then(|status| crate::status_list::StatusReference::from_status_claim(status).ok())
     }
 
     /// Whether the registration covers the claim at `path` of a credential of type `vct`.

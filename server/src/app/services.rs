@@ -26,6 +26,7 @@ impl Services {
         public_url: String,
         issuer: pki::IssuerKeys,
         cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
+        rp: crate::domain::rp::ca::RpAuthority,
     ) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(&public_url).map_err(|e| RelyingPartyError(e.to_string()))?;
         let rp_id = match &config.rp_id {
@@ -60,6 +61,7 @@ impl Services {
             issuer,
             status,
             cscas,
+            rp,
         })
     }
 }
