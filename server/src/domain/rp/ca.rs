@@ -184,7 +184,10 @@ impl RpAuthority {
         crl_url: &str,
     ) -> Result<Vec<u8>, PkiError> {
         let mut name = DistinguishedName::new();
-        name.push(DnType::CountryName, "VN");
+        name.push(
+            DnType::CountryName,
+            DnValue::PrintableString("VN".try_into().map_err(rcgen_error)?),
+        );
         name.push(
             DnType::OrganizationName,
             DnValue::Utf8String(subject.name.to_owned()),
