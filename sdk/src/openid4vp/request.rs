@@ -296,6 +296,20 @@ impl Registration {
             .map_err(|e| Oid4vpError::InvalidRequest(e.to_string()))
     }
 
+    /// Verifies a registration JWT (`rp-registration+jwt`) signed through an `x5c` chain leading
+    /// to `anchors` (the relying-party anchor), not expired at `now`. Any failure is
+    /// [`Oid4vpError::Unregistered`].
+    pub fn verify(jwt: &str, anchors: &[TrustAnchor], now: u64) -> Result<Self, Oid4vpError> {
+        let (_, payload) =
+            verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now).map_err(Oid4vpError::Unregistered)?;
+        let registration: Self = serde_json::from_slice(&payload)
+            .map_err(|e| Oid4vpError::Unregistered(format!("registration: {e}")))?;
+        if registration.exp <= now {
+            return Err(Oid4vpError::Unregistered("the registration has expired".into()));
+        }
+        Ok(registration)
+    }
+
     /// The status-list reference of the registration, when it has a well-formed one.
     pub fn status_reference(&self) -> Option<crate::status_list::StatusReference> {
         self.status
