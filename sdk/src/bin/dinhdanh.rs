@@ -245,6 +245,16 @@ enum X509Command {
         #[arg(long, default_value_t = 3650)]
         days: u64,
     },
+    /// A PKCS#10 certificate signing request for a key, signed by it (PEM on stdout): what a
+    /// relying party hands the agency (`dinhdanh-server rp register --csr`).
+    DevCsr {
+        /// The private JWK.
+        #[arg(long)]
+        key: String,
+        /// Common name (the agency's registry writes its own subject).
+        #[arg(long, default_value = "relying party")]
+        cn: String,
+    },
     /// A leaf certificate for a key, signed by the development CA (PEM on stdout).
     DevCert {
         /// The CA's private JWK.
@@ -658,6 +668,13 @@ fn x509_command(command: X509Command) -> Outcome {
                 .map_err(fail_as!("x509"))?;
             Ok(ca.certificate_pem().trim_end().to_owned())
         }
+        X509Command::DevCsr { key, cn } => Ok(x509::dev::certificate_request_pem(
+            &private_key(&key)?,
+            &cn,
+        )
+        .map_err(fail_as!("x509"))?
+        .trim_end()
+        .to_owned()),
         X509Command::DevCert {
             ca_key,
             ca_cert,
