@@ -15,21 +15,21 @@ use crate::{
         JwsSigner, PublicKey,
         jwe::{ContentEncryption, DecryptionKey},
     },
-    trust::TrustBundle,
-    x509,
     openid4vp::{
         Oid4vpError,
         dcql::{DcqlQuery, FORMAT_SD_JWT_VC},
         request::{
-            REGISTRATION_FORMAT, Registration, RequestObject, RequestReference, ResponseMode, STATIC_AUDIENCE,
-            VerifierInfo, new_nonce, sign_request,
+            REGISTRATION_FORMAT, Registration, RequestObject, RequestReference, ResponseMode,
+            STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
         },
         response::{
             PendingRequests, ResponsePolicy, VerifiedAnswer, open_encrypted_payload,
             verify_response,
         },
     },
+    trust::TrustBundle,
     verifier::StatusListCache,
+    x509,
 };
 
 /// How a relying party presents itself, and what it trusts. [`RelyingPartyConfig::new`] sets
@@ -103,9 +103,7 @@ impl RelyingPartyConfig {
         now: u64,
     ) -> Result<Self, Oid4vpError> {
         let untrusted = |why: String| Oid4vpError::InvalidClient(why);
-        let anchors = bundle
-            .rp_anchors()
-            .map_err(|e| untrusted(e.to_string()))?;
+        let anchors = bundle.rp_anchors().map_err(|e| untrusted(e.to_string()))?;
         let chain = x509::pem_to_der_chain(certificate_chain_pem)
             .map_err(|e| untrusted(format!("certificate chain: {e}")))?;
         let validated = x509::validate_chain(

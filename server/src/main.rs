@@ -382,9 +382,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => {
             let kind = dinhdanh_server::store::RelyingPartyKind::parse(&kind).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--kind {kind:?}: expected telecom, bank, public_service or other"
-                )
+                anyhow::anyhow!("--kind {kind:?}: expected telecom, bank, public_service or other")
             })?;
             let csr = std::fs::read(&csr).with_context(|| csr.display().to_string())?;
             let services = command_services(config, dir).await?;

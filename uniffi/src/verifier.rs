@@ -183,9 +183,7 @@ impl Verifier {
     /// from the bundle. A registration that does not verify for this certificate is
     /// `Unregistered`; a chain or key that does not, `UntrustedVerifier`.
     #[uniffi::constructor]
-    pub fn from_registration(
-        config: RegisteredVerifierConfig,
-    ) -> Result<Arc<Self>, DinhdanhError> {
+    pub fn from_registration(config: RegisteredVerifierConfig) -> Result<Arc<Self>, DinhdanhError> {
         let jwk: serde_json::Value =
             serde_json::from_str(&config.signing_key_jwk).map_err(invalid)?;
         let signer = Es256KeyPair::from_jwk(&jwk).map_err(invalid)?;

@@ -668,13 +668,12 @@ fn x509_command(command: X509Command) -> Outcome {
                 .map_err(fail_as!("x509"))?;
             Ok(ca.certificate_pem().trim_end().to_owned())
         }
-        X509Command::DevCsr { key, cn } => Ok(x509::dev::certificate_request_pem(
-            &private_key(&key)?,
-            &cn,
-        )
-        .map_err(fail_as!("x509"))?
-        .trim_end()
-        .to_owned()),
+        X509Command::DevCsr { key, cn } => {
+            Ok(x509::dev::certificate_request_pem(&private_key(&key)?, &cn)
+                .map_err(fail_as!("x509"))?
+                .trim_end()
+                .to_owned())
+        }
         X509Command::DevCert {
             ca_key,
             ca_cert,

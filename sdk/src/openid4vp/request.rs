@@ -300,12 +300,14 @@ impl Registration {
     /// to `anchors` (the relying-party anchor), not expired at `now`. Any failure is
     /// [`Oid4vpError::Unregistered`].
     pub fn verify(jwt: &str, anchors: &[TrustAnchor], now: u64) -> Result<Self, Oid4vpError> {
-        let (_, payload) =
-            verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now).map_err(Oid4vpError::Unregistered)?;
+        let (_, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now)
+            .map_err(Oid4vpError::Unregistered)?;
         let registration: Self = serde_json::from_slice(&payload)
             .map_err(|e| Oid4vpError::Unregistered(format!("registration: {e}")))?;
         if registration.exp <= now {
-            return Err(Oid4vpError::Unregistered("the registration has expired".into()));
+            return Err(Oid4vpError::Unregistered(
+                "the registration has expired".into(),
+            ));
         }
         Ok(registration)
     }

@@ -251,7 +251,11 @@ async fn rp_status(app: &TestApp, root: &[TrustAnchor], reference: &StatusRefere
             now(),
         )
         .unwrap();
-    cache.get(&reference.uri).unwrap().status_of(reference).unwrap()
+    cache
+        .get(&reference.uri)
+        .unwrap()
+        .status_of(reference)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -296,13 +300,18 @@ async fn register_and_revoke_through_the_commands_verify_with_openssl() {
             keys,
             ["certificate_chain", "client_id", "registration", "rp_id"]
         );
-        assert_eq!(registered["client_id"], "x509_san_dns:verify.bank.example.vn");
+        assert_eq!(
+            registered["client_id"],
+            "x509_san_dns:verify.bank.example.vn"
+        );
         let chain = registered["certificate_chain"].as_str().unwrap();
         let parts = pems(chain);
         assert_eq!(parts.len(), 2, "the access certificate and the RP CA");
 
         // The anchor wallets use for relying parties is the chain's CA, certified by the root.
-        let rp_root = app.call(Method::GET, "/trust/rp-root.pem", None, None).await;
+        let rp_root = app
+            .call(Method::GET, "/trust/rp-root.pem", None, None)
+            .await;
         assert_eq!(rp_root.status, StatusCode::OK);
         assert_eq!(rp_root.text, parts[1]);
         let rp_anchor = TrustAnchor::from_pem(&rp_root.text).unwrap().remove(0);
@@ -387,7 +396,14 @@ async fn register_and_revoke_through_the_commands_verify_with_openssl() {
         let rp_id = registered["rp_id"].as_str().unwrap();
         let revoked = json_of(&run(
             &db,
-            &["rp", "revoke", "--rp-id", rp_id, "--reason", "licence withdrawn"],
+            &[
+                "rp",
+                "revoke",
+                "--rp-id",
+                rp_id,
+                "--reason",
+                "licence withdrawn",
+            ],
         ));
         assert_eq!(revoked["rp_id"], rp_id);
         let (ok, said) = openssl_verify(&app, dir, chain).await;
@@ -460,12 +476,7 @@ async fn bad_requests_are_refused_and_nothing_is_stored() {
             Err(RpError::Csr(CsrError::UnsupportedKey(_)))
         ));
         let rsa_key = dir.join("rsa.key");
-        openssl(&[
-            "genrsa",
-            "-out",
-            rsa_key.to_str().unwrap(),
-            "2048",
-        ]);
+        openssl(&["genrsa", "-out", rsa_key.to_str().unwrap(), "2048"]);
         let rsa_csr = dir.join("rsa.csr");
         openssl(&[
             "req",
@@ -484,7 +495,10 @@ async fn bad_requests_are_refused_and_nothing_is_stored() {
         // A request for one key signed by another: no proof of possession.
         let mine = Es256KeyPair::generate().unwrap();
         let other = Es256KeyPair::generate().unwrap();
-        let (a, b) = (der_children(&sdk_csr(&mine)), der_children(&sdk_csr(&other)));
+        let (a, b) = (
+            der_children(&sdk_csr(&mine)),
+            der_children(&sdk_csr(&other)),
+        );
         let spliced = der_sequence(&[a[0].clone(), b[1].clone(), b[2].clone()]);
         assert!(matches!(
             register(spliced, "a.example.vn", pid).await,
@@ -503,7 +517,11 @@ async fn bad_requests_are_refused_and_nothing_is_stored() {
                 "{dns} {allow:?}: {refused:?}"
             );
         }
-        assert!(store.relying_parties().await.unwrap().is_empty(), "{}", db.name);
+        assert!(
+            store.relying_parties().await.unwrap().is_empty(),
+            "{}",
+            db.name
+        );
 
         // A request made with the SDK's key: registered.
         let registered = register(sdk_csr(&mine), "a.example.vn", pid).await.unwrap();
@@ -532,7 +550,9 @@ async fn bad_requests_are_refused_and_nothing_is_stored() {
             rp::revoke(&services, "no-such-party", None, audit::OPERATOR).await,
             Err(RpError::NotFound(_))
         ));
-        let again = register(sdk_csr(&fresh), "a.example.vn", pid).await.unwrap();
+        let again = register(sdk_csr(&fresh), "a.example.vn", pid)
+            .await
+            .unwrap();
         let anchor = services.rp.anchor().unwrap();
         let registration = Registration::verify(&again.registration, &[anchor], now()).unwrap();
         assert_eq!(registration.status_reference().unwrap().idx, 1);
@@ -592,8 +612,7 @@ async fn a_wallet_refuses_a_revoked_relying_party_once_its_trust_data_is_refresh
             ..Config::default()
         };
         let store = setup::store(&config, db.dir.path()).await.unwrap();
-        let services =
-            setup::services(store.clone(), config, db.dir.path(), base.clone()).unwrap();
+        let services = setup::services(store.clone(), config, db.dir.path(), base.clone()).unwrap();
         let citizen = setup::demo_citizen(&store).await.unwrap().unwrap();
         let account = dinhdanh_server::app::dev::level2(&services, &citizen.id_number)
             .await
@@ -612,8 +631,7 @@ async fn a_wallet_refuses_a_revoked_relying_party_once_its_trust_data_is_refresh
         let root = agency_root(&get(&format!("{base}/trust/issuer-root.pem")));
         let phone = tempfile::tempdir().unwrap();
         let keys = Arc::new(
-            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[7; 32])
-                .unwrap(),
+            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[7; 32]).unwrap(),
         );
         let mut wallet = Wallet::open(
             &phone.path().join("wallet.db"),
@@ -681,9 +699,10 @@ async fn a_wallet_refuses_a_revoked_relying_party_once_its_trust_data_is_refresh
         .unwrap();
         // The credentials' status list, for the bank's check.
         let copy = wallet.store().copies(&received[0].id).unwrap().remove(0);
-        let status =
-            StatusReference::from_status_claim(&SdJwt::parse(&copy.sd_jwt).unwrap().claims()["status"])
-                .unwrap();
+        let status = StatusReference::from_status_claim(
+            &SdJwt::parse(&copy.sd_jwt).unwrap().claims()["status"],
+        )
+        .unwrap();
         bank.status_lists()
             .insert(
                 &status.uri,
@@ -712,7 +731,9 @@ async fn a_wallet_refuses_a_revoked_relying_party_once_its_trust_data_is_refresh
         assert!(pending.consent.registered);
         let answer = wallet.respond(&pending, now()).unwrap();
         let verified = bank.receive(&answer.body, now()).unwrap();
-        let given_name = verified[0].verification.claims["given_name"].as_str().unwrap();
+        let given_name = verified[0].verification.claims["given_name"]
+            .as_str()
+            .unwrap();
         assert!(citizen.full_name.ends_with(given_name), "{given_name}");
         // The same answer again: replayed, a reason the bank's host can act on.
         let replay = bank.receive(&answer.body, now()).unwrap_err();

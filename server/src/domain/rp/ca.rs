@@ -93,9 +93,8 @@ pub fn check_csr(bytes: &[u8]) -> Result<CheckedCsr, CsrError> {
         return Err(CsrError::Malformed("too large".into()));
     }
     let der = csr_der(bytes)?;
-    let (rest, csr) =
-        x509_parser::certification_request::X509CertificationRequest::from_der(&der)
-            .map_err(|e| CsrError::Malformed(e.to_string()))?;
+    let (rest, csr) = x509_parser::certification_request::X509CertificationRequest::from_der(&der)
+        .map_err(|e| CsrError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(CsrError::Malformed("trailing bytes".into()));
     }
@@ -115,8 +114,7 @@ pub fn check_csr(bytes: &[u8]) -> Result<CheckedCsr, CsrError> {
     }
     let key = PublicKey::from_sec1(&spki.subject_public_key.data)
         .map_err(|e| CsrError::UnsupportedKey(e.to_string()))?;
-    csr.verify_signature()
-        .map_err(|_| CsrError::BadSignature)?;
+    csr.verify_signature().map_err(|_| CsrError::BadSignature)?;
     Ok(CheckedCsr {
         key,
         spki_der: spki.raw.to_vec(),
@@ -437,17 +435,17 @@ pub fn load(
             "the certificate is not the registrar key's",
         ));
     }
-    let (_, parsed_ca) =
-        x509_parser::parse_x509_certificate(&ca_der).map_err(|e| invalid(&files.ca_certificate, e))?;
+    let (_, parsed_ca) = x509_parser::parse_x509_certificate(&ca_der)
+        .map_err(|e| invalid(&files.ca_certificate, e))?;
     let ca_point = &parsed_ca.public_key().subject_public_key.data;
     if ca_point.as_ref() != &ca_key.public_key().sec1_uncompressed()[..] {
-        return Err(invalid(&files.ca_certificate, "the certificate is not the CA key's"));
+        return Err(invalid(
+            &files.ca_certificate,
+            "the certificate is not the CA key's",
+        ));
     }
-    let ca = Issuer::from_ca_cert_der(
-        &ca_der.clone().into(),
-        rcgen_key(&ca_key, &files.ca_key)?,
-    )
-    .map_err(|e| invalid(&files.ca_certificate, e))?;
+    let ca = Issuer::from_ca_cert_der(&ca_der.clone().into(), rcgen_key(&ca_key, &files.ca_key)?)
+        .map_err(|e| invalid(&files.ca_certificate, e))?;
     Ok(RpAuthority {
         ca,
         ca_der,
@@ -491,7 +489,10 @@ fn generate_development(dir: &Path, files: &Files) -> Result<(), PkiError> {
         &files.registrar_certificate,
         x509::dev::der_to_pem(&registrar_der).as_bytes(),
     )?;
-    write(&files.ca_certificate, x509::dev::der_to_pem(&ca_der).as_bytes())?;
+    write(
+        &files.ca_certificate,
+        x509::dev::der_to_pem(&ca_der).as_bytes(),
+    )?;
     // The CA key last: its presence says the set is complete.
     write_private(&files.ca_key, &ca_key)?;
     tracing::info!("development relying-party CA and registrar generated");

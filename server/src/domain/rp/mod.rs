@@ -262,11 +262,8 @@ fn registration(
         iat: now.max(0) as u64,
         exp: (now + days * 86_400).max(0) as u64,
         status: Some(
-            StatusReference::new(
-                status_list_url(&services.public_url),
-                index.max(0) as u64,
-            )
-            .to_status_claim(),
+            StatusReference::new(status_list_url(&services.public_url), index.max(0) as u64)
+                .to_status_claim(),
         ),
     }
     .sign(&services.rp.registrar, &services.rp.registrar_chain)
@@ -296,7 +293,10 @@ pub async fn revoke(
         rp_id,
         serde_json::json!({ "client_id": party.client_id, "serial": party.serial }),
     );
-    if !store.revoke_relying_party(rp_id, now, &reason, &event).await? {
+    if !store
+        .revoke_relying_party(rp_id, now, &reason, &event)
+        .await?
+    {
         return Err(RpError::AlreadyRevoked(rp_id.to_owned()));
     }
     // Published at once rather than at the next request.
@@ -645,8 +645,19 @@ mod tests {
 
     #[test]
     fn host_names_are_checked() {
-        assert_eq!(check_dns("Verify.Bank.example.vn").unwrap(), "verify.bank.example.vn");
-        for bad in ["localhost", "*.bank.vn", "bank..vn", "-a.vn", "a.vn.", "10.0.0.1", "a b.vn"] {
+        assert_eq!(
+            check_dns("Verify.Bank.example.vn").unwrap(),
+            "verify.bank.example.vn"
+        );
+        for bad in [
+            "localhost",
+            "*.bank.vn",
+            "bank..vn",
+            "-a.vn",
+            "a.vn.",
+            "10.0.0.1",
+            "a b.vn",
+        ] {
             assert!(check_dns(bad).is_err(), "{bad}");
         }
     }

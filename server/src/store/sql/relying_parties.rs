@@ -119,7 +119,10 @@ pub(in crate::store) async fn latest_rp_crl(pool: &Pool) -> Result<Option<RpCrlR
 }
 
 /// Records a new CRL; false when another process recorded that number first.
-pub(in crate::store) async fn insert_rp_crl(pool: &Pool, crl: &RpCrlRow) -> Result<bool, StoreError> {
+pub(in crate::store) async fn insert_rp_crl(
+    pool: &Pool,
+    crl: &RpCrlRow,
+) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO rp_crls (number, revoked, this_update, next_update, der) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
