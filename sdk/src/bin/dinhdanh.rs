@@ -247,7 +247,8 @@ enum X509Command {
     },
     /// A PKCS#10 certificate signing request for a key, signed by it (PEM on stdout): what a
     /// relying party hands the agency (`dinhdanh-server rp register --csr`).
-    DevCsr {
+    #[command(name = "dev-csr")]
+    Csr {
         /// The private JWK.
         #[arg(long)]
         key: String,
@@ -668,7 +669,7 @@ fn x509_command(command: X509Command) -> Outcome {
                 .map_err(fail_as!("x509"))?;
             Ok(ca.certificate_pem().trim_end().to_owned())
         }
-        X509Command::DevCsr { key, cn } => {
+        X509Command::Csr { key, cn } => {
             Ok(x509::dev::certificate_request_pem(&private_key(&key)?, &cn)
                 .map_err(fail_as!("x509"))?
                 .trim_end()

@@ -18,6 +18,8 @@ pub struct RelyingPartyError(String);
 impl Services {
     /// Assembles the services. The relying-party id defaults to the public URL's host; the
     /// public URL is always an allowed origin, plus `config.rp_origins`.
+    // One argument per service: the wiring is read in one place (`setup::services`).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         key: ServerKey,

@@ -301,10 +301,10 @@ pub async fn revoke(
     }
     // Published at once rather than at the next request.
     crl(services, now).await?;
-    Ok(store
+    store
         .relying_party(rp_id)
         .await?
-        .ok_or_else(|| RpError::NotFound(rp_id.to_owned()))?)
+        .ok_or_else(|| RpError::NotFound(rp_id.to_owned()))
 }
 
 /// The current CRL of the relying-party CA (DER): the last one made while it lists every
