@@ -170,7 +170,9 @@ impl Agency {
     }
 
     fn bank(&self, registration: &str) -> Result<RelyingPartyConfig, Oid4vpError> {
-        let bundle = TrustBundle::verify(&self.bundle(1, NOW), &[self.root.clone()], NOW).unwrap();
+        let bundle =
+            TrustBundle::verify(&self.bundle(1, NOW), std::slice::from_ref(&self.root), NOW)
+                .unwrap();
         RelyingPartyConfig::from_registration(
             Box::new(Es256KeyPair::from_pkcs8_der(&self.bank_key.to_pkcs8_der().unwrap()).unwrap()),
             &self.bank_chain_pem,
@@ -274,7 +276,12 @@ fn a_relying_party_is_made_from_its_registration_and_the_bundle() {
         Err(Oid4vpError::Unregistered(_))
     ));
     // A signer that does not hold the certified key: refused.
-    let bundle = TrustBundle::verify(&agency.bundle(1, NOW), &[agency.root.clone()], NOW).unwrap();
+    let bundle = TrustBundle::verify(
+        &agency.bundle(1, NOW),
+        std::slice::from_ref(&agency.root),
+        NOW,
+    )
+    .unwrap();
     assert!(matches!(
         RelyingPartyConfig::from_registration(
             Box::new(Es256KeyPair::generate().unwrap()),
