@@ -14,14 +14,15 @@ use dinhdanh_sdk::{
     openid4vci::http::HttpTransport,
     openid4vp::{
         dcql::DcqlQuery,
-        request::{RegisteredCredential, Registration},
+        request::{ClientId, RegisteredCredential, Registration, RequestReference, verify_request},
+        response::ResponsePolicy,
     },
     relying_party::{RelyingParty, RelyingPartyConfig},
     sdjwt::SdJwt,
     status_list::{Status, StatusReference},
     trust::TrustBundle,
     vc::{CredentialKind, Rejection},
-    verifier::{StatusListCache, StatusTrust},
+    verifier::{IssuerTrustData, StatusListCache, StatusTrust},
     wallet::SoftwareKeyStore,
     x509::{self, ChainPolicy, TrustAnchor},
 };
@@ -353,6 +354,43 @@ async fn register_and_revoke_through_the_commands_verify_with_openssl() {
         )
         .unwrap();
         assert_eq!(validated.leaf_dns_names(), ["verify.bank.example.vn"]);
+        // The bank's requests, signed with its openssl key, authenticate under both client id
+        // prefixes.
+        let pkcs8 = openssl(&[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            dir.join("bank.key").to_str().unwrap(),
+            "-outform",
+            "DER",
+        ])
+        .stdout;
+        for client_id in [
+            "x509_san_dns:verify.bank.example.vn".to_owned(),
+            ClientId::x509_hash_of(&der_chain[0]),
+        ] {
+            let mut bank = RelyingParty::new(RelyingPartyConfig::new(
+                Box::new(Es256KeyPair::from_pkcs8_der(&pkcs8).unwrap()),
+                der_chain.clone(),
+                client_id.clone(),
+                "https://verify.bank.example.vn/openid4vp/response",
+                ResponsePolicy::new(IssuerTrustData::Anchors(Vec::new()), now()),
+            ));
+            let created = bank.create_request(pid_query(), now()).unwrap();
+            let RequestReference::Value { request, .. } =
+                RequestReference::parse(&created.uri).unwrap()
+            else {
+                panic!("by value");
+            };
+            verify_request(
+                &request,
+                &client_id,
+                std::slice::from_ref(&rp_anchor),
+                now(),
+            )
+            .unwrap();
+        }
 
         // The registration: signed under the same anchor, exactly the allowed paths.
         let registration = Registration::verify(
@@ -560,6 +598,27 @@ async fn bad_requests_are_refused_and_nothing_is_stored() {
         let registration = Registration::verify(&again.registration, &[anchor], now()).unwrap();
         assert_eq!(registration.status_reference().unwrap().idx, 1);
 
+        // Two registrations of one key at once: one wins, the other is told the key is taken.
+        let racer = Es256KeyPair::generate().unwrap();
+        let (first, second) = tokio::join!(
+            register(sdk_csr(&racer), "race-1.example.vn", pid),
+            register(sdk_csr(&racer), "race-2.example.vn", pid),
+        );
+        assert_eq!(
+            [&first, &second].iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{}: {first:?} {second:?}",
+            db.name
+        );
+        assert!(
+            [first, second]
+                .into_iter()
+                .any(|r| matches!(r, Err(RpError::KeyReused))),
+            "{}",
+            db.name
+        );
+        assert_eq!(store.relying_parties().await.unwrap().len(), 3);
+
         // The command says why, too.
         let output = run(
             &db,
@@ -584,8 +643,21 @@ async fn bad_requests_are_refused_and_nothing_is_stored() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(store.relying_parties().await.unwrap().len(), 2);
+        assert_eq!(store.relying_parties().await.unwrap().len(), 3);
     }
+}
+
+/// The PID's given and family names.
+fn pid_query() -> DcqlQuery {
+    DcqlQuery::from_json(&json!({
+        "credentials": [{
+            "id": "pid",
+            "format": "dc+sd-jwt",
+            "meta": { "vct_values": [CredentialKind::Pid.vct()] },
+            "claims": [{ "path": ["given_name"] }, { "path": ["family_name"] }]
+        }]
+    }))
+    .unwrap()
 }
 
 /// A GET through the SDK's HTTP transport.
@@ -691,15 +763,7 @@ async fn a_wallet_refuses_a_revoked_relying_party_once_its_trust_data_is_refresh
         .unwrap();
         config.policy.status.require_status = false;
         let mut bank = RelyingParty::new(config);
-        let query = DcqlQuery::from_json(&json!({
-            "credentials": [{
-                "id": "pid",
-                "format": "dc+sd-jwt",
-                "meta": { "vct_values": [CredentialKind::Pid.vct()] },
-                "claims": [{ "path": ["given_name"] }, { "path": ["family_name"] }]
-            }]
-        }))
-        .unwrap();
+        let query = pid_query();
         // The credentials' status list, for the bank's check.
         let copy = wallet.store().copies(&received[0].id).unwrap().remove(0);
         let status = StatusReference::from_status_claim(

@@ -214,8 +214,18 @@ pub async fn register(
     );
     let index = match store.insert_relying_party(&row, &event).await {
         Ok(index) => index,
+        // A concurrent registration won the race: say which constraint it took.
         Err(error) if error.is_unique_violation() => {
-            return Err(RpError::ClientIdTaken(client_id));
+            let key_taken = store
+                .relying_parties()
+                .await?
+                .iter()
+                .any(|party| party.key_thumbprint == row.key_thumbprint);
+            return Err(if key_taken {
+                RpError::KeyReused
+            } else {
+                RpError::ClientIdTaken(client_id)
+            });
         }
         Err(error) => return Err(error.into()),
     };
