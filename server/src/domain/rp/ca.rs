@@ -514,3 +514,89 @@ fn write_private(path: &Path, key: &Es256KeyPair) -> Result<(), PkiError> {
     file.write_all(&der).map_err(io(path))?;
     file.sync_all().map_err(io(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A development data directory made before the root carried intermediates: its root has
+    /// path length 0.
+    fn old_development_dir(dir: &Path) {
+        let keys = dir.join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        let root_key = Es256KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "old development root");
+        params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let der = params
+            .self_signed(&rcgen_key(&root_key, dir).unwrap())
+            .unwrap()
+            .der()
+            .to_vec();
+        write_private(&keys.join("agency-root.p8"), &root_key).unwrap();
+        write(
+            &keys.join("agency-root.pem"),
+            x509::dev::der_to_pem(&der).as_bytes(),
+        )
+        .unwrap();
+        write_private(&keys.join("issuer.p8"), &Es256KeyPair::generate().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_development_root_without_room_for_intermediates_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        old_development_dir(dir.path());
+        let config = Config::default();
+        assert!(retire_development_root_without_intermediates(&config, dir.path()).unwrap());
+        assert!(!dir.path().join("keys/agency-root.pem").exists());
+        // The next load makes a new PKI whose root carries the relying-party CA.
+        let issuer =
+            crate::domain::pki::issuer_keys(&config, dir.path(), "http://localhost:8080").unwrap();
+        let authority = load(&config, dir.path(), &issuer.trust_anchor().unwrap()).unwrap();
+        assert!(!retire_development_root_without_intermediates(&config, dir.path()).unwrap());
+        // Reloaded as it was.
+        let again = load(&config, dir.path(), &issuer.trust_anchor().unwrap()).unwrap();
+        assert_eq!(again.ca_der(), authority.ca_der());
+        // Configured keys are never touched.
+        let configured = Config {
+            issuer: crate::platform::config::IssuerFiles {
+                key_file: Some(dir.path().join("x")),
+                certificate_file: Some(dir.path().join("y")),
+                root_file: Some(dir.path().join("z")),
+            },
+            ..Config::default()
+        };
+        old_development_dir(dir.path());
+        assert!(!retire_development_root_without_intermediates(&configured, dir.path()).unwrap());
+    }
+
+    #[test]
+    fn csrs_are_read_from_pem_or_der_and_checked() {
+        let key = Es256KeyPair::generate().unwrap();
+        let pem = x509::dev::certificate_request_pem(&key, "whatever").unwrap();
+        let checked = check_csr(pem.as_bytes()).unwrap();
+        assert_eq!(checked.key, *key.public_key());
+        let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
+        assert_eq!(check_csr(&parsed.contents).unwrap().key, *key.public_key());
+        // Trailing bytes, a truncated request, a certificate instead: malformed.
+        let mut trailing = parsed.contents.clone();
+        trailing.push(0);
+        assert!(matches!(check_csr(&trailing), Err(CsrError::Malformed(_))));
+        assert!(matches!(
+            check_csr(&parsed.contents[..parsed.contents.len() - 3]),
+            Err(CsrError::Malformed(_))
+        ));
+        // A changed byte inside the signed part: the signature no longer verifies.
+        let mut altered = parsed.contents.clone();
+        let at = altered.len() / 3;
+        altered[at] ^= 0x01;
+        assert!(check_csr(&altered).is_err());
+        assert!(matches!(
+            check_csr(&vec![0u8; MAX_CSR_BYTES + 1]),
+            Err(CsrError::Malformed(_))
+        ));
+    }
+}
