@@ -574,6 +574,45 @@ mod tests {
     }
 
     #[test]
+    fn configured_files_are_loaded_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        let development = Config::default();
+        let issuer =
+            crate::domain::pki::issuer_keys(&development, dir.path(), "http://localhost:8080")
+                .unwrap();
+        let anchor = issuer.trust_anchor().unwrap();
+        let made = load(&development, dir.path(), &anchor).unwrap();
+        let keys = dir.path().join("keys");
+        let mut configured = Config::default();
+        configured.relying_parties.ca_key_file = Some(keys.join("rp-ca.p8"));
+        configured.relying_parties.ca_certificate_file = Some(keys.join("rp-ca.pem"));
+        configured.relying_parties.registrar_key_file = Some(keys.join("rp-registrar.p8"));
+        configured.relying_parties.registrar_certificate_file = Some(keys.join("rp-registrar.pem"));
+        let elsewhere = tempfile::tempdir().unwrap();
+        let loaded = load(&configured, elsewhere.path(), &anchor).unwrap();
+        assert_eq!(loaded.ca_der(), made.ca_der());
+        assert!(!elsewhere.path().join("keys").exists(), "nothing generated");
+        // A registrar key that is not the certificate's, or a chain to another root: refused.
+        configured.relying_parties.registrar_key_file = Some(keys.join("rp-ca.p8"));
+        assert!(load(&configured, elsewhere.path(), &anchor).is_err());
+        configured.relying_parties.registrar_key_file = Some(keys.join("rp-registrar.p8"));
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(other.path().join("keys")).unwrap();
+        let other_root = crate::domain::pki::issuer_keys(&development, other.path(), "http://x")
+            .unwrap()
+            .trust_anchor()
+            .unwrap();
+        assert!(load(&configured, elsewhere.path(), &other_root).is_err());
+        // A missing file is an error, not a new key.
+        configured.relying_parties.ca_key_file = Some(keys.join("missing.p8"));
+        assert!(matches!(
+            load(&configured, elsewhere.path(), &anchor),
+            Err(PkiError::Io { .. })
+        ));
+    }
+
+    #[test]
     fn csrs_are_read_from_pem_or_der_and_checked() {
         let key = Es256KeyPair::generate().unwrap();
         let pem = x509::dev::certificate_request_pem(&key, "whatever").unwrap();
