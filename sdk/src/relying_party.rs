@@ -20,22 +20,24 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     jose::{
-        JwsSigner,
+        JwsSigner, PublicKey,
         jwe::{ContentEncryption, DecryptionKey},
     },
     openid4vp::{
         Oid4vpError,
         dcql::{DcqlQuery, FORMAT_SD_JWT_VC},
         request::{
-            REGISTRATION_FORMAT, RequestObject, RequestReference, ResponseMode, STATIC_AUDIENCE,
-            VerifierInfo, new_nonce, sign_request,
+            REGISTRATION_FORMAT, Registration, RequestObject, RequestReference, ResponseMode,
+            STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
         },
         response::{
             PendingRequests, ResponsePolicy, VerifiedAnswer, open_encrypted_payload,
             verify_response,
         },
     },
+    trust::TrustBundle,
     verifier::StatusListCache,
+    x509,
 };
 
 /// How a relying party presents itself, and what it trusts. [`RelyingPartyConfig::new`] sets
@@ -86,6 +88,66 @@ impl RelyingPartyConfig {
             request_ttl: Self::DEFAULT_REQUEST_TTL,
             policy,
         }
+    }
+}
+
+impl RelyingPartyConfig {
+    /// A relying party configured from what the agency's registry issued it (`dinhdanh-server rp
+    /// register` prints both): `certificate_chain_pem`, its access certificate then the
+    /// relying-party CA, and `registration`, the agency-signed `rp-registration+jwt`; `signer`
+    /// holds the certified key. Trust comes from the agency's `bundle` (verified by the host with
+    /// [`TrustBundle::verify`]): the chain must lead to one of its relying-party roots and
+    /// certify `signer`'s key, the registration must be signed under the same roots, name the
+    /// client id (`x509_san_dns:` and the certificate's DNS name) and not have expired at
+    /// `now`; answers are checked under [`TrustBundle::response_policy`]. A registration that
+    /// fails is [`Oid4vpError::Unregistered`]; a chain or key that fails,
+    /// [`Oid4vpError::InvalidClient`].
+    pub fn from_registration(
+        signer: Box<dyn JwsSigner + Send + Sync>,
+        certificate_chain_pem: &str,
+        registration: &str,
+        response_uri: impl Into<String>,
+        bundle: &TrustBundle,
+        now: u64,
+    ) -> Result<Self, Oid4vpError> {
+        let untrusted = |why: String| Oid4vpError::InvalidClient(why);
+        let anchors = bundle.rp_anchors().map_err(|e| untrusted(e.to_string()))?;
+        let chain = x509::pem_to_der_chain(certificate_chain_pem)
+            .map_err(|e| untrusted(format!("certificate chain: {e}")))?;
+        let validated = x509::validate_chain(
+            &chain,
+            &anchors,
+            &x509::ChainPolicy::at(now).require_digital_signature(),
+        )
+        .map_err(|e| untrusted(format!("certificate chain: {e}")))?;
+        // The signer must hold the certified key: a signature over a fixed text shows it (the
+        // key itself may live in an HSM).
+        const PROBE: &[u8] = b"dinhdanh relying-party key check";
+        let key = validated
+            .leaf_public_key_sec1()
+            .and_then(|sec1| PublicKey::from_sec1(sec1).ok())
+            .ok_or_else(|| untrusted("the access certificate has no P-256 key".into()))?;
+        signer
+            .sign(PROBE)
+            .and_then(|signature| key.verify_es256(PROBE, &signature))
+            .map_err(|_| untrusted("the signer does not hold the certified key".into()))?;
+        let [dns] = validated.leaf_dns_names().try_into().map_err(|_| {
+            untrusted("the access certificate must name exactly one DNS name".into())
+        })?;
+        let client_id = format!("x509_san_dns:{dns}");
+        let registered = Registration::verify(registration, &anchors, now)?;
+        if registered.sub != client_id {
+            return Err(Oid4vpError::Unregistered(format!(
+                "the registration is for {}, not {client_id}",
+                registered.sub
+            )));
+        }
+        let policy = bundle
+            .response_policy()
+            .map_err(|e| untrusted(e.to_string()))?;
+        let mut config = Self::new(signer, chain, client_id, response_uri, policy);
+        config.registration = Some(registration.to_owned());
+        Ok(config)
     }
 }
 

@@ -5,6 +5,7 @@ use dinhdanh_sdk::{
     holder::WalletError,
     openid4vci::client::ClientError,
     openid4vp::Oid4vpError,
+    trust::TrustBundleError,
     vc::{Rejection, VcError},
     verifier::VerificationError,
 };
@@ -118,6 +119,20 @@ pub enum DinhdanhError {
     /// An answer to a request that is not pending (unknown, expired, or answered already).
     #[error("no pending request for this answer")]
     Replayed,
+    /// The agency revoked this relying party: the wallet discloses nothing to it and answers
+    /// nothing.
+    #[error("{verifier} was revoked by the agency")]
+    RevokedVerifier {
+        /// Its client identifier.
+        verifier: String,
+    },
+    /// The relying party has no valid registration with the agency (none, expired, for another
+    /// client id, or not signed under the relying-party anchor).
+    #[error("not registered: {reason}")]
+    Unregistered {
+        /// What was wrong.
+        reason: String,
+    },
 }
 
 /// Malformed input, with what the parser said.
@@ -137,6 +152,8 @@ fn rejected(rejection: Rejection, error: &impl ToString) -> DinhdanhError {
         Rejection::Forged => DinhdanhError::Forged { reason },
         Rejection::UntrustedIssuer => DinhdanhError::UntrustedIssuer { reason },
         Rejection::StaleTrustData => DinhdanhError::StaleTrustData { reason },
+        Rejection::Unregistered => DinhdanhError::Unregistered { reason },
+        Rejection::Replayed => DinhdanhError::Replayed,
         _ => DinhdanhError::InvalidInput { reason },
     }
 }
@@ -160,11 +177,28 @@ impl From<Oid4vpError> for DinhdanhError {
                 reason: error.to_string(),
             },
             Oid4vpError::UnknownOrReplayed => Self::Replayed,
+            Oid4vpError::Unregistered(_) => Self::Unregistered {
+                reason: error.to_string(),
+            },
             Oid4vpError::Refused { .. } => Self::Refused {
                 reason: error.to_string(),
             },
             Oid4vpError::Presentation { error: cause, .. } => rejected(cause.rejection(), &error),
             _ => invalid(error),
+        }
+    }
+}
+
+impl From<TrustBundleError> for DinhdanhError {
+    fn from(error: TrustBundleError) -> Self {
+        let reason = error.to_string();
+        match error {
+            // Expired, or older than the bundle held (a rollback): fetch the current one.
+            TrustBundleError::Stale { .. } | TrustBundleError::Rollback { .. } => {
+                Self::StaleTrustData { reason }
+            }
+            // Not signed through the pinned agency root, or altered.
+            _ => Self::Forged { reason },
         }
     }
 }
@@ -214,6 +248,9 @@ impl From<WalletError> for DinhdanhError {
                     body: response.body,
                 }
             }
+            WalletError::RevokedVerifier { verifier } => Self::RevokedVerifier { verifier },
+            WalletError::StaleTrustData(reason) => Self::StaleTrustData { reason },
+            WalletError::TrustBundle(cause) => cause.into(),
             // A stored credential that no longer parses: the wallet file, not the input.
             WalletError::Credential(_) => Self::Storage {
                 reason: error.to_string(),

@@ -3,7 +3,7 @@
 //!
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
-//! - [`registration`]: the agency's signature on a relying party's registration;
+//! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
 //! - [`error`]: one flat error enum, [`DinhdanhError`], by what an app does about a failure.
@@ -15,7 +15,7 @@
 
 pub mod error;
 pub mod platform;
-pub mod registration;
+pub mod trust;
 pub mod verifier;
 pub mod wallet;
 
@@ -27,8 +27,10 @@ pub use crate::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
         TransportFailure,
     },
-    registration::sign_registration,
-    verifier::{CreatedRequest, VerifiedCredential, Verifier, VerifierConfig},
+    trust::{TrustBundleSummary, read_trust_bundle},
+    verifier::{
+        CreatedRequest, RegisteredVerifierConfig, VerifiedCredential, Verifier, VerifierConfig,
+    },
     wallet::{
         Consent, ConsentItem, CredentialSummary, PendingPresentation, PresentationAnswer,
         PresentationLogEntry, Wallet,

@@ -468,3 +468,83 @@ fn a_wallet_answers_no_unregistered_or_untrusted_verifier() {
         Err(DinhdanhError::UntrustedVerifier { .. })
     ));
 }
+
+#[test]
+fn trust_bundles_and_registrations_fail_by_kind() {
+    use dinhdanh_sdk::{
+        holder::WalletError,
+        openid4vp::request::{RegisteredCredential, Registration},
+        trust::{MaxAges, TrustBundle},
+    };
+    let agency = agency();
+    let root_pem = agency.issuer_ca.certificate_pem();
+    let issuer_chain = x509::x5c_to_der_chain(&agency.issuer_x5c).unwrap();
+    let bundle = TrustBundle {
+        iss: ISS.into(),
+        iat: NOW,
+        exp: NOW + 86_400,
+        version: 7,
+        issuer_roots: x509::der_chain_to_x5c(&[agency.issuer_ca.certificate_der().to_vec()]),
+        rp_roots: x509::der_chain_to_x5c(&[agency.rp_ca.certificate_der().to_vec()]),
+        status_lists: Default::default(),
+        crls: Default::default(),
+        max_ages: MaxAges::default(),
+    }
+    .sign(&agency.issuer_key, &issuer_chain)
+    .unwrap();
+    let read = read_trust_bundle(bundle.clone(), root_pem.clone(), NOW).unwrap();
+    assert_eq!(read.version, 7);
+    assert_eq!(read.rp_roots_pem, agency.rp_ca.certificate_pem());
+    assert!(matches!(
+        read_trust_bundle(bundle.clone(), root_pem.clone(), NOW + 90_000),
+        Err(DinhdanhError::StaleTrustData { .. })
+    ));
+    assert!(matches!(
+        read_trust_bundle(bundle.clone(), agency.rp_ca.certificate_pem(), NOW),
+        Err(DinhdanhError::Forged { .. })
+    ));
+
+    // A registration for another client: the verifier is not registered.
+    let registrar = Es256KeyPair::generate().unwrap();
+    let registrar_chain = vec![leaf(&agency.rp_ca, &registrar, "registrar", &[], &[])];
+    let registration = |sub: &str| {
+        Registration {
+            iss: ISS.into(),
+            sub: sub.into(),
+            name: "Bank".into(),
+            purpose: "eKYC".into(),
+            credentials: vec![RegisteredCredential {
+                vct: CredentialKind::Pid.vct().into(),
+                claims: vec!["/given_name".into()],
+            }],
+            iat: NOW,
+            exp: NOW + 86_400,
+            status: None,
+        }
+        .sign(&registrar, &registrar_chain)
+        .unwrap()
+    };
+    let config = |registration: String| RegisteredVerifierConfig {
+        signing_key_jwk: agency.bank_key.to_private_jwk().to_string(),
+        certificate_chain_pem: agency.bank_chain_pem.clone(),
+        registration,
+        response_uri: "https://bank.example.vn/openid4vp/response".into(),
+        trust_bundle: bundle.clone(),
+        agency_roots_pem: root_pem.clone(),
+        now: NOW,
+        encrypt_responses: false,
+        request_ttl: None,
+    };
+    assert!(Verifier::from_registration(config(registration(BANK))).is_ok());
+    assert!(matches!(
+        Verifier::from_registration(config(registration("x509_san_dns:other.example.vn"))),
+        Err(DinhdanhError::Unregistered { .. })
+    ));
+    // A revoked verifier is its own kind.
+    assert!(matches!(
+        DinhdanhError::from(WalletError::RevokedVerifier {
+            verifier: BANK.into()
+        }),
+        DinhdanhError::RevokedVerifier { verifier } if verifier == BANK
+    ));
+}

@@ -245,6 +245,17 @@ enum X509Command {
         #[arg(long, default_value_t = 3650)]
         days: u64,
     },
+    /// A PKCS#10 certificate signing request for a key, signed by it (PEM on stdout): what a
+    /// relying party hands the agency (`dinhdanh-server rp register --csr`).
+    #[command(name = "dev-csr")]
+    Csr {
+        /// The private JWK.
+        #[arg(long)]
+        key: String,
+        /// Common name (the agency's registry writes its own subject).
+        #[arg(long, default_value = "relying party")]
+        cn: String,
+    },
     /// A leaf certificate for a key, signed by the development CA (PEM on stdout).
     DevCert {
         /// The CA's private JWK.
@@ -657,6 +668,12 @@ fn x509_command(command: X509Command) -> Outcome {
             let ca = DevCa::generate(&private_key(&key)?, &cn, now - 60, valid_until(now, days)?)
                 .map_err(fail_as!("x509"))?;
             Ok(ca.certificate_pem().trim_end().to_owned())
+        }
+        X509Command::Csr { key, cn } => {
+            Ok(x509::dev::certificate_request_pem(&private_key(&key)?, &cn)
+                .map_err(fail_as!("x509"))?
+                .trim_end()
+                .to_owned())
         }
         X509Command::DevCert {
             ca_key,

@@ -179,18 +179,21 @@ fn subject_key_info(subject: &PublicKey) -> Result<SubjectPublicKeyInfo, X509Err
     SubjectPublicKeyInfo::from_der(&spki).map_err(rcgen_error)
 }
 
+/// A PKCS#10 certificate signing request for `key`, signed by it (proof of possession), with
+/// `common_name` as its subject: what a relying party sends the agency's registry
+/// (`dinhdanh-server rp register --csr`). PEM.
+pub fn certificate_request_pem(key: &Es256KeyPair, common_name: &str) -> Result<String, X509Error> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name(common_name);
+    params
+        .serialize_request(&rcgen_key(key)?)
+        .and_then(|csr| csr.pem())
+        .map_err(rcgen_error)
+}
+
 /// PEM-encodes one DER certificate.
 pub fn der_to_pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::with_capacity(body.len() + body.len() / 64 + 60);
-    pem.push_str("-----BEGIN CERTIFICATE-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
+    super::der_to_pem(der)
 }
 
 #[cfg(test)]

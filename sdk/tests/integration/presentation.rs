@@ -195,6 +195,7 @@ fn request(
         }],
         iat: NOW - 3_600,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&w.agency_key, &w.agency_chain)
     .unwrap();
@@ -664,6 +665,7 @@ fn a_relying_party_asks_by_qr_and_checks_the_answer_once() {
         }],
         iat: NOW - 60,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&w.agency_key, &w.agency_chain)
     .unwrap();
@@ -1009,6 +1011,7 @@ fn bank(w: &World, registered: &[&str], encrypted: bool) -> RelyingParty {
         }],
         iat: NOW - 60,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&w.agency_key, &w.agency_chain)
     .unwrap();

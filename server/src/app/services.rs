@@ -18,6 +18,8 @@ pub struct RelyingPartyError(String);
 impl Services {
     /// Assembles the services. The relying-party id defaults to the public URL's host; the
     /// public URL is always an allowed origin, plus `config.rp_origins`.
+    // One argument per service: the wiring is read in one place (`setup::services`).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         key: ServerKey,
@@ -26,6 +28,7 @@ impl Services {
         public_url: String,
         issuer: pki::IssuerKeys,
         cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
+        rp: crate::domain::rp::ca::RpAuthority,
     ) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(&public_url).map_err(|e| RelyingPartyError(e.to_string()))?;
         let rp_id = match &config.rp_id {
@@ -60,6 +63,7 @@ impl Services {
             issuer,
             status,
             cscas,
+            rp,
         })
     }
 }

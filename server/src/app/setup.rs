@@ -122,11 +122,19 @@ pub fn services(
             |name| std::env::var(name).ok(),
         )?)?),
     };
+    crate::domain::rp::ca::retire_development_root_without_intermediates(&config, dir)?;
     let issuer = crate::domain::pki::issuer_keys(&config, dir, &public_url)?;
+    let anchor = issuer
+        .trust_anchor()
+        .map_err(|e| crate::domain::pki::PkiError::Invalid {
+            path: dir.join("keys").join("agency-root.pem"),
+            message: e.to_string(),
+        })?;
+    let rp = crate::domain::rp::ca::load(&config, dir, &anchor)?;
     let cscas =
         crate::domain::kyc::load_cscas(&csca_files(&config, dir)).map_err(SetupError::Trust)?;
     Ok(Services::new(
-        store, key, sms, config, public_url, issuer, cscas,
+        store, key, sms, config, public_url, issuer, cscas, rp,
     )?)
 }
 

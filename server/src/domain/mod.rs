@@ -13,6 +13,7 @@ pub mod passkeys;
 pub mod pki;
 pub mod recovery;
 pub mod registry;
+pub mod rp;
 pub mod sessions;
 pub mod staff;
 pub mod status;
@@ -47,6 +48,8 @@ pub struct Services {
     pub status: status::Allocator,
     /// The CSCAs chip data must chain to (level 2).
     pub cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
+    /// The relying-party CA and the registrar.
+    pub rp: rp::ca::RpAuthority,
 }
 
 impl std::fmt::Debug for Services {

@@ -22,6 +22,7 @@ use crate::{
         passkeys::PasskeyError,
         recovery::RecoveryError,
         registry::lookup::LookupError,
+        rp::RpError,
     },
     store::StoreError,
 };
@@ -482,6 +483,37 @@ impl From<LifecycleError> for ApiError {
             ),
             LifecycleError::Reason => Self::bad_request("reason-required", error),
             LifecycleError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<RpError> for ApiError {
+    fn from(error: RpError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            RpError::Invalid { .. } => Self::bad_request("invalid-registration", error),
+            RpError::Csr(_) => Self::bad_request("invalid-csr", error),
+            RpError::KeyReused => Self::new(
+                StatusCode::CONFLICT,
+                "key-reused",
+                "The key was certified before",
+                detail,
+            ),
+            RpError::ClientIdTaken(_) => Self::new(
+                StatusCode::CONFLICT,
+                "client-id-taken",
+                "The client id is registered to another relying party",
+                detail,
+            ),
+            RpError::NotFound(_) => Self::not_found(detail),
+            RpError::AlreadyRevoked(_) => Self::new(
+                StatusCode::CONFLICT,
+                "state-conflict",
+                "Not possible in the current state",
+                detail,
+            ),
+            RpError::Signing(_) => Self::internal(&error),
+            RpError::Store(e) => Self::from(e),
         }
     }
 }

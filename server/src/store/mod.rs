@@ -310,6 +310,19 @@ dispatched! {
     /// Revokes a relying party, with its audit entry; false when it is unknown or revoked.
     fn revoke_relying_party(&self, id: &str, now: i64, reason: &str, audit: &AuditEvent) -> bool;
 
+    /// The relying-party CRL with the highest number, if any was made.
+    fn latest_rp_crl(&self) -> Option<RpCrlRow>;
+
+    /// Records a new relying-party CRL; false when another process recorded its number first.
+    fn insert_rp_crl(&self, crl: &RpCrlRow) -> bool;
+
+    /// The newest version of the trust bundle, if any.
+    fn latest_trust_bundle_version(&self) -> Option<TrustBundleVersionRow>;
+
+    /// Records a new version of the trust bundle; false when another process recorded that
+    /// version first.
+    fn insert_trust_bundle_version(&self, version: &TrustBundleVersionRow) -> bool;
+
     /// Adds one hit to a fixed-window counter and returns the hits in the current window.
     fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> i64;
 

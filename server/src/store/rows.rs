@@ -208,6 +208,34 @@ pub struct RelyingPartyRow {
     pub revocation_reason: Option<String>,
 }
 
+/// A CRL of the relying-party CA (`rp_crls`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RpCrlRow {
+    /// Its CRL number.
+    pub number: i64,
+    /// How many relying parties were revoked when it was made.
+    pub revoked: i64,
+    /// `thisUpdate`, Unix seconds.
+    pub this_update: i64,
+    /// `nextUpdate`, Unix seconds.
+    pub next_update: i64,
+    /// The signed CRL, DER.
+    pub der: Vec<u8>,
+}
+
+/// A version of the trust bundle (`trust_bundle_versions`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrustBundleVersionRow {
+    /// The version number.
+    pub version: i64,
+    /// A digest of the roots it carries.
+    pub roots: String,
+    /// How many relying parties were revoked when it was made.
+    pub revoked: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// An account recovery (see `crate::domain::recovery`).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Recovery {

@@ -16,6 +16,7 @@ mod level2;
 mod passkeys;
 mod process;
 mod recovery;
+mod relying_parties;
 mod sms;
 mod store;
 mod support;

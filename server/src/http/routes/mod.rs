@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod recoveries;
 pub mod registry;
 mod system;
+pub mod trust;
 
 use std::time::{Duration, Instant};
 
@@ -222,6 +223,10 @@ api_routes! { state;
     GET "/v1/level2-requests/{request_id}/portrait", STAFF, level2::portrait;
     POST "/v1/level2-requests/{request_id}/approve", STAFF, level2::approve;
     POST "/v1/level2-requests/{request_id}/reject", STAFF, level2::reject;
+    GET "/trust/rp-root.pem", NONE, trust::rp_root;
+    GET "/trust/rp-status-list", NONE, trust::rp_status_list;
+    GET "/trust/bundle", NONE, trust::bundle;
+    GET "/crl/rp.crl", NONE, trust::rp_crl;
 }
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).
