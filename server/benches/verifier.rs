@@ -151,6 +151,7 @@ fn world() -> Result<World> {
         }],
         iat: t - 60,
         exp: t + 86_400,
+        status: None,
     }
     .sign(&registry, &registry_chain)?;
     std::fs::write(

@@ -198,6 +198,7 @@ fn register_bank(dir: &Path) -> TrustAnchor {
         }],
         iat: t - 60,
         exp: t + 86_400,
+        status: None,
     }
     .sign(&registry_key, &[registry])
     .unwrap();
