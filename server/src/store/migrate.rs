@@ -47,6 +47,12 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "grants not before",
         sql: include_str!("../../migrations/sqlite/0007_grants_not_before.sql"),
     },
+    // 0008 and 0009 are other branches' (the migrator accepts gaps).
+    Migration {
+        version: 10,
+        description: "signing certificates",
+        sql: include_str!("../../migrations/sqlite/0010_signing_certificates.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -84,6 +90,12 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 7,
         description: "grants not before",
         sql: include_str!("../../migrations/postgres/0007_grants_not_before.sql"),
+    },
+    // 0008 and 0009 are other branches' (the migrator accepts gaps).
+    Migration {
+        version: 10,
+        description: "signing certificates",
+        sql: include_str!("../../migrations/postgres/0010_signing_certificates.sql"),
     },
 ];
 

@@ -238,6 +238,9 @@ pub struct Session {
     pub ceremony_id: Option<String>,
     /// The recovery a recovery session acts on.
     pub recovery_id: Option<String>,
+    /// Unix seconds of the passkey sign-in that made the session (`None` for sessions made
+    /// otherwise): what a step-up checks.
+    pub passkey_at: Option<i64>,
 }
 
 /// A session row joined with its account (see [`Store::session`]).
@@ -249,6 +252,7 @@ pub(super) struct LiveSession {
     session_expires_at: i64,
     session_ceremony_id: Option<String>,
     session_recovery_id: Option<String>,
+    session_passkey_at: Option<i64>,
     #[sqlx(flatten)]
     account: Account,
 }
@@ -263,6 +267,7 @@ impl LiveSession {
             expires_at: self.session_expires_at,
             ceremony_id: self.session_ceremony_id,
             recovery_id: self.session_recovery_id,
+            passkey_at: self.session_passkey_at,
         };
         (session, self.account)
     }
