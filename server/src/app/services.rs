@@ -18,6 +18,7 @@ pub struct RelyingPartyError(String);
 impl Services {
     /// Assembles the services. The relying-party id defaults to the public URL's host; the
     /// public URL is always an allowed origin, plus `config.rp_origins`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         key: ServerKey,
@@ -25,6 +26,7 @@ impl Services {
         config: Config,
         public_url: String,
         issuer: pki::IssuerKeys,
+        signing: crate::domain::ca::SigningAuthority,
         cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
     ) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(&public_url).map_err(|e| RelyingPartyError(e.to_string()))?;
@@ -58,6 +60,7 @@ impl Services {
             public_url,
             webauthn,
             issuer,
+            signing,
             status,
             cscas,
         })
