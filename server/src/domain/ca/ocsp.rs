@@ -54,6 +54,13 @@ pub async fn respond(services: &Services, request: &[u8]) -> Vec<u8> {
     response.to_der().unwrap_or_default()
 }
 
+/// The unsigned `malformedRequest` answer (a GET whose path is not base64, say).
+pub fn malformed() -> Vec<u8> {
+    OcspResponse::malformed_request()
+        .to_der()
+        .unwrap_or_default()
+}
+
 async fn answer(services: &Services, request: &[u8]) -> Result<OcspResponse, OcspError> {
     let request = OcspRequest::from_der(request).map_err(|_| OcspError::Malformed)?;
     let list = &request.tbs_request.request_list;

@@ -143,6 +143,16 @@ pub fn respond(
     Ok(response.to_der()?)
 }
 
+/// Answers a query (DER) now: the DER `TimeStampResp`.
+pub fn stamp(authority: &SigningAuthority, query: &[u8]) -> Result<Vec<u8>, CaError> {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let now = i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX);
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    respond(authority, query, now, &new_serial(micros))
+}
+
 /// The signed token for a checked query.
 fn token(
     authority: &SigningAuthority,
