@@ -246,6 +246,8 @@ fn admit_intermediates_under_development_root(dir: &Path, paths: &Paths) -> Resu
         .unwrap_or("dinhdanh development agency root")
         .to_owned();
     let mut params = rcgen::CertificateParams::default();
+    // A fresh name: the default one holds a common name, whose place `push` would keep.
+    params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::CountryName, "VN");
     params
         .distinguished_name
