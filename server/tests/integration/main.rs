@@ -16,6 +16,7 @@ mod level2;
 mod passkeys;
 mod process;
 mod recovery;
+mod signing;
 mod sms;
 mod store;
 mod support;
