@@ -711,31 +711,96 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
     }
 }
 
+/// Imports NDJSON `records` into the registry (a re-import with changes).
+async fn import(app: &TestApp, records: &[Value]) {
+    let text: String = records.iter().map(|l| format!("{l}\n")).collect();
+    dinhdanh_server::domain::registry::import::import_reader(
+        &app.store,
+        &dinhdanh_server::platform::config::IssuanceSettings::default(),
+        std::io::Cursor::new(text.into_bytes()),
+        dinhdanh_server::domain::registry::import::Format::Ndjson,
+        "test",
+    )
+    .await
+    .unwrap();
+}
+
+fn an_record() -> Value {
+    std::fs::read_to_string(crate::support::data("citizens.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|c| c["id_number"] == AN)
+        .unwrap()
+}
+
+fn reason_of(status: &CertStatus) -> Option<x509_cert::ext::pkix::CrlReason> {
+    match status {
+        CertStatus::Revoked(info) => info.revocation_reason,
+        other => panic!("not revoked: {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn a_death_and_a_recovery_revoke_signing_certificates_in_their_transaction() {
+async fn registry_changes_revoke_signing_certificates_in_the_import_transaction() {
+    use x509_cert::ext::pkix::CrlReason;
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let token = stepped_up_an(&app).await;
+        let (_, first, ca) = issue(&app, &token, None).await;
+
+        // A new address leaves the certificate alone; a new name revokes it (its subject is
+        // wrong now), and the next certificate carries the new name.
+        let mut record = an_record();
+        record["place_of_residence"] = json!("Số 1 Tràng Tiền, Hà Nội");
+        import(&app, &[record.clone()]).await;
+        assert_eq!(status_name(&ocsp_status(&app, &first, &ca).await), "good");
+        record["full_name"] = json!("Nguyễn Văn Ân");
+        import(&app, &[record.clone()]).await;
+        assert_eq!(
+            reason_of(&ocsp_status(&app, &first, &ca).await),
+            Some(CrlReason::AffiliationChanged)
+        );
+        let (_, renamed, _) = issue(&app, &token, None).await;
+        let (_, parsed) = X509Certificate::from_der(&renamed).unwrap();
+        assert_eq!(
+            parsed.subject().iter_common_name().next().unwrap().as_str().unwrap(),
+            "Nguyễn Văn Ân"
+        );
+
+        // A death registered closes the account and revokes the rest, in the import.
+        record["status"] = json!("deceased");
+        import(&app, &[record]).await;
+        assert_eq!(
+            reason_of(&ocsp_status(&app, &renamed, &ca).await),
+            Some(CrlReason::CessationOfOperation)
+        );
+        let (_, listed) = crl(&app, &ca).await;
+        assert_eq!(listed.len(), 2);
+        let me = app
+            .call(Method::GET, "/v1/me/signing-certificates", Some(&token), None)
+            .await;
+        assert_problem(&me, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+}
+
+#[tokio::test]
+async fn a_completed_recovery_revokes_signing_certificates() {
+    use x509_cert::ext::pkix::CrlReason;
     for db in databases().await {
         let app = TestApp::new(&db).await;
         let token = stepped_up_an(&app).await;
         let (_, leaf, ca) = issue(&app, &token, None).await;
-        let admin = staff_session(&app, Role::Admin).await;
-        let closed = app
-            .call(
-                Method::POST,
-                &format!("/v1/citizens/{AN}/close"),
-                Some(&admin),
-                Some(json!({ "reason": "death registered" })),
-            )
-            .await;
-        assert!(closed.status.is_success(), "{}", closed.text);
-        match ocsp_status(&app, &leaf, &ca).await {
-            CertStatus::Revoked(info) => assert_eq!(
-                info.revocation_reason,
-                Some(x509_cert::ext::pkix::CrlReason::CessationOfOperation)
-            ),
-            other => panic!("{other:?}"),
-        }
-        let (_, listed) = crl(&app, &ca).await;
-        assert_eq!(listed.len(), 1);
+        let (_, recovery) = crate::recovery::recovery_session(&app, crate::support::an()).await;
+        let after = crate::recovery::complete(&app, &recovery).await;
+        assert_eq!(
+            reason_of(&ocsp_status(&app, &leaf, &ca).await),
+            Some(CrlReason::KeyCompromise)
+        );
+        // The new session is level 1 now (a code alone): no new certificate.
+        let (_, pem, _) = p256_request();
+        let refused = request(&app, &after, json!({ "csr": pem })).await;
+        assert_problem(&refused, StatusCode::FORBIDDEN, "level2-required");
     }
 }
 
