@@ -338,8 +338,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !dinhdanh_server::domain::pki::is_development_data_dir(&config, dir) {
                 anyhow::bail!(dinhdanh_server::app::dev::DevError::NotDevelopment);
             }
-            let request = std::fs::read(&csr)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", csr.display()))?;
+            let request =
+                std::fs::read(&csr).map_err(|e| anyhow::anyhow!("{}: {e}", csr.display()))?;
             let services = command_services(config, dir).await?;
             let chain =
                 dinhdanh_server::app::dev::signing_certificate(&services, &id_number, &request)

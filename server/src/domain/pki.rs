@@ -248,7 +248,9 @@ fn admit_intermediates_under_development_root(dir: &Path, paths: &Paths) -> Resu
     let mut params = rcgen::CertificateParams::default();
     // A fresh name: the default one holds a common name, whose place `push` would keep.
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::CountryName, "VN");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CountryName, "VN");
     params
         .distinguished_name
         .push(rcgen::DnType::OrganizationName, "dinhdanh development");
@@ -269,10 +271,7 @@ fn admit_intermediates_under_development_root(dir: &Path, paths: &Paths) -> Resu
         .self_signed(&root_key)
         .map_err(|e| invalid(&paths.root, e))?;
     tracing::info!("development agency root re-certified to admit the signing CA under it");
-    write(
-        &paths.root,
-        x509::dev::der_to_pem(widened.der()).as_bytes(),
-    )
+    write(&paths.root, x509::dev::der_to_pem(widened.der()).as_bytes())
 }
 
 /// A new development certificate for the issuing key, naming `public_url`, from the development
@@ -483,8 +482,8 @@ fn generate_agency_key(
     let root_pem_path = dir.join("keys").join("agency-root.pem");
     let root_key_der =
         zeroize::Zeroizing::new(std::fs::read(&root_key_path).map_err(io(&root_key_path))?);
-    let root_key = KeyPair::try_from(root_key_der.as_slice())
-        .map_err(|e| invalid(&root_key_path, e))?;
+    let root_key =
+        KeyPair::try_from(root_key_der.as_slice()).map_err(|e| invalid(&root_key_path, e))?;
     let root_pem = std::fs::read_to_string(&root_pem_path).map_err(io(&root_pem_path))?;
     let root_der = x509::pem_to_der_chain(&root_pem)
         .ok()
@@ -500,7 +499,10 @@ fn generate_agency_key(
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
     let country = PrintableString::try_from("VN").map_err(|e| invalid(key_path, e))?;
-    name.push(DnType::CountryName, rcgen::DnValue::PrintableString(country));
+    name.push(
+        DnType::CountryName,
+        rcgen::DnValue::PrintableString(country),
+    );
     name.push(DnType::OrganizationName, "dinhdanh development");
     params.not_before = time_of(now - 3600, key_path)?;
     params.not_after = time_of(now + DEV_YEARS * 365 * 86_400, key_path)?;
@@ -522,7 +524,10 @@ fn generate_agency_key(
             ];
         }
         AgencyRole::Tsa => {
-            name.push(DnType::CommonName, "dinhdanh development time-stamp authority");
+            name.push(
+                DnType::CommonName,
+                "dinhdanh development time-stamp authority",
+            );
             params.is_ca = IsCa::ExplicitNoCa;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             // RFC 3161 2.3: the TSA's certificate has the one extended key usage timeStamping,

@@ -317,7 +317,14 @@ async fn offer_create_and_the_development_shortcut() {
         let refused = run(&db, &["dev", "level2", "--id-number", "001090012345"]);
         let refused_cert = run(
             &db,
-            &["dev", "signing-cert", "--id-number", "001090012345", "--csr", "/nonexistent"],
+            &[
+                "dev",
+                "signing-cert",
+                "--id-number",
+                "001090012345",
+                "--csr",
+                "/nonexistent",
+            ],
         );
         assert!(!refused_cert.status.success());
         assert!(String::from_utf8_lossy(&refused_cert.stderr).contains("refused"));
@@ -505,12 +512,18 @@ fn dev_level2_in_a_development_data_directory() {
         .arg(&csr_path)
         .output()
         .unwrap();
-    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
     let chain =
         dinhdanh_sdk::x509::pem_to_der_chain(&String::from_utf8(issued.stdout).unwrap()).unwrap();
     assert_eq!(chain.len(), 2);
     let root = std::fs::read_to_string(dir.path().join("keys/agency-root.pem")).unwrap();
-    let root = dinhdanh_sdk::x509::pem_to_der_chain(&root).unwrap().remove(0);
+    let root = dinhdanh_sdk::x509::pem_to_der_chain(&root)
+        .unwrap()
+        .remove(0);
     assert!(!chain.contains(&root));
     let (_, leaf) = x509_parser::parse_x509_certificate(&chain[0]).unwrap();
     assert!(

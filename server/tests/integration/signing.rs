@@ -204,7 +204,9 @@ async fn ocsp_status_of(app: &TestApp, leaf: &[u8], issuer: &[u8], ca: &[u8]) ->
 async fn crl(app: &TestApp, ca: &[u8]) -> (u64, Vec<(String, Option<u8>, i64)>) {
     let (status, content_type, body) = raw(
         app,
-        Request::get("/crl/signing.crl").body(Body::empty()).unwrap(),
+        Request::get("/crl/signing.crl")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -268,7 +270,13 @@ async fn a_level_two_citizen_gets_a_certificate_of_the_agency_profile() {
         let token = signed_in.body["token"].as_str().unwrap().to_owned();
         let issued = request(&app, &token, json!({ "csr": pem })).await;
         assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
-        for field in ["id", "serial", "certificate_chain", "not_before", "not_after"] {
+        for field in [
+            "id",
+            "serial",
+            "certificate_chain",
+            "not_before",
+            "not_after",
+        ] {
             assert!(issued.body[field].is_string(), "{field}");
         }
         let chain = pem_chain(issued.body["certificate_chain"].as_str().unwrap());
@@ -283,7 +291,10 @@ async fn a_level_two_citizen_gets_a_certificate_of_the_agency_profile() {
         leaf.verify_signature(Some(ca.public_key())).unwrap();
         assert_eq!(hex(leaf.raw_serial()), issued.body["serial"]);
         let subject = leaf.subject();
-        let country: Vec<_> = subject.iter_country().map(|a| a.as_str().unwrap()).collect();
+        let country: Vec<_> = subject
+            .iter_country()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         assert_eq!(country, ["VN"]);
         let names: Vec<_> = subject
             .iter_common_name()
@@ -329,10 +340,10 @@ async fn a_level_two_citizen_gets_a_certificate_of_the_agency_profile() {
             .map(|e| e.oid.to_id_string())
             .collect();
         for oid in [
-            "2.5.29.14",          // subject key identifier
-            "2.5.29.35",          // authority key identifier
-            "2.5.29.31",          // CRL distribution points
-            "1.3.6.1.5.5.7.1.1",  // authority information access
+            "2.5.29.14",         // subject key identifier
+            "2.5.29.35",         // authority key identifier
+            "2.5.29.31",         // CRL distribution points
+            "1.3.6.1.5.5.7.1.1", // authority information access
         ] {
             assert!(ids.contains(&oid.to_owned()), "{oid} in {ids:?}");
         }
@@ -356,8 +367,10 @@ async fn a_level_two_citizen_gets_a_certificate_of_the_agency_profile() {
             &x509::ChainPolicy::at(crate::support::wallet::now()),
         )
         .unwrap();
-        let served = app.call(Method::GET, "/trust/issuer-root.pem", None, None).await;
-        assert_eq!(pem_chain(&served.text), [root.clone()]);
+        let served = app
+            .call(Method::GET, "/trust/issuer-root.pem", None, None)
+            .await;
+        assert_eq!(pem_chain(&served.text), std::slice::from_ref(&root));
 
         // The same key again: refused; other encodings of new keys: accepted.
         let again = request(&app, &token, json!({ "csr": pem })).await;
@@ -437,7 +450,12 @@ async fn a_level_two_citizen_gets_a_certificate_of_the_agency_profile() {
 
         // Listed, and audited.
         let listed = app
-            .call(Method::GET, "/v1/me/signing-certificates", Some(&token), None)
+            .call(
+                Method::GET,
+                "/v1/me/signing-certificates",
+                Some(&token),
+                None,
+            )
             .await;
         assert_eq!(listed.status, StatusCode::OK);
         let listed = listed.body.as_array().unwrap();
@@ -574,7 +592,10 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
             )
             .await;
         assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
-        assert_eq!(status_name(&ocsp_status(&app, &leaf_b, &ca).await), "revoked");
+        assert_eq!(
+            status_name(&ocsp_status(&app, &leaf_b, &ca).await),
+            "revoked"
+        );
         let bad_reason = app
             .call(
                 Method::POST,
@@ -638,7 +659,12 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
         let refused = request(&app, &token, json!({ "csr": pem })).await;
         assert_problem(&refused, StatusCode::FORBIDDEN, "level2-required");
         let listed = app
-            .call(Method::GET, "/v1/me/signing-certificates", Some(&token), None)
+            .call(
+                Method::GET,
+                "/v1/me/signing-certificates",
+                Some(&token),
+                None,
+            )
             .await;
         assert!(
             listed
@@ -659,7 +685,8 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
             "unknown"
         );
         let mut forged = x509_cert::Certificate::from_der(&leaf_a).unwrap();
-        forged.tbs_certificate.serial_number = x509_cert::serial_number::SerialNumber::new(&[1, 2, 3]).unwrap();
+        forged.tbs_certificate.serial_number =
+            x509_cert::serial_number::SerialNumber::new(&[1, 2, 3]).unwrap();
         assert_eq!(
             status_name(&ocsp_status(&app, &forged.to_der().unwrap(), &ca).await),
             "unknown"
@@ -681,7 +708,9 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
         );
         let (status, _, body) = raw(
             &app,
-            Request::get("/ocsp/!!notbase64").body(Body::empty()).unwrap(),
+            Request::get("/ocsp/!!notbase64")
+                .body(Body::empty())
+                .unwrap(),
         )
         .await;
         assert_eq!(status, StatusCode::OK);
@@ -689,11 +718,7 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
             OcspResponse::from_der(&body).unwrap().response_status,
             x509_ocsp::OcspResponseStatus::MalformedRequest
         );
-        let (status, _, _) = raw(
-            &app,
-            Request::post("/ocsp").body(Body::from("x")).unwrap(),
-        )
-        .await;
+        let (status, _, _) = raw(&app, Request::post("/ocsp").body(Body::from("x")).unwrap()).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         let (status, content_type, body) = raw(
             &app,
@@ -764,7 +789,13 @@ async fn registry_changes_revoke_signing_certificates_in_the_import_transaction(
         let (_, renamed, _) = issue(&app, &token, None).await;
         let (_, parsed) = X509Certificate::from_der(&renamed).unwrap();
         assert_eq!(
-            parsed.subject().iter_common_name().next().unwrap().as_str().unwrap(),
+            parsed
+                .subject()
+                .iter_common_name()
+                .next()
+                .unwrap()
+                .as_str()
+                .unwrap(),
             "Nguyễn Văn Ân"
         );
 
@@ -778,7 +809,12 @@ async fn registry_changes_revoke_signing_certificates_in_the_import_transaction(
         let (_, listed) = crl(&app, &ca).await;
         assert_eq!(listed.len(), 2);
         let me = app
-            .call(Method::GET, "/v1/me/signing-certificates", Some(&token), None)
+            .call(
+                Method::GET,
+                "/v1/me/signing-certificates",
+                Some(&token),
+                None,
+            )
             .await;
         assert_problem(&me, StatusCode::UNAUTHORIZED, "unauthenticated");
     }
@@ -841,7 +877,9 @@ fn openssl_present() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !present {
-        eprintln!("SKIPPED LOUDLY: openssl is not installed; the interoperability checks did not run");
+        eprintln!(
+            "SKIPPED LOUDLY: openssl is not installed; the interoperability checks did not run"
+        );
     }
     present
 }
@@ -859,13 +897,30 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         let dir = work.path();
         // A key and request made by openssl.
         let (ok, out) = openssl(
-            &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "key.pem"],
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "key.pem",
+            ],
             dir,
         )
         .await;
         assert!(ok, "{out}");
         let (ok, out) = openssl(
-            &["req", "-new", "-key", "key.pem", "-subj", "/CN=Somebody Else/O=Nowhere", "-out", "req.pem"],
+            &[
+                "req",
+                "-new",
+                "-key",
+                "key.pem",
+                "-subj",
+                "/CN=Somebody Else/O=Nowhere",
+                "-out",
+                "req.pem",
+            ],
             dir,
         )
         .await;
@@ -878,7 +933,9 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         std::fs::write(dir.join("chain.pem"), chain).unwrap();
         std::fs::write(dir.join("leaf.pem"), x509::dev::der_to_pem(&ders[0])).unwrap();
         std::fs::write(dir.join("ca.pem"), x509::dev::der_to_pem(&ders[1])).unwrap();
-        let root = app.call(Method::GET, "/trust/issuer-root.pem", None, None).await;
+        let root = app
+            .call(Method::GET, "/trust/issuer-root.pem", None, None)
+            .await;
         std::fs::write(dir.join("root.pem"), &root.text).unwrap();
         std::fs::write(
             dir.join("bundle.pem"),
@@ -888,7 +945,9 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         let fetch_crl = || async {
             let (_, _, der) = raw(
                 &app,
-                Request::get("/crl/signing.crl").body(Body::empty()).unwrap(),
+                Request::get("/crl/signing.crl")
+                    .body(Body::empty())
+                    .unwrap(),
             )
             .await;
             std::fs::write(dir.join("crl.der"), der).unwrap();
@@ -901,25 +960,54 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         };
         fetch_crl().await;
         let verify = [
-            "verify", "-crl_check", "-CAfile", "bundle.pem", "-CRLfile", "crl.pem", "leaf.pem",
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            "bundle.pem",
+            "-CRLfile",
+            "crl.pem",
+            "leaf.pem",
         ];
         let (ok, out) = openssl(&verify, dir).await;
         assert!(ok, "{out}");
         let ocsp_url = format!("{url}/ocsp");
         let ocsp = [
-            "ocsp", "-url", &ocsp_url, "-issuer", "ca.pem", "-cert", "leaf.pem", "-CAfile",
+            "ocsp",
+            "-url",
+            &ocsp_url,
+            "-issuer",
+            "ca.pem",
+            "-cert",
+            "leaf.pem",
+            "-CAfile",
             "bundle.pem",
         ];
         let (ok, out) = openssl(&ocsp, dir).await;
-        assert!(ok && out.contains("Response verify OK") && out.contains("leaf.pem: good"), "{out}");
+        assert!(
+            ok && out.contains("Response verify OK") && out.contains("leaf.pem: good"),
+            "{out}"
+        );
 
         // A CMS signature made with the certificate verifies to the agency root as an e-mail
         // (S/MIME) signer, the purpose openssl checks by default.
         std::fs::write(dir.join("doc.txt"), "Hợp đồng mua bán\n").unwrap();
         let (ok, out) = openssl(
             &[
-                "cms", "-sign", "-binary", "-in", "doc.txt", "-signer", "leaf.pem", "-inkey",
-                "key.pem", "-certfile", "ca.pem", "-outform", "DER", "-out", "doc.p7s",
+                "cms",
+                "-sign",
+                "-binary",
+                "-in",
+                "doc.txt",
+                "-signer",
+                "leaf.pem",
+                "-inkey",
+                "key.pem",
+                "-certfile",
+                "ca.pem",
+                "-outform",
+                "DER",
+                "-out",
+                "doc.p7s",
             ],
             dir,
         )
@@ -927,8 +1015,19 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         assert!(ok, "{out}");
         let (ok, out) = openssl(
             &[
-                "cms", "-verify", "-binary", "-inform", "DER", "-in", "doc.p7s", "-content",
-                "doc.txt", "-CAfile", "root.pem", "-out", "/dev/null",
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                "doc.p7s",
+                "-content",
+                "doc.txt",
+                "-CAfile",
+                "root.pem",
+                "-out",
+                "/dev/null",
             ],
             dir,
         )
@@ -937,7 +1036,9 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
 
         // A time-stamp of the document from our TSA, with the certificates asked for.
         let (ok, out) = openssl(
-            &["ts", "-query", "-data", "doc.txt", "-sha256", "-cert", "-out", "q.tsq"],
+            &[
+                "ts", "-query", "-data", "doc.txt", "-sha256", "-cert", "-out", "q.tsq",
+            ],
             dir,
         )
         .await;
@@ -954,17 +1055,24 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         assert_eq!(content_type, "application/timestamp-reply");
         std::fs::write(dir.join("r.tsr"), reply).unwrap();
         let (ok, out) = openssl(
-            &["ts", "-verify", "-data", "doc.txt", "-in", "r.tsr", "-CAfile", "root.pem"],
+            &[
+                "ts", "-verify", "-data", "doc.txt", "-in", "r.tsr", "-CAfile", "root.pem",
+            ],
             dir,
         )
         .await;
         assert!(ok && out.contains("Verification: OK"), "{out}");
         let (ok, out) = openssl(&["ts", "-reply", "-in", "r.tsr", "-text"], dir).await;
-        assert!(ok && out.contains("Policy OID: 1.3.6.1.4.1.99999.1.1"), "{out}");
+        assert!(
+            ok && out.contains("Policy OID: 1.3.6.1.4.1.99999.1.1"),
+            "{out}"
+        );
         assert!(out.contains("Nonce: 0x"), "the query's nonce: {out}");
         // Without certReq the token carries no certificate: the TSA's must then be supplied.
         let (ok, out) = openssl(
-            &["ts", "-query", "-data", "doc.txt", "-sha256", "-out", "q2.tsq"],
+            &[
+                "ts", "-query", "-data", "doc.txt", "-sha256", "-out", "q2.tsq",
+            ],
             dir,
         )
         .await;
@@ -979,7 +1087,9 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         .await;
         std::fs::write(dir.join("r2.tsr"), reply).unwrap();
         let (ok, _) = openssl(
-            &["ts", "-verify", "-data", "doc.txt", "-in", "r2.tsr", "-CAfile", "root.pem"],
+            &[
+                "ts", "-verify", "-data", "doc.txt", "-in", "r2.tsr", "-CAfile", "root.pem",
+            ],
             dir,
         )
         .await;
@@ -991,8 +1101,16 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         .unwrap();
         let (ok, out) = openssl(
             &[
-                "ts", "-verify", "-data", "doc.txt", "-in", "r2.tsr", "-CAfile", "root.pem",
-                "-untrusted", "tsa.pem",
+                "ts",
+                "-verify",
+                "-data",
+                "doc.txt",
+                "-in",
+                "r2.tsr",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "tsa.pem",
             ],
             dir,
         )

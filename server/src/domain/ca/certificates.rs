@@ -84,7 +84,15 @@ pub enum RevocationError {
 /// The RFC 5280 `CRLReason`s a person or a lifecycle event may give (the CA-compromise and hold
 /// reasons are not theirs to give).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Deserialize,
+    serde::Serialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
@@ -331,10 +339,10 @@ pub async fn request(
     }
     let now = crate::platform::clock::now();
     let window = services.config.signing.step_up_seconds;
-    if !principal
+    if principal
         .session
         .passkey_at
-        .is_some_and(|at| now - at <= window)
+        .is_none_or(|at| now - at > window)
     {
         return Err(CertificateError::StepUpRequired(window));
     }
@@ -412,7 +420,14 @@ pub async fn revoke_own(
     certificate_id: &str,
     reason: RevocationReason,
 ) -> Result<SigningCertificate, RevocationError> {
-    revoke(services, &account.id, Some(&account.id), certificate_id, reason).await
+    revoke(
+        services,
+        &account.id,
+        Some(&account.id),
+        certificate_id,
+        reason,
+    )
+    .await
 }
 
 /// An officer revokes a citizen's certificate.

@@ -86,7 +86,7 @@ fn reason(code: i64) -> Option<rcgen::RevocationReason> {
 
 fn hex_bytes(hex: &str) -> Result<Vec<u8>, CaError> {
     let corrupt = || CaError::Encoding("a stored serial is not hex".into());
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(corrupt());
     }
     (0..hex.len())
@@ -143,7 +143,14 @@ pub async fn current(services: &Services) -> Result<Crl, CrlError> {
         next_update,
     };
     if store
-        .store_signing_crl(state.crl_number, number, state.version, &crl.der, now, next_update)
+        .store_signing_crl(
+            state.crl_number,
+            number,
+            state.version,
+            &crl.der,
+            now,
+            next_update,
+        )
         .await?
     {
         return Ok(crl);

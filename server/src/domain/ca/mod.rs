@@ -90,12 +90,11 @@ impl SigningAuthority {
         use der::Decode;
         use x509_parser::prelude::{FromDer, X509Certificate};
         let ca_der = keys.ca.certificate().to_vec();
-        let (_, parsed) = X509Certificate::from_der(&ca_der)
-            .map_err(|e| CaError::Certificate(e.to_string()))?;
+        let (_, parsed) =
+            X509Certificate::from_der(&ca_der).map_err(|e| CaError::Certificate(e.to_string()))?;
         let ca_name = parsed.subject().as_raw().to_vec();
         let ca_key_bits = parsed.public_key().subject_public_key.data.to_vec();
-        let issuer =
-            rcgen::Issuer::from_ca_cert_der(&ca_der.into(), RcgenSigner::new(&keys.ca))?;
+        let issuer = rcgen::Issuer::from_ca_cert_der(&ca_der.into(), RcgenSigner::new(&keys.ca))?;
         let tsa_certificate = x509_cert::Certificate::from_der(keys.tsa.certificate())?;
         let tsa_policy = tsa_policy
             .parse()

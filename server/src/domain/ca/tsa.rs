@@ -79,7 +79,10 @@ pub fn read_query(query: &[u8], policy: &ObjectIdentifier) -> Result<TimeStampRe
     {
         return Err(QueryRefusal::BadAlgorithm);
     }
-    if query.req_policy.is_some_and(|requested| requested != *policy) {
+    if query
+        .req_policy
+        .is_some_and(|requested| requested != *policy)
+    {
         return Err(QueryRefusal::UnacceptedPolicy);
     }
     if query.extensions.as_ref().is_some_and(|e| !e.is_empty()) {
@@ -106,7 +109,10 @@ struct SigningCertificateV2 {
 pub fn new_serial(now_micros: u64) -> Vec<u8> {
     let mut bytes = now_micros.to_be_bytes().to_vec();
     bytes.extend_from_slice(&crate::platform::secrets::random_bytes::<8>());
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
     let mut serial = Vec::with_capacity(bytes.len() + 1);
     if bytes.get(start).is_some_and(|b| *b >= 0x80) {
         serial.push(0);

@@ -181,10 +181,14 @@ pub(super) async fn request_certificate(
             (request.csr.into_bytes(), request.device_id)
         }
         "application/pkcs10" => (body.to_vec(), None),
-        _ => return Err(unsupported_media_type("application/json or application/pkcs10")),
+        _ => {
+            return Err(unsupported_media_type(
+                "application/json or application/pkcs10",
+            ));
+        }
     };
-    let issued = certificates::request(&state.services, &principal, &csr, device_id.as_deref())
-        .await?;
+    let issued =
+        certificates::request(&state.services, &principal, &csr, device_id.as_deref()).await?;
     let c = &issued.certificate;
     let body = IssuedCertificate {
         id: c.id.clone(),
@@ -275,7 +279,11 @@ pub(super) async fn citizen_certificates(
         .await?
         .ok_or_else(|| ApiError::not_found(Some("no account for this ID number".to_owned())))?;
     let now = crate::platform::clock::now();
-    let stored = state.services.store.signing_certificates(&account.id).await?;
+    let stored = state
+        .services
+        .store
+        .signing_certificates(&account.id)
+        .await?;
     Ok(Json(
         stored
             .iter()
@@ -374,7 +382,7 @@ pub(super) async fn tsa(
     if media_type(&headers) != "application/timestamp-query" {
         return Err(unsupported_media_type("application/timestamp-query"));
     }
-    let reply = ca::tsa::stamp(&state.services.signing, &body)
-        .map_err(|e| ApiError::internal(&e))?;
+    let reply =
+        ca::tsa::stamp(&state.services.signing, &body).map_err(|e| ApiError::internal(&e))?;
     Ok(binary("application/timestamp-reply", "no-store", reply))
 }

@@ -3,9 +3,7 @@
 //!
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
-use super::{
-    Db, Pool, append_in, begin_write, insert_offer_in, revoke_signing_in, set_status_in,
-};
+use super::{Db, Pool, append_in, begin_write, insert_offer_in, revoke_signing_in, set_status_in};
 use crate::store::{
     AccountState, AssuranceLevel, CitizenStatus, Consequences, CredentialScope, CredentialStatus,
     RegistryChangeFacts, RegistryDecision, Revocation, StoreError,

@@ -15,16 +15,16 @@ pub(in crate::store) async fn insert_session(
         "INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at, ceremony_id, \
            recovery_id, passkey_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-        .bind(&session.token_hash)
-        .bind(&session.account_id)
-        .bind(session.role)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .bind(&session.ceremony_id)
-        .bind(&session.recovery_id)
-        .bind(session.passkey_at)
-        .execute(&mut *tx)
-        .await?;
+    .bind(&session.token_hash)
+    .bind(&session.account_id)
+    .bind(session.role)
+    .bind(session.created_at)
+    .bind(session.expires_at)
+    .bind(&session.ceremony_id)
+    .bind(&session.recovery_id)
+    .bind(session.passkey_at)
+    .execute(&mut *tx)
+    .await?;
     append_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())

@@ -181,7 +181,9 @@ pub(in crate::store) async fn revoke_signing_in(
     Ok(())
 }
 
-pub(in crate::store) async fn signing_crl_state(pool: &Pool) -> Result<SigningCrlState, StoreError> {
+pub(in crate::store) async fn signing_crl_state(
+    pool: &Pool,
+) -> Result<SigningCrlState, StoreError> {
     Ok(sqlx::query_as(
         "SELECT version, crl_number, crl, crl_version, this_update, next_update \
          FROM signing_crl WHERE id = 1",
