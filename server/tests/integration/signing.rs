@@ -527,6 +527,13 @@ async fn revocation_by_citizen_officer_and_lifecycle_shows_in_the_crl_and_over_o
         for leaf in [&leaf_a, &leaf_b, &leaf_c, &leaf_d] {
             assert_eq!(status_name(&ocsp_status(&app, leaf, &ca).await), "good");
         }
+        // The portal's account page lists them, each with its revoke button.
+        let page = app.call(Method::GET, "/account", Some(&token), None).await;
+        let serial_a = hex(X509Certificate::from_der(&leaf_a).unwrap().1.raw_serial());
+        assert!(page.text.contains(&serial_a), "{}", page.text);
+        assert!(page.text.contains(&format!(
+            "data-revoke-post=\"/v1/me/signing-certificates/{by_citizen}/revoke\""
+        )));
         let (first_number, listed) = crl(&app, &ca).await;
         assert!(listed.is_empty());
         let (again, _) = crl(&app, &ca).await;
