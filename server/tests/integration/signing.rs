@@ -1146,3 +1146,32 @@ async fn openssl_requests_verifies_asks_ocsp_and_time_stamps() {
         assert!(out.contains("Reason: keyCompromise"), "{out}");
     }
 }
+
+#[tokio::test]
+async fn one_key_raced_in_concurrent_requests_is_certified_once() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let token = stepped_up_an(&app).await;
+        let (_, pem, _) = p256_request();
+        let body = json!({ "csr": pem });
+        let (a, b, c, d) = tokio::join!(
+            request(&app, &token, body.clone()),
+            request(&app, &token, body.clone()),
+            request(&app, &token, body.clone()),
+            request(&app, &token, body.clone()),
+        );
+        let replies = [a, b, c, d];
+        let created = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1);
+        for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_problem(reply, StatusCode::CONFLICT, "key-not-new");
+        }
+        let listed = app
+            .call(Method::GET, "/v1/me/signing-certificates", Some(&token), None)
+            .await;
+        assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    }
+}
