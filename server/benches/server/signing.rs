@@ -116,9 +116,9 @@ pub(super) async fn measure(
         let (client, uri) = (client.clone(), uri.clone());
         let token = tokens[super::pick(random, tokens.len())].clone();
         let index = next.fetch_add(1, Ordering::Relaxed);
-        let body = requests.get(index).map(|pem| {
-            serde_json::json!({ "csr": pem }).to_string().into_bytes()
-        });
+        let body = requests
+            .get(index)
+            .map(|pem| serde_json::json!({ "csr": pem }).to_string().into_bytes());
         async move {
             let body = body.ok_or("out of certificate requests (raise REQUESTS)")?;
             let request = Request::builder()
@@ -171,9 +171,8 @@ fn make_requests(count: usize) -> Result<Vec<String>> {
                 scope.spawn(move || {
                     (0..per_core)
                         .map(|_| {
-                            let key =
-                                rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-                                    .map_err(|e| e.to_string())?;
+                            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+                                .map_err(|e| e.to_string())?;
                             rcgen::CertificateParams::default()
                                 .serialize_request(&key)
                                 .and_then(|r| r.pem())
@@ -263,7 +262,10 @@ fn crl_of_a_million(dir: &Path) -> Result<()> {
     let der = crl::build(&authority, &entries, 2, now, now + 86_400)?;
     let elapsed = started.elapsed();
     super::row(
-        &format!("CRL build + sign, {} revoked", thousands(CRL_ENTRIES as u64)),
+        &format!(
+            "CRL build + sign, {} revoked",
+            thousands(CRL_ENTRIES as u64)
+        ),
         &format!(
             "{:.2} s, {:.1} MB",
             elapsed.as_secs_f64(),

@@ -596,4 +596,45 @@ mod tests {
         };
         assert!(!is_development_data_dir(&configured, dir.path()));
     }
+
+    #[test]
+    fn development_signing_keys_chain_to_the_agency_root_and_files_must_match() {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        let config = Config::default();
+        let issuer = issuer_keys(&config, dir.path(), "http://localhost:8080").unwrap();
+        let anchor = issuer.trust_anchor().unwrap();
+        let (_, root) = X509Certificate::from_der(anchor.der()).unwrap();
+        let path_len = root
+            .basic_constraints()
+            .unwrap()
+            .unwrap()
+            .value
+            .path_len_constraint;
+        assert_eq!(path_len, Some(1), "the root admits the signing CA");
+        let keys = signing_keys(&config, dir.path(), &issuer.root_pem).unwrap();
+        let (_, ca) = X509Certificate::from_der(keys.ca.certificate()).unwrap();
+        assert!(ca.is_ca());
+        ca.verify_signature(Some(root.public_key())).unwrap();
+        let (_, tsa) = X509Certificate::from_der(keys.tsa.certificate()).unwrap();
+        let eku = tsa.extended_key_usage().unwrap().unwrap();
+        assert!(eku.critical && eku.value.time_stamping);
+        // Loaded again, the same keys.
+        let again = signing_keys(&config, dir.path(), &issuer.root_pem).unwrap();
+        assert_eq!(again.ca.chain, keys.ca.chain);
+        // Configured files: a key with another key's certificate is refused.
+        let configured = Config {
+            signing: crate::platform::config::SigningSettings {
+                ca_key_file: Some(dir.path().join("keys/tsa.p8")),
+                ca_certificate_file: Some(dir.path().join("keys/signing-ca.pem")),
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        assert!(matches!(
+            signing_keys(&configured, dir.path(), &issuer.root_pem),
+            Err(PkiError::Invalid { .. })
+        ));
+    }
 }

@@ -1170,7 +1170,12 @@ async fn one_key_raced_in_concurrent_requests_is_certified_once() {
             assert_problem(reply, StatusCode::CONFLICT, "key-not-new");
         }
         let listed = app
-            .call(Method::GET, "/v1/me/signing-certificates", Some(&token), None)
+            .call(
+                Method::GET,
+                "/v1/me/signing-certificates",
+                Some(&token),
+                None,
+            )
             .await;
         assert_eq!(listed.body.as_array().unwrap().len(), 1);
     }

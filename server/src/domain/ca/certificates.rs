@@ -466,3 +466,81 @@ async fn revoke(
         .await?
         .ok_or(RevocationError::NotFound)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(alg: &'static rcgen::SignatureAlgorithm) -> (String, Vec<u8>) {
+        let key = rcgen::KeyPair::generate_for(alg).unwrap();
+        let csr = rcgen::CertificateParams::default()
+            .serialize_request(&key)
+            .unwrap();
+        (csr.pem().unwrap(), csr.der().to_vec())
+    }
+
+    #[test]
+    fn requests_are_read_as_pem_base64_or_der() {
+        use base64::Engine;
+        let (pem, der) = request(&rcgen::PKCS_ECDSA_P256_SHA256);
+        assert_eq!(request_der(pem.as_bytes()).unwrap(), der);
+        assert_eq!(request_der(&der).unwrap(), der);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        assert_eq!(request_der(b64.as_bytes()).unwrap(), der);
+        let certificate = pem.replace("CERTIFICATE REQUEST", "CERTIFICATE");
+        assert!(matches!(
+            request_der(certificate.as_bytes()),
+            Err(CertificateError::Malformed(_))
+        ));
+        assert!(matches!(
+            request_der(b"\xff\xfe"),
+            Err(CertificateError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn only_a_p256_request_signed_by_its_key_passes() {
+        let (_, der) = request(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let checked = check_request(&der).unwrap();
+        assert_eq!(checked.public_key.len(), 65);
+        let mut forged = der.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        assert!(matches!(
+            check_request(&forged),
+            Err(CertificateError::BadSignature)
+        ));
+        let mut trailing = der.clone();
+        trailing.push(0);
+        assert!(matches!(
+            check_request(&trailing),
+            Err(CertificateError::Malformed(_))
+        ));
+        for other in [&rcgen::PKCS_ECDSA_P384_SHA384, &rcgen::PKCS_ED25519] {
+            let (_, der) = request(other);
+            assert!(matches!(
+                check_request(&der),
+                Err(CertificateError::UnsupportedKey)
+            ));
+        }
+        assert!(matches!(
+            check_request(&der[..der.len() / 2]),
+            Err(CertificateError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn serials_are_positive_sixteen_bytes_and_stored_as_their_magnitude() {
+        for _ in 0..64 {
+            let serial = new_serial();
+            assert_eq!(serial.len(), 16);
+            assert!((1..=0x7f).contains(&serial[0]));
+        }
+        assert_eq!(serial_hex(&[0, 0, 0x1a, 0x02]), "1a02");
+        assert_eq!(
+            RevocationReason::from_code(9),
+            Some(RevocationReason::PrivilegeWithdrawn)
+        );
+        assert_eq!(RevocationReason::from_code(2), None);
+    }
+}
