@@ -158,6 +158,17 @@ enum DevCommand {
         #[arg(long)]
         id_number: String,
     },
+    /// Issue a citizen signing certificate for a PKCS#10 request (PEM or DER), making the
+    /// citizen a level-2 account first; prints the chain PEM, leaf first, without the agency
+    /// root.
+    SigningCert {
+        /// The citizen's ID number.
+        #[arg(long)]
+        id_number: String,
+        /// The certificate request file.
+        #[arg(long)]
+        csr: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -423,6 +434,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "revoked_at": party.revoked_at,
                 })
             );
+        }
+        Command::Dev(DevCommand::SigningCert { id_number, csr }) => {
+            if !dinhdanh_server::domain::pki::is_development_data_dir(&config, dir) {
+                anyhow::bail!(dinhdanh_server::app::dev::DevError::NotDevelopment);
+            }
+            let request =
+                std::fs::read(&csr).map_err(|e| anyhow::anyhow!("{}: {e}", csr.display()))?;
+            let services = command_services(config, dir).await?;
+            let chain =
+                dinhdanh_server::app::dev::signing_certificate(&services, &id_number, &request)
+                    .await?;
+            print!("{chain}");
         }
         Command::Audit(AuditCommand::Verify) => {
             let store = setup::store(&config, dir).await?;

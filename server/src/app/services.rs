@@ -27,6 +27,7 @@ impl Services {
         config: Config,
         public_url: String,
         issuer: pki::IssuerKeys,
+        signing: crate::domain::ca::SigningAuthority,
         cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
         rp: crate::domain::rp::ca::RpAuthority,
     ) -> Result<Self, RelyingPartyError> {
@@ -61,6 +62,7 @@ impl Services {
             public_url,
             webauthn,
             issuer,
+            signing,
             status,
             cscas,
             rp,

@@ -46,6 +46,9 @@ pub enum SetupError {
     /// The issuing key or certificates could not be loaded or made.
     #[error(transparent)]
     Pki(#[from] crate::domain::pki::PkiError),
+    /// The signing CA or TSA could not be set up.
+    #[error("signing authority: {0}")]
+    Signing(#[from] crate::domain::ca::CaError),
     /// The SMS gateway could not be set up.
     #[error(transparent)]
     Sms(#[from] SmsError),
@@ -131,10 +134,16 @@ pub fn services(
             message: e.to_string(),
         })?;
     let rp = crate::domain::rp::ca::load(&config, dir, &anchor)?;
+    let signing_keys = crate::domain::pki::signing_keys(&config, dir, &issuer.root_pem)?;
+    let signing = crate::domain::ca::SigningAuthority::new(
+        signing_keys,
+        &public_url,
+        &config.signing.tsa_policy_oid,
+    )?;
     let cscas =
         crate::domain::kyc::load_cscas(&csca_files(&config, dir)).map_err(SetupError::Trust)?;
     Ok(Services::new(
-        store, key, sms, config, public_url, issuer, cscas, rp,
+        store, key, sms, config, public_url, issuer, signing, cscas, rp,
     )?)
 }
 

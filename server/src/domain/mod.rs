@@ -4,6 +4,7 @@
 //! same functions back the API, the portal and the operator commands.
 
 pub mod audit;
+pub mod ca;
 pub mod consequences;
 pub mod devices;
 pub mod enrolment;
@@ -44,6 +45,8 @@ pub struct Services {
     pub webauthn: Webauthn,
     /// The issuing key and its certificates.
     pub issuer: pki::IssuerKeys,
+    /// The citizen signing CA, its OCSP responder and the time-stamp authority.
+    pub signing: ca::SigningAuthority,
     /// Status-list positions for new credential copies.
     pub status: status::Allocator,
     /// The CSCAs chip data must chain to (level 2).

@@ -13,6 +13,10 @@ use serde_json::json;
 
 use crate::{
     domain::{
+        ca::{
+            certificates::{CertificateError, RevocationError},
+            crl::CrlError,
+        },
         devices::DeviceError,
         enrolment::EnrolmentError,
         issuance::{
@@ -639,5 +643,78 @@ impl IntoResponse for crate::verifier::service::AnswerError {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+// --- Signing certificates -----------------------------------------------------------------------
+
+impl From<CertificateError> for ApiError {
+    fn from(error: CertificateError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            CertificateError::Level2Required => Self::new(
+                StatusCode::FORBIDDEN,
+                "level2-required",
+                "Level 2 required",
+                detail,
+            ),
+            CertificateError::StepUpRequired(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                "step-up-required",
+                "A recent passkey sign-in is required",
+                detail,
+            ),
+            CertificateError::Malformed(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-csr",
+                "Invalid certificate request",
+                detail,
+            ),
+            CertificateError::UnsupportedKey => Self::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported-key",
+                "Unsupported key",
+                detail,
+            ),
+            CertificateError::BadSignature => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-csr-signature",
+                "Certificate request signature invalid",
+                detail,
+            ),
+            CertificateError::KeyNotNew => Self::new(
+                StatusCode::CONFLICT,
+                "key-not-new",
+                "Key certified already",
+                detail,
+            ),
+            CertificateError::UnknownDevice => Self::not_found(detail),
+            CertificateError::NotInRegistry => Self::new(
+                StatusCode::CONFLICT,
+                "not-in-registry",
+                "Not in the registry",
+                detail,
+            ),
+            CertificateError::Ca(e) => Self::internal(&e),
+            CertificateError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<RevocationError> for ApiError {
+    fn from(error: RevocationError) -> Self {
+        match error {
+            RevocationError::NotFound => Self::not_found(Some(error.to_string())),
+            RevocationError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<CrlError> for ApiError {
+    fn from(error: CrlError) -> Self {
+        match error {
+            CrlError::Ca(e) => Self::internal(&e),
+            CrlError::Store(e) => Self::from(e),
+        }
     }
 }

@@ -403,6 +403,57 @@ dispatched! {
         consequences: &Consequences,
     ) -> bool;
 
+    // --- Signing certificates ----------------------------------------------------------
+
+    /// Records an issued signing certificate and its audit entry, if the account is still an
+    /// open level-2 account and the device it names (if any) still active; false (nothing
+    /// written) otherwise. A key certified before is refused by the unique index
+    /// ([`StoreError::is_unique_violation`]).
+    fn insert_signing_certificate(
+        &self,
+        certificate: &SigningCertificate,
+        audit: &AuditEvent,
+    ) -> bool;
+
+    /// An account's signing certificates, revoked ones included, oldest first.
+    fn signing_certificates(&self, account_id: &str) -> Vec<SigningCertificate>;
+
+    /// One signing certificate by id.
+    fn signing_certificate(&self, id: &str) -> Option<SigningCertificate>;
+
+    /// The revocation state of the certificate with this serial (lowercase hex), if we issued
+    /// it.
+    fn signing_status(&self, serial: &str) -> Option<SigningStatus>;
+
+    /// Revokes one certificate at `now` with the `CRLReason` code `reason`, moving the CRL's
+    /// version, with `audit`, in one transaction; `None` when there is no such certificate or
+    /// it is revoked already.
+    fn revoke_signing_certificate(
+        &self,
+        id: &str,
+        reason: i64,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Option<SigningCertificate>;
+
+    /// The CRL's state.
+    fn signing_crl_state(&self) -> SigningCrlState;
+
+    /// Every revoked signing certificate (the CRL's entries).
+    fn revoked_signing_certificates(&self) -> Vec<RevokedSerial>;
+
+    /// Stores a CRL with `number` built from `version`, if the stored number is still
+    /// `previous`; false when another process stored one first.
+    fn store_signing_crl(
+        &self,
+        previous: i64,
+        number: i64,
+        version: i64,
+        crl: &[u8],
+        this_update: i64,
+        next_update: i64,
+    ) -> bool;
+
     // --- Audit -----------------------------------------------------------------------------
 
     /// Appends one event to the audit log.

@@ -17,6 +17,7 @@ mod passkeys;
 mod process;
 mod recovery;
 mod relying_parties;
+mod signing;
 mod sms;
 mod store;
 mod support;

@@ -392,6 +392,10 @@ pub fn retire_development_root_without_intermediates(
         "rp-ca.pem",
         "rp-registrar.p8",
         "rp-registrar.pem",
+        "signing-ca.p8",
+        "signing-ca.pem",
+        "tsa.p8",
+        "tsa.pem",
     ] {
         let from = keys.join(name);
         if from.exists() {
