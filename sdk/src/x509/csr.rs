@@ -94,7 +94,7 @@ mod tests {
         let parsed = rcgen::CertificateSigningRequestParams::from_der(&der.clone().into()).unwrap();
         assert_eq!(
             parsed.public_key.der_bytes(),
-            p256_spki_der(key.public_key()).as_slice()
+            key.public_key().sec1_uncompressed()
         );
         // A request signed by another key is refused.
         let other = Es256KeyPair::generate().unwrap();
