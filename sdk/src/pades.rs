@@ -152,8 +152,7 @@ fn serialize(out: &mut Vec<u8>, object: &Object) -> Result<(), PdfError> {
         Object::Name(name) => {
             out.push(b'/');
             for &byte in name {
-                let regular = byte.is_ascii_graphic()
-                    && !b"()<>[]{}/%#".contains(&byte);
+                let regular = byte.is_ascii_graphic() && !b"()<>[]{}/%#".contains(&byte);
                 if regular {
                     out.push(byte);
                 } else {
@@ -344,7 +343,8 @@ pub fn sign(
         pdf_date(signing_time)?
     )
     .map_err(malformed)?;
-    let range_at = memchr::memmem::rfind(&out, b"/ByteRange [").ok_or_else(|| malformed("range"))?;
+    let range_at =
+        memchr::memmem::rfind(&out, b"/ByteRange [").ok_or_else(|| malformed("range"))?;
     let contents_start = out.len() - 1;
     out.resize(out.len() + 2 * CONTENTS_CAPACITY, b'0');
     out.extend_from_slice(b"> >>\nendobj\n");
@@ -565,7 +565,10 @@ mod tests {
         let date = pdf_date(1_767_225_600).unwrap();
         assert_eq!(date, "D:20260101000000+00'00'");
         assert_eq!(parse_pdf_date(date.as_bytes()), Some(1_767_225_600));
-        assert_eq!(parse_pdf_date(b"D:20260101070000+07'00'"), Some(1_767_225_600));
+        assert_eq!(
+            parse_pdf_date(b"D:20260101070000+07'00'"),
+            Some(1_767_225_600)
+        );
         assert_eq!(parse_pdf_date(b"D:20260101000000Z"), Some(1_767_225_600));
         assert_eq!(parse_pdf_date(b"garbage"), None);
     }

@@ -400,7 +400,9 @@ pub fn verify_pdf(pdf: &[u8], context: &VerificationContext<'_>) -> Vec<Verdict>
                     if s.digest_is_sha256() {
                         s.check_digest_of(&found.digest)
                     } else {
-                        Err(CmsError::Unsupported("PDF digest other than SHA-256".into()))
+                        Err(CmsError::Unsupported(
+                            "PDF digest other than SHA-256".into(),
+                        ))
                     }
                 },
                 verdict,
@@ -487,7 +489,12 @@ pub fn verify_jws(jws: &str, payload: &[u8], context: &VerificationContext<'_>) 
         Ok(parsed) => parsed,
         Err(error) => return verdict.reject(Rejection::Malformed, error),
     };
-    let chain = match parsed.header().x5c.as_deref().map(crate::x509::x5c_to_der_chain) {
+    let chain = match parsed
+        .header()
+        .x5c
+        .as_deref()
+        .map(crate::x509::x5c_to_der_chain)
+    {
         Some(Ok(chain)) if !chain.is_empty() => chain,
         Some(Err(error)) => return verdict.reject(Rejection::Malformed, error),
         _ => return verdict.reject(Rejection::Malformed, "no x5c header"),

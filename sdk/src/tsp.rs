@@ -80,7 +80,10 @@ impl TimeStampQuery {
         let mut nonce = [0u8; 9];
         random_bytes(&mut nonce[1..]).map_err(|e| TspError::Query(e.to_string()))?;
         // A positive INTEGER: the leading zero octet is dropped when the next one allows it.
-        let first = nonce.iter().position(|&b| b != 0).unwrap_or(nonce.len() - 1);
+        let first = nonce
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(nonce.len() - 1);
         let start = if nonce.get(first).is_some_and(|b| b & 0x80 != 0) {
             first - 1
         } else {

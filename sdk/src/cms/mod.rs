@@ -66,8 +66,7 @@ const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101
 const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 const ID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ID_RSA_ENCRYPTION: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const ID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ID_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 
 /// Why a CMS signature could not be made or was refused.
@@ -197,7 +196,9 @@ fn signing_certificate_v2(certificate_der: &[u8]) -> Result<Any, CmsError> {
 /// ECDSA `r || s` (JOSE's form) as the DER `ECDSA-Sig-Value` CMS and X.509 carry.
 pub(crate) fn ecdsa_der(raw: &[u8]) -> Result<Vec<u8>, CmsError> {
     let Ok(raw) = <&[u8; 64]>::try_from(raw) else {
-        return Err(CmsError::Signing("the signer returned a malformed signature".into()));
+        return Err(CmsError::Signing(
+            "the signer returned a malformed signature".into(),
+        ));
     };
     let integer = |half: &[u8]| {
         let trimmed: &[u8] = match half.iter().position(|&b| b != 0) {
@@ -445,7 +446,9 @@ fn signature_algorithm_of(
         (ID_RSA_ENCRYPTION, DigestAlgorithm::Sha512) if params_absent_or_null => {
             Ok(SignatureAlgorithm::RsaPkcs1Sha512)
         }
-        (other, _) => Err(CmsError::Unsupported(format!("signature algorithm {other}"))),
+        (other, _) => Err(CmsError::Unsupported(format!(
+            "signature algorithm {other}"
+        ))),
     }
 }
 

@@ -61,7 +61,11 @@ impl Citizen {
 
     fn serial(&self) -> Vec<u8> {
         let certificate = Certificate::from_der(&self.chain[0]).unwrap();
-        certificate.tbs_certificate.serial_number.as_bytes().to_vec()
+        certificate
+            .tbs_certificate
+            .serial_number
+            .as_bytes()
+            .to_vec()
     }
 }
 
@@ -94,7 +98,11 @@ fn cms_signature_verifies_with_signer_and_time() {
     let pki = pki();
     let citizen = citizen(&pki, NAME, ID_NUMBER);
     let cms = sign_cms(DOCUMENT, &citizen.key, &citizen.signer_chain(), NOW).unwrap();
-    let verdict = verify_cms(&cms, DOCUMENT, &VerificationContext::new(&pki.anchors, NOW + 60));
+    let verdict = verify_cms(
+        &cms,
+        DOCUMENT,
+        &VerificationContext::new(&pki.anchors, NOW + 60),
+    );
     assert!(verdict.valid, "{verdict:?}");
     let signer = verdict.signer.clone().unwrap();
     assert_eq!(signer.name, NAME);
@@ -121,12 +129,20 @@ fn changed_content_wrong_anchor_and_truncation_are_refused() {
     assert!(!verdict.valid);
 
     let other = self::pki();
-    let verdict = verify_cms(&cms, DOCUMENT, &VerificationContext::new(&other.anchors, NOW));
+    let verdict = verify_cms(
+        &cms,
+        DOCUMENT,
+        &VerificationContext::new(&other.anchors, NOW),
+    );
     assert_eq!(verdict.reason, Some(Rejection::Untrusted));
 
     for len in [0, 1, 10, cms.len() / 2, cms.len() - 1] {
         let verdict = verify_cms(&cms[..len], DOCUMENT, &context);
-        assert_eq!(verdict.reason, Some(Rejection::Malformed), "truncated at {len}");
+        assert_eq!(
+            verdict.reason,
+            Some(Rejection::Malformed),
+            "truncated at {len}"
+        );
     }
 
     // A flipped bit in the signature value.
@@ -147,7 +163,11 @@ fn changed_content_wrong_anchor_and_truncation_are_refused() {
     );
 
     // After the certificate's end of validity, without a time-stamp: not valid at that time.
-    let verdict = verify_cms(&cms, DOCUMENT, &VerificationContext::new(&pki.anchors, 1_950_000_000));
+    let verdict = verify_cms(
+        &cms,
+        DOCUMENT,
+        &VerificationContext::new(&pki.anchors, 1_950_000_000),
+    );
     assert_eq!(verdict.reason, Some(Rejection::CertificateNotValidAtTime));
 }
 
@@ -254,7 +274,10 @@ fn pdf_signature_keeps_the_original_and_verifies() {
     let pki = pki();
     let citizen = citizen(&pki, NAME, ID_NUMBER);
     let signed = sign_pdf(MINIMAL_PDF, &citizen.key, &citizen.signer_chain(), NOW).unwrap();
-    assert!(signed.starts_with(MINIMAL_PDF), "the original bytes stay as they are");
+    assert!(
+        signed.starts_with(MINIMAL_PDF),
+        "the original bytes stay as they are"
+    );
     let context = VerificationContext::new(&pki.anchors, NOW);
     let verdicts = verify_pdf(&signed, &context);
     assert_eq!(verdicts.len(), 1);
@@ -264,7 +287,10 @@ fn pdf_signature_keeps_the_original_and_verifies() {
     let found = pades::signatures(&signed).unwrap();
     assert_eq!(found[0].sub_filter, "ETSI.CAdES.detached");
     // PAdES: the time is /M, the CMS has no signing-time attribute.
-    assert_eq!(CmsSignature::parse(&found[0].cms).unwrap().signing_time, None);
+    assert_eq!(
+        CmsSignature::parse(&found[0].cms).unwrap().signing_time,
+        None
+    );
 
     // A byte of the signed part changed.
     let mut changed = signed.clone();
@@ -303,7 +329,10 @@ fn a_second_signature_keeps_the_first_valid() {
         .objects
         .values()
         .filter_map(|o| o.as_dict().ok())
-        .filter(|d| d.get(b"FT").is_ok_and(|ft| ft.as_name().ok() == Some(b"Sig")))
+        .filter(|d| {
+            d.get(b"FT")
+                .is_ok_and(|ft| ft.as_name().ok() == Some(b"Sig"))
+        })
         .filter_map(|d| d.get(b"T").ok()?.as_str().ok().map(<[u8]>::to_vec))
         .collect::<std::collections::BTreeSet<_>>();
     assert_eq!(fields.len(), 2);
@@ -342,7 +371,10 @@ fn encrypted_malformed_and_unsigned_pdfs_are_refused() {
             String::from_utf8_lossy(bad)
         );
     }
-    assert_eq!(pades::signatures(MINIMAL_PDF).unwrap_err(), PdfError::Unsigned);
+    assert_eq!(
+        pades::signatures(MINIMAL_PDF).unwrap_err(),
+        PdfError::Unsigned
+    );
     let verdicts = verify_pdf(MINIMAL_PDF, &VerificationContext::new(&pki.anchors, NOW));
     assert_eq!(verdicts[0].reason, Some(Rejection::Malformed));
 }
@@ -361,7 +393,14 @@ fn a_timestamp_slot_is_refused_twice() {
     );
     // The signed part is unchanged, and a broken token makes the signature invalid, not valid
     // without its time.
-    let verdict = verify_cms(&stamped, DOCUMENT, &VerificationContext::new(&pki.anchors, NOW));
+    let verdict = verify_cms(
+        &stamped,
+        DOCUMENT,
+        &VerificationContext::new(&pki.anchors, NOW),
+    );
     assert_eq!(verdict.reason, Some(Rejection::InvalidTimestamp));
-    assert_eq!(signature_value(&stamped).unwrap(), signature_value(&cms).unwrap());
+    assert_eq!(
+        signature_value(&stamped).unwrap(),
+        signature_value(&cms).unwrap()
+    );
 }

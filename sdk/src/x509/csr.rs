@@ -100,6 +100,10 @@ mod tests {
         let other = Es256KeyPair::generate().unwrap();
         let forged = csr_der(&other, key.public_key()).unwrap();
         assert!(rcgen::CertificateSigningRequestParams::from_der(&forged.into()).is_err());
-        assert!(csr_pem(&key, key.public_key()).unwrap().starts_with("-----BEGIN CERTIFICATE REQUEST-----\n"));
+        assert!(
+            csr_pem(&key, key.public_key())
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE REQUEST-----\n")
+        );
     }
 }

@@ -250,6 +250,22 @@ impl DevCa {
         self.sign_for(subject, &params)
     }
 
+    /// Issues a citizen signing certificate for the key of a PKCS#10 request (DER), after
+    /// checking the request's signature (proof of possession) and that the key is P-256. The
+    /// request's own subject is ignored: the names come from `profile`.
+    pub fn issue_signing_certificate_for_csr(
+        &self,
+        csr_der: &[u8],
+        profile: &SigningProfile<'_>,
+    ) -> Result<Vec<u8>, X509Error> {
+        use rcgen::PublicKeyData;
+        let request = rcgen::CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
+            .map_err(rcgen_error)?;
+        let key = PublicKey::from_sec1(request.public_key.der_bytes())
+            .map_err(|_| X509Error::UnsupportedKey("the request's key is not P-256".into()))?;
+        self.issue_signing_certificate(&key, profile)
+    }
+
     /// Issues a service certificate (a time-stamp authority, a delegated OCSP responder).
     pub fn issue_service(
         &self,

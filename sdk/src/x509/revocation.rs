@@ -209,13 +209,17 @@ pub fn ocsp_status(
 ) -> Result<RevocationStatus, RevocationError> {
     let response = OcspResponse::from_der(response_der)?;
     if response.response_status != OcspResponseStatus::Successful {
-        return Err(RevocationError::Unsuccessful(response.response_status as u8));
+        return Err(RevocationError::Unsuccessful(
+            response.response_status as u8,
+        ));
     }
     let bytes = response
         .response_bytes
         .ok_or_else(|| RevocationError::Malformed("no response bytes".into()))?;
     if bytes.response_type != ID_PKIX_OCSP_BASIC {
-        return Err(RevocationError::Malformed("not a basic OCSP response".into()));
+        return Err(RevocationError::Malformed(
+            "not a basic OCSP response".into(),
+        ));
     }
     let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())?;
     let certificate = Certificate::from_der(certificate)?;
@@ -226,8 +230,7 @@ pub fn ocsp_status(
     }
 
     // Who signed: the issuer, or a delegated responder it certified.
-    let responder_matches = |candidate: &Certificate| match &basic.tbs_response_data.responder_id
-    {
+    let responder_matches = |candidate: &Certificate| match &basic.tbs_response_data.responder_id {
         ResponderId::ByName(name) => *name == candidate.tbs_certificate.subject,
         ResponderId::ByKey(hash) => {
             let key = candidate
@@ -310,9 +313,7 @@ pub fn ocsp_status(
                 RevocationStatus::Good
             }
         }
-        CertStatus::Good(_) if this_update < at && at < freshness.now => {
-            RevocationStatus::Unknown
-        }
+        CertStatus::Good(_) if this_update < at && at < freshness.now => RevocationStatus::Unknown,
         CertStatus::Good(_) => RevocationStatus::Good,
         CertStatus::Unknown(_) => RevocationStatus::Unknown,
     })

@@ -6,4 +6,5 @@ mod cli;
 mod interop;
 mod presentation;
 mod rfc9901;
+mod signatures;
 mod wallet;
