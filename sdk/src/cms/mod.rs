@@ -40,7 +40,7 @@ use crate::{
     },
 };
 
-#[cfg(all(test, feature = "dev-pki"))]
+#[cfg(test)]
 mod tests;
 
 /// id-signedData (RFC 5652 section 5.1).

@@ -1,6 +1,7 @@
 //! Signing and verification through the `signatures` facade, against a development PKI with the
 //! profile of issue 13 (root → citizen signing CA → citizen). Time-stamps and OCSP are tested
 //! against OpenSSL in the integration tests (`tests/integration/signatures.rs`).
+#![cfg(feature = "dev-pki")]
 
 use super::*;
 use crate::{
