@@ -4,6 +4,8 @@
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
 //! - [`registration`]: the agency's signature on a relying party's registration;
+//! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
+//!   CMS, PDF and JWS, time-stamps, a [`SignatureVerdict`]);
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
 //! - [`error`]: one flat error enum, [`DinhdanhError`], by what an app does about a failure.
@@ -16,6 +18,7 @@
 pub mod error;
 pub mod platform;
 pub mod registration;
+pub mod signatures;
 pub mod verifier;
 pub mod wallet;
 
@@ -28,6 +31,11 @@ pub use crate::{
         TransportFailure,
     },
     registration::sign_registration,
+    signatures::{
+        DocumentSigner, RevocationStatus, SignatureRejection, SignatureTrust, SignatureVerdict,
+        TimeStampRequest, add_cms_timestamp, add_pdf_timestamp, signing_certificate_request,
+        verify_cms_signature, verify_jws_signature, verify_pdf_signatures,
+    },
     verifier::{CreatedRequest, VerifiedCredential, Verifier, VerifierConfig},
     wallet::{
         Consent, ConsentItem, CredentialSummary, PendingPresentation, PresentationAnswer,

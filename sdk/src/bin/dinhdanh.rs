@@ -875,14 +875,8 @@ fn x509_command(command: X509Command) -> Outcome {
                 return Err(Failure::new("x509", "no certificate in the CA file"));
             };
             let ca = DevCa::load(ca_der, &private_key(&ca_key)?).map_err(fail_as!("x509"))?;
-            let csr_der = x509_parser::pem::Pem::iter_from_buffer(read_file(&csr)?.as_bytes())
-                .find_map(|block| {
-                    block
-                        .ok()
-                        .filter(|b| b.label == "CERTIFICATE REQUEST")
-                        .map(|b| b.contents)
-                })
-                .ok_or_else(|| Failure::new("x509", format!("{csr}: no CERTIFICATE REQUEST")))?;
+            let csr_der = x509::csr::csr_from_pem(&read_file(&csr)?)
+                .map_err(|e| Failure::new("x509", format!("{csr}: {e}")))?;
             let profile = x509::dev::SigningProfile {
                 name: &name,
                 id_number: &id_number,

@@ -66,6 +66,17 @@ pub fn csr_pem(signer: &dyn JwsSigner, public_key: &PublicKey) -> Result<String,
     Ok(pem("CERTIFICATE REQUEST", &csr_der(signer, public_key)?))
 }
 
+/// The DER of the first `CERTIFICATE REQUEST` block of `pem`.
+pub fn csr_from_pem(pem: &str) -> Result<Vec<u8>, X509Error> {
+    for block in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| X509Error::Pem(e.to_string()))?;
+        if block.label == "CERTIFICATE REQUEST" {
+            return Ok(block.contents);
+        }
+    }
+    Err(X509Error::Pem("no CERTIFICATE REQUEST block".into()))
+}
+
 /// PEM-encodes `der` under `label` (64-character lines).
 pub fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine;
