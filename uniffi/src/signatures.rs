@@ -28,7 +28,7 @@ pub fn signing_certificate_request(
 ) -> Result<String, DinhdanhError> {
     let keys = HostKeys(keystore);
     let signer = KeyStoreSigner::new(&keys, &alias)?;
-    Ok(x509::csr::csr_pem(&signer, signer.public_key()).map_err(invalid)?)
+    x509::csr::csr_pem(&signer, signer.public_key()).map_err(invalid)
 }
 
 /// A citizen's signing key in the platform keystore with its certificate chain: signs
