@@ -198,32 +198,37 @@ pub fn verify_token(
 /// Orders `leaf` and an unordered set of other certificates into a path, leaf first, following
 /// issuer names (at most five links; a certificate is used once).
 pub(crate) fn order_chain(leaf: &[u8], others: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    use x509_cert::Certificate;
-    let parsed: Vec<(Vec<u8>, Certificate)> = others
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    // (issuer, subject) raw names of each certificate that parses.
+    let names = |der: &[u8]| {
+        X509Certificate::from_der(der)
+            .ok()
+            .map(|(_, c)| (c.issuer().as_raw().to_vec(), c.subject().as_raw().to_vec()))
+    };
+    let parsed: Vec<(&Vec<u8>, (Vec<u8>, Vec<u8>))> = others
         .iter()
-        .filter_map(|der| Some((der.clone(), Certificate::from_der(der).ok()?)))
+        .filter_map(|der| Some((der, names(der)?)))
         .collect();
     let mut chain = vec![leaf.to_vec()];
     let mut used = vec![false; parsed.len()];
-    let Ok(mut current) = Certificate::from_der(leaf) else {
+    let Some(mut current) = names(leaf) else {
         return chain;
     };
     for _ in 0..5 {
-        if current.tbs_certificate.issuer == current.tbs_certificate.subject {
+        if current.0 == current.1 {
             break;
         }
-        let next = parsed.iter().enumerate().find(|(i, (_, candidate))| {
-            !used.get(*i).copied().unwrap_or(true)
-                && candidate.tbs_certificate.subject == current.tbs_certificate.issuer
+        let next = parsed.iter().enumerate().find(|(i, (_, (_, subject)))| {
+            !used.get(*i).copied().unwrap_or(true) && *subject == current.0
         });
-        let Some((index, (der, certificate))) = next else {
+        let Some((index, (der, names))) = next else {
             break;
         };
         if let Some(flag) = used.get_mut(index) {
             *flag = true;
         }
-        chain.push(der.clone());
-        current = certificate.clone();
+        chain.push((*der).clone());
+        current = names.clone();
     }
     chain
 }

@@ -13,29 +13,21 @@
 use std::time::Duration;
 
 use cms::{
-    cert::{CertificateChoices, IssuerAndSerialNumber},
-    content_info::{CmsVersion, ContentInfo},
-    signed_data::{
-        CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
-        SignerInfos,
-    },
+    content_info::ContentInfo,
+    signed_data::{SignedData, SignerInfos},
 };
 use der::{
     Decode, Encode,
-    asn1::{Any, ObjectIdentifier, OctetString, SetOfVec, UtcTime},
+    asn1::{Any, ObjectIdentifier, SetOfVec, UtcTime},
 };
-use x509_cert::{
-    Certificate,
-    attr::Attribute,
-    spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned},
-    time::Time,
-};
+use x509_cert::{attr::Attribute, time::Time};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::{
     jose::{JoseError, JwsSigner, PublicKey, sha256},
     x509::{
         SignatureAlgorithm, X509Error,
-        der::{self as der_reader, Reader},
+        der::{self as der_reader, Reader, Tlv},
         verify_signature,
     },
 };
@@ -65,9 +57,7 @@ pub(crate) const ID_SHA256: ObjectIdentifier =
 const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
 const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 const ID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const ID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const ID_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 
 /// Why a CMS signature could not be made or was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,10 +92,20 @@ pub enum CmsError {
     Signing(String),
     /// The certificate chain given to sign with is unusable (its leaf is not the signing key's).
     #[error("signer certificate: {0}")]
-    Certificate(#[from] X509Error),
+    Certificate(X509Error),
     /// The signature already carries a time-stamp.
     #[error("the signature is already time-stamped")]
     AlreadyTimestamped,
+}
+
+/// The DER reader's errors name the structure that is malformed.
+impl From<X509Error> for CmsError {
+    fn from(error: X509Error) -> Self {
+        match error {
+            X509Error::Malformed(what) => Self::Malformed(what.to_owned()),
+            other => Self::Certificate(other),
+        }
+    }
 }
 
 impl From<der::Error> for CmsError {
@@ -115,11 +115,15 @@ impl From<der::Error> for CmsError {
 }
 
 /// A signer's certificate chain (leaf first, intermediates after, without the root), checked to
-/// certify the signing key.
+/// certify the signing key, with the DER pieces every signature repeats encoded once.
 #[derive(Debug, Clone)]
 pub struct SignerChain {
-    certificates: Vec<Certificate>,
-    leaf_der: Vec<u8>,
+    /// `[0] IMPLICIT SET OF Certificate`, sorted as DER wants.
+    certificate_set: Vec<u8>,
+    /// `IssuerAndSerialNumber` of the leaf.
+    sid: Vec<u8>,
+    /// The signing-certificate-v2 attribute naming the leaf.
+    signing_certificate: Vec<u8>,
 }
 
 impl SignerChain {
@@ -128,69 +132,93 @@ impl SignerChain {
         let Some(leaf_der) = chain_der.first() else {
             return Err(CmsError::Certificate(X509Error::EmptyChain));
         };
-        let certificates = chain_der
-            .iter()
-            .map(|der| Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()
+        for der in chain_der {
+            match X509Certificate::from_der(der) {
+                Ok((rest, _)) if rest.is_empty() => {}
+                Ok(_) => return Err(CmsError::Certificate(X509Error::TrailingData)),
+                Err(e) => return Err(CmsError::Certificate(X509Error::Parse(e.to_string()))),
+            }
+        }
+        let (_, leaf) = X509Certificate::from_der(leaf_der)
             .map_err(|e| CmsError::Certificate(X509Error::Parse(e.to_string())))?;
-        let leaf_key = certificates
-            .first()
-            .map(|leaf| {
-                leaf.tbs_certificate
-                    .subject_public_key_info
-                    .subject_public_key
-                    .raw_bytes()
-                    .to_vec()
-            })
-            .unwrap_or_default();
-        if leaf_key != public_key.sec1_uncompressed() {
+        if leaf.public_key().subject_public_key.data.as_ref() != public_key.sec1_uncompressed() {
             return Err(CmsError::Certificate(X509Error::UnsupportedKey(
                 "the leaf certificate is not the signing key's".into(),
             )));
         }
+        let mut sorted = chain_der.to_vec();
+        sorted.sort();
+        let sid = tlv(
+            der_reader::SEQUENCE,
+            &[
+                leaf.issuer().as_raw(),
+                &tlv(der_reader::INTEGER, leaf.raw_serial()),
+            ]
+            .concat(),
+        );
         Ok(Self {
-            certificates,
-            leaf_der: leaf_der.clone(),
+            certificate_set: tlv(der_reader::context(0), &sorted.concat()),
+            sid,
+            signing_certificate: signing_certificate_v2(leaf_der),
         })
     }
+}
 
-    fn leaf(&self) -> Result<&Certificate, CmsError> {
-        self.certificates
-            .first()
-            .ok_or(CmsError::Certificate(X509Error::EmptyChain))
+/// A DER element: `tag`, the definite length, `content`.
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let len = content.len();
+    let mut out = Vec::with_capacity(len + 6);
+    out.push(tag);
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap_or(0));
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap_or(0));
+        out.extend_from_slice(bytes.get(skip..).unwrap_or_default());
     }
+    out.extend_from_slice(content);
+    out
 }
 
-fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid,
-        parameters: None,
-    }
+/// `SEQUENCE { OBJECT IDENTIFIER oid }`: an AlgorithmIdentifier without parameters.
+fn algorithm_der(oid: ObjectIdentifier) -> Vec<u8> {
+    tlv(der_reader::SEQUENCE, &tlv(der_reader::OID, oid.as_bytes()))
 }
 
-fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
-    let mut values = SetOfVec::new();
-    values.insert(value)?;
-    Ok(Attribute { oid, values })
+/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one value (DER).
+fn attribute_der(oid: ObjectIdentifier, value: &[u8]) -> Vec<u8> {
+    tlv(
+        der_reader::SEQUENCE,
+        &[tlv(der_reader::OID, oid.as_bytes()), tlv(SET, value)].concat(),
+    )
 }
+
+/// Universal tag: SET (constructed).
+const SET: u8 = 0x31;
+/// Universal tag: OCTET STRING.
+const OCTET_STRING: u8 = 0x04;
 
 /// Signing-time as RFC 5652 section 11.3 wants it: UTCTime through 2049, GeneralizedTime after.
-fn signing_time_value(unix_seconds: u64) -> Result<Any, CmsError> {
+fn signing_time_value(unix_seconds: u64) -> Result<Vec<u8>, CmsError> {
     let duration = Duration::from_secs(unix_seconds);
     let time: Time = match UtcTime::from_unix_duration(duration) {
         Ok(utc) => utc.into(),
         Err(_) => der::asn1::GeneralizedTime::from_unix_duration(duration)?.into(),
     };
-    Ok(Any::encode_from(&time)?)
+    Ok(time.to_der()?)
 }
 
-/// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }` with one
-/// `ESSCertIDv2 ::= SEQUENCE { certHash OCTET STRING }` (hashAlgorithm: its default, SHA-256;
-/// issuerSerial left out, as the CAdES baseline recommends).
-fn signing_certificate_v2(certificate_der: &[u8]) -> Result<Any, CmsError> {
-    let hash = OctetString::new(sha256(certificate_der).to_vec())?;
-    let outer: Vec<Vec<Vec<OctetString>>> = vec![vec![vec![hash]]];
-    Ok(Any::encode_from(&outer)?)
+/// The signing-certificate-v2 attribute: `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF
+/// ESSCertIDv2 }` with one `ESSCertIDv2 ::= SEQUENCE { certHash OCTET STRING }` (hashAlgorithm:
+/// its default, SHA-256; issuerSerial left out, as the CAdES baseline recommends).
+fn signing_certificate_v2(certificate_der: &[u8]) -> Vec<u8> {
+    let hash = tlv(OCTET_STRING, &sha256(certificate_der));
+    let value = tlv(
+        der_reader::SEQUENCE,
+        &tlv(der_reader::SEQUENCE, &tlv(der_reader::SEQUENCE, &hash)),
+    );
+    attribute_der(ID_SIGNING_CERTIFICATE_V2, &value)
 }
 
 /// ECDSA `r || s` (JOSE's form) as the DER `ECDSA-Sig-Value` CMS and X.509 carry.
@@ -242,64 +270,61 @@ pub fn sign_digest(
     chain: &SignerChain,
     signing_time: Option<u64>,
 ) -> Result<Vec<u8>, CmsError> {
-    let leaf = chain.leaf()?;
-    let mut signed_attrs = SetOfVec::new();
-    signed_attrs.insert(attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?)?;
+    let mut attributes = vec![
+        attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes())),
+        attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, digest)),
+        chain.signing_certificate.clone(),
+    ];
     if let Some(time) = signing_time {
-        signed_attrs.insert(attribute(ID_SIGNING_TIME, signing_time_value(time)?)?)?;
+        attributes.push(attribute_der(ID_SIGNING_TIME, &signing_time_value(time)?));
     }
-    signed_attrs.insert(attribute(
-        ID_MESSAGE_DIGEST,
-        Any::encode_from(&OctetString::new(digest.to_vec())?)?,
-    )?)?;
-    signed_attrs.insert(attribute(
-        ID_SIGNING_CERTIFICATE_V2,
-        signing_certificate_v2(&chain.leaf_der)?,
-    )?)?;
+    // DER orders a SET OF by the encodings of its elements.
+    attributes.sort();
+    let attributes = attributes.concat();
     // RFC 5652 section 5.4: the signature covers the DER of the attributes as a SET OF.
-    let signed_attrs_der = signed_attrs.to_der()?;
+    let signed_attrs_der = tlv(SET, &attributes);
     let raw = signer.sign(&signed_attrs_der).map_err(|e| match e {
         JoseError::Signing(why) => CmsError::Signing(why),
         other => CmsError::Signing(other.to_string()),
     })?;
     let signature = ecdsa_der(&raw)?;
 
-    let signer_info = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: leaf.tbs_certificate.issuer.clone(),
-            serial_number: leaf.tbs_certificate.serial_number.clone(),
-        }),
-        digest_alg: algorithm(ID_SHA256),
-        signed_attrs: Some(signed_attrs),
-        signature_algorithm: algorithm(ID_ECDSA_SHA256),
-        signature: OctetString::new(signature)?,
-        unsigned_attrs: None,
-    };
-    let mut digest_algorithms = SetOfVec::new();
-    digest_algorithms.insert(algorithm(ID_SHA256))?;
-    let mut certificates = SetOfVec::new();
-    for certificate in &chain.certificates {
-        certificates.insert(CertificateChoices::Certificate(certificate.clone()))?;
-    }
-    let mut signer_infos = SetOfVec::new();
-    signer_infos.insert(signer_info)?;
-    let signed_data = SignedData {
-        version: CmsVersion::V1,
-        digest_algorithms,
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: ID_DATA,
-            econtent: None,
-        },
-        certificates: Some(CertificateSet(certificates)),
-        crls: None,
-        signer_infos: SignerInfos(signer_infos),
-    };
-    let content_info = ContentInfo {
-        content_type: ID_SIGNED_DATA,
-        content: Any::encode_from(&signed_data)?,
-    };
-    Ok(content_info.to_der()?)
+    let version = [der_reader::INTEGER, 1, 1];
+    let sha256_algorithm = algorithm_der(ID_SHA256);
+    let signer_info = tlv(
+        der_reader::SEQUENCE,
+        &[
+            &version[..],
+            &chain.sid,
+            &sha256_algorithm,
+            &tlv(der_reader::context(0), &attributes),
+            &algorithm_der(ID_ECDSA_SHA256),
+            &tlv(OCTET_STRING, &signature),
+        ]
+        .concat(),
+    );
+    let signed_data = tlv(
+        der_reader::SEQUENCE,
+        &[
+            &version[..],
+            &tlv(SET, &sha256_algorithm),
+            &tlv(
+                der_reader::SEQUENCE,
+                &tlv(der_reader::OID, ID_DATA.as_bytes()),
+            ),
+            &chain.certificate_set,
+            &tlv(SET, &signer_info),
+        ]
+        .concat(),
+    );
+    Ok(tlv(
+        der_reader::SEQUENCE,
+        &[
+            tlv(der_reader::OID, ID_SIGNED_DATA.as_bytes()),
+            tlv(der_reader::context(0), &signed_data),
+        ]
+        .concat(),
+    ))
 }
 
 fn signed_data_of(cms_der: &[u8]) -> Result<SignedData, CmsError> {
@@ -310,18 +335,10 @@ fn signed_data_of(cms_der: &[u8]) -> Result<SignedData, CmsError> {
     Ok(content_info.content.decode_as::<SignedData>()?)
 }
 
-fn only_signer(signed_data: &SignedData) -> Result<&SignerInfo, CmsError> {
-    match signed_data.signer_infos.0.as_slice() {
-        [one] => Ok(one),
-        other => Err(CmsError::SignerCount(other.len())),
-    }
-}
-
 /// The signature value of a CMS signature's one signer: what an RFC 3161 time-stamp of the
 /// signature covers (`tsp::TimeStampQuery::for_signature`).
 pub fn signature_value(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
-    let signed_data = signed_data_of(cms_der)?;
-    Ok(only_signer(&signed_data)?.signature.as_bytes().to_vec())
+    Ok(CmsSignature::parse(cms_der)?.signature)
 }
 
 /// Adds `token` (a DER RFC 3161 TimeStampToken) to the one signer as the unsigned
@@ -338,7 +355,12 @@ pub fn add_signature_timestamp(cms_der: &[u8], token: &[u8]) -> Result<Vec<u8>, 
     if unsigned.iter().any(|a| a.oid == ID_SIGNATURE_TIME_STAMP) {
         return Err(CmsError::AlreadyTimestamped);
     }
-    unsigned.insert(attribute(ID_SIGNATURE_TIME_STAMP, token)?)?;
+    let mut values = SetOfVec::new();
+    values.insert(token)?;
+    unsigned.insert(Attribute {
+        oid: ID_SIGNATURE_TIME_STAMP,
+        values,
+    })?;
     signer_info.unsigned_attrs = Some(unsigned);
     signed_data.signer_infos = SignerInfos(SetOfVec::try_from(infos)?);
     let content_info = ContentInfo {
@@ -372,6 +394,7 @@ pub struct CmsSignature {
     signature_algorithm: SignatureAlgorithm,
     signed_attrs_der: Vec<u8>,
     ess_cert_hash: Option<(DigestAlgorithm, Vec<u8>)>,
+    signer_spki: Vec<u8>,
 }
 
 /// A digest algorithm of a SignerInfo.
@@ -383,15 +406,6 @@ enum DigestAlgorithm {
 }
 
 impl DigestAlgorithm {
-    fn from_oid(oid: ObjectIdentifier) -> Result<Self, CmsError> {
-        match oid {
-            ID_SHA256 => Ok(Self::Sha256),
-            ID_SHA384 => Ok(Self::Sha384),
-            ID_SHA512 => Ok(Self::Sha512),
-            other => Err(CmsError::Unsupported(format!("digest algorithm {other}"))),
-        }
-    }
-
     fn digest(self, data: &[u8]) -> Vec<u8> {
         use sha2::Digest;
         match self {
@@ -402,171 +416,274 @@ impl DigestAlgorithm {
     }
 }
 
-/// The one value of the attribute `oid` among `attributes`; `None` when absent, an error when
-/// repeated or multi-valued (RFC 5652 section 11).
-fn single_value<'a>(
-    attributes: &'a [Attribute],
-    oid: ObjectIdentifier,
-    name: &'static str,
-) -> Result<Option<&'a Any>, CmsError> {
-    let mut found = attributes.iter().filter(|a| a.oid == oid);
-    let Some(attribute) = found.next() else {
-        return Ok(None);
-    };
-    if found.next().is_some() || attribute.values.len() != 1 {
-        return Err(CmsError::Attribute(name));
+/// The attributes of a SignerInfo, each `(type OID content, values)`, as read.
+struct Attributes<'a>(Vec<(&'a [u8], Vec<Tlv<'a>>)>);
+
+impl<'a> Attributes<'a> {
+    /// Reads the content of a `SET OF Attribute`.
+    fn read(content: &'a [u8]) -> Result<Self, CmsError> {
+        let mut attributes = Vec::new();
+        let mut set = Reader::new(content, "attributes");
+        while !set.is_empty() {
+            let attribute = set.expect(der_reader::SEQUENCE)?;
+            let mut fields = Reader::new(attribute.value, "attribute");
+            let oid = fields.expect(der_reader::OID)?;
+            let values = fields.expect(SET)?;
+            fields.finish()?;
+            let mut items = Reader::new(values.value, "attribute values");
+            let mut list = Vec::new();
+            while !items.is_empty() {
+                list.push(items.next_tlv()?);
+            }
+            attributes.push((oid.value, list));
+        }
+        Ok(Self(attributes))
     }
-    Ok(attribute.values.get(0))
+
+    /// The one value of the attribute `oid`; `None` when absent, an error when repeated or
+    /// multi-valued (RFC 5652 section 11).
+    fn single(
+        &self,
+        oid: ObjectIdentifier,
+        name: &'static str,
+    ) -> Result<Option<Tlv<'a>>, CmsError> {
+        let mut found = self.0.iter().filter(|(id, _)| *id == oid.as_bytes());
+        let Some((_, values)) = found.next() else {
+            return Ok(None);
+        };
+        match (found.next(), values.as_slice()) {
+            (None, [value]) => Ok(Some(*value)),
+            _ => Err(CmsError::Attribute(name)),
+        }
+    }
+
+    /// Every value of every attribute `oid`.
+    fn all(&self, oid: ObjectIdentifier) -> impl Iterator<Item = &Tlv<'a>> {
+        self.0
+            .iter()
+            .filter(move |(id, _)| *id == oid.as_bytes())
+            .flat_map(|(_, values)| values.iter())
+    }
 }
 
-fn signature_algorithm_of(
-    signer_info: &SignerInfo,
+/// The OID content of an AlgorithmIdentifier, and whether its parameters are absent or NULL.
+fn algorithm_oid(identifier: &[u8]) -> Result<(&[u8], bool), CmsError> {
+    let mut outer = Reader::new(identifier, "algorithm identifier");
+    let sequence = outer.expect(der_reader::SEQUENCE)?;
+    outer.finish()?;
+    let mut fields = Reader::new(sequence.value, "algorithm identifier");
+    let oid = fields.expect(der_reader::OID)?;
+    let parameters = fields.optional(der_reader::NULL)?;
+    fields.finish()?;
+    Ok((
+        oid.value,
+        parameters.is_none_or(|null| null.value.is_empty()),
+    ))
+}
+
+fn digest_algorithm(identifier: &[u8]) -> Result<DigestAlgorithm, CmsError> {
+    let (oid, _) = algorithm_oid(identifier)?;
+    [
+        (ID_SHA256, DigestAlgorithm::Sha256),
+        (ID_SHA384, DigestAlgorithm::Sha384),
+        (ID_SHA512, DigestAlgorithm::Sha512),
+    ]
+    .into_iter()
+    .find(|(id, _)| id.as_bytes() == oid)
+    .map(|(_, algorithm)| algorithm)
+    .ok_or_else(|| {
+        CmsError::Unsupported(format!(
+            "digest algorithm {}",
+            der_reader::oid_to_dotted(oid).unwrap_or_default()
+        ))
+    })
+}
+
+fn signature_algorithm(
+    identifier: &[u8],
     digest: DigestAlgorithm,
 ) -> Result<SignatureAlgorithm, CmsError> {
-    let oid = signer_info.signature_algorithm.oid;
-    let params_absent_or_null = signer_info
-        .signature_algorithm
-        .parameters
-        .as_ref()
-        .is_none_or(Any::is_null);
-    match (oid, digest) {
-        (ID_ECDSA_SHA256, _) if signer_info.signature_algorithm.parameters.is_none() => {
-            Ok(SignatureAlgorithm::EcdsaSha256)
-        }
-        (ID_ECDSA_SHA384, _) if signer_info.signature_algorithm.parameters.is_none() => {
-            Ok(SignatureAlgorithm::EcdsaSha384)
-        }
-        // RFC 3370 section 3.2: CMS names RSA PKCS#1 v1.5 by the key's OID and the digest.
-        (ID_RSA_ENCRYPTION, DigestAlgorithm::Sha256) if params_absent_or_null => {
-            Ok(SignatureAlgorithm::RsaPkcs1Sha256)
-        }
-        (ID_RSA_ENCRYPTION, DigestAlgorithm::Sha384) if params_absent_or_null => {
-            Ok(SignatureAlgorithm::RsaPkcs1Sha384)
-        }
-        (ID_RSA_ENCRYPTION, DigestAlgorithm::Sha512) if params_absent_or_null => {
-            Ok(SignatureAlgorithm::RsaPkcs1Sha512)
-        }
-        (other, _) => Err(CmsError::Unsupported(format!(
-            "signature algorithm {other}"
-        ))),
+    let (oid, params_absent_or_null) = algorithm_oid(identifier)?;
+    // RFC 3370 section 3.2: CMS may name RSA PKCS#1 v1.5 by the key's OID and the digest.
+    if oid == ID_RSA_ENCRYPTION.as_bytes() && params_absent_or_null {
+        return Ok(match digest {
+            DigestAlgorithm::Sha256 => SignatureAlgorithm::RsaPkcs1Sha256,
+            DigestAlgorithm::Sha384 => SignatureAlgorithm::RsaPkcs1Sha384,
+            DigestAlgorithm::Sha512 => SignatureAlgorithm::RsaPkcs1Sha512,
+        });
     }
+    SignatureAlgorithm::from_algorithm_identifier_der(identifier)
+        .map_err(|e| CmsError::Unsupported(e.to_string()))
 }
 
-fn matches_sid(certificate: &Certificate, sid: &SignerIdentifier) -> bool {
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(id) => {
-            certificate.tbs_certificate.issuer == id.issuer
-                && certificate.tbs_certificate.serial_number == id.serial_number
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => certificate
-            .tbs_certificate
-            .extensions
-            .iter()
-            .flatten()
-            .filter(|e| e.extn_id == ID_SUBJECT_KEY_IDENTIFIER)
-            .any(|e| {
-                OctetString::from_der(e.extn_value.as_bytes())
-                    .is_ok_and(|id| id.as_bytes() == ski.0.as_bytes())
-            }),
+/// Whether `certificate` is the one `sid` names (IssuerAndSerialNumber, or `[0]`
+/// SubjectKeyIdentifier).
+fn matches_sid(certificate: &X509Certificate<'_>, sid: &Tlv<'_>) -> Result<bool, CmsError> {
+    if sid.tag == der_reader::SEQUENCE {
+        let mut fields = Reader::new(sid.value, "signer identifier");
+        let issuer = fields.expect(der_reader::SEQUENCE)?;
+        let serial = fields.expect(der_reader::INTEGER)?;
+        fields.finish()?;
+        return Ok(
+            issuer.raw == certificate.issuer().as_raw() && serial.value == certificate.raw_serial()
+        );
     }
+    if sid.tag == 0x80 {
+        use x509_parser::extensions::ParsedExtension;
+        return Ok(certificate.extensions().iter().any(|extension| {
+            matches!(extension.parsed_extension(),
+                ParsedExtension::SubjectKeyIdentifier(id) if id.0 == sid.value)
+        }));
+    }
+    Err(CmsError::Malformed("signer identifier".into()))
 }
 
 /// Reads `SigningCertificateV2`: the first ESSCertIDv2's hash algorithm and hash.
-fn read_ess_cert_id_v2(value: &Any) -> Result<(DigestAlgorithm, Vec<u8>), CmsError> {
+fn read_ess_cert_id_v2(value: &Tlv<'_>) -> Result<(DigestAlgorithm, Vec<u8>), CmsError> {
     const WHAT: &str = "signing-certificate-v2";
     let bad = |_| CmsError::Attribute(WHAT);
-    let der = value.to_der()?;
-    let mut outer = Reader::new(&der, WHAT);
-    let signing_certificate = outer.expect(der_reader::SEQUENCE).map_err(bad)?;
-    outer.finish().map_err(bad)?;
-    let mut fields = Reader::new(signing_certificate.value, WHAT);
+    if value.tag != der_reader::SEQUENCE {
+        return Err(CmsError::Attribute(WHAT));
+    }
+    let mut fields = Reader::new(value.value, WHAT);
     let certs = fields.expect(der_reader::SEQUENCE).map_err(bad)?;
     let mut certs = Reader::new(certs.value, WHAT);
     let first = certs.expect(der_reader::SEQUENCE).map_err(bad)?;
     let mut id = Reader::new(first.value, WHAT);
     let algorithm = match id.optional(der_reader::SEQUENCE).map_err(bad)? {
         None => DigestAlgorithm::Sha256,
-        Some(identifier) => {
-            let identifier = AlgorithmIdentifierOwned::from_der(identifier.raw)?;
-            DigestAlgorithm::from_oid(identifier.oid)?
-        }
+        Some(identifier) => digest_algorithm(identifier.raw)?,
     };
-    let hash = id.expect(0x04).map_err(bad)?;
+    let hash = id.expect(OCTET_STRING).map_err(bad)?;
     Ok((algorithm, hash.value.to_vec()))
-}
-
-fn unix_seconds(time: &Time) -> u64 {
-    time.to_unix_duration().as_secs()
 }
 
 impl CmsSignature {
     /// Parses a DER ContentInfo with SignedData and one signer, reading the signed attributes.
     /// content-type and message-digest are required (RFC 5652 section 5.3); other attributes
-    /// are read when present.
+    /// are read when present. The structure is read in place (definite, minimal DER lengths;
+    /// nothing after it), the signed attributes kept as the bytes that were signed.
     pub fn parse(cms_der: &[u8]) -> Result<Self, CmsError> {
-        let signed_data = signed_data_of(cms_der)?;
-        let signer_info = only_signer(&signed_data)?;
-        let digest = DigestAlgorithm::from_oid(signer_info.digest_alg.oid)?;
-        let signature_algorithm = signature_algorithm_of(signer_info, digest)?;
-        let Some(signed_attrs) = &signer_info.signed_attrs else {
-            return Err(CmsError::Attribute("signed attributes"));
+        use der_reader::{INTEGER, OID, SEQUENCE, context};
+        const WHAT: &str = "CMS";
+        let mut outer = Reader::new(cms_der, WHAT);
+        let content_info = outer.expect(SEQUENCE)?;
+        outer.finish()?;
+        let mut fields = Reader::new(content_info.value, WHAT);
+        if fields.expect(OID)?.value != ID_SIGNED_DATA.as_bytes() {
+            return Err(CmsError::Malformed("not SignedData".into()));
+        }
+        let explicit = fields.expect(context(0))?;
+        fields.finish()?;
+        let mut wrapper = Reader::new(explicit.value, WHAT);
+        let signed_data = wrapper.expect(SEQUENCE)?;
+        wrapper.finish()?;
+
+        let mut fields = Reader::new(signed_data.value, WHAT);
+        fields.expect(INTEGER)?;
+        fields.expect(SET)?;
+        let encapsulated = fields.expect(SEQUENCE)?;
+        let certificates = fields.optional(context(0))?;
+        fields.optional(context(1))?;
+        let signer_infos = fields.expect(SET)?;
+        fields.finish()?;
+
+        let mut encap = Reader::new(encapsulated.value, WHAT);
+        let econtent_type = encap.expect(OID)?;
+        let econtent = match encap.optional(context(0))? {
+            None => None,
+            Some(explicit) => {
+                let mut inner = Reader::new(explicit.value, WHAT);
+                let octets = inner.expect(OCTET_STRING)?;
+                inner.finish()?;
+                Some(octets.value.to_vec())
+            }
         };
-        let attributes = signed_attrs.as_slice();
-        let content_type: ObjectIdentifier =
-            single_value(attributes, ID_CONTENT_TYPE, "content-type")?
-                .ok_or(CmsError::Attribute("content-type"))?
-                .decode_as()
-                .map_err(|_| CmsError::Attribute("content-type"))?;
-        if content_type != signed_data.encap_content_info.econtent_type {
+        encap.finish()?;
+
+        let mut infos = Reader::new(signer_infos.value, WHAT);
+        let mut count = 0;
+        let mut signer_info = None;
+        while !infos.is_empty() {
+            signer_info = Some(infos.expect(SEQUENCE)?);
+            count += 1;
+        }
+        let (1, Some(signer_info)) = (count, signer_info) else {
+            return Err(CmsError::SignerCount(count));
+        };
+        let mut info = Reader::new(signer_info.value, WHAT);
+        info.expect(INTEGER)?;
+        let sid = info.next_tlv()?;
+        let digest_identifier = info.expect(SEQUENCE)?;
+        let signed = info
+            .optional(context(0))?
+            .ok_or(CmsError::Attribute("signed attributes"))?;
+        let signature_identifier = info.expect(SEQUENCE)?;
+        let signature = info.expect(OCTET_STRING)?;
+        let unsigned = info.optional(context(1))?;
+        info.finish()?;
+
+        let digest = digest_algorithm(digest_identifier.raw)?;
+        let signature_algorithm = signature_algorithm(signature_identifier.raw, digest)?;
+        let attributes = Attributes::read(signed.value)?;
+        let content_type = attributes
+            .single(ID_CONTENT_TYPE, "content-type")?
+            .filter(|value| value.tag == OID)
+            .ok_or(CmsError::Attribute("content-type"))?;
+        if content_type.value != econtent_type.value {
             return Err(CmsError::Attribute("content-type"));
         }
-        let message_digest: OctetString =
-            single_value(attributes, ID_MESSAGE_DIGEST, "message-digest")?
-                .ok_or(CmsError::Attribute("message-digest"))?
-                .decode_as()
-                .map_err(|_| CmsError::Attribute("message-digest"))?;
-        let signing_time = single_value(attributes, ID_SIGNING_TIME, "signing-time")?
-            .map(|value| value.to_der().and_then(|der| Time::from_der(&der)))
+        let content_type = ObjectIdentifier::from_bytes(content_type.value)
+            .map_err(|_| CmsError::Attribute("content-type"))?;
+        let message_digest = attributes
+            .single(ID_MESSAGE_DIGEST, "message-digest")?
+            .filter(|value| value.tag == OCTET_STRING)
+            .ok_or(CmsError::Attribute("message-digest"))?;
+        let signing_time = attributes
+            .single(ID_SIGNING_TIME, "signing-time")?
+            .map(|value| Time::from_der(value.raw))
             .transpose()
             .map_err(|_| CmsError::Attribute("signing-time"))?
-            .map(|time| unix_seconds(&time));
-        let ess_cert_hash = single_value(
-            attributes,
-            ID_SIGNING_CERTIFICATE_V2,
-            "signing-certificate-v2",
-        )?
-        .map(read_ess_cert_id_v2)
-        .transpose()?;
-        let timestamp_tokens = signer_info
-            .unsigned_attrs
-            .iter()
-            .flat_map(|attrs| attrs.iter())
-            .filter(|a| a.oid == ID_SIGNATURE_TIME_STAMP)
-            .flat_map(|a| a.values.iter())
-            .map(Encode::to_der)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|time| time.to_unix_duration().as_secs());
+        let ess_cert_hash = attributes
+            .single(ID_SIGNING_CERTIFICATE_V2, "signing-certificate-v2")?
+            .as_ref()
+            .map(read_ess_cert_id_v2)
+            .transpose()?;
+        let timestamp_tokens = match unsigned {
+            None => Vec::new(),
+            Some(unsigned) => Attributes::read(unsigned.value)?
+                .all(ID_SIGNATURE_TIME_STAMP)
+                .map(|token| token.raw.to_vec())
+                .collect(),
+        };
 
-        let mut signer_certificate = None;
+        let mut signer = None;
         let mut other_certificates = Vec::new();
-        for choice in signed_data.certificates.iter().flat_map(|set| set.0.iter()) {
-            let CertificateChoices::Certificate(certificate) = choice else {
-                continue;
-            };
-            let der = certificate.to_der()?;
-            if signer_certificate.is_none() && matches_sid(certificate, &signer_info.sid) {
-                signer_certificate = Some(der);
-            } else {
-                other_certificates.push(der);
+        if let Some(certificates) = certificates {
+            let mut set = Reader::new(certificates.value, WHAT);
+            while !set.is_empty() {
+                let choice = set.next_tlv()?;
+                // Other certificate formats ([0], [1], [2], [3]) are not used here.
+                if choice.tag != SEQUENCE {
+                    continue;
+                }
+                let (rest, parsed) = X509Certificate::from_der(choice.raw)
+                    .map_err(|e| CmsError::Malformed(format!("certificate: {e}")))?;
+                if !rest.is_empty() {
+                    return Err(CmsError::Malformed("certificate".into()));
+                }
+                if signer.is_none() && matches_sid(&parsed, &sid)? {
+                    signer = Some((
+                        choice.raw.to_vec(),
+                        parsed.tbs_certificate.subject_pki.raw.to_vec(),
+                    ));
+                } else {
+                    other_certificates.push(choice.raw.to_vec());
+                }
             }
         }
-        let signer_certificate = signer_certificate.ok_or(CmsError::SignerCertificateMissing)?;
-        let econtent = signed_data
-            .encap_content_info
-            .econtent
-            .as_ref()
-            .map(|any| any.decode_as::<OctetString>())
-            .transpose()?
-            .map(|octets| octets.as_bytes().to_vec());
+        let (signer_certificate, signer_spki) = signer.ok_or(CmsError::SignerCertificateMissing)?;
         Ok(Self {
             content_type,
             econtent,
@@ -574,23 +691,21 @@ impl CmsSignature {
             other_certificates,
             signing_time,
             timestamp_tokens,
-            signature: signer_info.signature.as_bytes().to_vec(),
-            message_digest: message_digest.as_bytes().to_vec(),
+            signature: signature.value.to_vec(),
+            message_digest: message_digest.value.to_vec(),
             digest,
             signature_algorithm,
-            signed_attrs_der: signed_attrs.to_der()?,
+            signed_attrs_der: tlv(SET, signed.value),
             ess_cert_hash,
+            signer_spki,
         })
     }
 
     /// Checks the signature over the signed attributes with the signer certificate's key, and
     /// the signing-certificate-v2 attribute (when present) against that certificate.
     pub fn verify_signature(&self) -> Result<(), CmsError> {
-        let certificate = Certificate::from_der(&self.signer_certificate)?;
-        let spki: &SubjectPublicKeyInfoOwned = &certificate.tbs_certificate.subject_public_key_info;
-        let spki_der = spki.to_der()?;
         verify_signature(
-            &spki_der,
+            &self.signer_spki,
             self.signature_algorithm,
             &self.signed_attrs_der,
             &self.signature,

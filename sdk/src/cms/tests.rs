@@ -61,12 +61,8 @@ impl Citizen {
     }
 
     fn serial(&self) -> Vec<u8> {
-        let certificate = Certificate::from_der(&self.chain[0]).unwrap();
-        certificate
-            .tbs_certificate
-            .serial_number
-            .as_bytes()
-            .to_vec()
+        let (_, certificate) = X509Certificate::from_der(&self.chain[0]).unwrap();
+        certificate.raw_serial().to_vec()
     }
 }
 
@@ -116,6 +112,14 @@ fn cms_signature_verifies_with_signer_and_time() {
     assert!(parsed.has_signing_certificate());
     assert_eq!(parsed.content_type, ID_DATA);
     assert!(parsed.econtent.is_none(), "detached");
+    // The RustCrypto `cms` crate, another DER reader, reads the same structure.
+    let content_info = cms::content_info::ContentInfo::from_der(&cms).unwrap();
+    let signed_data = content_info
+        .content
+        .decode_as::<cms::signed_data::SignedData>()
+        .unwrap();
+    assert_eq!(signed_data.signer_infos.0.len(), 1);
+    assert_eq!(signed_data.certificates.unwrap().0.len(), 2);
 }
 
 #[test]
