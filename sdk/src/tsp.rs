@@ -199,13 +199,14 @@ pub fn verify_token(
 /// issuer names (at most five links; a certificate is used once).
 pub(crate) fn order_chain(leaf: &[u8], others: &[Vec<u8>]) -> Vec<Vec<u8>> {
     use x509_parser::prelude::{FromDer, X509Certificate};
-    // (issuer, subject) raw names of each certificate that parses.
-    let names = |der: &[u8]| {
+    /// Raw issuer and subject names.
+    type Names = (Vec<u8>, Vec<u8>);
+    let names = |der: &[u8]| -> Option<Names> {
         X509Certificate::from_der(der)
             .ok()
             .map(|(_, c)| (c.issuer().as_raw().to_vec(), c.subject().as_raw().to_vec()))
     };
-    let parsed: Vec<(&Vec<u8>, (Vec<u8>, Vec<u8>))> = others
+    let parsed: Vec<(&Vec<u8>, Names)> = others
         .iter()
         .filter_map(|der| Some((der, names(der)?)))
         .collect();

@@ -134,7 +134,7 @@ impl SignerChain {
         };
         for der in chain_der {
             match X509Certificate::from_der(der) {
-                Ok((rest, _)) if rest.is_empty() => {}
+                Ok((&[], _)) => {}
                 Ok(_) => return Err(CmsError::Certificate(X509Error::TrailingData)),
                 Err(e) => return Err(CmsError::Certificate(X509Error::Parse(e.to_string()))),
             }
