@@ -270,16 +270,18 @@ pub fn sign_digest(
     chain: &SignerChain,
     signing_time: Option<u64>,
 ) -> Result<Vec<u8>, CmsError> {
-    let mut attributes = vec![
-        attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes())),
-        attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, digest)),
-        chain.signing_certificate.clone(),
-    ];
-    if let Some(time) = signing_time {
-        attributes.push(attribute_der(ID_SIGNING_TIME, &signing_time_value(time)?));
+    let content_type = attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes()));
+    let message_digest = attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, digest));
+    let time = signing_time
+        .map(|time| Ok::<_, CmsError>(attribute_der(ID_SIGNING_TIME, &signing_time_value(time)?)))
+        .transpose()?;
+    let mut attributes: Vec<&[u8]> =
+        vec![&content_type, &message_digest, &chain.signing_certificate];
+    if let Some(time) = &time {
+        attributes.push(time);
     }
     // DER orders a SET OF by the encodings of its elements.
-    attributes.sort();
+    attributes.sort_unstable();
     let attributes = attributes.concat();
     // RFC 5652 section 5.4: the signature covers the DER of the attributes as a SET OF.
     let signed_attrs_der = tlv(SET, &attributes);
