@@ -49,21 +49,23 @@ fn main() {
         (15, Duration::from_millis(200))
     };
 
-    let root = DevCa::generate_root(
+    let root = DevCa::generate(
         &Es256KeyPair::generate().unwrap(),
         "agency root",
         NOW - 86_400,
         NOW + 86_400,
     )
     .unwrap();
-    let ca = root
+    let ca_key = Es256KeyPair::generate().unwrap();
+    let ca_der = root
         .issue_intermediate(
-            &Es256KeyPair::generate().unwrap(),
+            ca_key.public_key(),
             "citizen signing CA",
             NOW - 86_400,
             NOW + 86_400,
         )
         .unwrap();
+    let ca = DevCa::load(&ca_der, &ca_key).unwrap();
     let key = Es256KeyPair::generate().unwrap();
     let leaf = ca
         .issue_signing_certificate(

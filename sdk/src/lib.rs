@@ -16,6 +16,7 @@ pub mod sdjwt;
 #[cfg(feature = "signatures")]
 pub mod signatures;
 pub mod status_list;
+pub mod trust;
 #[cfg(feature = "signatures")]
 pub mod tsp;
 pub mod urlencode;

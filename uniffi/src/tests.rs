@@ -482,7 +482,7 @@ fn documents_signed_with_a_keystore_key_verify() {
     assert!(signing_certificate_request(keys.clone(), "absent".into()).is_err());
 
     let root_key = Es256KeyPair::generate().unwrap();
-    let root = DevCa::generate_root(&root_key, "agency root", NOW - 86_400, NOW + 86_400).unwrap();
+    let root = DevCa::generate(&root_key, "agency root", NOW - 86_400, NOW + 86_400).unwrap();
     let csr_der = x509::csr::csr_from_pem(&csr).unwrap();
     let leaf = root
         .issue_signing_certificate_for_csr(

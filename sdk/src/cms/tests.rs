@@ -31,21 +31,23 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    let root = DevCa::generate_root(
+    let root = DevCa::generate(
         &Es256KeyPair::generate().unwrap(),
         "agency root",
         1_700_000_000,
         2_000_000_000,
     )
     .unwrap();
-    let ca = root
+    let ca_key = Es256KeyPair::generate().unwrap();
+    let ca_der = root
         .issue_intermediate(
-            &Es256KeyPair::generate().unwrap(),
+            ca_key.public_key(),
             "citizen signing CA",
             1_700_000_000,
             2_000_000_000,
         )
         .unwrap();
+    let ca = DevCa::load(&ca_der, &ca_key).unwrap();
     let anchors = vec![root.trust_anchor().unwrap()];
     Pki { root, ca, anchors }
 }

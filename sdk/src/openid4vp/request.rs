@@ -568,7 +568,7 @@ pub fn verify_request(
 }
 
 /// Verifies a JWS of type `typ` signed by the leaf of its `x5c` chain, validated to `anchors`.
-fn verify_x5c_jws(
+pub(crate) fn verify_x5c_jws(
     jwt: &str,
     typ: &str,
     anchors: &[TrustAnchor],

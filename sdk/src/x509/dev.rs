@@ -141,32 +141,7 @@ impl DevCa {
     ) -> Result<Self, X509Error> {
         let mut params = CertificateParams::default();
         params.distinguished_name = name(common_name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = time_of(not_before)?;
-        params.not_after = time_of(not_after)?;
-        let signing_key = rcgen_key(key)?;
-        let der = params
-            .self_signed(&signing_key)
-            .map_err(rcgen_error)?
-            .der()
-            .to_vec();
-        Ok(Self {
-            issuer: Issuer::new(params, signing_key),
-            der,
-        })
-    }
-
-    /// Makes a root CA that may have one level of intermediate CAs below it (the agency root
-    /// above a citizen signing CA).
-    pub fn generate_root(
-        key: &Es256KeyPair,
-        common_name: &str,
-        not_before: u64,
-        not_after: u64,
-    ) -> Result<Self, X509Error> {
-        let mut params = CertificateParams::default();
-        params.distinguished_name = name(common_name);
+        // One level of intermediates (the relying-party and signing CAs) under the root.
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.not_before = time_of(not_before)?;
@@ -174,34 +149,6 @@ impl DevCa {
         let signing_key = rcgen_key(key)?;
         let der = params
             .self_signed(&signing_key)
-            .map_err(rcgen_error)?
-            .der()
-            .to_vec();
-        Ok(Self {
-            issuer: Issuer::new(params, signing_key),
-            der,
-        })
-    }
-
-    /// Issues an intermediate CA (pathLen 0) for `key`: a citizen signing CA below the root.
-    pub fn issue_intermediate(
-        &self,
-        key: &Es256KeyPair,
-        common_name: &str,
-        not_before: u64,
-        not_after: u64,
-    ) -> Result<Self, X509Error> {
-        let mut params = CertificateParams::default();
-        params.distinguished_name = name(common_name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.use_authority_key_identifier_extension = true;
-        params.serial_number = Some(random_serial()?);
-        params.not_before = time_of(not_before)?;
-        params.not_after = time_of(not_after)?;
-        let signing_key = rcgen_key(key)?;
-        let der = params
-            .signed_by(&signing_key, &self.issuer)
             .map_err(rcgen_error)?
             .der()
             .to_vec();
@@ -338,12 +285,8 @@ impl DevCa {
         subject: &PublicKey,
         params: &CertificateParams,
     ) -> Result<Vec<u8>, X509Error> {
-        let mut spki = Vec::with_capacity(P256_SPKI_PREFIX.len() + 65);
-        spki.extend_from_slice(&P256_SPKI_PREFIX);
-        spki.extend_from_slice(subject.sec1_uncompressed());
-        let subject = SubjectPublicKeyInfo::from_der(&spki).map_err(rcgen_error)?;
         Ok(params
-            .signed_by(&subject, &self.issuer)
+            .signed_by(&subject_key_info(subject)?, &self.issuer)
             .map_err(rcgen_error)?
             .der()
             .to_vec())
@@ -374,6 +317,30 @@ impl DevCa {
         TrustAnchor::from_der(&self.der)
     }
 
+    /// Issues an intermediate CA certificate (no further intermediates below it; certificate
+    /// and CRL signing) for `subject`, valid between the two times (Unix seconds). Load it with
+    /// [`DevCa::load`] to issue under it.
+    pub fn issue_intermediate(
+        &self,
+        subject: &PublicKey,
+        common_name: &str,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<Vec<u8>, X509Error> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = time_of(not_before)?;
+        params.not_after = time_of(not_after)?;
+        Ok(params
+            .signed_by(&subject_key_info(subject)?, &self.issuer)
+            .map_err(rcgen_error)?
+            .der()
+            .to_vec())
+    }
+
     /// Issues an end-entity certificate (digitalSignature) for `subject`.
     pub fn issue(
         &self,
@@ -398,16 +365,19 @@ impl DevCa {
                 .subject_alt_names
                 .push(SanType::URI((*uri).try_into().map_err(rcgen_error)?));
         }
-        let mut spki = Vec::with_capacity(P256_SPKI_PREFIX.len() + 65);
-        spki.extend_from_slice(&P256_SPKI_PREFIX);
-        spki.extend_from_slice(subject.sec1_uncompressed());
-        let subject = SubjectPublicKeyInfo::from_der(&spki).map_err(rcgen_error)?;
         Ok(params
-            .signed_by(&subject, &self.issuer)
+            .signed_by(&subject_key_info(subject)?, &self.issuer)
             .map_err(rcgen_error)?
             .der()
             .to_vec())
     }
+}
+
+fn subject_key_info(subject: &PublicKey) -> Result<SubjectPublicKeyInfo, X509Error> {
+    let mut spki = Vec::with_capacity(P256_SPKI_PREFIX.len() + 65);
+    spki.extend_from_slice(&P256_SPKI_PREFIX);
+    spki.extend_from_slice(subject.sec1_uncompressed());
+    SubjectPublicKeyInfo::from_der(&spki).map_err(rcgen_error)
 }
 
 /// PEM-encodes one DER certificate.
@@ -470,5 +440,38 @@ mod tests {
         );
         let pem = ca.certificate_pem();
         assert_eq!(TrustAnchor::from_pem(&pem).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_intermediate_issues_leaves_that_chain_to_the_root() {
+        let root_key = Es256KeyPair::generate().unwrap();
+        let root = DevCa::generate(&root_key, "root", 1_700_000_000, 2_000_000_000).unwrap();
+        let ca_key = Es256KeyPair::generate().unwrap();
+        let ca_der = root
+            .issue_intermediate(
+                ca_key.public_key(),
+                "relying-party CA",
+                1_700_000_000,
+                1_950_000_000,
+            )
+            .unwrap();
+        let ca = DevCa::load(&ca_der, &ca_key).unwrap();
+        let leaf_key = Es256KeyPair::generate().unwrap();
+        let profile = LeafProfile {
+            common_name: "verifier",
+            dns_names: &["rp.example.vn"],
+            not_before: 1_700_000_000,
+            not_after: 1_900_000_000,
+            ..LeafProfile::default()
+        };
+        let leaf = ca.issue(leaf_key.public_key(), &profile).unwrap();
+        let anchors = [root.trust_anchor().unwrap()];
+        let policy = ChainPolicy::at(1_800_000_000).require_digital_signature();
+        assert!(validate_chain(&[leaf.clone(), ca_der.clone()], &anchors, &policy).is_ok());
+        // The intermediate is a trust anchor of its own (what wallets pin for relying parties).
+        let as_anchor = [ca.trust_anchor().unwrap()];
+        assert!(validate_chain(std::slice::from_ref(&leaf), &as_anchor, &policy).is_ok());
+        // Without the intermediate the leaf does not reach the root.
+        assert!(validate_chain(&[leaf], &anchors, &policy).is_err());
     }
 }

@@ -161,7 +161,7 @@ struct Pki {
 fn pki(name: &str) -> Pki {
     let dir = Dir::new(name);
     let t = now();
-    let root = DevCa::generate_root(
+    let root = DevCa::generate(
         &Es256KeyPair::generate().unwrap(),
         "agency root",
         t - 86_400,
@@ -169,9 +169,15 @@ fn pki(name: &str) -> Pki {
     )
     .unwrap();
     let ca_key = Es256KeyPair::generate().unwrap();
-    let ca = root
-        .issue_intermediate(&ca_key, "citizen signing CA", t - 86_400, t + 86_400 * 365)
+    let ca_der = root
+        .issue_intermediate(
+            ca_key.public_key(),
+            "citizen signing CA",
+            t - 86_400,
+            t + 86_400 * 365,
+        )
         .unwrap();
+    let ca = DevCa::load(&ca_der, &ca_key).unwrap();
     let key_file = dir.write(
         "citizen.jwk",
         dir.dinhdanh(&["keygen"], b"").stdout.as_slice(),

@@ -47,6 +47,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "grants not before",
         sql: include_str!("../../migrations/sqlite/0007_grants_not_before.sql"),
     },
+    Migration {
+        version: 8,
+        description: "relying parties",
+        sql: include_str!("../../migrations/sqlite/0008_relying_parties.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -84,6 +89,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 7,
         description: "grants not before",
         sql: include_str!("../../migrations/postgres/0007_grants_not_before.sql"),
+    },
+    Migration {
+        version: 8,
+        description: "relying parties",
+        sql: include_str!("../../migrations/postgres/0008_relying_parties.sql"),
     },
 ];
 

@@ -29,7 +29,8 @@ pub use self::{
     import::RegistryImport,
     rows::*,
     types::{
-        AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus, SessionRole,
+        AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus,
+        RelyingPartyKind, SessionRole,
     },
 };
 
@@ -289,6 +290,25 @@ dispatched! {
 
     /// Binds a recovery session to the passkey ceremony it may complete (replacing the last).
     fn bind_session_ceremony(&self, token_hash: &[u8], ceremony_id: &str) -> ();
+
+    // --- Relying parties ----------------------------------------------------------------
+
+    /// Registers a relying party (its `status_index` is allocated here: the next index of the
+    /// registrations' status list, returned), with its audit entry. A client id held by a party
+    /// not revoked, or a serial or key certified before, is [`StoreError::Conflict`].
+    fn insert_relying_party(&self, party: &RelyingPartyRow, audit: &AuditEvent) -> i64;
+
+    /// A relying party by id.
+    fn relying_party(&self, id: &str) -> Option<RelyingPartyRow>;
+
+    /// The relying party holding a client id: the one not revoked, else the last revoked.
+    fn relying_party_by_client_id(&self, client_id: &str) -> Option<RelyingPartyRow>;
+
+    /// Every relying party, revoked ones included, by status index.
+    fn relying_parties(&self) -> Vec<RelyingPartyRow>;
+
+    /// Revokes a relying party, with its audit entry; false when it is unknown or revoked.
+    fn revoke_relying_party(&self, id: &str, now: i64, reason: &str, audit: &AuditEvent) -> bool;
 
     /// Adds one hit to a fixed-window counter and returns the hits in the current window.
     fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> i64;

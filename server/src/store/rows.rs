@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::types::{
-    AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus, SessionRole,
+    AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus,
+    RelyingPartyKind, SessionRole,
 };
 
 /// A citizen of the population registry.
@@ -170,6 +171,41 @@ pub struct Ceremony {
     pub state: String,
     /// Unix seconds.
     pub expires_at: i64,
+}
+
+/// A registered relying party (`relying_parties`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RelyingPartyRow {
+    /// Random id (`rp_id`).
+    pub id: String,
+    /// `x509_san_dns:<dns_name>`.
+    pub client_id: String,
+    /// Legal name, shown to citizens.
+    pub name: String,
+    /// Business registration number, if given.
+    pub registration_number: Option<String>,
+    /// What it is.
+    pub kind: RelyingPartyKind,
+    /// The DNS name its access certificate names.
+    pub dns_name: String,
+    /// Why it asks, shown to citizens.
+    pub purpose: String,
+    /// What it may ask for: JSON `[{"configuration_id", "claims": [pointer, …]}, …]`.
+    pub allowed: String,
+    /// Its access certificate, DER.
+    pub certificate: Vec<u8>,
+    /// The certificate's serial, lower-case hex.
+    pub serial: String,
+    /// The JWK thumbprint of its key.
+    pub key_thumbprint: String,
+    /// Its index in the status list of registrations.
+    pub status_index: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once revoked.
+    pub revoked_at: Option<i64>,
+    /// Why it was revoked.
+    pub revocation_reason: Option<String>,
 }
 
 /// An account recovery (see `crate::domain::recovery`).

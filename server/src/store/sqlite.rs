@@ -63,11 +63,14 @@ mod authorization;
 #[macro_use]
 #[path = "sql/group_commit.rs"]
 mod group_commit;
+#[macro_use]
+#[path = "sql/relying_parties.rs"]
+mod relying_parties;
 
 pub(super) use self::{
     accounts::*, audit::*, authorization::*, devices::*, enrolment::*, group_commit::*,
     issuance::*, lifecycle::*, migrations::*, passkeys::*, proofing::*, recovery::*, registry::*,
-    sessions::*, status::*,
+    relying_parties::*, sessions::*, status::*,
 };
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {

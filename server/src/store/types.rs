@@ -151,6 +151,21 @@ impl AccountRole {
 }
 
 text_enum! {
+    /// What a relying party is (`relying_parties.kind`): what it may do beyond asking wallets
+    /// for credentials (an operator registers SIM subscribers).
+    pub enum RelyingPartyKind {
+        /// A mobile network operator.
+        Telecom = "telecom",
+        /// A bank.
+        Bank = "bank",
+        /// A public service.
+        PublicService = "public_service",
+        /// Anyone else.
+        Other = "other",
+    }
+}
+
+text_enum! {
     /// A citizen's status in the population registry (`citizens.status`).
     pub enum CitizenStatus {
         /// Alive: may enrol and hold credentials.

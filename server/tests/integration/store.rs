@@ -4,7 +4,7 @@
 use dinhdanh_server::{
     domain::audit,
     domain::registry::import::{Format, import_file, import_reader},
-    store::{Ceremony, Store},
+    store::{Ceremony, RelyingPartyKind, RelyingPartyRow, Store},
 };
 use serde_json::json;
 
@@ -291,6 +291,116 @@ async fn rate_limit_windows() {
             1,
             "{}",
             db.name
+        );
+    }
+}
+
+fn relying_party(id: &str, dns: &str, serial: &str) -> RelyingPartyRow {
+    RelyingPartyRow {
+        id: id.into(),
+        client_id: format!("x509_san_dns:{dns}"),
+        name: "Nha mang".into(),
+        registration_number: Some("0100109106".into()),
+        kind: RelyingPartyKind::Telecom,
+        dns_name: dns.into(),
+        purpose: "SIM registration".into(),
+        allowed: r#"[{"configuration_id":"pid","claims":["/given_name"]}]"#.into(),
+        certificate: vec![0x30, 0x00],
+        serial: serial.into(),
+        key_thumbprint: format!("thumb-{serial}"),
+        status_index: -1,
+        created_at: 1_800_000_000,
+        revoked_at: None,
+        revocation_reason: None,
+    }
+}
+
+#[tokio::test]
+async fn relying_parties_get_status_indexes_and_one_active_party_per_client_id() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let event = |action: &str| dinhdanh_server::store::AuditEvent {
+            at: 1_800_000_000,
+            actor: "operator".into(),
+            action: action.into(),
+            subject: "rp".into(),
+            detail: "{}".into(),
+        };
+        let first = relying_party("rp-1", "op.example.vn", "01");
+        let registered = event("rp.registered");
+        assert_eq!(
+            store
+                .insert_relying_party(&first, &registered)
+                .await
+                .unwrap(),
+            0
+        );
+        let second = relying_party("rp-2", "bank.example.vn", "02");
+        assert_eq!(
+            store
+                .insert_relying_party(&second, &registered)
+                .await
+                .unwrap(),
+            1
+        );
+        // The same client id again, while the first holds it: refused, nothing stored.
+        let again = relying_party("rp-3", "op.example.vn", "03");
+        assert!(
+            store
+                .insert_relying_party(&again, &registered)
+                .await
+                .is_err(),
+            "{}",
+            db.name
+        );
+        // A key or serial certified before: refused.
+        let mut same_key = relying_party("rp-4", "other.example.vn", "04");
+        same_key.key_thumbprint = first.key_thumbprint.clone();
+        assert!(
+            store
+                .insert_relying_party(&same_key, &registered)
+                .await
+                .is_err()
+        );
+        assert_eq!(store.relying_parties().await.unwrap().len(), 2);
+
+        let revoked = event("rp.revoked");
+        assert!(
+            store
+                .revoke_relying_party("rp-1", 1_800_000_100, "key compromise", &revoked)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .revoke_relying_party("rp-1", 1_800_000_200, "again", &revoked)
+                .await
+                .unwrap()
+        );
+        let held = store.relying_party("rp-1").await.unwrap().unwrap();
+        assert_eq!(held.revoked_at, Some(1_800_000_100));
+        assert_eq!(held.kind, RelyingPartyKind::Telecom);
+        // Revoked, the name may be registered again (a new key), and the client id now finds
+        // the new party.
+        assert_eq!(
+            store
+                .insert_relying_party(&again, &registered)
+                .await
+                .unwrap(),
+            2
+        );
+        let found = store
+            .relying_party_by_client_id("x509_san_dns:op.example.vn")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, "rp-3", "{}", db.name);
+        assert!(
+            store
+                .relying_party_by_client_id("x509_san_dns:nobody.vn")
+                .await
+                .unwrap()
+                .is_none()
         );
     }
 }
