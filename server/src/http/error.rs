@@ -565,3 +565,47 @@ impl IntoResponse for OauthError {
         response
     }
 }
+
+// dinhdanh-verifier (a second service in this crate): its errors, mapped here with the rest.
+
+impl From<crate::verifier::service::VerifierError> for ApiError {
+    fn from(error: crate::verifier::service::VerifierError) -> Self {
+        use crate::verifier::service::VerifierError as E;
+        match error {
+            E::UnknownPreset(_) => Self::bad_request("unknown-preset", error),
+            E::QueryOrPreset => Self::bad_request("invalid-request", error),
+            E::Dcql(_) => Self::bad_request("invalid-dcql-query", error),
+            E::Sign(_) | E::Store(_) | E::Seal(_) | E::Corrupt => Self::internal(&error),
+        }
+    }
+}
+
+impl IntoResponse for crate::verifier::service::AnswerError {
+    /// A wallet's answer refused: the OAuth error object (OpenID4VP section 8.2), the reason
+    /// as its description; never the detail of what failed.
+    fn into_response(self) -> Response {
+        use crate::verifier::service::AnswerError as E;
+        let status = match &self {
+            E::UnknownRequest => StatusCode::NOT_FOUND,
+            E::Internal(error) => {
+                tracing::error!(%error, "checking an answer failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let (code, description) = match &self {
+            E::Internal(_) => ("server_error", "internal error".to_owned()),
+            E::Failed(reason) => ("invalid_request", reason.as_str().to_owned()),
+            other => ("invalid_request", other.to_string()),
+        };
+        let mut response = (
+            status,
+            axum::Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
