@@ -2,12 +2,16 @@
 //! from the SDK's typed errors here and nowhere else.
 
 use dinhdanh_sdk::{
+    cms::CmsError,
     holder::WalletError,
     openid4vci::client::ClientError,
     openid4vp::Oid4vpError,
+    pades::PdfError,
     trust::TrustBundleError,
+    tsp::TspError,
     vc::{Rejection, VcError},
     verifier::VerificationError,
+    wallet::KeyStoreError,
 };
 
 /// Every failure, by kind, with a reason for logs and support (never personal data). (Fields are
@@ -130,6 +134,21 @@ pub enum DinhdanhError {
     /// client id, or not signed under the relying-party anchor).
     #[error("not registered: {reason}")]
     Unregistered {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The document is encrypted: it cannot be signed (decrypt it first).
+    #[error("the document is encrypted")]
+    EncryptedDocument,
+    /// The certificate chain given to sign with does not certify the keystore key.
+    #[error("certificate does not match the key: {reason}")]
+    CertificateMismatch {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The time-stamp authority refused, or answered something else than the query.
+    #[error("time-stamp: {reason}")]
+    Timestamp {
         /// What was wrong.
         reason: String,
     },
@@ -256,6 +275,47 @@ impl From<WalletError> for DinhdanhError {
                 reason: error.to_string(),
             },
             _ => invalid(error),
+        }
+    }
+}
+
+impl From<KeyStoreError> for DinhdanhError {
+    fn from(error: KeyStoreError) -> Self {
+        Self::KeyStore {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<CmsError> for DinhdanhError {
+    fn from(error: CmsError) -> Self {
+        match error {
+            CmsError::Signing(reason) => Self::KeyStore { reason },
+            CmsError::Certificate(cause) => Self::CertificateMismatch {
+                reason: cause.to_string(),
+            },
+            other => invalid(other),
+        }
+    }
+}
+
+impl From<PdfError> for DinhdanhError {
+    fn from(error: PdfError) -> Self {
+        match error {
+            PdfError::Encrypted => Self::EncryptedDocument,
+            PdfError::Cms(cause) => cause.into(),
+            other => invalid(other),
+        }
+    }
+}
+
+impl From<TspError> for DinhdanhError {
+    fn from(error: TspError) -> Self {
+        match error {
+            TspError::Malformed(_) => invalid(error),
+            other => Self::Timestamp {
+                reason: other.to_string(),
+            },
         }
     }
 }

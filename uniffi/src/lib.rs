@@ -4,6 +4,8 @@
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
 //! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
+//! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
+//!   CMS, PDF and JWS, time-stamps, a [`SignatureVerdict`]);
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
 //! - [`error`]: one flat error enum, [`DinhdanhError`], by what an app does about a failure.
@@ -15,6 +17,7 @@
 
 pub mod error;
 pub mod platform;
+pub mod signatures;
 pub mod trust;
 pub mod verifier;
 pub mod wallet;
@@ -26,6 +29,11 @@ pub use crate::{
     platform::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
         TransportFailure,
+    },
+    signatures::{
+        DocumentSigner, RevocationStatus, SignatureRejection, SignatureTrust, SignatureVerdict,
+        TimeStampRequest, add_cms_timestamp, add_pdf_timestamp, signing_certificate_request,
+        verify_cms_signature, verify_jws_signature, verify_pdf_signatures,
     },
     trust::{TrustBundleSummary, read_trust_bundle},
     verifier::{

@@ -548,3 +548,73 @@ fn trust_bundles_and_registrations_fail_by_kind() {
         DinhdanhError::RevokedVerifier { verifier } if verifier == BANK
     ));
 }
+
+#[test]
+fn documents_signed_with_a_keystore_key_verify() {
+    use dinhdanh_sdk::x509::dev::SigningProfile;
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(Soft(
+        core::SoftwareKeyStore::open_with_master_key(&dir.path().join("k"), &[1; 32]).unwrap(),
+    ));
+    keys.0.generate_signing_key("signing").unwrap();
+    let csr = signing_certificate_request(keys.clone(), "signing".into()).unwrap();
+    assert!(signing_certificate_request(keys.clone(), "absent".into()).is_err());
+
+    let root_key = Es256KeyPair::generate().unwrap();
+    let root = DevCa::generate(&root_key, "agency root", NOW - 86_400, NOW + 86_400).unwrap();
+    let csr_der = x509::csr::csr_from_pem(&csr).unwrap();
+    let leaf = root
+        .issue_signing_certificate_for_csr(
+            &csr_der,
+            &SigningProfile {
+                name: "Nguyễn Văn An",
+                id_number: "001090000001",
+                crl_url: "https://id.example.vn/crl/signing.crl",
+                ocsp_url: "https://id.example.vn/ocsp",
+                not_before: NOW - 3600,
+                not_after: NOW + 3600,
+            },
+        )
+        .unwrap();
+    let chain_pem = x509::dev::der_to_pem(&leaf);
+    let signer = DocumentSigner::new(keys.clone(), "signing".into(), chain_pem.clone()).unwrap();
+    let trust = SignatureTrust {
+        anchors_pem: root.certificate_pem(),
+        crl: None,
+        ocsp: None,
+        now: NOW,
+        max_revocation_age: 86_400,
+    };
+
+    let document = b"Hop dong".to_vec();
+    let cms = signer.sign_cms(document.clone(), NOW).unwrap();
+    let verdict = verify_cms_signature(cms.clone(), document.clone(), trust.clone()).unwrap();
+    assert!(verdict.valid, "{verdict:?}");
+    assert_eq!(verdict.signer_uid.as_deref(), Some("CCCD:001090000001"));
+    assert_eq!(verdict.revocation, RevocationStatus::Unknown);
+    let verdict = verify_cms_signature(cms.clone(), b"other".to_vec(), trust.clone()).unwrap();
+    assert_eq!(verdict.reason, Some(SignatureRejection::ContentMismatch));
+    assert!(!TimeStampRequest::for_cms(cms).unwrap().body().is_empty());
+
+    let pdf = include_bytes!("../../sdk/tests/vectors/pdf/minimal.pdf").to_vec();
+    let signed = signer.sign_pdf(pdf, NOW).unwrap();
+    let verdicts = verify_pdf_signatures(signed, trust.clone()).unwrap();
+    assert!(verdicts[0].valid, "{verdicts:?}");
+    let encrypted = include_bytes!("../../sdk/tests/vectors/pdf/encrypted.pdf").to_vec();
+    assert!(matches!(
+        signer.sign_pdf(encrypted, NOW),
+        Err(DinhdanhError::EncryptedDocument)
+    ));
+
+    let json = br#"{"a":1}"#.to_vec();
+    let jws = signer.sign_jws(json.clone(), NOW).unwrap();
+    assert!(verify_jws_signature(jws, json, trust).unwrap().valid);
+
+    // A chain for another key is refused when the signer is made.
+    keys.0.generate_signing_key("other").unwrap();
+    assert!(matches!(
+        DocumentSigner::new(keys, "other".into(), chain_pem),
+        Err(DinhdanhError::CertificateMismatch { .. })
+    ));
+}

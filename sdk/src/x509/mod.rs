@@ -31,9 +31,13 @@ use x509_parser::{
     prelude::{FromDer, GeneralName},
 };
 
+#[cfg(feature = "signatures")]
+pub mod csr;
 pub(crate) mod der;
 #[cfg(feature = "dev-pki")]
 pub mod dev;
+#[cfg(feature = "signatures")]
+pub mod revocation;
 pub(crate) mod signature;
 
 pub use signature::{SignatureAlgorithm, verify_signature};

@@ -252,7 +252,7 @@ fun journey(process: Process) {
     // The bank makes its own key and a certificate signing request; the agency registers it
     // (access certificate from its relying-party CA, registration signed by its registrar).
     File(work, "bank.jwk").writeText(run(cliPath, "keygen"))
-    File(work, "bank.csr").writeText(run(cliPath, "x509", "dev-csr", "--key", "bank.jwk"))
+    File(work, "bank.csr").writeText(run(cliPath, "x509", "csr", "--key", "bank.jwk"))
     val registered = run(server, "rp", "register", "--name", "Ngân hàng Ví dụ", "--kind", "bank",
         "--dns", "bank.example.vn", "--csr", File(work, "bank.csr").path,
         "--allow", "pid:/given_name,/birthdate", "--purpose", "Mở tài khoản (eKYC)", "--json", env = env)

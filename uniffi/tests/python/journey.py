@@ -201,6 +201,61 @@ def revoked_and_forged(client_id, bank_pem):
         print(f"python: forged credential refused: {error}")
 
 
+def document_signatures(now):
+    """A citizen's key in the Python keystore gets a certificate (the CLI's development CA plays
+    the citizen signing CA), signs a contract, a PDF and a JSON form; the FFI and the CLI verify."""
+    keys = PythonKeyStore()
+    keys.generate_signing_key("document-signing")
+    csr = ffi.signing_certificate_request(keys, "document-signing")
+    assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    file("signing-ca.jwk", cli("keygen"))
+    file("signing-root.pem", cli("x509", "dev-ca", "--key", "signing-ca.jwk"))
+    file("citizen.csr", csr)
+    chain = cli(
+        "x509", "dev-signing-cert", "--ca-key", "signing-ca.jwk", "--ca-cert",
+        "signing-root.pem", "--csr", "citizen.csr", "--name", "Nguyễn Văn An",
+        "--id-number", "001090000001",
+    )
+    signer = ffi.DocumentSigner(keys, "document-signing", chain)
+    trust = ffi.SignatureTrust(
+        anchors_pem=open(os.path.join(WORK, "signing-root.pem")).read(),
+        crl=None, ocsp=None, now=now, max_revocation_age=86400,
+    )
+    contract = "Hợp đồng thuê nhà".encode()
+    cms = signer.sign_cms(contract, now)
+    verdict = ffi.verify_cms_signature(cms, contract, trust)
+    assert verdict.valid and verdict.signer_uid == "CCCD:001090000001", verdict
+    assert verdict.revocation == ffi.RevocationStatus.UNKNOWN
+    changed = ffi.verify_cms_signature(cms, b"other", trust)
+    assert changed.reason == ffi.SignatureRejection.CONTENT_MISMATCH, changed
+    # The CLI (another reader of the same bytes) agrees.
+    with open(os.path.join(WORK, "contract.txt"), "wb") as f:
+        f.write(contract)
+    checked = subprocess.run(
+        [CLI, "signature", "verify", "cms", "--content", "contract.txt", "--trust-anchor",
+         "signing-root.pem", "--now", str(now)],
+        input=bytes(cms), capture_output=True, cwd=WORK,
+    )
+    assert checked.returncode == 0 and json.loads(checked.stdout)["valid"], checked
+    pdf_path = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "../../../sdk/tests/vectors/pdf/minimal.pdf"
+    )
+    pdf = open(pdf_path, "rb").read()
+    signed = signer.sign_pdf(pdf, now)
+    assert bytes(signed).startswith(pdf)
+    [pdf_verdict] = ffi.verify_pdf_signatures(signed, trust)
+    assert pdf_verdict.valid, pdf_verdict
+    form = b'{"form":"dang-ky-tam-tru"}'
+    jws = signer.sign_jws(form, now)
+    assert ffi.verify_jws_signature(jws, form, trust).valid
+    try:
+        ffi.DocumentSigner(keys, "absent", chain)
+        raise AssertionError("a signer without a key was made")
+    except ffi.DinhdanhError.KeyStore:
+        pass
+    print("python: documents signed and verified through the keystore")
+
+
 def main():
     # The server, zero-config, on a free port.
     server = subprocess.Popen(
@@ -239,7 +294,7 @@ def journey(server):
     # The bank makes its own key and a certificate signing request; the agency registers it
     # (access certificate from its relying-party CA, registration signed by its registrar).
     file("bank.jwk", cli("keygen"))
-    file("bank.csr", cli("x509", "dev-csr", "--key", "bank.jwk"))
+    file("bank.csr", cli("x509", "csr", "--key", "bank.jwk"))
     registered = json.loads(run(
         "rp", "register", "--name", "Ngân hàng Ví dụ", "--kind", "bank",
         "--dns", "bank.example.vn", "--csr", os.path.join(WORK, "bank.csr"),
@@ -332,6 +387,7 @@ def journey(server):
     assert len(wallet.presentations()) == 1
 
     revoked_and_forged(client_id, bank_pem)
+    document_signatures(now)
 
     # The agency revokes the bank: once the wallet's trust data is refreshed, it refuses it.
     run("rp", "revoke", "--rp-id", registered["rp_id"])

@@ -619,7 +619,7 @@ mod tests {
     #[test]
     fn csrs_are_read_from_pem_or_der_and_checked() {
         let key = Es256KeyPair::generate().unwrap();
-        let pem = x509::dev::certificate_request_pem(&key, "whatever").unwrap();
+        let pem = x509::csr::csr_pem(&key, key.public_key()).unwrap();
         let checked = check_csr(pem.as_bytes()).unwrap();
         assert_eq!(checked.key, *key.public_key());
         let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
