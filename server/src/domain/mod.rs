@@ -16,6 +16,7 @@ pub mod registry;
 pub mod sessions;
 pub mod staff;
 pub mod status;
+pub mod telecom;
 
 use std::sync::Arc;
 

@@ -20,3 +20,4 @@ mod sms;
 mod store;
 mod support;
 mod takeover;
+mod telecom;
