@@ -22,7 +22,7 @@ use crate::{
         passkeys::PasskeyError,
         recovery::RecoveryError,
         registry::lookup::LookupError,
-        telecom::OperatorAuthError,
+        telecom::{OperatorAuthError, subscriptions::TelecomError},
     },
     store::StoreError,
 };
@@ -520,6 +520,60 @@ impl From<ApprovalError> for ApiError {
                 detail,
             ),
             E::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<TelecomError> for ApiError {
+    fn from(error: TelecomError) -> Self {
+        let detail = Some(error.to_string());
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match error {
+            TelecomError::InvalidRequest(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+                detail,
+            ),
+            TelecomError::Msisdn => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-msisdn",
+                "Invalid mobile number",
+                detail,
+            ),
+            TelecomError::Presentation(_) => Self::new(
+                unprocessable,
+                "presentation-refused",
+                "Presentation refused",
+                detail,
+            ),
+            // One answer for an unknown or deceased citizen and a mismatch: nothing about the
+            // registry is revealed.
+            TelecomError::NotVerified => {
+                Self::new(unprocessable, "not-verified", "Not verified", detail)
+            }
+            TelecomError::FaceMatch => Self::new(
+                unprocessable,
+                "face-match-failed",
+                "Face match failed",
+                detail,
+            ),
+            TelecomError::MsisdnBound => Self::new(
+                StatusCode::CONFLICT,
+                "msisdn-bound",
+                "Number bound to another subscriber",
+                detail,
+            ),
+            TelecomError::OperatorLimit(_) | TelecomError::TotalLimit(_) => Self::new(
+                unprocessable,
+                "subscription-limit",
+                "Subscription limit reached",
+                detail,
+            ),
+            TelecomError::NotFound | TelecomError::DisputeNotFound => Self::not_found(detail),
+            TelecomError::Internal(cause) => Self::internal(&cause),
+            TelecomError::Store(StoreError::Conflict) => Self::conflict(),
+            TelecomError::Store(error) => error.into(),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! new verification before configured deadlines.
 
 pub mod client_auth;
+pub mod presentation;
+pub mod subscriptions;
 
 use crate::{
     domain::Services,

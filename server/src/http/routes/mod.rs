@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod recoveries;
 pub mod registry;
 mod system;
+pub mod telecom;
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ use axum::{
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF};
+use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF, TELECOM};
 use crate::{domain::sessions::IssuedSession, http::AppState, http::error::ApiError};
 
 pub use self::openapi::ApiDoc;
@@ -222,6 +223,15 @@ api_routes! { state;
     GET "/v1/level2-requests/{request_id}/portrait", STAFF, level2::portrait;
     POST "/v1/level2-requests/{request_id}/approve", STAFF, level2::approve;
     POST "/v1/level2-requests/{request_id}/reject", STAFF, level2::reject;
+    GET "/v1/me/subscriptions", CITIZEN, telecom::mine;
+    POST "/v1/me/subscriptions/{subscription_id}/mark", CITIZEN, telecom::mark;
+    POST "/v1/telecom/subscriptions", TELECOM, telecom::bind;
+    GET "/v1/telecom/subscriptions/{subscription_id}", TELECOM, telecom::subscription;
+    POST "/v1/telecom/subscriptions/{subscription_id}/device-change", TELECOM,
+        telecom::device_change;
+    POST "/v1/telecom/subscriptions/{subscription_id}/end", TELECOM, telecom::end;
+    GET "/v1/telecom/disputes", TELECOM, telecom::disputes;
+    POST "/v1/telecom/disputes/{dispute_id}/answer", TELECOM, telecom::answer_dispute;
 }
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).

@@ -5,12 +5,14 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, system};
+use super::{
+    credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, system, telecom,
+};
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, and credential issuance (OpenID4VCI 1.0) with status lists. API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
+    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, credential issuance (OpenID4VCI 1.0) with status lists, and telecom operators' SIM registration. API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
     paths(
         enrolments::start, enrolments::confirm,
         recoveries::start, recoveries::confirm, recoveries::show, recoveries::chip, recoveries::approve,
@@ -28,6 +30,8 @@ use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, 
         credentials::approve_authorization,
         level2::submit, level2::mine, level2::pending, level2::portrait, level2::approve, level2::reject,
         system::live, system::ready, system::metrics, system::assetlinks, system::apple_app_site_association,
+        telecom::bind, telecom::subscription, telecom::device_change, telecom::end,
+        telecom::disputes, telecom::answer_dispute, telecom::mine, telecom::mark,
     ),
     components(schemas(crate::http::error::Problem)),
     modifiers(&SessionAuth),
@@ -45,6 +49,18 @@ impl Modify for SessionAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("A session token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A telecom operator's access token of scope telecom, from POST /token \
+                         (client credentials, private_key_jwt)",
+                    ))
                     .build(),
             ),
         );

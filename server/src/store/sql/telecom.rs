@@ -318,7 +318,7 @@ pub(in crate::store) async fn operator_disputes(
          ORDER BY d.opened_at, d.id LIMIT $3"
     ))
     .bind(operator_id)
-    .bind(i64::from(!open_only))
+    .bind(i64::from(open_only))
     .bind(limit)
     .fetch_all(pool)
     .await?)
