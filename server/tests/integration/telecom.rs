@@ -929,6 +929,28 @@ async fn the_citizen_lists_and_disputes_and_a_device_change_needs_a_new_verifica
             .clone();
         assert_eq!(entry["state"], "reverification_required");
         assert_eq!(entry["reverification"], *owed);
+        // The portal page shows the same, with the deadlines, and history names the operator.
+        let page = app
+            .call(Method::GET, "/account/subscriptions", Some(&session), None)
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("+84912200001"), "{}", page.text);
+        assert!(page.text.contains("Nhà mạng api.viettel.test"));
+        assert!(page.text.contains("reverification_required"));
+        assert!(
+            page.text
+                .contains(owed["two_way_blocked_at"].as_str().unwrap())
+        );
+        let account = app
+            .call(Method::GET, "/account", Some(&session), None)
+            .await;
+        assert!(
+            account
+                .text
+                .contains("relying_party: Nhà mạng api.viettel.test"),
+            "{}",
+            account.text
+        );
         // A new verification clears it.
         let verified = bind(&app, &token, "+84 912 200 001", an_fields()).await;
         assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
