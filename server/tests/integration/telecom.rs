@@ -1065,3 +1065,52 @@ async fn a_live_binding_is_a_registered_phone_for_enrolment_until_it_ends() {
         assert_eq!(app.sms_count(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_registry_change_of_identity_data_requires_a_new_verification() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let op = operator::register(&app, "api.viettel.test", RelyingPartyKind::Telecom).await;
+        let token = op.token(&app).await;
+        let bound = bind(&app, &token, "0987 000 123", ngoc_fields()).await;
+        assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.text);
+        let path = format!(
+            "/v1/telecom/subscriptions/{}",
+            bound.body["subscription_id"].as_str().unwrap()
+        );
+        let seen = app.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!(seen.body["state"], "active", "{}", seen.text);
+
+        // A later import changes her name (a change of address alone would not count).
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let line = json!({"id_number":"079195000123","full_name":"Trần Bích Ngọc","date_of_birth":"1995-07-14","sex":"female","place_of_origin":"Tỉnh Long An","place_of_residence":"Số 5 Nguyễn Huệ, Hồ Chí Minh","status":"living","phones":["+84 987 654 321"]});
+        let report = dinhdanh_server::domain::registry::import::import_reader(
+            &app.store,
+            &dinhdanh_server::platform::config::IssuanceSettings::default(),
+            std::io::Cursor::new(format!("{line}\n").into_bytes()),
+            dinhdanh_server::domain::registry::import::Format::Ndjson,
+            "test",
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.rejected, 0, "{report:?}");
+        let seen = app.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!(
+            seen.body["state"], "reverification_required",
+            "{}",
+            seen.text
+        );
+        assert_eq!(seen.body["reverification"]["reason"], "data_change");
+        // Verified again with the new name: active.
+        let again = bind(
+            &app,
+            &token,
+            "0987000123",
+            four_fields("079195000123", "Trần Bích Ngọc", "1995-07-14"),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+        let seen = app.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!(seen.body["state"], "active", "{}", seen.text);
+    }
+}
