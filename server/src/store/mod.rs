@@ -326,13 +326,15 @@ dispatched! {
 
     /// Stores a new SIM binding, with its audit entry, unless the number has a live binding
     /// (returned), or the citizen holds `per_operator` live bindings with this operator or
-    /// `total` in all. Race-safe: one transaction under a per-citizen lock, and a unique index
-    /// on live numbers.
+    /// `total` in all. A binding terminated (a device change before `terminated_before` left
+    /// without a new verification) is ended and neither holds its number nor counts.
+    /// Race-safe: one transaction under a per-citizen lock, and a unique index on live numbers.
     fn bind_subscription(
         &self,
         subscription: &Subscription,
         per_operator: i64,
         total: i64,
+        terminated_before: i64,
         audit: &AuditEvent,
     ) -> BindOutcome;
 

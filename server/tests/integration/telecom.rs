@@ -1114,3 +1114,72 @@ async fn a_registry_change_of_identity_data_requires_a_new_verification() {
         assert_eq!(seen.body["state"], "active", "{}", seen.text);
     }
 }
+
+#[tokio::test]
+async fn a_binding_left_without_a_new_verification_is_terminated() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let op = operator::register(&app, "api.viettel.test", RelyingPartyKind::Telecom).await;
+        let token = op.token(&app).await;
+        let ha_fields = four_fields("092305000042", "Đặng Thu Hà", "2005-01-20");
+        let bound = bind(&app, &token, "0936 555 222", ha_fields).await;
+        let id = bound.body["subscription_id"].as_str().unwrap().to_owned();
+        let changed = app
+            .call(
+                Method::POST,
+                &format!("/v1/telecom/subscriptions/{id}/device-change"),
+                Some(&token),
+                Some(json!({ "device_id": "imei-9" })),
+            )
+            .await;
+        assert_eq!(changed.body["reverification"]["restriction"], "none");
+        // 36 days later (30 to the two-way block, 5 more to termination).
+        let past = now() as i64 - 36 * 86_400;
+        crate::support::tamper(
+            &db,
+            &[&format!(
+                "UPDATE subscriptions SET reverify_since = {past} WHERE id = '{id}'"
+            )],
+        )
+        .await;
+        let seen = app
+            .call(
+                Method::GET,
+                &format!("/v1/telecom/subscriptions/{id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(seen.body["state"], "terminated", "{}", seen.text);
+        assert_eq!(seen.body["reverification"]["restriction"], "terminated");
+        // No longer her phone: no enrolment code goes to it.
+        let reply = app
+            .call(
+                Method::POST,
+                "/v1/enrolments",
+                None,
+                Some(enrolment(
+                    "092305000042",
+                    "Đặng Thu Hà",
+                    "2005-01-20",
+                    "0936555222",
+                )),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(app.sms_count(), 0, "{}", db.name);
+        // The number is free for its next subscriber.
+        let next = bind(&app, &token, "0936555222", ngoc_fields()).await;
+        assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
+        let old = app
+            .call(
+                Method::GET,
+                &format!("/v1/telecom/subscriptions/{id}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(old.body["state"], "ended", "{}", old.text);
+    }
+}

@@ -547,6 +547,7 @@ pub async fn bind(
             &subscription,
             limits.max_per_operator,
             limits.max_total,
+            terminated_before(limits, now),
             &event,
         )
         .await?;
@@ -917,11 +918,15 @@ pub async fn is_bound_phone(
     msisdn: &str,
 ) -> Result<bool, StoreError> {
     let settings = &services.config.telecom;
-    let terminated_before = crate::platform::clock::now()
-        - settings.two_way_block_after_seconds
-        - settings.terminate_after_block_seconds;
+    let cutoff = terminated_before(settings, crate::platform::clock::now());
     services
         .store
-        .msisdn_bound_to(id_number, msisdn, terminated_before)
+        .msisdn_bound_to(id_number, msisdn, cutoff)
         .await
+}
+
+/// A device change at or before this time, left without a new verification, has terminated
+/// its binding by `now`.
+fn terminated_before(settings: &TelecomSettings, now: i64) -> i64 {
+    now - settings.two_way_block_after_seconds - settings.terminate_after_block_seconds
 }

@@ -120,26 +120,44 @@ async fn live_by_msisdn(
 
 /// Stores a new binding unless the number is bound already or the citizen is at a limit, in
 /// one transaction holding the citizen's lock (so concurrent binds of one citizen cannot
-/// together pass a limit). A concurrent bind of the same number that won meets the unique
-/// index: the winner is returned as [`BindOutcome::Existing`].
+/// together pass a limit). A live binding terminated by an unanswered device change from
+/// before `terminated_before` no longer holds its number (it is ended here) nor counts. A
+/// concurrent bind of the same number that won meets the unique index: the winner is returned
+/// as [`BindOutcome::Existing`].
 pub(in crate::store) async fn bind_subscription(
     pool: &Pool,
     subscription: &Subscription,
     per_operator: i64,
     total: i64,
+    terminated_before: i64,
     audit: &AuditEvent,
 ) -> Result<BindOutcome, StoreError> {
     let mut tx = begin_write(pool).await?;
     lock_citizen(&mut tx, &subscription.id_number).await?;
     if let Some(existing) = live_by_msisdn(&mut tx, &subscription.msisdn).await? {
-        return Ok(BindOutcome::Existing(Box::new(existing)));
+        if existing
+            .reverify_since
+            .is_none_or(|since| since > terminated_before)
+        {
+            return Ok(BindOutcome::Existing(Box::new(existing)));
+        }
+        sqlx::query(
+            "UPDATE subscriptions SET state = 'ended', ended_at = $2, end_reason = 'terminated' \
+             WHERE id = $1",
+        )
+        .bind(&existing.id)
+        .bind(subscription.created_at)
+        .execute(&mut *tx)
+        .await?;
     }
     let (with_operator, all): (i64, i64) = sqlx::query_as(
         "SELECT COALESCE(SUM(CASE WHEN operator_id = $2 THEN 1 ELSE 0 END), 0), COUNT(*) \
-         FROM subscriptions WHERE id_number = $1 AND state <> 'ended'",
+         FROM subscriptions WHERE id_number = $1 AND state <> 'ended' \
+           AND (reverify_since IS NULL OR reverify_since > $3)",
     )
     .bind(&subscription.id_number)
     .bind(&subscription.operator_id)
+    .bind(terminated_before)
     .fetch_one(&mut *tx)
     .await?;
     if with_operator >= per_operator {
