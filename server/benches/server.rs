@@ -6,6 +6,7 @@
 //! cargo bench -p dinhdanh-server --bench server -- --quick       # 100,000 citizens
 //! cargo bench -p dinhdanh-server --bench server -- --rows 250000
 //! cargo bench -p dinhdanh-server --bench server -- --signing     # signing certificates, CRL
+//! cargo bench -p dinhdanh-server --bench server -- --telecom     # operators' tokens, SIM bindings
 //! TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres \
 //!     cargo bench -p dinhdanh-server --bench server               # SQLite, then PostgreSQL
 //! ```
@@ -63,6 +64,10 @@ const ISSUANCE_ONLY_ROWS: u64 = 10_000;
 fn issuance_only() -> bool {
     std::env::args().any(|a| a == "--issuance")
 }
+
+fn telecom_only() -> bool {
+    std::env::args().any(|a| a == "--telecom")
+}
 /// Concurrent tasks (and HTTP connections) of the single lookups and the enrolment starts.
 const TASKS: usize = 32;
 /// ID numbers per batch lookup.
@@ -109,6 +114,9 @@ fn signing_only() -> bool {
     std::env::args().any(|a| a == "--signing")
 }
 
+#[path = "server/telecom.rs"]
+mod telecom;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let rows = rows_from_args()?;
@@ -147,7 +155,7 @@ fn rows_from_args() -> Result<u64> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => rows = QUICK_ROWS,
-            "--issuance" | "--signing" => rows = ISSUANCE_ONLY_ROWS,
+            "--issuance" | "--signing" | "--telecom" => rows = ISSUANCE_ONLY_ROWS,
             "--rows" => {
                 let value = args.next().ok_or("--rows needs a number")?;
                 rows = value.replace(['_', ','], "").parse()?;
@@ -247,6 +255,9 @@ async fn measure_backend(
     let (rate, elapsed) = registry_import(store, population).await?;
     if signing_only() {
         return signing::measure(store, config, dir, population).await;
+    }
+    if telecom_only() {
+        return telecom::measure(store, config, dir, population).await;
     }
     if issuance_only() {
         return issuance::measure(store, config, dir, population, targets).await;

@@ -174,6 +174,12 @@ pub async fn start(
     )
     .await?;
 
+    // A phone is registered to the citizen when the registry lists it or an operator's live
+    // SIM binding binds it to them; both are looked up whatever matched, so that the answer
+    // takes as long for a registered phone as for any other.
+    let bound =
+        crate::domain::telecom::subscriptions::is_bound_phone(services, &request.id_number, &phone)
+            .await?;
     let matched = services
         .store
         .citizen(&request.id_number)
@@ -182,7 +188,7 @@ pub async fn start(
             c.status == CitizenStatus::Living
                 && c.date_of_birth == request.date_of_birth
                 && names::compare(&c.full_name, &full_name) == names::NameMatch::Exact
-                && c.has_phone(&phone)
+                && (c.has_phone(&phone) || bound)
         });
     let matched = match purpose {
         // Looked up whatever matched, so that the answer takes as long for a registered phone

@@ -18,6 +18,7 @@ pub mod rp;
 pub mod sessions;
 pub mod staff;
 pub mod status;
+pub mod telecom;
 
 use std::sync::Arc;
 

@@ -27,6 +27,7 @@ use crate::{
         recovery::RecoveryError,
         registry::lookup::LookupError,
         rp::RpError,
+        telecom::{OperatorAuthError, subscriptions::TelecomError},
     },
     store::StoreError,
 };
@@ -556,6 +557,88 @@ impl From<ApprovalError> for ApiError {
             ),
             E::Store(e) => Self::from(e),
         }
+    }
+}
+
+impl From<TelecomError> for ApiError {
+    fn from(error: TelecomError) -> Self {
+        let detail = Some(error.to_string());
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match error {
+            TelecomError::InvalidRequest(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+                detail,
+            ),
+            TelecomError::Msisdn => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-msisdn",
+                "Invalid mobile number",
+                detail,
+            ),
+            TelecomError::Presentation(_) => Self::new(
+                unprocessable,
+                "presentation-refused",
+                "Presentation refused",
+                detail,
+            ),
+            // One answer for an unknown or deceased citizen and a mismatch: nothing about the
+            // registry is revealed.
+            TelecomError::NotVerified => {
+                Self::new(unprocessable, "not-verified", "Not verified", detail)
+            }
+            TelecomError::FaceMatch => Self::new(
+                unprocessable,
+                "face-match-failed",
+                "Face match failed",
+                detail,
+            ),
+            TelecomError::MsisdnBound => Self::new(
+                StatusCode::CONFLICT,
+                "msisdn-bound",
+                "Number bound to another subscriber",
+                detail,
+            ),
+            TelecomError::OperatorLimit(_) | TelecomError::TotalLimit(_) => Self::new(
+                unprocessable,
+                "subscription-limit",
+                "Subscription limit reached",
+                detail,
+            ),
+            TelecomError::NotFound | TelecomError::DisputeNotFound => Self::not_found(detail),
+            TelecomError::Internal(cause) => Self::internal(&cause),
+            TelecomError::Store(StoreError::Conflict) => Self::conflict(),
+            TelecomError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl IntoResponse for OperatorAuthError {
+    /// 401 problem+json with `WWW-Authenticate: Bearer` (RFC 6750 section 3) for a missing or
+    /// bad operator token; 403 for a session token.
+    fn into_response(self) -> Response {
+        let detail = self.to_string();
+        let challenge = match self {
+            OperatorAuthError::Missing => "Bearer realm=\"dinhdanh\", scope=\"telecom\"",
+            OperatorAuthError::Invalid => {
+                "Bearer realm=\"dinhdanh\", error=\"invalid_token\", scope=\"telecom\""
+            }
+            OperatorAuthError::Session => return ApiError::forbidden().into_response(),
+            OperatorAuthError::Store(error) => return ApiError::from(error).into_response(),
+        };
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Operator access token required",
+            Some(detail),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+        response
     }
 }
 

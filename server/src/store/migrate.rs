@@ -53,6 +53,11 @@ pub(super) const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0008_relying_parties.sql"),
     },
     Migration {
+        version: 9,
+        description: "telecom",
+        sql: include_str!("../../migrations/sqlite/0009_telecom.sql"),
+    },
+    Migration {
         version: 10,
         description: "signing certificates",
         sql: include_str!("../../migrations/sqlite/0010_signing_certificates.sql"),
@@ -99,6 +104,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 8,
         description: "relying parties",
         sql: include_str!("../../migrations/postgres/0008_relying_parties.sql"),
+    },
+    Migration {
+        version: 9,
+        description: "telecom",
+        sql: include_str!("../../migrations/postgres/0009_telecom.sql"),
     },
     Migration {
         version: 10,

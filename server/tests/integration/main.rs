@@ -23,3 +23,4 @@ mod store;
 mod support;
 mod takeover;
 mod verifier;
+mod telecom;

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))
+        .route("/account/subscriptions", get(subscriptions))
         .route("/staff/enrol", get(staff_enrol))
         .route("/officer", get(officer_console))
         .route("/authorize", get(authorize))
@@ -186,7 +187,9 @@ async fn account(
                 escape(&d.id)
             ));
         }
-        body.push_str("</table></section>");
+        body.push_str(
+            "</table><p><a id=\"subscriptions-link\" href=\"/account/subscriptions\">Số thuê bao di động đăng ký với danh tính của bạn / Mobile numbers registered to you</a></p></section>",
+        );
 
         // Signing certificates: requested from the app (the key stays on the phone); here the
         // citizen sees them and revokes one, e.g. after losing the phone.
@@ -222,16 +225,91 @@ async fn account(
 
     body.push_str("<section><h2>Lịch sử / History</h2><table id=\"history\"><tr><th>Thời gian / Time</th><th>Sự kiện / Event</th><th>Bởi / By</th></tr>");
     for e in store.history(&a.id, 100).await? {
-        let by = crate::domain::audit::actor_relation(&e.actor, &a.id);
+        let relation = crate::domain::audit::actor_relation(&e.actor, &a.id);
+        // A relying party (a telecom operator) is named: the citizen sees who verified them.
+        let operator = (relation == "relying_party")
+            .then(|| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+            .flatten()
+            .and_then(|d| d["operator"].as_str().map(str::to_owned));
+        let by = match operator {
+            Some(name) => format!("{relation}: {name}"),
+            None => relation.to_owned(),
+        };
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             crate::platform::clock::rfc3339(e.at),
             escape(&e.action),
-            escape(by)
+            escape(&by)
         ));
     }
     body.push_str("</table></section>");
     Ok(page("Tài khoản", &body))
+}
+
+/// The numbers operators registered to the signed-in citizen, each to mark `mine` or `not_mine`
+/// (a dispute the operator must answer), with a required re-verification's deadlines.
+async fn subscriptions(
+    State(state): State<AppState>,
+    MaybeSignedIn(principal): MaybeSignedIn,
+) -> Result<Response, ApiError> {
+    let Some(id_number) = principal
+        .filter(|p| p.role == Role::Citizen)
+        .and_then(|p| p.account.id_number)
+    else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let numbers =
+        crate::domain::telecom::subscriptions::citizen_subscriptions(&state.services, &id_number)
+            .await?;
+    let mut body = String::from(
+        "<section><h2>Số thuê bao / Mobile numbers registered to you</h2>\
+         <p>Các số điện thoại nhà mạng đã đăng ký với danh tính của bạn. Nếu một số không phải của bạn, hãy chọn \"Không phải của tôi\": nhà mạng phải trả lời. / \
+         The numbers operators registered to your identity. If one is not yours, choose \"Not mine\": the operator must answer.</p>\
+         <table id=\"subscriptions\"><tr><th>Số / Number</th><th>Nhà mạng / Operator</th><th>Trạng thái / State</th>\
+         <th>Xác thực / Verified</th><th>Của bạn? / Yours?</th><th>Khiếu nại / Dispute</th></tr>",
+    );
+    for n in &numbers {
+        let state = match &n.reverification {
+            Some(owed) => format!(
+                "{} (chặn gọi đi / outgoing blocked {}; chặn hai chiều / two-way {}; chấm dứt / terminated {})",
+                n.state, owed.outgoing_blocked_at, owed.two_way_blocked_at, owed.terminated_at
+            ),
+            None => n.state.to_owned(),
+        };
+        let marks = if n.state == "ended" {
+            n.mark.unwrap_or_default().to_owned()
+        } else {
+            let path = format!("/v1/me/subscriptions/{}/mark", escape(&n.subscription_id));
+            format!(
+                "{} <button type=\"button\" data-mark=\"{path}\" data-value=\"mine\">Của tôi / Mine</button> \
+                 <button type=\"button\" data-mark=\"{path}\" data-value=\"not_mine\">Không phải của tôi / Not mine</button>",
+                n.mark.unwrap_or_default()
+            )
+        };
+        let dispute = n
+            .dispute
+            .as_ref()
+            .map(|d| match d.outcome {
+                Some(outcome) => format!("{} ({outcome})", d.status),
+                None => d.status.to_owned(),
+            })
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td></tr>",
+            escape(&n.msisdn),
+            escape(&n.operator),
+            escape(&state),
+            escape(&n.verified_at),
+            escape(n.verification_method),
+            marks,
+            escape(&dispute)
+        ));
+    }
+    body.push_str(
+        "</table><p id=\"subscriptions-message\" class=\"message\" role=\"status\"></p>\
+         <p><a href=\"/account\">Tài khoản / My account</a></p></section>",
+    );
+    Ok(page("Số thuê bao", &body))
 }
 
 /// The officer console: pending level-2 requests with the chip check, the registry match and the

@@ -255,6 +255,17 @@ for (const button of document.querySelectorAll("button[data-revoke-post]")) {
   });
 }
 
+for (const button of document.querySelectorAll("button[data-mark]")) {
+  button.addEventListener("click", async () => {
+    try {
+      await api("POST", button.dataset.mark, { mark: button.dataset.value });
+      window.location.reload();
+    } catch (err) {
+      show("subscriptions-message", err.message, true);
+    }
+  });
+}
+
 if (document.getElementById("staff-enrol")) {
   (async () => {
     const token = window.location.hash.slice(1);

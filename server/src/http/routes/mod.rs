@@ -17,6 +17,7 @@ pub mod registry;
 pub mod signing;
 mod system;
 pub mod trust;
+pub mod telecom;
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ use axum::{
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF};
+use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF, TELECOM};
 use crate::{domain::sessions::IssuedSession, http::AppState, http::error::ApiError};
 
 pub use self::openapi::ApiDoc;
@@ -233,6 +234,15 @@ api_routes! { state;
     POST "/v1/me/signing-certificates/{certificate_id}/revoke", CITIZEN, signing::revoke_mine;
     GET "/v1/citizens/{id_number}/signing-certificates", STAFF, signing::citizen_certificates;
     POST "/v1/signing-certificates/{certificate_id}/revoke", STAFF, signing::revoke_by_staff;
+    GET "/v1/me/subscriptions", CITIZEN, telecom::mine;
+    POST "/v1/me/subscriptions/{subscription_id}/mark", CITIZEN, telecom::mark;
+    POST "/v1/telecom/subscriptions", TELECOM, telecom::bind;
+    GET "/v1/telecom/subscriptions/{subscription_id}", TELECOM, telecom::subscription;
+    POST "/v1/telecom/subscriptions/{subscription_id}/device-change", TELECOM,
+        telecom::device_change;
+    POST "/v1/telecom/subscriptions/{subscription_id}/end", TELECOM, telecom::end;
+    GET "/v1/telecom/disputes", TELECOM, telecom::disputes;
+    POST "/v1/telecom/disputes/{dispute_id}/answer", TELECOM, telecom::answer_dispute;
 }
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).

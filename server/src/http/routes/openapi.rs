@@ -7,13 +7,13 @@ use utoipa::{
 
 use super::{
     credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, signing, system,
-    trust,
+    telecom, trust,
 };
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, credential issuance (OpenID4VCI 1.0) with status lists, the relying-party trust data (RP CA, CRL, registrations' status list, trust bundle), and citizen signing certificates with their CRL, OCSP responder (RFC 6960) and time-stamp authority (RFC 3161). API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
+    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, credential issuance (OpenID4VCI 1.0) with status lists, the relying-party trust data (RP CA, CRL, registrations' status list, trust bundle), telecom operators' SIM registration, and citizen signing certificates with their CRL, OCSP responder (RFC 6960) and time-stamp authority (RFC 3161). API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
     paths(
         enrolments::start, enrolments::confirm,
         recoveries::start, recoveries::confirm, recoveries::show, recoveries::chip, recoveries::approve,
@@ -35,6 +35,8 @@ use super::{
         signing::citizen_certificates, signing::revoke_by_staff,
         signing::crl, signing::ocsp_post, signing::ocsp_get, signing::tsa,
         system::live, system::ready, system::metrics, system::assetlinks, system::apple_app_site_association,
+        telecom::bind, telecom::subscription, telecom::device_change, telecom::end,
+        telecom::disputes, telecom::answer_dispute, telecom::mine, telecom::mark,
     ),
     components(schemas(crate::http::error::Problem)),
     modifiers(&SessionAuth),
@@ -52,6 +54,18 @@ impl Modify for SessionAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("A session token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A telecom operator's access token of scope telecom, from POST /token \
+                         (client credentials, private_key_jwt)",
+                    ))
                     .build(),
             ),
         );

@@ -47,6 +47,7 @@ pub(in crate::store) async fn prune_expired(pool: &Pool, now: i64) -> Result<u64
         "DELETE FROM used_nonces WHERE expires_at <= $1",
         "DELETE FROM authorization_requests WHERE expires_at <= $1 - 3600",
         "DELETE FROM credential_offers WHERE expires_at <= $1 - 86400",
+        "DELETE FROM operator_tokens WHERE expires_at <= $1",
         "UPDATE proofing_requests SET portrait = NULL WHERE status <> 'pending' AND portrait IS NOT NULL",
     ] {
         pruned += sqlx::query(statement)
