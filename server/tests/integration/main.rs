@@ -22,5 +22,5 @@ mod sms;
 mod store;
 mod support;
 mod takeover;
-mod verifier;
 mod telecom;
+mod verifier;

@@ -16,8 +16,8 @@ pub mod recoveries;
 pub mod registry;
 pub mod signing;
 mod system;
-pub mod trust;
 pub mod telecom;
+pub mod trust;
 
 use std::time::{Duration, Instant};
 
