@@ -22,6 +22,7 @@ use crate::{
         passkeys::PasskeyError,
         recovery::RecoveryError,
         registry::lookup::LookupError,
+        telecom::matching::MatchError,
     },
     store::StoreError,
 };
@@ -496,6 +497,17 @@ impl From<LookupError> for ApiError {
             }
             LookupError::NotFound => Self::not_found(Some(error.to_string())),
             LookupError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<MatchError> for ApiError {
+    fn from(error: MatchError) -> Self {
+        match error {
+            MatchError::RateLimited { retry_after, .. } => {
+                Self::rate_limited(retry_after, error.to_string())
+            }
+            MatchError::Store(e) => e.into(),
         }
     }
 }

@@ -647,14 +647,56 @@ struct Pending {
     stop: Option<Completion>,
 }
 
-/// Answers `input` (the request body's chunks) on `output`, then returns what was done. The
-/// caller audits the end with [`audit_end`] before it ends the answer.
+/// The answer's chunks as they become ready; an `Err` aborts the answer (the client then sees a
+/// cut response, never a complete one).
+pub type Answer = mpsc::Receiver<Result<Bytes, std::io::Error>>;
+
+/// Starts a match request: admits it ([`admit`]: limit, audit of the start), then answers
+/// `input` (the request body's chunks) on its own task, and audits the end with the counts
+/// ([`audit_end`]) before the answer ends, whether the input ended, failed or went idle, or the
+/// client went away. If that audit fails the answer is aborted.
+pub async fn start<S, E>(
+    store: &Store,
+    limits: &BulkMatchLimits,
+    operator: &str,
+    input: S,
+) -> Result<Answer, MatchError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    admit(store, limits, operator).await?;
+    let (output, answer) = mpsc::channel(2);
+    let (store, limits, operator) = (store.clone(), limits.clone(), operator.to_owned());
+    tokio::spawn(async move {
+        let summary = run(
+            store.clone(),
+            limits,
+            operator.clone(),
+            input,
+            output.clone(),
+        )
+        .await;
+        if let Err(error) = audit_end(&store, &operator, &summary).await {
+            tracing::error!(%error, "bulk match: the end of a request could not be audited");
+            let _ = output
+                .send(Err(std::io::Error::other(
+                    "the request could not be audited",
+                )))
+                .await;
+        }
+    });
+    Ok(answer)
+}
+
+/// Answers `input` (the request body's chunks) on `output`, then returns what was done (the
+/// caller audits it: [`start`] does).
 pub async fn run<S, E>(
     store: Store,
     limits: BulkMatchLimits,
     operator: String,
     input: S,
-    output: mpsc::Sender<Bytes>,
+    output: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Summary
 where
     S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
@@ -831,7 +873,7 @@ async fn lookup(
 /// to the connection.
 async fn write_answers(
     mut pending: mpsc::Receiver<Pending>,
-    output: mpsc::Sender<Bytes>,
+    output: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Summary {
     let mut summary = Summary::new();
     let mut stopped = None;
@@ -905,7 +947,7 @@ async fn write_answers(
                 }
             }
         }
-        if !out.is_empty() && output.send(Bytes::from(out)).await.is_err() {
+        if !out.is_empty() && output.send(Ok(Bytes::from(out))).await.is_err() {
             stopped = Some(Completion::ClientGone);
             break;
         }

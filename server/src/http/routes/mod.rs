@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod recoveries;
 pub mod registry;
 mod system;
+pub mod telecom_match;
 
 use std::time::{Duration, Instant};
 
@@ -232,6 +233,10 @@ const CHIP_UPLOAD_LIMIT: usize = 512 * 1024;
 /// larger declared body at once.
 const CHIP_UPLOAD_ROUTES: [&str; 2] = ["/v1/me/level2", "/v1/recoveries/{recovery_id}/chip"];
 
+/// Routes whose body is read as a stream, a line at a time, never held whole: no body limit
+/// (a subscriber base is gigabytes), each line bounded instead (`bulk_match.max_line_bytes`).
+const STREAMED_ROUTES: [&str; 1] = ["/v1/telecom/match"];
+
 /// The router over `state`.
 pub fn router(state: AppState) -> Router {
     let config = &state.services.config;
@@ -287,6 +292,9 @@ async fn declared_length(State(limit): State<usize>, request: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
+    if route.is_some_and(|route| STREAMED_ROUTES.contains(&route)) {
+        return next.run(request).await;
+    }
     let limit = if route.is_some_and(|route| CHIP_UPLOAD_ROUTES.contains(&route)) {
         CHIP_UPLOAD_LIMIT
     } else {
