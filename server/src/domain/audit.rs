@@ -11,6 +11,9 @@ use crate::store::{
 pub const ANONYMOUS: &str = "anonymous";
 /// Actor of events caused by a command-line operator.
 pub const OPERATOR: &str = "operator";
+/// Prefix of the actor of events caused by a relying party (a telecom operator's backend):
+/// `rp:<relying party id>`.
+pub const RELYING_PARTY_PREFIX: &str = "rp:";
 
 /// An event happening now.
 pub fn event(actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> AuditEvent {
@@ -23,12 +26,15 @@ pub fn event(actor: &str, action: &str, subject: &str, detail: serde_json::Value
     }
 }
 
-/// Who acted on an account, as its holder is told: `self`, `anonymous`, `operator`, or `staff`
-/// (an officer or administrator; their identity stays in the log for investigators).
+/// Who acted on an account, as its holder is told: `self`, `anonymous`, `operator`,
+/// `relying_party` (a registered relying party such as a telecom operator, named in the
+/// event's detail), or `staff` (an officer or administrator; their identity stays in the log
+/// for investigators).
 pub fn actor_relation<'a>(actor: &'a str, account_id: &str) -> &'a str {
     match actor {
         a if a == account_id => "self",
         a @ (ANONYMOUS | OPERATOR) => a,
+        a if a.starts_with(RELYING_PARTY_PREFIX) => "relying_party",
         _ => "staff",
     }
 }

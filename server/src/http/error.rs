@@ -22,7 +22,7 @@ use crate::{
         passkeys::PasskeyError,
         recovery::RecoveryError,
         registry::lookup::LookupError,
-        telecom::matching::MatchError,
+        telecom::{OperatorAuthError, matching::MatchError},
     },
     store::StoreError,
 };
@@ -532,6 +532,34 @@ impl From<ApprovalError> for ApiError {
             ),
             E::Store(e) => Self::from(e),
         }
+    }
+}
+
+impl IntoResponse for OperatorAuthError {
+    /// 401 problem+json with `WWW-Authenticate: Bearer` (RFC 6750 section 3) for a missing or
+    /// bad operator token; 403 for a session token.
+    fn into_response(self) -> Response {
+        let detail = self.to_string();
+        let challenge = match self {
+            OperatorAuthError::Missing => "Bearer realm=\"dinhdanh\", scope=\"telecom\"",
+            OperatorAuthError::Invalid => {
+                "Bearer realm=\"dinhdanh\", error=\"invalid_token\", scope=\"telecom\""
+            }
+            OperatorAuthError::Session => return ApiError::forbidden().into_response(),
+            OperatorAuthError::Store(error) => return ApiError::from(error).into_response(),
+        };
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Operator access token required",
+            Some(detail),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+        response
     }
 }
 

@@ -263,6 +263,50 @@ impl Default for RegistryLimits {
     }
 }
 
+/// Telecom operators (`[telecom]`): their access tokens, the per-citizen limits of SIM
+/// bindings and the deadlines of a re-verification. Limits are configuration, not law in code:
+/// the regulator changes them.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelecomSettings {
+    /// Lifetime of an operator's access token.
+    pub token_ttl_seconds: i64,
+    /// Longest lifetime a client assertion may claim (`exp` at most this far ahead).
+    pub assertion_max_lifetime_seconds: i64,
+    /// Tolerated clock skew of operators' assertions and wallets' key-binding JWTs.
+    pub clock_skew_seconds: i64,
+    /// How old a wallet presentation's key-binding JWT (`iat`) may be.
+    pub presentation_max_age_seconds: i64,
+    /// Live bindings one citizen may hold with one operator.
+    pub max_per_operator: i64,
+    /// Live bindings one citizen may hold across operators.
+    pub max_total: i64,
+    /// After a device change: outgoing calls and SMS are blocked this long after it unless the
+    /// subscriber is verified again.
+    pub outgoing_block_after_seconds: i64,
+    /// After a device change: the number is blocked both ways this long after it.
+    pub two_way_block_after_seconds: i64,
+    /// After the two-way block: the binding is terminated this long after it (and no longer
+    /// counts as the citizen's phone).
+    pub terminate_after_block_seconds: i64,
+}
+
+impl Default for TelecomSettings {
+    fn default() -> Self {
+        Self {
+            token_ttl_seconds: 3_600,
+            assertion_max_lifetime_seconds: 300,
+            clock_skew_seconds: 60,
+            presentation_max_age_seconds: 300,
+            max_per_operator: 10,
+            max_total: 30,
+            outgoing_block_after_seconds: 2 * 3_600,
+            two_way_block_after_seconds: 30 * 86_400,
+            terminate_after_block_seconds: 5 * 86_400,
+        }
+    }
+}
+
 /// Bulk matching of an operator's subscriber base (`POST /v1/telecom/match`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -338,6 +382,8 @@ pub struct Config {
     pub wallet_clients: Vec<WalletClient>,
     /// Staff look-ups of the registry.
     pub registry: RegistryLimits,
+    /// Telecom operators.
+    pub telecom: TelecomSettings,
     /// Operators' bulk matching.
     pub bulk_match: BulkMatchLimits,
 }
@@ -365,6 +411,7 @@ impl Default for Config {
             csca_files: Vec::new(),
             wallet_clients: vec![WalletClient::development()],
             registry: RegistryLimits::default(),
+            telecom: TelecomSettings::default(),
             bulk_match: BulkMatchLimits::default(),
         }
     }

@@ -30,7 +30,8 @@ pub use self::{
     rows::*,
     types::{
         AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus,
-        RelyingPartyKind, SessionRole,
+        DisputeOutcome, RelyingPartyKind, SessionRole, SubscriptionMark, SubscriptionState,
+        VerificationMethod,
     },
 };
 
@@ -314,6 +315,104 @@ dispatched! {
 
     /// Revokes a relying party, with its audit entry; false when it is unknown or revoked.
     fn revoke_relying_party(&self, id: &str, now: i64, reason: &str, audit: &AuditEvent) -> bool;
+
+    // --- Telecom operators -----------------------------------------------------------------
+
+    /// Stores an operator's access token (by digest), with its audit entry.
+    fn insert_operator_token(&self, token: &OperatorToken, audit: &AuditEvent) -> ();
+
+    /// The relying party holding a live token of `scope` with this digest, unless it is revoked.
+    fn operator_for_token(
+        &self,
+        token_hash: &[u8],
+        scope: &str,
+        now: i64,
+    ) -> Option<RelyingPartyRow>;
+
+    /// Stores a new SIM binding, with its audit entry, unless the number has a live binding
+    /// (returned), or the citizen holds `per_operator` live bindings with this operator or
+    /// `total` in all. Race-safe: one transaction under a per-citizen lock, and a unique index
+    /// on live numbers.
+    fn bind_subscription(
+        &self,
+        subscription: &Subscription,
+        per_operator: i64,
+        total: i64,
+        audit: &AuditEvent,
+    ) -> BindOutcome;
+
+    /// Records a new verification of an operator's live binding (clearing a required
+    /// re-verification), with its audit entry; `None` when there is no such live binding.
+    fn reverify_subscription(
+        &self,
+        id: &str,
+        operator_id: &str,
+        verification: &SubscriptionVerification,
+        audit: &AuditEvent,
+    ) -> Option<Subscription>;
+
+    /// One binding by id.
+    fn subscription(&self, id: &str) -> Option<Subscription>;
+
+    /// Every binding of a citizen (ended ones too), newest first, with operator names and the
+    /// latest dispute of each.
+    fn citizen_subscriptions(&self, id_number: &str) -> Vec<SubscriptionListing>;
+
+    /// Records a citizen's mark on their live binding; `not_mine` opens `dispute` (one open
+    /// dispute per binding). False when the citizen has no such live binding.
+    fn mark_subscription(
+        &self,
+        id: &str,
+        id_number: &str,
+        mark: SubscriptionMark,
+        dispute: Option<&Dispute>,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> bool;
+
+    /// An operator's disputes, oldest first (only unanswered ones when `open_only`).
+    fn operator_disputes(
+        &self,
+        operator_id: &str,
+        open_only: bool,
+        limit: i64,
+    ) -> Vec<DisputeListing>;
+
+    /// Answers an operator's open dispute (`ended` ends the binding too), with its audit entry.
+    fn answer_dispute(
+        &self,
+        id: &str,
+        operator_id: &str,
+        outcome: DisputeOutcome,
+        note: Option<&str>,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Option<Dispute>;
+
+    /// Records an operator's report of the subscriber's device on its live binding: another
+    /// device than the recorded one requires a new verification (audited).
+    fn report_device_change(
+        &self,
+        id: &str,
+        operator_id: &str,
+        device_id: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Option<DeviceChange>;
+
+    /// Ends an operator's live binding, with its audit entry; false when there is none.
+    fn end_subscription(
+        &self,
+        id: &str,
+        operator_id: &str,
+        reason: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> bool;
+
+    /// Whether a live binding that still counts (not terminated: no device change before
+    /// `terminated_before` left unanswered) binds `msisdn` to the citizen.
+    fn msisdn_bound_to(&self, id_number: &str, msisdn: &str, terminated_before: i64) -> bool;
 
     /// Adds one hit to a fixed-window counter and returns the hits in the current window.
     fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> i64;

@@ -65,12 +65,26 @@ mod group_commit;
 #[macro_use]
 #[path = "sql/relying_parties.rs"]
 mod relying_parties;
+#[macro_use]
+#[path = "sql/telecom.rs"]
+mod telecom;
 
 pub(super) use self::{
     accounts::*, audit::*, authorization::*, devices::*, enrolment::*, group_commit::*,
     issuance::*, lifecycle::*, migrations::*, passkeys::*, proofing::*, recovery::*, registry::*,
-    relying_parties::*, sessions::*, status::*,
+    relying_parties::*, sessions::*, status::*, telecom::*,
 };
+
+/// Serialises the bindings of one citizen within a write transaction: a transaction-scoped
+/// advisory lock on the ID number (released at commit or rollback), so that two binds of one
+/// citizen cannot both count the same bindings under a limit.
+async fn lock_citizen(tx: &mut Tx, id_number: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+        .bind(format!("subscriptions:{id_number}"))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     let mut tx = pool.begin().await?;

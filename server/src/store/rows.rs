@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::types::{
-    AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus,
-    RelyingPartyKind, SessionRole,
+    AccountRole, AssuranceLevel, CitizenStatus, ConfigurationIds, CredentialStatus, DisputeOutcome,
+    RelyingPartyKind, SessionRole, SubscriptionMark, SubscriptionState, VerificationMethod,
 };
 
 /// A citizen of the population registry.
@@ -701,3 +701,135 @@ pub type RegistryDecision<'a> = &'a (dyn Fn(&RegistryChangeFacts) -> Consequence
 
 /// The domain's decision on a recovery, called in the recovery's transaction.
 pub type RecoveryDecision<'a> = &'a (dyn Fn(&RecoveryFacts) -> Consequences + Send + Sync);
+
+/// An operator's OAuth access token (see `crate::domain::telecom`), stored as its digest.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OperatorToken {
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// The relying party (operator) it was issued to.
+    pub rp_id: String,
+    /// Its scope (`telecom`).
+    pub scope: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A SIM binding: MSISDN ↔ citizen ↔ operator (see `crate::domain::telecom`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Subscription {
+    /// Random id (`subscription_id`).
+    pub id: String,
+    /// The operator (relying party id).
+    pub operator_id: String,
+    /// E.164.
+    pub msisdn: String,
+    /// The citizen.
+    pub id_number: String,
+    /// Where it stands.
+    pub state: SubscriptionState,
+    /// How the subscriber was last verified.
+    pub method: VerificationMethod,
+    /// JSON `{result, method, performed_by}` of a four-field verification.
+    pub face_match: Option<String>,
+    /// The operator's id of the subscriber's device, if it gave one.
+    pub device_id: Option<String>,
+    /// Unix seconds of the last verification.
+    pub verified_at: i64,
+    /// Unix seconds of the device change that requires a new verification.
+    pub reverify_since: Option<i64>,
+    /// The citizen's answer.
+    pub mark: Option<SubscriptionMark>,
+    /// Unix seconds.
+    pub marked_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once ended.
+    pub ended_at: Option<i64>,
+    /// Why it ended.
+    pub end_reason: Option<String>,
+}
+
+/// A binding as its citizen's list shows it: with the operator's name and the latest dispute.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SubscriptionListing {
+    /// The binding.
+    #[sqlx(flatten)]
+    pub subscription: Subscription,
+    /// The operator's registered name.
+    pub operator_name: String,
+    /// The latest dispute, if any.
+    pub dispute_id: Option<String>,
+    /// Its answer, once given.
+    pub dispute_outcome: Option<DisputeOutcome>,
+    /// Unix seconds of the answer.
+    pub dispute_answered_at: Option<i64>,
+}
+
+/// A citizen's dispute of a binding.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Dispute {
+    /// Random id.
+    pub id: String,
+    /// The binding disputed.
+    pub subscription_id: String,
+    /// The operator that must answer.
+    pub operator_id: String,
+    /// Unix seconds.
+    pub opened_at: i64,
+    /// The answer.
+    pub outcome: Option<DisputeOutcome>,
+    /// The operator's note (no personal data).
+    pub note: Option<String>,
+    /// Unix seconds.
+    pub answered_at: Option<i64>,
+}
+
+/// A dispute as its operator reads it: with the number disputed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DisputeListing {
+    /// The dispute.
+    #[sqlx(flatten)]
+    pub dispute: Dispute,
+    /// The number disputed (E.164).
+    pub msisdn: String,
+    /// The binding's state now.
+    pub subscription_state: SubscriptionState,
+}
+
+/// What [`crate::store::Store::bind_subscription`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// The binding was stored.
+    Created,
+    /// A live binding of the number exists already (this one was not stored).
+    Existing(Box<Subscription>),
+    /// The citizen holds the configured most numbers with this operator.
+    OperatorLimit,
+    /// The citizen holds the configured most numbers in total.
+    TotalLimit,
+}
+
+/// What [`crate::store::Store::report_device_change`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceChange {
+    /// The binding now requires a new verification (audited).
+    Changed(Subscription),
+    /// The device reported is the one recorded: nothing changed.
+    Unchanged(Subscription),
+}
+
+/// A new verification of a live binding (see [`crate::store::Store::reverify_subscription`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionVerification {
+    /// How the subscriber was verified.
+    pub method: VerificationMethod,
+    /// JSON `{result, method, performed_by}` of a four-field verification.
+    pub face_match: Option<String>,
+    /// The subscriber's device, when the operator gave it (else the recorded one stays).
+    pub device_id: Option<String>,
+    /// Unix seconds.
+    pub at: i64,
+}

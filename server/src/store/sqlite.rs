@@ -66,12 +66,21 @@ mod group_commit;
 #[macro_use]
 #[path = "sql/relying_parties.rs"]
 mod relying_parties;
+#[macro_use]
+#[path = "sql/telecom.rs"]
+mod telecom;
 
 pub(super) use self::{
     accounts::*, audit::*, authorization::*, devices::*, enrolment::*, group_commit::*,
     issuance::*, lifecycle::*, migrations::*, passkeys::*, proofing::*, recovery::*, registry::*,
-    relying_parties::*, sessions::*, status::*,
+    relying_parties::*, sessions::*, status::*, telecom::*,
 };
+
+/// Serialises the bindings of one citizen within a write transaction: nothing to do, a SQLite
+/// write transaction (`BEGIN IMMEDIATE`) holds the database's one write lock already.
+async fn lock_citizen(_tx: &mut Tx, _id_number: &str) -> Result<(), StoreError> {
+    Ok(())
+}
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     let mut tx = begin_write(pool).await?;

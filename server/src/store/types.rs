@@ -166,6 +166,49 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where a SIM binding stands (`subscriptions.state`).
+    pub enum SubscriptionState {
+        /// Verified; the number counts as the citizen's.
+        Active = "active",
+        /// The operator reported a device change: the subscriber must be verified again
+        /// before the configured deadlines.
+        ReverificationRequired = "reverification_required",
+        /// Ended (by the operator, or after a dispute).
+        Ended = "ended",
+    }
+}
+
+text_enum! {
+    /// How the subscriber of a SIM binding was last verified (`subscriptions.method`).
+    pub enum VerificationMethod {
+        /// A PID presentation from the citizen's wallet (level 2), re-verified by the server.
+        Wallet = "wallet",
+        /// ID number, full name and date of birth matched, with the operator's face match.
+        FourFields = "four_fields",
+    }
+}
+
+text_enum! {
+    /// The citizen's answer about a number registered to them (`subscriptions.mark`).
+    pub enum SubscriptionMark {
+        /// The citizen uses this number.
+        Mine = "mine",
+        /// Not the citizen's: opens a dispute the operator must answer.
+        NotMine = "not_mine",
+    }
+}
+
+text_enum! {
+    /// An operator's answer to a dispute (`subscription_disputes.outcome`).
+    pub enum DisputeOutcome {
+        /// The operator checked and keeps the binding.
+        Upheld = "upheld",
+        /// The operator ended the binding.
+        Ended = "ended",
+    }
+}
+
+text_enum! {
     /// A citizen's status in the population registry (`citizens.status`).
     pub enum CitizenStatus {
         /// Alive: may enrol and hold credentials.

@@ -21,3 +21,4 @@ mod sms;
 mod store;
 mod support;
 mod takeover;
+mod telecom;

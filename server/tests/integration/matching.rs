@@ -15,7 +15,14 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::support::{databases, seed, store};
 
-const OPERATOR: &str = "rp-telecom-test";
+const OPERATOR_ID: &str = "rp-telecom-test";
+
+fn operator(id: &str) -> matching::Operator {
+    matching::Operator {
+        id: id.to_owned(),
+        actor: format!("rp:{id}"),
+    }
+}
 
 /// `text` cut into chunks of `size` bytes (lines split across chunks, UTF-8 sequences too).
 fn chunked(
@@ -48,11 +55,11 @@ fn lines(text: &str) -> Vec<Value> {
 /// The `telecom.match_finished` entries of the operator, newest first.
 async fn finished(store: &Store) -> Vec<Value> {
     store
-        .history(OPERATOR, 100)
+        .history(OPERATOR_ID, 100)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.action == "telecom.match_finished")
+        .filter(|e| e.action == "telecom.match.finished")
         .map(|e| serde_json::from_str(&e.detail).unwrap())
         .collect()
 }
@@ -93,7 +100,7 @@ async fn answers_every_line_in_order_with_results_only() {
         let answer = matching::start(
             &store,
             &BulkMatchLimits::default(),
-            OPERATOR,
+            &operator(OPERATOR_ID),
             chunked(&input, 7),
         )
         .await
@@ -140,8 +147,8 @@ async fn answers_every_line_in_order_with_results_only() {
         }
 
         // Audited at the start and, with the counts, at the end.
-        let history = store.history(OPERATOR, 10).await.unwrap();
-        assert!(history.iter().any(|e| e.action == "telecom.match_started"));
+        let history = store.history(OPERATOR_ID, 10).await.unwrap();
+        assert!(history.iter().any(|e| e.action == "telecom.match.started"));
         assert_eq!(
             finished(&store).await,
             vec![
@@ -200,7 +207,7 @@ async fn many_lines_stream_through_several_batches_in_order() {
         let answer = matching::start(
             &store,
             &BulkMatchLimits::default(),
-            OPERATOR,
+            &operator(OPERATOR_ID),
             chunked(&input, 65_536),
         )
         .await
@@ -236,16 +243,26 @@ async fn the_operator_limit_ends_the_answer_and_then_refuses() {
                 .join("\n")
         };
         // 4 of 5.
-        let answer = matching::start(&store, &limits, OPERATOR, chunked(&good(4), 1024))
-            .await
-            .unwrap();
+        let answer = matching::start(
+            &store,
+            &limits,
+            &operator(OPERATOR_ID),
+            chunked(&good(4), 1024),
+        )
+        .await
+        .unwrap();
         assert_eq!(lines(&collect(answer).await).len(), 4, "{}", db.name);
         // 3 more do not fit: a bad line first is still answered, then the first record's line
         // is named and the answer ends.
         let input = format!("oops\n{}\n", good(3));
-        let answer = matching::start(&store, &limits, OPERATOR, chunked(&input, 1024))
-            .await
-            .unwrap();
+        let answer = matching::start(
+            &store,
+            &limits,
+            &operator(OPERATOR_ID),
+            chunked(&input, 1024),
+        )
+        .await
+        .unwrap();
         let got = lines(&collect(answer).await);
         assert_eq!(got.len(), 2, "{}: {got:?}", db.name);
         assert_eq!(got[0], json!({"line": 1, "error": "not a JSON object"}));
@@ -258,21 +275,37 @@ async fn the_operator_limit_ends_the_answer_and_then_refuses() {
             "{got:?}"
         );
         // The last record of the window.
-        let answer = matching::start(&store, &limits, OPERATOR, chunked(&good(1), 1024))
-            .await
-            .unwrap();
+        let answer = matching::start(
+            &store,
+            &limits,
+            &operator(OPERATOR_ID),
+            chunked(&good(1), 1024),
+        )
+        .await
+        .unwrap();
         assert_eq!(lines(&collect(answer).await)[0]["result"], "match");
         // Nothing left: refused before any answer.
-        let refused = matching::start(&store, &limits, OPERATOR, chunked(&good(1), 1024)).await;
+        let refused = matching::start(
+            &store,
+            &limits,
+            &operator(OPERATOR_ID),
+            chunked(&good(1), 1024),
+        )
+        .await;
         assert!(
             matches!(refused, Err(MatchError::RateLimited { limit: 5, .. })),
             "{}: {refused:?}",
             db.name
         );
         // Another operator has its own allowance.
-        let answer = matching::start(&store, &limits, "rp-other", chunked(&good(2), 1024))
-            .await
-            .unwrap();
+        let answer = matching::start(
+            &store,
+            &limits,
+            &operator("rp-other"),
+            chunked(&good(2), 1024),
+        )
+        .await
+        .unwrap();
         assert_eq!(lines(&collect(answer).await).len(), 2);
         let ends: Vec<Value> = finished(&store).await;
         let completions: Vec<&str> = ends
@@ -316,7 +349,7 @@ async fn a_client_that_goes_away_is_audited_with_what_it_was_answered() {
         let mut answer = matching::start(
             &store,
             &BulkMatchLimits::default(),
-            OPERATOR,
+            &operator(OPERATOR_ID),
             ReceiverStream::new(input),
         )
         .await
@@ -346,9 +379,14 @@ async fn idle_input_and_a_failed_upload_end_the_request() {
         let (feed, input) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
         let line = record(json!("r"), "001090012345", "Nguyễn Văn An", "1990-02-28") + "\n";
         feed.send(Ok(Bytes::from(line))).await.unwrap();
-        let answer = matching::start(&store, &limits, OPERATOR, ReceiverStream::new(input))
-            .await
-            .unwrap();
+        let answer = matching::start(
+            &store,
+            &limits,
+            &operator(OPERATOR_ID),
+            ReceiverStream::new(input),
+        )
+        .await
+        .unwrap();
         let got = lines(&collect(answer).await);
         assert_eq!(got[0]["result"], "match", "{}", db.name);
         assert_eq!(got[1]["line"], 2);
@@ -366,14 +404,146 @@ async fn idle_input_and_a_failed_upload_end_the_request() {
             )),
             Err(std::io::Error::other("connection reset")),
         ];
-        let answer = matching::start(&store, &limits, OPERATOR, tokio_stream::iter(chunks))
-            .await
-            .unwrap();
+        let answer = matching::start(
+            &store,
+            &limits,
+            &operator(OPERATOR_ID),
+            tokio_stream::iter(chunks),
+        )
+        .await
+        .unwrap();
         let got = lines(&collect(answer).await);
         assert_eq!(got.len(), 1, "{}: {got:?}", db.name);
         let ends = wait_finished(&store, 2).await;
         assert_eq!(ends[0]["completion"], "input_failed", "{}", db.name);
         assert_eq!(ends[1]["completion"], "input_idle");
         assert_eq!(ends[1]["match"], 1);
+    }
+}
+
+// --- Over HTTP, with an operator's token ------------------------------------------------------
+
+mod http {
+    use axum::{
+        body::Body,
+        http::{Method, Request, StatusCode, header},
+    };
+    use dinhdanh_server::store::RelyingPartyKind;
+    use serde_json::json;
+
+    use super::{lines, record};
+    use crate::support::{Reply, TestApp, databases, operator};
+
+    fn post(token: Option<&str>, content_type: &str, body: String) -> Request<Body> {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/telecom/match")
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::from(body)).unwrap()
+    }
+
+    fn problem(reply: &Reply, status: StatusCode, kind: &str) {
+        assert_eq!(reply.status, status, "{}", reply.text);
+        assert_eq!(
+            reply.headers[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(
+            reply.body["type"],
+            format!("urn:dinhdanh:problem:{kind}"),
+            "{}",
+            reply.text
+        );
+    }
+
+    #[tokio::test]
+    async fn an_operator_matches_its_base_over_http() {
+        for db in databases().await {
+            let app = TestApp::with_config(&db, |config| {
+                config.bulk_match.records_per_window = 3;
+            })
+            .await;
+            let operator =
+                operator::register(&app, "nhamang.example.vn", RelyingPartyKind::Telecom).await;
+            let token = operator.token(&app).await;
+            let body = [
+                record(json!("a"), "001090012345", "NGUYỄN VĂN AN", "1990-02-28"),
+                "{broken".to_owned(),
+                record(json!("b"), "031180004321", "Phạm Thị Hương", "1980-05-09"),
+            ]
+            .join("\n");
+            let reply = app
+                .send(post(
+                    Some(&token),
+                    "application/x-ndjson; charset=utf-8",
+                    body.clone(),
+                ))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}: {}", db.name, reply.text);
+            assert_eq!(reply.headers[header::CONTENT_TYPE], "application/x-ndjson");
+            assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+            let got = lines(&reply.text);
+            assert_eq!(got[0]["result"], "match", "{}", reply.text);
+            assert_eq!(got[1]["line"], 2);
+            assert!(
+                got[1]["error"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("malformed JSON")
+            );
+            assert_eq!(got[2], json!({"ref": "b", "result": "deceased"}));
+            assert_eq!(got.len(), 3);
+
+            // Audited as the operator's, with the counts, once the answer has ended.
+            let history = app.store.history(&operator.rp_id, 20).await.unwrap();
+            let end = history
+                .iter()
+                .find(|e| e.action == "telecom.match.finished")
+                .expect("the end is audited");
+            assert_eq!(end.actor, format!("rp:{}", operator.rp_id));
+            let detail: serde_json::Value = serde_json::from_str(&end.detail).unwrap();
+            assert_eq!(detail["lines"], 3, "{detail}");
+            assert_eq!(detail["match"], 1);
+            assert_eq!(detail["deceased"], 1);
+            assert_eq!(detail["errors"], 1);
+            assert!(history.iter().any(|e| e.action == "telecom.match.started"));
+
+            // Not NDJSON: 415 before anything is read or counted.
+            for content_type in ["application/json", "text/plain", "application/x-ndjsonx"] {
+                let reply = app
+                    .send(post(Some(&token), content_type, body.clone()))
+                    .await;
+                problem(
+                    &reply,
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                );
+            }
+            // No token, or a bad one: 401 with the Bearer challenge.
+            let reply = app
+                .send(post(None, "application/x-ndjson", body.clone()))
+                .await;
+            problem(&reply, StatusCode::UNAUTHORIZED, "unauthenticated");
+            assert!(reply.headers.contains_key(header::WWW_AUTHENTICATE));
+            let reply = app
+                .send(post(Some("forged"), "application/x-ndjson", body.clone()))
+                .await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+
+            // The operator's window: 2 of 3 records taken; one more fits, then 429.
+            let one = record(json!("c"), "001090012345", "Nguyễn Văn An", "1990-02-28");
+            let reply = app
+                .send(post(Some(&token), "application/x-ndjson", one.clone()))
+                .await;
+            assert_eq!(lines(&reply.text)[0]["result"], "match", "{}", reply.text);
+            let reply = app
+                .send(post(Some(&token), "application/x-ndjson", one))
+                .await;
+            problem(&reply, StatusCode::TOO_MANY_REQUESTS, "rate-limited");
+            assert!(reply.headers.contains_key(header::RETRY_AFTER));
+        }
     }
 }

@@ -250,8 +250,14 @@ pub struct TokenRequest {
     pub redirect_uri: Option<String>,
     /// The PKCE code verifier.
     pub code_verifier: Option<String>,
-    /// The wallet's client id.
+    /// The wallet's client id, or a relying party's (client credentials).
     pub client_id: Option<String>,
+    /// The scope requested (client credentials: `telecom`).
+    pub scope: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (client credentials).
+    pub client_assertion_type: Option<String>,
+    /// A relying party's signed client assertion (client credentials, RFC 7523).
+    pub client_assertion: Option<String>,
 }
 
 /// A token response.

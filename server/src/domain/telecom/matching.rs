@@ -562,9 +562,18 @@ impl Summary {
     }
 }
 
+/// The operator a request is for, as authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// Its relying-party id: the audit subject, and whose allowance records count against.
+    pub id: String,
+    /// The audit actor (`rp:<id>`, [`crate::domain::telecom::actor`]).
+    pub actor: String,
+}
+
 /// The rate-limit key of an operator's records.
-fn allowance_key(operator: &str) -> String {
-    format!("telecom-match:{operator}")
+fn allowance_key(operator: &Operator) -> String {
+    format!("telecom-match:{}", operator.id)
 }
 
 fn retry_after(limits: &BulkMatchLimits, now: i64) -> i64 {
@@ -576,7 +585,7 @@ fn retry_after(limits: &BulkMatchLimits, now: i64) -> i64 {
 pub async fn admit(
     store: &Store,
     limits: &BulkMatchLimits,
-    operator: &str,
+    operator: &Operator,
 ) -> Result<(), MatchError> {
     let now = clock::now();
     let left = store
@@ -597,9 +606,9 @@ pub async fn admit(
     }
     store
         .append_audit(&audit::event(
-            operator,
-            "telecom.match_started",
-            operator,
+            &operator.actor,
+            "telecom.match.started",
+            &operator.id,
             json!({}),
         ))
         .await?;
@@ -607,12 +616,16 @@ pub async fn admit(
 }
 
 /// Records the end of a request with its counts.
-pub async fn audit_end(store: &Store, operator: &str, summary: &Summary) -> Result<(), StoreError> {
+pub async fn audit_end(
+    store: &Store,
+    operator: &Operator,
+    summary: &Summary,
+) -> Result<(), StoreError> {
     store
         .append_audit(&audit::event(
-            operator,
-            "telecom.match_finished",
-            operator,
+            &operator.actor,
+            "telecom.match.finished",
+            &operator.id,
             json!({
                 "lines": summary.lines,
                 "match": summary.matched,
@@ -658,7 +671,7 @@ pub type Answer = mpsc::Receiver<Result<Bytes, std::io::Error>>;
 pub async fn start<S, E>(
     store: &Store,
     limits: &BulkMatchLimits,
-    operator: &str,
+    operator: &Operator,
     input: S,
 ) -> Result<Answer, MatchError>
 where
@@ -667,7 +680,7 @@ where
 {
     admit(store, limits, operator).await?;
     let (output, answer) = mpsc::channel(2);
-    let (store, limits, operator) = (store.clone(), limits.clone(), operator.to_owned());
+    let (store, limits, operator) = (store.clone(), limits.clone(), operator.clone());
     tokio::spawn(async move {
         let summary = run(
             store.clone(),
@@ -694,7 +707,7 @@ where
 pub async fn run<S, E>(
     store: Store,
     limits: BulkMatchLimits,
-    operator: String,
+    operator: Operator,
     input: S,
     output: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Summary
@@ -724,7 +737,7 @@ where
 async fn read_batches<S, E>(
     store: Store,
     limits: BulkMatchLimits,
-    operator: String,
+    operator: Operator,
     mut input: S,
     pending: mpsc::Sender<Pending>,
 ) -> u64

@@ -31,6 +31,8 @@ pub const STAFF: u8 = OFFICER | ADMIN;
 pub const SIGNED_IN: u8 = CITIZEN | STAFF;
 /// Any session, setup and recovery included.
 pub const ANY: u8 = SETUP | RECOVERY | SIGNED_IN;
+/// A telecom operator's access token (not a session): see [`TelecomOperator`].
+pub const TELECOM: u8 = 32;
 
 /// The name of the portal's session cookie.
 pub const COOKIE: &str = "dinhdanh_session";
@@ -68,6 +70,45 @@ impl<const ROLES: u8> FromRequestParts<AppState> for Auth<ROLES> {
             return Err(ApiError::forbidden());
         }
         Ok(Self(principal))
+    }
+}
+
+/// The caller of an operator route: a telecom operator (a relying party of kind `telecom`, not
+/// revoked) presenting `Authorization: Bearer <access token>` of scope `telecom`, obtained at
+/// `POST /token` with client credentials and a `private_key_jwt` client assertion.
+///
+/// Without a token, or with an unknown, expired or revoked one (or one of a party revoked
+/// since), the request is answered 401 problem+json with `WWW-Authenticate: Bearer` (RFC 6750
+/// section 3: `error="invalid_token"` when a token was sent); a citizen's or staff session
+/// token is answered 403. Routes using it list [`TELECOM`] in the route table.
+///
+/// ```ignore
+/// async fn handler(TelecomOperator(operator): TelecomOperator) { /* operator.id, .name */ }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TelecomOperator(pub crate::store::RelyingPartyRow);
+
+impl FromRequestParts<AppState> for TelecomOperator {
+    type Rejection = crate::domain::telecom::OperatorAuthError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use crate::domain::telecom::{self, OperatorAuthError};
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(OperatorAuthError::Missing)?;
+        Ok(Self(telecom::authenticate(&state.services, token).await?))
     }
 }
 

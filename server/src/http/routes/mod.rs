@@ -30,7 +30,7 @@ use axum::{
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF};
+use self::auth::{ADMIN, ANY, CITIZEN, NONE, RECOVERY, SIGNED_IN, STAFF, TELECOM};
 use crate::{domain::sessions::IssuedSession, http::AppState, http::error::ApiError};
 
 pub use self::openapi::ApiDoc;
@@ -223,6 +223,8 @@ api_routes! { state;
     GET "/v1/level2-requests/{request_id}/portrait", STAFF, level2::portrait;
     POST "/v1/level2-requests/{request_id}/approve", STAFF, level2::approve;
     POST "/v1/level2-requests/{request_id}/reject", STAFF, level2::reject;
+    // Streamed both ways, a line at a time: no body limit (see `STREAMED_ROUTES`).
+    POST "/v1/telecom/match", TELECOM, telecom_match::bulk_match;
 }
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).

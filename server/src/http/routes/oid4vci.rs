@@ -19,6 +19,7 @@ use super::{AnonymousEndpoint, Json, Path};
 use crate::{
     domain::issuance::{self, CredentialRequest, OauthError, TokenRequest},
     domain::status,
+    domain::telecom,
     http::AppState,
     http::error::ApiError,
 };
@@ -140,13 +141,24 @@ pub(super) async fn authorization_server_metadata(State(state): State<AppState>)
         "require_pushed_authorization_requests": true,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT, "authorization_code"],
+        "grant_types_supported": [
+            PRE_AUTHORIZED_GRANT,
+            "authorization_code",
+            telecom::client_auth::CLIENT_CREDENTIALS,
+        ],
         "pre-authorized_grant_anonymous_access_supported": true,
-        "token_endpoint_auth_methods_supported": ["none"],
+        // Wallets are public clients; relying parties (telecom operators) sign a client
+        // assertion with their access-certificate key.
+        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "dpop_signing_alg_values_supported": ["ES256"],
         "response_types_supported": ["code"],
         "authorization_details_types_supported": ["openid_credential"],
-        "scopes_supported": CredentialKind::ALL.iter().map(|k| k.id()).collect::<Vec<_>>(),
+        "scopes_supported": CredentialKind::ALL
+            .iter()
+            .map(|k| k.id())
+            .chain([telecom::SCOPE])
+            .collect::<Vec<_>>(),
     }))
 }
 
@@ -196,17 +208,32 @@ fn dpop_values(headers: &HeaderMap) -> Vec<&[u8]> {
         .collect()
 }
 
-/// The token endpoint: the pre-authorized code grant (with `tx_code`); a DPoP proof binds the
-/// token to its key.
+/// The token endpoint, dispatched on `grant_type`: for wallets the pre-authorized code grant
+/// (with `tx_code`) and the authorization code grant, where a DPoP proof binds the token to its
+/// key; for relying parties (telecom operators) the client credentials grant with a
+/// `private_key_jwt` client assertion (RFC 7523), answering a Bearer token of scope `telecom`.
 #[utoipa::path(post, path = "/token", tag = "issuance",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "grant_type, pre-authorized_code, tx_code"),
-    responses((status = 200, body = issuance::TokenResponse), (status = 400, description = "OAuth error")))]
+    request_body(content_type = "application/x-www-form-urlencoded", description = "Wallets: grant_type (pre-authorized_code or authorization_code), pre-authorized_code, tx_code, code, redirect_uri, code_verifier, client_id. Relying parties: grant_type=client_credentials, scope=telecom, client_id, client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer, client_assertion"),
+    responses((status = 200, body = issuance::TokenResponse, description = "A wallet's token, or a relying party's Bearer token of scope telecom (OperatorTokenResponse)"),
+        (status = 400, description = "OAuth error"),
+        (status = 401, description = "invalid_client: the client assertion or the client is not valid")))]
 pub(super) async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
-) -> Result<Json<issuance::TokenResponse>, OauthError> {
+) -> Result<Response, OauthError> {
     let Form(request) = form.map_err(|e| OauthError::InvalidRequest(e.body_text()))?;
+    if request.grant_type.as_deref() == Some(telecom::client_auth::CLIENT_CREDENTIALS) {
+        let request = telecom::client_auth::ClientCredentialsRequest {
+            grant_type: request.grant_type,
+            scope: request.scope,
+            client_id: request.client_id,
+            client_assertion_type: request.client_assertion_type,
+            client_assertion: request.client_assertion,
+        };
+        let response = telecom::client_auth::token(&state.services, &request).await?;
+        return Ok(Json(response).into_response());
+    }
     let dpop = issuance::dpop::request_proof(
         &state.services,
         &dpop_values(&headers),
@@ -215,7 +242,7 @@ pub(super) async fn token(
         None,
     )?;
     let response = issuance::token(&state.services, &request, dpop.as_ref()).await?;
-    Ok(Json(response))
+    Ok(Json(response).into_response())
 }
 
 /// The pushed authorization request endpoint (RFC 9126): PKCE S256 required; a DPoP proof binds

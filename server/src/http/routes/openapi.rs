@@ -5,7 +5,10 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, system};
+use super::{
+    credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, system,
+    telecom_match,
+};
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -28,6 +31,7 @@ use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, 
         credentials::approve_authorization,
         level2::submit, level2::mine, level2::pending, level2::portrait, level2::approve, level2::reject,
         system::live, system::ready, system::metrics, system::assetlinks, system::apple_app_site_association,
+        telecom_match::bulk_match,
     ),
     components(schemas(crate::http::error::Problem)),
     modifiers(&SessionAuth),
@@ -45,6 +49,18 @@ impl Modify for SessionAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("A session token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A telecom operator's access token of scope telecom, from POST /token \
+                         (client credentials, private_key_jwt)",
+                    ))
                     .build(),
             ),
         );

@@ -2,14 +2,19 @@
 
 use axum::{
     body::Body,
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::auth::TelecomOperator;
 use crate::{
-    domain::telecom::matching,
-    http::{AppState, error::ApiError},
+    domain::telecom::{self, matching},
+    http::{
+        AppState,
+        error::{ApiError, Problem},
+    },
 };
 
 /// The media type of both directions.
@@ -24,12 +29,41 @@ fn is_ndjson(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(NDJSON))
 }
 
-/// The answer to a match request of `operator` (its relying-party id, as authenticated): 415
-/// unless the body is NDJSON, 429 when the operator's records per window are used up, else 200
-/// with the answer streamed as it is computed.
-pub(crate) async fn respond(
+/// Matches an operator's subscriber records against the registry, streamed both ways: each
+/// NDJSON line `{"ref", "id_number", "full_name", "date_of_birth"}` is answered, in input order,
+/// with `{"ref", "result": "match" | "weak_match" | "mismatch" | "not_found" | "deceased",
+/// "fields"?: {"full_name": "match" | "weak_match" | "mismatch", "date_of_birth": "match" |
+/// "mismatch"}}` (`fields` only for a living citizen found; `weak_match`: equal without
+/// diacritics), a bad line with `{"line", "error"}` (1-based) and the stream goes on. No value
+/// of the registry is ever in the answer. Records count against the operator's allowance per
+/// window (`[bulk_match]`): past it the answer ends with one `{"line", "error"}` naming the first
+/// line not matched.
+#[utoipa::path(post, path = "/v1/telecom/match", tag = "telecom",
+    request_body(content = String, content_type = "application/x-ndjson",
+        description = "One JSON object per line: {\"ref\", \"id_number\", \"full_name\", \"date_of_birth\"}"),
+    responses(
+        (status = 200, body = String, content_type = "application/x-ndjson",
+            description = "One answer per input line, in order, streamed as ready"),
+        (status = 401, body = Problem, description = "No or a bad operator token"),
+        (status = 403, body = Problem, description = "A session, not an operator token"),
+        (status = 415, body = Problem, description = "The body is not application/x-ndjson"),
+        (status = 429, body = Problem, description = "The operator's records per window are used up")),
+    security(("operator" = [])))]
+pub(super) async fn bulk_match(
+    State(state): State<AppState>,
+    TelecomOperator(operator): TelecomOperator,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    respond(&state, &operator, &headers, body).await
+}
+
+/// The answer to a match request of `operator`: 415 unless the body is NDJSON, 429 when the
+/// operator's records per window are used up, else 200 with the answer streamed as it is
+/// computed.
+async fn respond(
     state: &AppState,
-    operator: &str,
+    operator: &crate::store::RelyingPartyRow,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -45,7 +79,10 @@ pub(crate) async fn respond(
     let answer = matching::start(
         &services.store,
         &services.config.bulk_match,
-        operator,
+        &matching::Operator {
+            id: operator.id.clone(),
+            actor: telecom::actor(operator),
+        },
         body.into_data_stream(),
     )
     .await?;

@@ -2,6 +2,7 @@
 //! software passkey authenticator.
 
 pub use dinhdanh_journeys::{ServerProcess, TestDb, authenticator, databases};
+pub mod operator;
 pub mod wallet;
 
 use std::path::PathBuf;
