@@ -214,6 +214,26 @@ async fn many_lines_stream_through_several_batches_in_order() {
         .unwrap();
         let got = lines(&collect(answer).await);
         assert_eq!(got.len(), count, "{}", db.name);
+        // The allowance is taken in growing blocks (bad lines take nothing): at least the
+        // records matched, at most one block more.
+        let records = (0..count).filter(|i| i % 3 != 2).count() as i64;
+        let now = dinhdanh_server::platform::clock::now();
+        let hits = store
+            .take_allowance(
+                &format!("telecom-match:{OPERATOR_ID}"),
+                now,
+                3_600,
+                0,
+                i64::MAX,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            hits >= records && hits < records + 32_000,
+            "{}: {hits} for {records}",
+            db.name
+        );
         for (i, line) in got.iter().enumerate() {
             match i % 3 {
                 0 => assert_eq!(line["result"], "match", "{i}"),

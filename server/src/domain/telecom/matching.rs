@@ -23,10 +23,12 @@
 //! bounded by those batches, never by the body.
 //!
 //! **Limits and audit.** Records are counted per operator against
-//! `bulk_match.records_per_window` (in the database, so every server process shares the count)
-//! as each batch is looked up; past the limit the answer ends with one `{"line", "error"}`
-//! naming the first line not matched. A request is audited when it starts and, with its counts,
-//! when its stream ends however it ends: completed, client gone (the counts say what was
+//! `bulk_match.records_per_window` (in the database, so every server process shares the count),
+//! taken as batches are looked up in blocks that grow from the first batch's size to 32,000
+//! (a few dozen writes for a million records; a request's last block counts whole); past the
+//! limit the answer ends with one `{"line", "error"}` naming the first line not matched. A
+//! request is audited when it starts and, with its counts, when its stream ends however it
+//! ends: completed, client gone (the counts say what was
 //! answered), input failed or idle, limit reached.
 
 use std::collections::HashMap;
@@ -747,22 +749,15 @@ where
 {
     let today = today();
     let idle = std::time::Duration::from_secs(limits.idle_timeout_seconds);
-    let key = std::sync::Arc::new(allowance_key(&operator));
+    let mut allowance = Allowance {
+        store: store.clone(),
+        key: allowance_key(&operator),
+        limits: limits.clone(),
+        granted: 0,
+        next_block: 0,
+    };
     let mut splitter = LineSplitter::new(limits.max_line_bytes);
     let mut batch = Batch::default();
-    let dispatch = |batch: &mut Batch, stop: Option<Completion>| {
-        let items = std::mem::take(&mut batch.items);
-        let ids = std::mem::take(&mut batch.ids);
-        let lookup = (!ids.is_empty()).then(|| {
-            let (store, key, limits) = (store.clone(), key.clone(), limits.clone());
-            tokio::spawn(async move { lookup(&store, &key, &limits, ids).await })
-        });
-        Pending {
-            items,
-            lookup,
-            stop,
-        }
-    };
     loop {
         // A partial batch is looked up if no more input comes soon (answers flow while a slow
         // client is still sending); past the idle time the request ends.
@@ -777,7 +772,8 @@ where
         };
         let stop = match next {
             Err(_) if !batch.items.is_empty() => {
-                if pending.send(dispatch(&mut batch, None)).await.is_err() {
+                let ready = dispatch(std::mem::take(&mut batch), None, &mut allowance).await;
+                if pending.send(ready).await.is_err() {
                     break;
                 }
                 continue;
@@ -806,10 +802,11 @@ where
                 splitter.push(&chunk, |line, bytes| {
                     batch.push(line, bytes, today);
                     if batch.full() {
-                        full.push(dispatch(&mut batch, None));
+                        full.push(std::mem::take(&mut batch));
                     }
                 });
                 for ready in full {
+                    let ready = dispatch(ready, None, &mut allowance).await;
                     if pending.send(ready).await.is_err() {
                         return splitter.lines();
                     }
@@ -818,12 +815,80 @@ where
             }
         };
         // The end of the input, for whichever reason.
-        let _ = pending
-            .send(dispatch(&mut batch, stop.or(Some(Completion::Completed))))
-            .await;
+        let last = dispatch(
+            std::mem::take(&mut batch),
+            stop.or(Some(Completion::Completed)),
+            &mut allowance,
+        )
+        .await;
+        let _ = pending.send(last).await;
         break;
     }
     splitter.lines()
+}
+
+/// Takes a batch's records from the operator's allowance and starts its lookup.
+async fn dispatch(batch: Batch, stop: Option<Completion>, allowance: &mut Allowance) -> Pending {
+    let lookup = if batch.ids.is_empty() {
+        None
+    } else {
+        let outcome = allowance.take(batch.ids.len() as i64).await;
+        let store = allowance.store.clone();
+        let ids = batch.ids;
+        Some(tokio::spawn(async move {
+            outcome?;
+            store
+                .citizen_identities(&ids)
+                .await
+                .map_err(LookupFailure::Store)
+        }))
+    };
+    Pending {
+        items: batch.items,
+        lookup,
+        stop,
+    }
+}
+
+/// Largest block of records taken from an operator's allowance at once.
+const MAX_BLOCK: i64 = 32_000;
+
+/// The records a request has taken from its operator's allowance (in the database, shared by
+/// every request and server process) and not used yet. Records are taken in blocks: the first
+/// exactly what the first batch needs (a request of one batch counts exactly its records), then
+/// doubling up to [`MAX_BLOCK`], so that a large request writes a few dozen times, not once per
+/// batch; a request's last block counts whole (at most `MAX_BLOCK - 1` records more than it
+/// matched).
+struct Allowance {
+    store: Store,
+    key: String,
+    limits: BulkMatchLimits,
+    granted: i64,
+    next_block: i64,
+}
+
+impl Allowance {
+    async fn take(&mut self, records: i64) -> Result<(), LookupFailure> {
+        if self.granted < records {
+            let limit = self.limits.records_per_window;
+            let amount = (records - self.granted).max(self.next_block).min(limit);
+            let now = clock::now();
+            let taken = self
+                .store
+                .take_allowance(&self.key, now, self.limits.window_seconds, amount, limit)
+                .await
+                .map_err(LookupFailure::Store)?;
+            if taken.is_none() || self.granted + amount < records {
+                return Err(LookupFailure::RateLimited {
+                    retry_after: retry_after(&self.limits, now),
+                });
+            }
+            self.granted += amount;
+            self.next_block = (2 * amount.max(BATCH as i64)).min(MAX_BLOCK);
+        }
+        self.granted -= records;
+        Ok(())
+    }
 }
 
 /// The batch being filled.
@@ -851,35 +916,6 @@ impl Batch {
     fn full(&self) -> bool {
         self.ids.len() >= BATCH || self.items.len() >= 4 * BATCH
     }
-}
-
-/// Takes the batch's records from the operator's allowance, then looks them up.
-async fn lookup(
-    store: &Store,
-    key: &str,
-    limits: &BulkMatchLimits,
-    ids: Vec<String>,
-) -> Result<Vec<CitizenIdentity>, LookupFailure> {
-    let now = clock::now();
-    let taken = store
-        .take_allowance(
-            key,
-            now,
-            limits.window_seconds,
-            ids.len() as i64,
-            limits.records_per_window,
-        )
-        .await
-        .map_err(LookupFailure::Store)?;
-    if taken.is_none() {
-        return Err(LookupFailure::RateLimited {
-            retry_after: retry_after(limits, now),
-        });
-    }
-    store
-        .citizen_identities(&ids)
-        .await
-        .map_err(LookupFailure::Store)
 }
 
 /// The writer: takes the batches back in input order, compares, and hands each batch's answer
