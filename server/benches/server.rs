@@ -7,6 +7,7 @@
 //! cargo bench -p dinhdanh-server --bench server -- --rows 250000
 //! cargo bench -p dinhdanh-server --bench server -- --signing     # signing certificates, CRL
 //! cargo bench -p dinhdanh-server --bench server -- --telecom     # operators' tokens, SIM bindings
+//! cargo bench -p dinhdanh-server --bench server -- --match       # telecom bulk matching only
 //! TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres \
 //!     cargo bench -p dinhdanh-server --bench server               # SQLite, then PostgreSQL
 //! ```
@@ -68,6 +69,10 @@ fn issuance_only() -> bool {
 fn telecom_only() -> bool {
     std::env::args().any(|a| a == "--telecom")
 }
+
+fn match_only() -> bool {
+    std::env::args().any(|a| a == "--match")
+}
 /// Concurrent tasks (and HTTP connections) of the single lookups and the enrolment starts.
 const TASKS: usize = 32;
 /// ID numbers per batch lookup.
@@ -90,6 +95,8 @@ struct Targets {
     issuance_requests_per_s: f64,
     /// Credentials/s at batch 10 (no target on SQLite).
     issuance_batch_credentials_per_s: Option<f64>,
+    /// Telecom bulk matching over HTTP, records/s.
+    match_records_per_s: f64,
 }
 
 const SQLITE_TARGETS: Targets = Targets {
@@ -97,12 +104,14 @@ const SQLITE_TARGETS: Targets = Targets {
     batch_ids_per_s: 100_000.0,
     issuance_requests_per_s: 1_500.0,
     issuance_batch_credentials_per_s: None,
+    match_records_per_s: 100_000.0,
 };
 const POSTGRES_TARGETS: Targets = Targets {
     import_rows_per_s: 50_000.0,
     batch_ids_per_s: 75_000.0,
     issuance_requests_per_s: 2_000.0,
     issuance_batch_credentials_per_s: Some(7_500.0),
+    match_records_per_s: 75_000.0,
 };
 
 #[path = "server/issuance.rs"]
@@ -116,6 +125,9 @@ fn signing_only() -> bool {
 
 #[path = "server/telecom.rs"]
 mod telecom;
+
+#[path = "server/matching.rs"]
+mod matching;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -148,7 +160,8 @@ async fn main() -> Result<()> {
 
 /// `--rows N` (default 1,000,000) or `--quick` (100,000); `--issuance` runs only the issuance
 /// measurements, `--signing` only the signing certificate and CRL ones (over a registry of
-/// 10,000); `--bench`, which cargo passes, is ignored.
+/// 10,000); `--match` only the telecom bulk matching (over the
+/// registry of `--rows`); `--bench`, which cargo passes, is ignored.
 fn rows_from_args() -> Result<u64> {
     let mut rows = DEFAULT_ROWS;
     let mut args = std::env::args().skip(1);
@@ -160,7 +173,7 @@ fn rows_from_args() -> Result<u64> {
                 let value = args.next().ok_or("--rows needs a number")?;
                 rows = value.replace(['_', ','], "").parse()?;
             }
-            "--bench" => {}
+            "--bench" | "--match" => {}
             other => {
                 return Err(
                     format!("unknown argument {other:?}: expected --rows N or --quick").into(),
@@ -267,6 +280,9 @@ async fn measure_backend(
         &format!("{} rows/s ({:.1} s)", per_s(rate), elapsed.as_secs_f64()),
         &against(rate, targets.import_rows_per_s, "rows/s"),
     );
+    if match_only() {
+        return matching::measure(store, config, dir, population, targets).await;
+    }
 
     let single = lookup_one_at_a_time(store, &population.ids).await?;
     let ping = ping(store).await?;

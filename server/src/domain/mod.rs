@@ -1,7 +1,7 @@
 //! The domain: what the server decides (enrolment, recovery, passkeys, sessions, devices, staff,
-//! level 2, issuance and lifecycle, the registry, audit, status lists, issuing keys). No axum
-//! types and no SQL: the domain reads and writes through the store's repository API, and the
-//! same functions back the API, the portal and the operator commands.
+//! level 2, issuance and lifecycle, the registry, audit, status lists, issuing keys, telecom
+//! operators). No axum types and no SQL: the domain reads and writes through the store's
+//! repository API, and the same functions back the API, the portal and the operator commands.
 
 pub mod audit;
 pub mod ca;

@@ -27,7 +27,7 @@ use crate::{
         recovery::RecoveryError,
         registry::lookup::LookupError,
         rp::RpError,
-        telecom::{OperatorAuthError, subscriptions::TelecomError},
+        telecom::{OperatorAuthError, matching::MatchError, subscriptions::TelecomError},
     },
     store::StoreError,
 };
@@ -533,6 +533,17 @@ impl From<LookupError> for ApiError {
             }
             LookupError::NotFound => Self::not_found(Some(error.to_string())),
             LookupError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<MatchError> for ApiError {
+    fn from(error: MatchError) -> Self {
+        match error {
+            MatchError::RateLimited { retry_after, .. } => {
+                Self::rate_limited(retry_after, error.to_string())
+            }
+            MatchError::Store(e) => e.into(),
         }
     }
 }

@@ -402,6 +402,33 @@ impl Default for TelecomSettings {
     }
 }
 
+/// Bulk matching of an operator's subscriber base (`POST /v1/telecom/match`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BulkMatchLimits {
+    /// Records one operator may have matched per window (all its requests together). A whole
+    /// base is matched over several windows; the limit bounds how fast anyone holding an
+    /// operator's key can probe the registry (e.g. dates of birth of one ID number).
+    pub records_per_window: i64,
+    /// The window.
+    pub window_seconds: i64,
+    /// Longest input line; a longer one is answered as a bad line (and never buffered whole).
+    pub max_line_bytes: usize,
+    /// The request ends when no input arrives for this long (a stalled client holds nothing).
+    pub idle_timeout_seconds: u64,
+}
+
+impl Default for BulkMatchLimits {
+    fn default() -> Self {
+        Self {
+            records_per_window: 10_000_000,
+            window_seconds: 3_600,
+            max_line_bytes: 4_096,
+            idle_timeout_seconds: 30,
+        }
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -456,6 +483,8 @@ pub struct Config {
     pub registry: RegistryLimits,
     /// Telecom operators.
     pub telecom: TelecomSettings,
+    /// Operators' bulk matching.
+    pub bulk_match: BulkMatchLimits,
 }
 
 impl Default for Config {
@@ -484,6 +513,7 @@ impl Default for Config {
             wallet_clients: vec![WalletClient::development()],
             registry: RegistryLimits::default(),
             telecom: TelecomSettings::default(),
+            bulk_match: BulkMatchLimits::default(),
         }
     }
 }
@@ -660,6 +690,11 @@ impl Config {
                 "relying_parties.crl_max_age_seconds",
                 self.relying_parties.crl_max_age_seconds,
             ),
+            (
+                "bulk_match.records_per_window",
+                self.bulk_match.records_per_window,
+            ),
+            ("bulk_match.window_seconds", self.bulk_match.window_seconds),
         ];
         for (name, value) in positive {
             if value <= 0 {
@@ -733,6 +768,16 @@ impl Config {
         if let Some(url) = &self.public_url {
             webauthn_rs::prelude::Url::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
+        }
+        if !(256..=65_536).contains(&self.bulk_match.max_line_bytes) {
+            return Err(ConfigError::Invalid(
+                "bulk_match.max_line_bytes must be between 256 and 65536".into(),
+            ));
+        }
+        if self.bulk_match.idle_timeout_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "bulk_match.idle_timeout_seconds must be positive".into(),
+            ));
         }
         if self.header_read_timeout_seconds == 0 {
             return Err(ConfigError::Invalid(

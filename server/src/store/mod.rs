@@ -198,6 +198,11 @@ dispatched! {
     /// Many citizens by ID number, in one statement (ID numbers not found are absent).
     fn citizens(&self, id_numbers: &[String]) -> Vec<Citizen>;
 
+    /// The identities (ID number, name, date of birth, status) of many citizens in one
+    /// statement: what bulk matching compares, and nothing more (ID numbers not found are
+    /// absent; duplicates in `id_numbers` give one row).
+    fn citizen_identities(&self, id_numbers: &[String]) -> Vec<CitizenIdentity>;
+
     /// How many citizens the registry holds.
     fn citizen_count(&self) -> i64;
 

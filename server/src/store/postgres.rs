@@ -122,6 +122,19 @@ pub(super) async fn citizens(
     .await?)
 }
 
+pub(super) async fn citizen_identities(
+    pool: &Pool,
+    id_numbers: &[String],
+) -> Result<Vec<super::CitizenIdentity>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id_number, full_name, date_of_birth, status FROM citizens \
+         WHERE id_number = ANY($1)",
+    )
+    .bind(id_numbers)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(super) async fn account_ids_by_id_numbers(
     pool: &Pool,
     id_numbers: &[String],

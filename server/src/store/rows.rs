@@ -35,6 +35,19 @@ pub struct Citizen {
     pub phones: Option<String>,
 }
 
+/// What bulk matching reads of a citizen: the fields it compares and the status, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CitizenIdentity {
+    /// The 12-digit ID number.
+    pub id_number: String,
+    /// Full name, UTF-8 NFC.
+    pub full_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// Living or deceased.
+    pub status: CitizenStatus,
+}
+
 /// Serialises the stored form of `phones` (space-separated) as a JSON array of E.164 numbers.
 fn phones_as_array<S: serde::Serializer>(
     phones: &Option<String>,

@@ -115,6 +115,22 @@ pub(super) async fn citizens(
     .await?)
 }
 
+pub(super) async fn citizen_identities(
+    pool: &Pool,
+    id_numbers: &[String],
+) -> Result<Vec<super::CitizenIdentity>, StoreError> {
+    // The ids as one JSON array (one statement, one bound value, whatever the batch size); only
+    // the columns matching compares.
+    let ids = serde_json::to_string(id_numbers).map_err(|_| StoreError::Corrupt("id list"))?;
+    Ok(sqlx::query_as(
+        "SELECT id_number, full_name, date_of_birth, status FROM citizens \
+         WHERE id_number IN (SELECT value FROM json_each($1))",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}
+
 pub(super) async fn account_ids_by_id_numbers(
     pool: &Pool,
     id_numbers: &[String],

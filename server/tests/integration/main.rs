@@ -13,6 +13,7 @@ mod cli;
 mod hardening;
 mod issuance;
 mod level2;
+mod matching;
 mod passkeys;
 mod process;
 mod recovery;

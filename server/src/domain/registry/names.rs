@@ -57,7 +57,8 @@ fn without_diacritics(name: &str) -> String {
 
 /// Compares a presented name with the registry's.
 pub fn compare(registry: &str, presented: &str) -> NameMatch {
-    if folded(registry) == folded(presented) {
+    // The common case (a name copied from the registry's own form) costs no allocation.
+    if registry == presented || folded(registry) == folded(presented) {
         NameMatch::Exact
     } else if without_diacritics(registry) == without_diacritics(presented) {
         NameMatch::WithoutDiacritics

@@ -3,9 +3,11 @@
 //! ([`client_auth`]), verifies a subscriber with a wallet presentation or the four-field match
 //! and registers the SIM binding (MSISDN ↔ citizen ↔ operator, [`subscriptions`]); the citizen
 //! sees the numbers registered to them and disputes one; a reported device change requires a
-//! new verification before configured deadlines.
+//! new verification before configured deadlines; an operator's existing subscriber base is
+//! checked against the registry in bulk ([`matching`]).
 
 pub mod client_auth;
+pub mod matching;
 pub mod presentation;
 pub mod subscriptions;
 

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod signing;
 mod system;
 pub mod telecom;
+pub mod telecom_match;
 pub mod trust;
 
 use std::time::{Duration, Instant};
@@ -243,6 +244,8 @@ api_routes! { state;
     POST "/v1/telecom/subscriptions/{subscription_id}/end", TELECOM, telecom::end;
     GET "/v1/telecom/disputes", TELECOM, telecom::disputes;
     POST "/v1/telecom/disputes/{dispute_id}/answer", TELECOM, telecom::answer_dispute;
+    // Streamed both ways, a line at a time: no body limit (see `STREAMED_ROUTES`).
+    POST "/v1/telecom/match", TELECOM, telecom_match::bulk_match;
 }
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).
@@ -252,6 +255,10 @@ const CHIP_UPLOAD_LIMIT: usize = 512 * 1024;
 /// limit: their table entries carry that `DefaultBodyLimit`, and [`declared_length`] refuses a
 /// larger declared body at once.
 const CHIP_UPLOAD_ROUTES: [&str; 2] = ["/v1/me/level2", "/v1/recoveries/{recovery_id}/chip"];
+
+/// Routes whose body is read as a stream, a line at a time, never held whole: no body limit
+/// (a subscriber base is gigabytes), each line bounded instead (`bulk_match.max_line_bytes`).
+const STREAMED_ROUTES: [&str; 1] = ["/v1/telecom/match"];
 
 /// The router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -309,6 +316,9 @@ async fn declared_length(State(limit): State<usize>, request: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
+    if route.is_some_and(|route| STREAMED_ROUTES.contains(&route)) {
+        return next.run(request).await;
+    }
     let limit = if route.is_some_and(|route| CHIP_UPLOAD_ROUTES.contains(&route)) {
         CHIP_UPLOAD_LIMIT
     } else {

@@ -7,7 +7,7 @@ use utoipa::{
 
 use super::{
     credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, signing, system,
-    telecom, trust,
+    telecom, telecom_match, trust,
 };
 
 /// The API description served at `/openapi.json`.
@@ -37,6 +37,7 @@ use super::{
         system::live, system::ready, system::metrics, system::assetlinks, system::apple_app_site_association,
         telecom::bind, telecom::subscription, telecom::device_change, telecom::end,
         telecom::disputes, telecom::answer_dispute, telecom::mine, telecom::mark,
+        telecom_match::bulk_match,
     ),
     components(schemas(crate::http::error::Problem)),
     modifiers(&SessionAuth),
