@@ -3,6 +3,8 @@
 //!
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
+//! - [`apps`]: what the demo apps need beside them (a presentation in one QR code, the SDK's
+//!   software keystore for desktops and tests);
 //! - [`registration`]: the agency's signature on a relying party's registration;
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
@@ -13,6 +15,7 @@
 //! an exception.
 #![warn(missing_docs)]
 
+pub mod apps;
 pub mod error;
 pub mod platform;
 pub mod registration;
@@ -22,6 +25,7 @@ pub mod wallet;
 use dinhdanh_sdk::x509::TrustAnchor;
 
 pub use crate::{
+    apps::{decode_qr_presentation, encode_qr_presentation, software_keystore},
     error::DinhdanhError,
     platform::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
