@@ -18,7 +18,7 @@ final class BenchTests: XCTestCase {
         let network = Network()
         let api = ServerAPI(baseURL: server.publicURL, transport: network)
         _ = try server.command("dev", "level2", "--id-number", server.idNumber)
-        let offer = try jsonObject(server.command(
+        let offer = try Kit.json(server.command(
             "offer", "create", "--id-number", server.idNumber, "--config", "pid", "--json"))
 
         let dir = Kit.tempDir()
@@ -74,7 +74,7 @@ final class BenchTests: XCTestCase {
             }
             try rustRequests.joined(separator: "\n").write(
                 toFile: dir + "/requests.txt", atomically: true, encoding: .utf8)
-            let rust = try jsonObject(Kit.run(Kit.tool("DINHDANH_FFI_TIMING"), [dir, "\(rounds)"]))
+            let rust = try Kit.json(Kit.run(Kit.tool("DINHDANH_FFI_TIMING"), [dir, "\(rounds)"]))
             rustCold.append(rust["cold_start_us"] as! Double)
             rustPresent.append(rust["presentation_us"] as! Double)
         }

@@ -7,6 +7,12 @@ import DinhdanhFFI
 import Foundation
 import XCTest
 
+/// A failure of the test kit, with what the program said.
+struct KitError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 enum Kit {
     static func tool(_ name: String) -> String {
         guard let path = ProcessInfo.processInfo.environment[name] else {
@@ -32,21 +38,38 @@ enum Kit {
         let out = Pipe(), stdin = Pipe()
         process.standardOutput = out
         process.standardInput = stdin
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
+        // Standard error is read on its own thread, so neither pipe can fill and block.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let stderr = Box()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            stderr.data = errors.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        drained.wait()
         guard process.terminationStatus == 0 else {
-            throw NSError(domain: "kit", code: Int(process.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "\(path) \(args) failed"])
+            let message = "\(path) \(args.first ?? "") failed: " + String(decoding: stderr.data, as: UTF8.self)
+            throw KitError(message)
         }
         return String(decoding: data, as: UTF8.self)
     }
 
     static func cli(_ args: String..., input: String? = nil, cwd: String) throws -> String {
         try run(tool("DINHDANH_CLI"), args, input: input, cwd: cwd)
+    }
+
+    /// A JSON object from text.
+    static func json(_ text: String) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        else { throw KitError("not a JSON object: \(text)") }
+        return object
     }
 
     static func tempDir() -> String {
@@ -56,15 +79,17 @@ enum Kit {
     }
 }
 
-/// `dinhdanh-server serve` on a free port with a development data directory (SQLite).
+/// `dinhdanh-server serve` on a free port with a development data directory, on SQLite or on
+/// the PostgreSQL database `databaseURL`.
 final class ServerProcess {
     let process = Process()
     let dataDir = Kit.tempDir()
     let publicURL: String
+    let databaseURL: String?
     /// The demo citizen the server printed.
     let idNumber, fullName, dateOfBirth, phone: String
 
-    init() throws {
+    init(databaseURL: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: Kit.tool("DINHDANH_SERVER"))
         process.arguments = ["--data-dir", dataDir, "serve", "--listen", "127.0.0.1:0"]
         var environment = ProcessInfo.processInfo.environment
@@ -73,6 +98,8 @@ final class ServerProcess {
         }
         environment["DINHDANH_LOG"] = "warn"
         environment["DINHDANH_SEED_CITIZENS"] = "50"
+        if let databaseURL { environment["DATABASE_URL"] = databaseURL }
+        self.databaseURL = databaseURL
         process.environment = environment
         let out = Pipe()
         process.standardOutput = out
@@ -88,7 +115,7 @@ final class ServerProcess {
         }
         let lines = text.split(separator: "\n").map(String.init)
         guard lines.count >= 2, let url = lines[0].components(separatedBy: "(public URL ").last
-        else { throw NSError(domain: "server", code: 1) }
+        else { throw KitError("the server printed no address: \(text)") }
         publicURL = String(url.dropLast())
         let fields = lines[1].components(separatedBy: " · ")
         func field(_ name: String) -> String {
@@ -104,8 +131,9 @@ final class ServerProcess {
 
     /// An operator command against the same data directory.
     func command(_ args: String...) throws -> String {
-        try Kit.run(Kit.tool("DINHDANH_SERVER"), ["--data-dir", dataDir] + args,
-                    env: ["DINHDANH_PUBLIC_URL": publicURL])
+        var env = ["DINHDANH_PUBLIC_URL": publicURL]
+        if let databaseURL { env["DATABASE_URL"] = databaseURL }
+        return try Kit.run(Kit.tool("DINHDANH_SERVER"), ["--data-dir", dataDir] + args, env: env)
     }
 
     /// The one-time code of the `index`-th SMS the development sink wrote.
@@ -123,7 +151,7 @@ final class ServerProcess {
             }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        throw NSError(domain: "sms", code: 1)
+        throw KitError("no SMS \(index) was sent")
     }
 
     func stop() {
@@ -179,7 +207,7 @@ final class RelyingParties {
     let rootPEM: String
     private let registryPEM: String
 
-    init() throws {
+    init(databaseURL: String? = nil) throws {
         for name in ["rpca", "registry"] {
             try Kit.cli("keygen", cwd: work).write(
                 toFile: "\(work)/\(name).jwk", atomically: true, encoding: .utf8)
