@@ -81,3 +81,60 @@ pub fn software_keystore(
             .map_err(invalid)?;
     Ok(Arc::new(SoftwareKeys(keys)))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn a_qr_presentation_round_trips_and_garbage_is_invalid_input() {
+        let body = "vp_token=%7B%22pid%22%3A%5B%22eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln~WyJzYWx0IiwiZ2l2ZW5fbmFtZSIsIkFuIl0~%22%5D%7D&state=s-1";
+        let packed = encode_qr_presentation(body.into()).unwrap();
+        assert!(packed.starts_with("DD1:"));
+        assert_eq!(decode_qr_presentation(format!("{packed}\n")).unwrap(), body);
+        for garbage in ["", "DD1:", "DD1:%%%", "DD2:ABC", "eyJhbGciOiJFUzI1NiJ9"] {
+            assert!(
+                matches!(
+                    decode_qr_presentation(garbage.into()),
+                    Err(DinhdanhError::InvalidInput { .. })
+                ),
+                "{garbage:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_software_keystore_signs_wraps_and_refuses_what_it_must() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display().to_string();
+        let keys = software_keystore(path.clone(), "passphrase".into()).unwrap();
+        keys.generate_signing_key("k".into()).unwrap();
+        assert_eq!(keys.public_key("k".into()).unwrap().len(), 65);
+        assert!(
+            !keys
+                .sign("k".into(), b"message".to_vec())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            keys.sign("missing".into(), vec![]),
+            Err(KeyStoreFailure::NotFound { .. })
+        ));
+        keys.generate_wrapping_key("w".into()).unwrap();
+        let mut wrapped = keys.wrap("w".into(), b"secret".to_vec()).unwrap();
+        assert_eq!(keys.unwrap("w".into(), wrapped.clone()).unwrap(), b"secret");
+        let last = wrapped.len() - 1;
+        wrapped[last] ^= 1;
+        assert!(matches!(
+            keys.unwrap("w".into(), wrapped),
+            Err(KeyStoreFailure::Unwrap)
+        ));
+        assert!(keys.contains("k".into()).unwrap());
+        keys.delete("k".into()).unwrap();
+        assert!(!keys.contains("k".into()).unwrap());
+        // Another passphrase does not open the same keystore.
+        assert!(software_keystore(path, "another".into()).is_err());
+    }
+}
