@@ -27,8 +27,10 @@ final class SecureEnclaveKeyStore: KeyStore, @unchecked Sendable {
     }
 
     func sign(alias: String, message: Data) throws -> Data {
-        do { return try signingKey(alias).signature(for: message).derRepresentation } catch let
-            failure as KeyStoreFailure { throw failure } catch {
+        let key = try signingKey(alias)
+        do {
+            return try key.signature(for: message).derRepresentation
+        } catch {
             throw KeyStoreFailure.Refused(reason: "\(error)")  // cancelled, locked, …
         }
     }
