@@ -67,6 +67,23 @@ final class JourneyTests: XCTestCase {
         let offer = OfferModel(context: context, api: api)
         XCTAssertNil(offer.request(configurations: ["pid"]))
         guard case .failed(.server(403, _, _)) = offer.state else { return XCTFail("\(offer.state)") }
+        // Level 2 from the chip: files that are not a genuine card's are refused, typed (a
+        // phone's NFC reader stands in; a real card needs the state's CSCA in the server's trust
+        // store, which the Rust journey in tests/journeys/issuance.rs does).
+        let level2Upload = Level2Model(api: api)
+        level2Upload.readAndSubmit(
+            reader: FakeChip(files: ChipFiles(dg1: Data([0x61, 0x00]), dg2: Data([0x75, 0x00]),
+                                              dg13: Data([0x6d, 0x00]), sod: Data([0x77, 0x00]))),
+            key: ChipAccessKey(documentNumber: "C03000001", dateOfBirth: "740102",
+                               dateOfExpiry: "340102"))
+        guard case .failed(.server(let status, _, _)) = level2Upload.state, (400..<500).contains(status)
+        else { return XCTFail("\(level2Upload.state)") }
+        level2Upload.readAndSubmit(reader: FakeChip(files: nil), key: ChipAccessKey(
+            documentNumber: "C03000001", dateOfBirth: "740102", dateOfExpiry: "340102"))
+        guard case .failed(.invalidInput) = level2Upload.state else {
+            return XCTFail("\(level2Upload.state)")
+        }
+
         // The level-2 shortcut serves zero-config development data directories only (SQLite):
         // on PostgreSQL the journey ends here, and level 2 is the officer's, tested in Rust.
         if server.databaseURL != nil {
@@ -240,5 +257,14 @@ final class JourneyTests: XCTestCase {
         offer.accept(txCode: code)
         guard case .received(let ids) = offer.state else { throw KitError("not received: \(offer.state)") }
         return ids
+    }
+}
+
+/// A chip reader that returns the files it was given (or fails, like a card taken away).
+final class FakeChip: ChipReader {
+    let files: ChipFiles?
+    init(files: ChipFiles?) { self.files = files }
+    func read(key: ChipAccessKey, completion: @escaping (Result<ChipFiles, Error>) -> Void) {
+        completion(files.map { .success($0) } ?? .failure(KitError("tag connection lost")))
     }
 }
