@@ -5,7 +5,9 @@
 //! - [`verifier`]: a relying party's [`Verifier`];
 //! - [`apps`]: what the demo apps need beside them (a presentation in one QR code, the SDK's
 //!   software keystore for desktops and tests);
-//! - [`registration`]: the agency's signature on a relying party's registration;
+//! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
+//! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
+//!   CMS, PDF and JWS, time-stamps, a [`SignatureVerdict`]);
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
 //! - [`error`]: one flat error enum, [`DinhdanhError`], by what an app does about a failure.
@@ -18,7 +20,8 @@
 pub mod apps;
 pub mod error;
 pub mod platform;
-pub mod registration;
+pub mod signatures;
+pub mod trust;
 pub mod verifier;
 pub mod wallet;
 
@@ -31,8 +34,15 @@ pub use crate::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
         TransportFailure,
     },
-    registration::sign_registration,
-    verifier::{CreatedRequest, VerifiedCredential, Verifier, VerifierConfig},
+    signatures::{
+        DocumentSigner, RevocationStatus, SignatureRejection, SignatureTrust, SignatureVerdict,
+        TimeStampRequest, add_cms_timestamp, add_pdf_timestamp, signing_certificate_request,
+        verify_cms_signature, verify_jws_signature, verify_pdf_signatures,
+    },
+    trust::{TrustBundleSummary, read_trust_bundle},
+    verifier::{
+        CreatedRequest, RegisteredVerifierConfig, VerifiedCredential, Verifier, VerifierConfig,
+    },
     wallet::{
         Consent, ConsentItem, CredentialSummary, PendingPresentation, PresentationAnswer,
         PresentationLogEntry, Wallet,
