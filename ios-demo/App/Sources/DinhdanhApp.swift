@@ -57,6 +57,9 @@ final class AppEnvironment: ObservableObject {
                     path: directory.appendingPathComponent("wallet.db").path, keyStore: keyStore,
                     issuerRootsPEM: roots.issuer, verifierRootsPEM: roots.verifiers,
                     transport: transport)
+                // The trust bundle (roots, revoked relying parties), refreshed at each start;
+                // offline, the wallet keeps the last one it applied.
+                _ = try? context.updateTrust(api: api, agencyRootsPEM: roots.issuer)
                 DispatchQueue.main.async {
                     self.capabilities = caps
                     self.context = context
@@ -74,11 +77,8 @@ final class AppEnvironment: ObservableObject {
             return (issuer, verifiers)
         }
         let issuer = try api.text("/trust/issuer-root.pem")
-        // The relying-party CA (`GET /trust/rp-root.pem`, the RP-registry issue); until the
-        // server serves it, the agency root.
-        let verifiers = (try? api.text("/trust/rp-root.pem")).flatMap {
-            $0.contains("BEGIN CERTIFICATE") ? $0 : nil
-        } ?? issuer
+        // The relying-party CA.
+        let verifiers = try api.text("/trust/rp-root.pem")
         defaults.set(issuer, forKey: "issuer-root")
         defaults.set(verifiers, forKey: "rp-root")
         return (issuer, verifiers)

@@ -286,7 +286,8 @@ struct MoreScreen: View {
                 SimListScreen(api: environment.api, capabilities: environment.capabilities)
             }
             NavigationLink("Ký tài liệu") {
-                SignScreen(api: environment.api, capabilities: environment.capabilities)
+                SignScreen(api: environment.api, capabilities: environment.capabilities,
+                           keyStore: environment.keyStore)
             }
             NavigationLink("Chế độ bên xác minh (quầy)") { VerifierScreen() }
         }
@@ -354,10 +355,10 @@ struct SimListScreen: View {
 
 struct SignScreen: View {
     @StateObject private var screen: Observed<SigningModel>
-    init(api: ServerAPI, capabilities: Capabilities) {
-        // The signing FFI (CSR, CMS) comes with the signature issue's bindings.
-        _screen = StateObject(wrappedValue: Observed(
-            SigningModel(api: api, capabilities: capabilities, signer: nil)))
+    init(api: ServerAPI, capabilities: Capabilities, keyStore: KeyStore) {
+        // The key stays in the Secure Enclave; the FFI makes the CSR and the signatures.
+        _screen = StateObject(wrappedValue: Observed(SigningModel(
+            api: api, capabilities: capabilities, signer: KeyStoreSigning(keyStore: keyStore))))
     }
     var body: some View {
         List {

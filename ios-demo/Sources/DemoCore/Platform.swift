@@ -40,14 +40,45 @@ public protocol ChipReader: AnyObject {
     func read(key: ChipAccessKey, completion: @escaping (Result<ChipFiles, Error>) -> Void)
 }
 
-/// Signing documents with a key of the platform keystore (CSR, CMS / PDF / JWS) is the
-/// signature issue's FFI (`sdk-signing`): the app passes its implementation when the bindings
-/// carry it; without one the signing screen says so.
-public protocol DocumentSigner: AnyObject {
+/// What the signing screen needs of the phone: a certification request for a key of the
+/// platform keystore, and signatures made with it (the app passes `KeyStoreSigning`; tests may
+/// pass their own).
+public protocol DocumentSigning: AnyObject {
     /// A PKCS#10 request (PEM) for the keystore key `alias` (made if missing).
     func certificateRequest(alias: String) throws -> String
-    /// A detached CMS signature (DER) of `document` with `alias`, its chain PEM.
+    /// A detached CMS signature (DER, CAdES B-B) of `document` with `alias`, its chain PEM.
     func signCMS(alias: String, chainPEM: String, document: Data) throws -> Data
+    /// `pdf` signed by an incremental update (PAdES B-B) with `alias`, its chain PEM.
+    func signPDF(alias: String, chainPEM: String, pdf: Data) throws -> Data
+}
+
+/// Signing through the FFI (`signingCertificateRequest`, `DocumentSigner`): the key stays in
+/// the platform keystore (the Secure Enclave on a phone), which signs each digest.
+public final class KeyStoreSigning: DocumentSigning {
+    private let keyStore: KeyStore
+    private let clock: Clock
+
+    public init(keyStore: KeyStore, clock: @escaping Clock = systemClock) {
+        self.keyStore = keyStore
+        self.clock = clock
+    }
+
+    public func certificateRequest(alias: String) throws -> String {
+        if !(try keyStore.contains(alias: alias)) {
+            try keyStore.generateSigningKey(alias: alias)
+        }
+        return try signingCertificateRequest(keystore: keyStore, alias: alias)
+    }
+
+    public func signCMS(alias: String, chainPEM: String, document: Data) throws -> Data {
+        try DinhdanhFFI.DocumentSigner(keystore: keyStore, alias: alias, chainPem: chainPEM)
+            .signCms(document: document, now: clock())
+    }
+
+    public func signPDF(alias: String, chainPEM: String, pdf: Data) throws -> Data {
+        try DinhdanhFFI.DocumentSigner(keystore: keyStore, alias: alias, chainPem: chainPEM)
+            .signPdf(pdf: pdf, now: clock())
+    }
 }
 
 /// A change of a screen's state: every view model calls its `onChange` after each change
@@ -59,10 +90,14 @@ public protocol ScreenModel: AnyObject {
 /// Why something failed, as a screen shows it (from the FFI's typed errors and the API's).
 public enum FailureReason: Equatable, Sendable {
     case revoked, suspended, expired, forged, untrustedIssuer, staleTrustData
-    case untrustedVerifier, unregisteredVerifier, requestRefused(String), refused(String)
+    case untrustedVerifier, unregisteredVerifier, revokedVerifier(String)
+    case requestRefused(String), refused(String)
     case noMatchingCredential, replayed, network(String), keyStore(String), storage(String)
     case invalidInput(String), server(status: Int, type: String, detail: String?)
     case notAvailable(String)
+    /// Signing: the document is encrypted; the certificate does not certify the key; the
+    /// time-stamp authority failed.
+    case encryptedDocument, certificateMismatch(String), timestamp(String)
 
     /// The reason of any error the models meet.
     public init(_ error: Error) {
@@ -77,6 +112,11 @@ public enum FailureReason: Equatable, Sendable {
             case .StaleTrustData: self = .staleTrustData
             case .UntrustedVerifier: self = .untrustedVerifier
             case .UnregisteredVerifier: self = .unregisteredVerifier
+            case .Unregistered: self = .unregisteredVerifier
+            case .RevokedVerifier(let verifier): self = .revokedVerifier(verifier)
+            case .EncryptedDocument: self = .encryptedDocument
+            case .CertificateMismatch(let reason): self = .certificateMismatch(reason)
+            case .Timestamp(let reason): self = .timestamp(reason)
             case .RequestRefused(let reason, _, _): self = .requestRefused(reason)
             case .Refused(let reason): self = .refused(reason)
             case .Network(let reason): self = .network(reason)
@@ -110,6 +150,8 @@ public enum FailureReason: Equatable, Sendable {
         case .staleTrustData: return "Cần cập nhật dữ liệu tin cậy (refresh trust data)"
         case .untrustedVerifier: return "Bên yêu cầu không được xác thực (untrusted verifier)"
         case .unregisteredVerifier: return "Bên yêu cầu chưa đăng ký với cơ quan cấp (unregistered)"
+        case .revokedVerifier(let verifier):
+            return "Bên yêu cầu đã bị cơ quan cấp thu hồi đăng ký: \(verifier) (revoked)"
         case .requestRefused(let reason): return "Yêu cầu bị từ chối: \(reason)"
         case .refused(let reason): return "Bị từ chối: \(reason)"
         case .noMatchingCredential: return "Không có giấy tờ phù hợp (no matching credential)"
@@ -121,6 +163,9 @@ public enum FailureReason: Equatable, Sendable {
         case .server(let status, let type, let detail):
             return "Máy chủ trả lời \(status) \(type)" + (detail.map { ": \($0)" } ?? "")
         case .notAvailable(let reason): return "Chưa có: \(reason)"
+        case .encryptedDocument: return "Tài liệu đã được mã hóa, không ký được (encrypted)"
+        case .certificateMismatch(let reason): return "Chứng thư không khớp với khóa: \(reason)"
+        case .timestamp(let reason): return "Lỗi dấu thời gian: \(reason)"
         }
     }
 }

@@ -59,7 +59,7 @@ public final class SimListModel: ScreenModel {
 /// Sign a document: a signing certificate for a key of the phone's keystore (level 2 and a
 /// recent passkey sign-in: the server's step-up), then CMS signatures made offline. Enabled when
 /// the server serves `/v1/me/signing-certificates` (the signature issue's contract) and the
-/// app has a `DocumentSigner` (the signing FFI).
+/// app has a signer (`KeyStoreSigning`, over the signing FFI).
 public final class SigningModel: ScreenModel {
     public struct Certificate: Equatable {
         public let id: String
@@ -79,12 +79,12 @@ public final class SigningModel: ScreenModel {
     public private(set) var state: State { didSet { onChange?() } }
     public var onChange: (() -> Void)?
     private let api: ServerAPI
-    private let signer: DocumentSigner?
+    private let signer: DocumentSigning?
     private let enabled: Bool
     public let keyAlias = "signing/1"
     private var chainPEM: String?
 
-    public init(api: ServerAPI, capabilities: Capabilities, signer: DocumentSigner?) {
+    public init(api: ServerAPI, capabilities: Capabilities, signer: DocumentSigning?) {
         self.api = api
         self.signer = signer
         enabled = capabilities.signingCertificates && signer != nil
@@ -122,5 +122,21 @@ public final class SigningModel: ScreenModel {
             state = .signed(signature: try signer.signCMS(
                 alias: keyAlias, chainPEM: chainPEM, document: document))
         } catch { state = .failed(FailureReason(error)) }
+    }
+
+    /// Signs a PDF offline (PAdES): `.signed` holds the signed PDF.
+    public func sign(pdf: Data) {
+        guard let signer, let chainPEM else { return }
+        do {
+            state = .signed(signature: try signer.signPDF(alias: keyAlias, chainPEM: chainPEM, pdf: pdf))
+        } catch { state = .failed(FailureReason(error)) }
+    }
+
+    /// Checks a detached CMS signature of `document` against the agency's roots (PEM,
+    /// `/trust/issuer-root.pem`), offline: who signed, when, or why it is refused.
+    public static func verify(signature: Data, document: Data, anchorsPEM: String,
+                              now: UInt64 = systemClock()) throws -> SignatureVerdict {
+        try verifyCmsSignature(signature: signature, document: document, trust: SignatureTrust(
+            anchorsPem: anchorsPEM, crl: nil, ocsp: nil, now: now, maxRevocationAge: 86_400))
     }
 }

@@ -24,6 +24,14 @@ public final class VerifierModel: ScreenModel {
         self.clock = clock
     }
 
+    /// A counter registered with the agency (`dinhdanh-server rp register`): its access
+    /// certificate, its registration and the agency's trust bundle.
+    public init(registered config: RegisteredVerifierConfig,
+                clock: @escaping Clock = systemClock) throws {
+        verifier = try Verifier.fromRegistration(config: config)
+        self.clock = clock
+    }
+
     /// Adds a status list fetched while online (the answers' credentials are checked against it).
     public func addStatusList(uri: String, token: String) throws {
         try verifier.addStatusList(uri: uri, token: token, now: clock())

@@ -32,6 +32,24 @@ public final class WalletContext: @unchecked Sendable {
         self.transport = transport
         self.clock = clock
     }
+
+    /// Takes the wallet's trust from the agency: its bundle (`/trust/bundle`, verified against
+    /// the agency roots the app pins) and the relying parties' status list the bundle names, so
+    /// that a relying party the agency revoked is refused.
+    @discardableResult
+    public func updateTrust(api: ServerAPI, agencyRootsPEM: String) throws -> TrustBundleSummary {
+        let bundle = try wallet.applyTrustBundle(
+            jwt: api.text("/trust/bundle"), agencyRootsPem: agencyRootsPEM, now: clock())
+        if let url = bundle.rpStatusListUrl {
+            // Fetched from the agency's server only.
+            guard url.hasPrefix(api.baseURL + "/") else {
+                throw APIError.malformed("the relying parties' status list is elsewhere: \(url)")
+            }
+            let path = String(url.dropFirst(api.baseURL.count))
+            try wallet.refreshRpStatusList(token: api.text(path), now: clock())
+        }
+        return bundle
+    }
 }
 
 /// The wallet screen: the credentials held, with their copies left.

@@ -22,23 +22,28 @@ final class BenchTests: XCTestCase {
             "offer", "create", "--id-number", server.idNumber, "--config", "pid", "--json"))
 
         let dir = Kit.tempDir()
-        let parties = try RelyingParties()
+        let parties = RelyingParties(server: server)
         let issuerRoot = try api.text("/trust/issuer-root.pem")
+        let rpRoot = try api.text("/trust/rp-root.pem")
         try issuerRoot.write(toFile: dir + "/issuer.pem", atomically: true, encoding: .utf8)
-        try parties.rootPEM.write(toFile: dir + "/verifiers.pem", atomically: true, encoding: .utf8)
+        try rpRoot.write(toFile: dir + "/verifiers.pem", atomically: true, encoding: .utf8)
         let keys = try softwareKeystore(dir: dir + "/keys", passphrase: "bench")
         let open = {
             try Wallet.open(path: dir + "/wallet.db", keystore: keys, wrappingAlias: "wallet",
-                            issuerAnchorsPem: issuerRoot, verifierAnchorsPem: parties.rootPEM)
+                            issuerAnchorsPem: issuerRoot, verifierAnchorsPem: rpRoot)
         }
-        _ = try open().receiveOffer(
+        let now = systemClock()
+        let bank = try Verifier.fromRegistration(config: parties.counter(
+            host: "bank.example.vn", name: "Ngân hàng Ví dụ", purpose: "eKYC",
+            claims: ["/given_name", "/family_name", "/birthdate"],
+            bundle: api.text("/trust/bundle"), agencyRootPEM: issuerRoot, now: now))
+        let context = try WalletContext(
+            path: dir + "/wallet.db", keyStore: keys, issuerRootsPEM: issuerRoot,
+            verifierRootsPEM: rpRoot, transport: network)
+        try context.updateTrust(api: api, agencyRootsPEM: issuerRoot)
+        _ = try context.wallet.receiveOffer(
             transport: network, offerUri: offer["offer_uri"] as! String,
             txCode: offer["tx_code"] as? String, copies: 3, now: systemClock())
-        let now = systemClock()
-        let bank = try Verifier(config: parties.counter(
-            host: "bank.example.vn", name: "Ngân hàng Ví dụ", purpose: "eKYC",
-            claims: ["/given_name", "/family_name", "/birthdate"], issuerRootPEM: issuerRoot,
-            now: now))
 
         // Many short alternating rounds: the machine's load drifts, and each round's ratio is
         // taken between neighbours in time (docs/adr/0003).

@@ -74,13 +74,14 @@ final class ContractTests: XCTestCase {
         XCTAssertTrue(off.requests.isEmpty)
     }
 
-    final class FakeSigner: DocumentSigner {
+    final class FakeSigner: DocumentSigning {
         func certificateRequest(alias: String) throws -> String {
             "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
         }
         func signCMS(alias: String, chainPEM: String, document: Data) throws -> Data {
             Data([0x30, 0x80]) + document.prefix(4)
         }
+        func signPDF(alias: String, chainPEM: String, pdf: Data) throws -> Data { pdf }
     }
 
     func testSigningCertificateAndASignature() throws {

@@ -60,10 +60,11 @@ final class JourneyTests: XCTestCase {
         // Below level 2 no offer is made.
         let keys = try softwareKeystore(dir: Kit.tempDir(), passphrase: "test")
         let issuerRoot = try api.text("/trust/issuer-root.pem")
-        let parties = try RelyingParties()
+        // The wallet pins the agency's roots, then takes its trust from the agency's bundle.
         let context = try WalletContext(
             path: Kit.tempDir() + "/wallet.db", keyStore: keys, issuerRootsPEM: issuerRoot,
-            verifierRootsPEM: parties.rootPEM, transport: network)
+            verifierRootsPEM: api.text("/trust/rp-root.pem"), transport: network)
+        let firstBundle = try context.updateTrust(api: api, agencyRootsPEM: issuerRoot)
         let offer = OfferModel(context: context, api: api)
         XCTAssertNil(offer.request(configurations: ["pid"]))
         guard case .failed(.server(403, _, _)) = offer.state else { return XCTFail("\(offer.state)") }
@@ -119,12 +120,25 @@ final class JourneyTests: XCTestCase {
         XCTAssertEqual(walletScreen.rows[0].name, "Căn cước (Personal ID)")
         XCTAssertEqual(walletScreen.rows[0].unusedCopies, 2)
 
-        // 4. A registered bank asks (online): the consent names it, its purpose and the claims.
+        // 4. The counters register with the agency (`rp register`); the wallet refreshes its
+        // trust. A registered bank asks (online): the consent names it, its purpose and claims.
         let now = systemClock()
-        let bank = try VerifierModel(config: parties.counter(
+        let parties = RelyingParties(server: server)
+        let bundle = try api.text("/trust/bundle")
+        let bank = try VerifierModel(registered: parties.counter(
             host: "bank.example.vn", name: "Ngân hàng Ví dụ", purpose: "Mở tài khoản (eKYC)",
-            claims: ["/given_name", "/family_name", "/birthdate"], issuerRootPEM: issuerRoot,
-            now: now))
+            claims: ["/given_name", "/family_name", "/birthdate"], bundle: bundle,
+            agencyRootPEM: issuerRoot, now: now))
+        let telco = try VerifierModel(registered: parties.counter(
+            host: "telco.example.vn", name: "Nhà mạng Ví dụ", purpose: "Đăng ký thuê bao",
+            claims: ["/given_name", "/family_name", "/birthdate"], bundle: bundle,
+            agencyRootPEM: issuerRoot, now: now))
+        let shop = try VerifierModel(registered: parties.counter(
+            host: "shop.example.vn", name: "Cửa hàng", purpose: "Giao hàng",
+            claims: ["/given_name"], bundle: bundle, agencyRootPEM: issuerRoot, now: now))
+        let stranger = try VerifierModel(config: parties.unregistered(
+            host: "stranger.example.vn", name: "Lạ", issuerRootPEM: issuerRoot, now: now))
+        try context.updateTrust(api: api, agencyRootsPEM: issuerRoot)
         try bank.addStatusList(uri: server.publicURL + "/status-lists/1",
                                token: api.text("/status-lists/1"))
         network.counters["bank.example.vn"] = bank
@@ -148,10 +162,6 @@ final class JourneyTests: XCTestCase {
         XCTAssertEqual(bank.state, .rejected(.replayed))
 
         // 5. Offline by QR code at a telecom counter: request QR → consent → answer QR.
-        let telco = try VerifierModel(config: parties.counter(
-            host: "telco.example.vn", name: "Nhà mạng Ví dụ", purpose: "Đăng ký thuê bao",
-            claims: ["/given_name", "/family_name", "/birthdate"], issuerRootPEM: issuerRoot,
-            now: now))
         try telco.addStatusList(uri: server.publicURL + "/status-lists/1",
                                 token: api.text("/status-lists/1"))
         telco.showRequest()
@@ -187,9 +197,6 @@ final class JourneyTests: XCTestCase {
 
         // A shop registered for the given name only asks for the birth date too: the PID is
         // withheld whole, and the shop hears access_denied.
-        let shop = try VerifierModel(config: parties.counter(
-            host: "shop.example.vn", name: "Cửa hàng", purpose: "Giao hàng",
-            claims: ["/given_name"], issuerRootPEM: issuerRoot, now: now))
         network.counters["shop.example.vn"] = shop
         shop.showRequest()
         guard case .showingRequest(let greedy, _) = shop.state else { return XCTFail() }
@@ -206,9 +213,6 @@ final class JourneyTests: XCTestCase {
         guard case .rejected(.refused) = shop.state else { return XCTFail("\(shop.state)") }
 
         // An unregistered verifier gets nothing, and is told so.
-        let stranger = try VerifierModel(config: parties.counter(
-            host: "stranger.example.vn", name: "Lạ", purpose: "", claims: nil,
-            issuerRootPEM: issuerRoot, now: now))
         network.counters["stranger.example.vn"] = stranger
         stranger.showRequest()
         guard case .showingRequest(let unregistered, _) = stranger.state else { return XCTFail() }
@@ -228,6 +232,18 @@ final class JourneyTests: XCTestCase {
         rogue.scanned(uri: "openid4vp://?client_id=x509_san_dns:evil.example&request=e30.e30.e30")
         guard case .failed = rogue.state else { return XCTFail("\(rogue.state)") }
 
+        // The agency revokes the bank: once the wallet's trust is refreshed it is refused, typed.
+        _ = try server.command(["rp", "revoke", "--rp-id", parties.ids["bank.example.vn"] ?? ""])
+        let newer = try context.updateTrust(api: api, agencyRootsPEM: issuerRoot)
+        XCTAssertGreaterThan(newer.version, firstBundle.version)
+        bank.showRequest()
+        guard case .showingRequest(let revokedRequest, _) = bank.state else { return XCTFail() }
+        let toRevoked = PresentationModel(context: context)
+        toRevoked.scanned(uri: revokedRequest)
+        guard case .failed(.revokedVerifier("x509_san_dns:bank.example.vn")) = toRevoked.state else {
+            return XCTFail("\(toRevoked.state)")
+        }
+
         // 7. History: the server's record and the wallet's presentation log.
         let history = HistoryModel(context: context, api: api)
         history.refresh()
@@ -240,10 +256,53 @@ final class JourneyTests: XCTestCase {
         let sims = SimListModel(api: api, capabilities: capabilities)
         sims.refresh()
         XCTAssertEqual(sims.state, capabilities.simList ? sims.state : .unavailable)
-        let signing = SigningModel(api: api, capabilities: capabilities, signer: nil)
-        guard case .unavailable = signing.state else { return XCTFail("\(signing.state)") }
+        let noSigner = SigningModel(api: api, capabilities: capabilities, signer: nil)
+        guard case .unavailable = noSigner.state else { return XCTFail("\(noSigner.state)") }
 
-        // 9. Sign out: the session ends on the server.
+        // 9. Sign a document: a certificate for a keystore key (level 2 and a passkey sign-in
+        // just before: the server's step-up), a contract and a PDF signed offline, verified
+        // against the agency's root.
+        XCTAssertTrue(capabilities.signingCertificates)
+        signIn.signIn(with: authenticator)
+        guard case .signedIn(_, 2) = signIn.state else { return XCTFail("\(signIn.state)") }
+        let signing = SigningModel(api: api, capabilities: capabilities,
+                                   signer: KeyStoreSigning(keyStore: keys))
+        signing.refresh()
+        XCTAssertEqual(signing.state, .ready(certificates: []))
+        signing.requestCertificate()
+        guard case .certified(let certificateId, let chain) = signing.state else {
+            return XCTFail("\(signing.state)")
+        }
+        XCTAssertTrue(chain.contains("BEGIN CERTIFICATE"))
+        signing.refresh()
+        guard case .ready(let held) = signing.state else { return XCTFail("\(signing.state)") }
+        XCTAssertEqual(held.map(\.id), [certificateId])
+        signing.requestCertificate()  // refresh() dropped the chain: certify again
+        guard case .certified = signing.state else { return XCTFail("\(signing.state)") }
+        let contract = Data("Hợp đồng thuê nhà".utf8)
+        signing.sign(document: contract)
+        guard case .signed(let cms) = signing.state else { return XCTFail("\(signing.state)") }
+        let verdict = try SigningModel.verify(signature: cms, document: contract,
+                                              anchorsPEM: issuerRoot)
+        XCTAssertTrue(verdict.valid, "\(verdict)")
+        XCTAssertTrue(verdict.signerUid?.contains(server.idNumber) ?? false, "\(verdict)")
+        let altered = try SigningModel.verify(signature: cms, document: Data("other".utf8),
+                                              anchorsPEM: issuerRoot)
+        XCTAssertEqual(altered.reason, .contentMismatch)
+        // Another root (the RP CA) does not vouch for the citizen's certificate.
+        let untrusted = try SigningModel.verify(signature: cms, document: contract,
+                                                anchorsPEM: api.text("/trust/rp-root.pem"))
+        XCTAssertEqual(untrusted.reason, .untrusted)
+        let pdf = try Data(contentsOf: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().appendingPathComponent("../../../sdk/tests/vectors/pdf/minimal.pdf"))
+        signing.sign(pdf: pdf)
+        guard case .signed(let signedPDF) = signing.state else { return XCTFail("\(signing.state)") }
+        XCTAssertEqual(signedPDF.prefix(pdf.count), pdf)
+        let pdfVerdicts = try verifyPdfSignatures(pdf: signedPDF, trust: SignatureTrust(
+            anchorsPem: issuerRoot, crl: nil, ocsp: nil, now: systemClock(), maxRevocationAge: 86_400))
+        XCTAssertEqual(pdfVerdicts.map(\.valid), [true])
+
+        // 10. Sign out: the session ends on the server.
         signIn.signOut()
         XCTAssertThrowsError(try api.object("GET", "/v1/me"))
     }

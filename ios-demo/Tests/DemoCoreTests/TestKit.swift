@@ -130,7 +130,9 @@ final class ServerProcess {
     }
 
     /// An operator command against the same data directory.
-    func command(_ args: String...) throws -> String {
+    func command(_ args: String...) throws -> String { try command(args) }
+
+    func command(_ args: [String]) throws -> String {
         var env = ["DINHDANH_PUBLIC_URL": publicURL]
         if let databaseURL { env["DATABASE_URL"] = databaseURL }
         return try Kit.run(Kit.tool("DINHDANH_SERVER"), ["--data-dir", dataDir] + args, env: env)
@@ -200,45 +202,58 @@ final class Network: Transport, @unchecked Sendable {
     }
 }
 
-/// A relying-party CA and registered relying parties, made with the CLI and the FFI's
-/// development registration signer.
+/// Relying parties registered with the agency the real way: each makes its own key and a
+/// certificate signing request (`dinhdanh x509 csr --key`), the operator registers it
+/// (`dinhdanh-server rp register … --json`: an access certificate from the agency's relying-party
+/// CA and a registration signed by its registrar).
 final class RelyingParties {
     let work = Kit.tempDir()
-    let rootPEM: String
-    private let registryPEM: String
+    let server: ServerProcess
+    /// The rp_id of each registered host, for `rp revoke`.
+    private(set) var ids: [String: String] = [:]
 
-    init(databaseURL: String? = nil) throws {
-        for name in ["rpca", "registry"] {
-            try Kit.cli("keygen", cwd: work).write(
-                toFile: "\(work)/\(name).jwk", atomically: true, encoding: .utf8)
-        }
-        rootPEM = try Kit.cli("x509", "dev-ca", "--key", "rpca.jwk", "--cn", "relying-party CA",
-                              cwd: work)
-        try rootPEM.write(toFile: "\(work)/rpca.pem", atomically: true, encoding: .utf8)
-        registryPEM = try Kit.cli("x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert",
-                                  "rpca.pem", "--subject-key", "registry.jwk", "--cn", "Registry",
-                                  cwd: work)
+    init(server: ServerProcess) { self.server = server }
+
+    /// A counter's verifier, `host` registered for `claims` of the PID; the wallet's trust comes
+    /// from the agency's bundle (`bundle`, verified against `agencyRootPEM`).
+    func counter(host: String, name: String, purpose: String, claims: [String],
+                 bundle: String, agencyRootPEM: String, now: UInt64) throws -> RegisteredVerifierConfig {
+        let registered = try register(host: host, name: name, purpose: purpose, claims: claims)
+        return RegisteredVerifierConfig(
+            signingKeyJwk: registered.key, certificateChainPem: registered.chain,
+            registration: registered.registration,
+            responseUri: "https://\(host)/openid4vp/response", trustBundle: bundle,
+            agencyRootsPem: agencyRootPEM, now: now)
     }
 
-    /// A counter's verifier configuration: `host` certified by the RP CA, registered for
-    /// `claims` of the PID (none: unregistered).
-    func counter(host: String, name: String, purpose: String, claims: [String]?,
-                 issuerRootPEM: String, now: UInt64) throws -> VerifierConfig {
+    /// A verifier certified by the agency's relying-party CA that shows no registration.
+    func unregistered(host: String, name: String, issuerRootPEM: String,
+                      now: UInt64) throws -> VerifierConfig {
+        let registered = try register(host: host, name: name, purpose: "", claims: ["/given_name"])
+        return VerifierConfig(
+            signingKeyJwk: registered.key, certificateChainPem: registered.chain,
+            clientId: "x509_san_dns:\(host)", responseUri: "https://\(host)/openid4vp/response",
+            issuerAnchorsPem: issuerRootPEM, trustAsOf: now, registration: nil, statusMaxAge: 600)
+    }
+
+    private func register(host: String, name: String, purpose: String,
+                          claims: [String]) throws -> (key: String, chain: String, registration: String) {
         let key = try Kit.cli("keygen", cwd: work)
         try key.write(toFile: "\(work)/\(host).jwk", atomically: true, encoding: .utf8)
-        let chain = try Kit.cli("x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert",
-                                "rpca.pem", "--subject-key", "\(host).jwk", "--cn", name,
-                                "--dns", host, cwd: work)
-        let clientId = "x509_san_dns:\(host)"
-        let registration = try claims.map {
-            try signRegistration(
-                agencyKeyJwk: String(contentsOfFile: "\(work)/registry.jwk", encoding: .utf8),
-                agencyChainPem: registryPEM, clientId: clientId, name: name, purpose: purpose,
-                vct: "urn:vn:dinhdanh:pid:1", claims: $0, iat: now - 60, exp: now + 86_400)
-        }
-        return VerifierConfig(
-            signingKeyJwk: key, certificateChainPem: chain, clientId: clientId,
-            responseUri: "https://\(host)/openid4vp/response", issuerAnchorsPem: issuerRootPEM,
-            trustAsOf: now, registration: registration, statusMaxAge: 600)
+        let csr = try Kit.cli("x509", "csr", "--key", "\(host).jwk", cwd: work)
+        try csr.write(toFile: "\(work)/\(host).csr", atomically: true, encoding: .utf8)
+        var args = ["rp", "register", "--name", name, "--kind", "other", "--dns", host,
+                    "--csr", "\(work)/\(host).csr", "--allow", "pid:" + claims.joined(separator: ","),
+                    "--json"]
+        if !purpose.isEmpty { args += ["--purpose", purpose] }
+        let printed = try server.command(args)
+        guard let object = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [String: Any],
+              let chain = object["certificate_chain"] as? String,
+              let registration = object["registration"] as? String,
+              let rpId = object["rp_id"] as? String,
+              object["client_id"] as? String == "x509_san_dns:\(host)"
+        else { throw KitError("rp register printed \(printed)") }
+        ids[host] = rpId
+        return (key, chain, registration)
     }
 }
