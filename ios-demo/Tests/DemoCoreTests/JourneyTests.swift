@@ -277,8 +277,11 @@ final class JourneyTests: XCTestCase {
         signing.refresh()
         guard case .ready(let held) = signing.state else { return XCTFail("\(signing.state)") }
         XCTAssertEqual(held.map(\.id), [certificateId])
-        signing.requestCertificate()  // refresh() dropped the chain: certify again
-        guard case .certified = signing.state else { return XCTFail("\(signing.state)") }
+        // One certificate per key: the same key again is refused (make a new key).
+        signing.requestCertificate()
+        guard case .failed(.server(409, "key-not-new", _)) = signing.state else {
+            return XCTFail("\(signing.state)")
+        }
         let contract = Data("Hợp đồng thuê nhà".utf8)
         signing.sign(document: contract)
         guard case .signed(let cms) = signing.state else { return XCTFail("\(signing.state)") }
