@@ -16,6 +16,7 @@ const AT: u8 = 0x40;
 
 pub struct SoftAuthenticator {
     key: EcdsaKeyPair,
+    pkcs8: Vec<u8>,
     rng: SystemRandom,
     pub credential_id: Vec<u8>,
     user_handle: Option<String>,
@@ -58,12 +59,45 @@ impl SoftAuthenticator {
         ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut credential_id).unwrap();
         Self {
             key,
+            pkcs8: pkcs8.as_ref().to_vec(),
             rng,
             credential_id,
             user_handle: None,
             counter: 0,
             rp_id: rp_id.to_owned(),
             origin: origin.to_owned(),
+            drop_flags: 0,
+        }
+    }
+
+    /// The authenticator as JSON (its private key included: test use only), to carry it
+    /// between processes (the `dinhdanh-passkey` helper).
+    pub fn to_state(&self) -> Value {
+        json!({
+            "pkcs8": b64::encode(&self.pkcs8),
+            "credential_id": b64::encode(&self.credential_id),
+            "user_handle": self.user_handle,
+            "counter": self.counter,
+            "rp_id": self.rp_id,
+            "origin": self.origin,
+        })
+    }
+
+    /// The authenticator [`SoftAuthenticator::to_state`] saved.
+    pub fn from_state(state: &Value) -> Self {
+        let bytes = |name: &str| b64::decode(state[name].as_str().unwrap()).unwrap();
+        let rng = SystemRandom::new();
+        let pkcs8 = bytes("pkcs8");
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng).unwrap();
+        Self {
+            key,
+            pkcs8,
+            rng,
+            credential_id: bytes("credential_id"),
+            user_handle: state["user_handle"].as_str().map(str::to_owned),
+            counter: u32::try_from(state["counter"].as_u64().unwrap()).unwrap(),
+            rp_id: state["rp_id"].as_str().unwrap().to_owned(),
+            origin: state["origin"].as_str().unwrap().to_owned(),
             drop_flags: 0,
         }
     }

@@ -3,6 +3,8 @@
 //!
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
+//! - [`apps`]: what the demo apps need beside them (a presentation in one QR code, the SDK's
+//!   software keystore for desktops and tests);
 //! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
 //! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
 //!   CMS, PDF and JWS, time-stamps, a [`SignatureVerdict`]);
@@ -15,6 +17,7 @@
 //! an exception.
 #![warn(missing_docs)]
 
+pub mod apps;
 pub mod error;
 pub mod platform;
 pub mod signatures;
@@ -25,6 +28,7 @@ pub mod wallet;
 use dinhdanh_sdk::x509::TrustAnchor;
 
 pub use crate::{
+    apps::{decode_qr_presentation, encode_qr_presentation, software_keystore},
     error::DinhdanhError,
     platform::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
