@@ -3,6 +3,7 @@
 //!
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
+//! - [`offline`]: a presentation in one QR code, for a counter without a network;
 //! - [`registration`]: the agency's signature on a relying party's registration;
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod offline;
 pub mod platform;
 pub mod registration;
 pub mod verifier;
