@@ -99,7 +99,7 @@ class HistoryViewModel(private val app: WalletApp) : ScreenModel<HistoryViewMode
         val names = wallet.credentials().associate { it.id to app.displayName(it.configurationId) }
         val presented = wallet.presentations().map {
             Presented(it.at, it.verifier, it.verifierName, it.purpose, names[it.credentialId] ?: it.credentialId, it.claims)
-        }.sortedByDescending { it.at }
+        }.asReversed() // the log is oldest first; the screen shows the newest first
         val events = runCatching { app.api.history(app.token()) }.getOrDefault(emptyList())
         State.Loaded(presented, events)
     }

@@ -29,7 +29,7 @@ class ServerProcess private constructor(val dir: File, private val process: Proc
             Thread { lines.forEachLine { } }.apply { isDaemon = true }.start()
             fun field(name: String) = demo.substringAfter("$name ").substringBefore(" ·").substringBefore(";").trim()
             val citizen = DemoCitizen(field("id_number"), field("full_name"), field("date_of_birth"), field("registered phone"))
-            val sms = File(demo.substringAfter("the code is written to ").trim())
+            val sms = File(demo.substringAfter("the code is written to ").trim()).let { if (it.isAbsolute) it else File(dir, it.path) }
             return ServerProcess(dir, process, publicUrl, citizen, sms)
         }
     }
