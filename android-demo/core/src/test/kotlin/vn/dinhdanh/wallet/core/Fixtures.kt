@@ -34,23 +34,30 @@ class RelyingParties(private val server: ServerProcess) {
             "--subject-key", file("registry.jwk").path, "--cn", "Registry")
     }
 
-    /** A verifier for `name` at `dns`, registered for `claims` of the PID unless [claims] is null. */
-    fun verifier(name: String, dns: String, displayName: String, purpose: String, claims: List<String>?, now: ULong): Verifier {
+    /** What a relying party is configured with: its key, its chain, its client id, its registration. */
+    data class Material(val keyJwk: String, val chainPem: String, val clientId: String, val registration: String?)
+
+    /** The material of `name` at `dns`, registered for `claims` of the PID unless [claims] is null. */
+    fun material(name: String, dns: String, displayName: String, purpose: String, claims: List<String>?, now: ULong): Material {
         val clientId = "x509_san_dns:$dns"
         val registration = claims?.let {
             signRegistration(file("registry.jwk").readText(), registryPem, clientId, displayName, purpose,
                 "urn:vn:dinhdanh:pid:1", it, now - 60u, now + 86_400u)
         }
+        return Material(file("$name.jwk").readText(), certificate(name, dns), clientId, registration)
+    }
+
+    /** A verifier for `name` at `dns`, registered for `claims` of the PID unless [claims] is null. */
+    fun verifier(name: String, dns: String, displayName: String, purpose: String, claims: List<String>?, now: ULong): Verifier {
+        val m = material(name, dns, displayName, purpose, claims, now)
         return Verifier(VerifierConfig(
-            signingKeyJwk = file("$name.jwk").readText(),
-            certificateChainPem = certificate(name, dns),
-            clientId = clientId,
+            signingKeyJwk = m.keyJwk,
+            certificateChainPem = m.chainPem,
+            clientId = m.clientId,
             responseUri = "https://$dns/openid4vp/response",
-            issuerAnchorsPem = server.let { HttpTransport(rewriteLocalhost = true) }.let {
-                DinhdanhApi(server.publicUrl, it).issuerRootPem()
-            },
+            issuerAnchorsPem = DinhdanhApi(server.publicUrl, HttpTransport(rewriteLocalhost = true)).issuerRootPem(),
             trustAsOf = now,
-            registration = registration,
+            registration = m.registration,
             statusMaxAge = 600u,
         ))
     }
