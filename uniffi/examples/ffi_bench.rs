@@ -174,9 +174,7 @@ fn main() {
     for round in 0..rounds + rounds / 10 {
         let request = verifier.create_request(dcql.clone(), now).unwrap();
         let start = Instant::now();
-        let pending = wallet
-            .prepare_presentation(request.uri, None, now)
-            .unwrap();
+        let pending = wallet.prepare_presentation(request.uri, None, now).unwrap();
         let answer = wallet.respond(pending, now).unwrap();
         let elapsed = start.elapsed().as_secs_f64() * 1e6;
         assert!(answer.body.starts_with("vp_token="));

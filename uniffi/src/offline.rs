@@ -44,7 +44,9 @@ impl Wallet {
         let items = pending.inner.consent.credentials.len();
         if pending.inner.consent.registered && items != 1 {
             return Err(DinhdanhError::InvalidInput {
-                reason: format!("an offline QR code carries one credential, the consent has {items}"),
+                reason: format!(
+                    "an offline QR code carries one credential, the consent has {items}"
+                ),
             });
         }
         let answer = self.with(|wallet| wallet.respond(&pending.inner, now))?;

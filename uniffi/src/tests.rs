@@ -555,16 +555,20 @@ fn an_offline_qr_answer_verifies_once_at_the_counter() {
 
     // A damaged scan, another request's state, another query: refused, the request still open.
     let damaged = &qr[..qr.len() - 6];
-    assert!(counter
-        .receive_qr(damaged.into(), created.state.clone(), "pid".into(), NOW)
-        .is_err());
+    assert!(
+        counter
+            .receive_qr(damaged.into(), created.state.clone(), "pid".into(), NOW)
+            .is_err()
+    );
     assert!(matches!(
         counter.receive_qr(qr.clone(), "not-a-state".into(), "pid".into(), NOW),
         Err(DinhdanhError::Replayed)
     ));
-    assert!(counter
-        .receive_qr(qr.clone(), created.state.clone(), "other".into(), NOW)
-        .is_err());
+    assert!(
+        counter
+            .receive_qr(qr.clone(), created.state.clone(), "other".into(), NOW)
+            .is_err()
+    );
     let verified = counter
         .receive_qr(qr.clone(), created.state.clone(), "pid".into(), NOW)
         .unwrap();
