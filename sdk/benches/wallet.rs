@@ -209,6 +209,7 @@ fn main() {
         }],
         iat: NOW - 60,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&registry, &registry_chain)
     .unwrap();

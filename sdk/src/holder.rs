@@ -18,6 +18,9 @@ use crate::{
         response::{direct_post_body, direct_post_jwt_body, error_body, error_jwt_body, vp_token},
     },
     sdjwt::{KeyBindingInput, SdJwt, SdJwtError},
+    status_list::StatusListToken,
+    trust::{TrustBundle, TrustBundleError},
+    verifier::{StatusListCache, StatusTrust},
     wallet::{
         CopyRecord, CredentialInfo, KeyStore, KeyStoreError, KeyStoreSigner, PresentationRecord,
         StoreError, WalletStore,
@@ -67,6 +70,24 @@ pub enum WalletError {
     /// A stored credential no longer parses.
     #[error("a stored credential is unreadable: {0}")]
     Credential(#[from] SdJwtError),
+    /// The agency revoked the verifier's registration: the wallet discloses nothing to it and
+    /// answers nothing (its `response_uri` is no longer vouched for).
+    #[error("{verifier} was revoked by the agency")]
+    RevokedVerifier {
+        /// The verifier's client identifier.
+        verifier: String,
+    },
+    /// The wallet's trust data (the trust bundle, the relying parties' status list) is missing
+    /// or older than its maximum age: the host fetches it again
+    /// ([`Wallet::apply_trust_bundle`], [`Wallet::refresh_rp_status_list`]) and retries.
+    #[error("stale trust data: {0}")]
+    StaleTrustData(String),
+    /// A trust bundle was refused (invalid, expired, or older than the one held).
+    #[error(transparent)]
+    TrustBundle(#[from] TrustBundleError),
+    /// A status list handed in does not verify or is not the one the trust bundle names.
+    #[error("invalid trust data: {0}")]
+    InvalidTrustData(String),
 }
 
 /// The alias of the key the wallet binds access tokens to (DPoP).
@@ -114,6 +135,14 @@ pub struct Wallet {
     store: WalletStore,
     issuer_anchors: Arc<[TrustAnchor]>,
     verifier_anchors: Arc<[TrustAnchor]>,
+    trust: Option<BundleTrust>,
+}
+
+/// Trust taken from the agency's bundle, and the relying parties' status list fetched where it
+/// says.
+struct BundleTrust {
+    bundle: TrustBundle,
+    rp_status: Option<StatusListToken>,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -154,6 +183,124 @@ impl Wallet {
             store,
             issuer_anchors: issuer_anchors.into(),
             verifier_anchors: verifier_anchors.into(),
+            trust: None,
+        }
+    }
+
+    /// Takes the wallet's trust from the agency's trust bundle (`trust-bundle+jwt`, fetched by
+    /// the host from `/trust/bundle`), verified against `agency_roots` (pinned in the app) at
+    /// `now`: credentials are then trusted under its issuer roots and requests under its
+    /// relying-party roots, and a request is answered only while the bundle and the relying
+    /// parties' status list ([`Wallet::refresh_rp_status_list`]) are within their maximum ages;
+    /// a relying party the agency revoked is refused. A bundle older than the one held is
+    /// refused ([`TrustBundleError::Rollback`]). Returns the bundle, for the host to fetch the
+    /// status list it names.
+    pub fn apply_trust_bundle(
+        &mut self,
+        jwt: &str,
+        agency_roots: &[TrustAnchor],
+        now: u64,
+    ) -> Result<TrustBundle, WalletError> {
+        let bundle = TrustBundle::verify(jwt, agency_roots, now)?;
+        if let Some(held) = &self.trust {
+            bundle.check_replaces(&held.bundle)?;
+        }
+        self.issuer_anchors = bundle.issuer_anchors()?.into();
+        self.verifier_anchors = bundle.rp_anchors()?.into();
+        // A status list is kept while the bundle still names it.
+        let rp_status = self.trust.take().and_then(|held| {
+            (held.bundle.status_lists.relying_parties == bundle.status_lists.relying_parties)
+                .then_some(held.rp_status)
+                .flatten()
+        });
+        self.trust = Some(BundleTrust {
+            bundle: bundle.clone(),
+            rp_status,
+        });
+        Ok(bundle)
+    }
+
+    /// The trust bundle the wallet holds, if any.
+    pub fn trust_bundle(&self) -> Option<&TrustBundle> {
+        self.trust.as_ref().map(|trust| &trust.bundle)
+    }
+
+    /// Hands in the relying parties' status list (`statuslist+jwt`) the host fetched at the
+    /// bundle's `status_lists.relying_parties`: verified under the bundle's issuer roots, for
+    /// that URI, and not older than `max_ages.status_list` at `now`. A newer list replaces the
+    /// held one; an older one is ignored.
+    pub fn refresh_rp_status_list(&mut self, token: &str, now: u64) -> Result<(), WalletError> {
+        let trust = self.trust.as_mut().ok_or_else(|| {
+            WalletError::InvalidTrustData("no trust bundle: apply one first".into())
+        })?;
+        let uri = trust
+            .bundle
+            .status_lists
+            .relying_parties
+            .as_deref()
+            .ok_or_else(|| {
+                WalletError::InvalidTrustData("the trust bundle names no status list".into())
+            })?;
+        let anchors = trust
+            .bundle
+            .issuer_anchors()
+            .map_err(|e| WalletError::InvalidTrustData(e.to_string()))?;
+        let mut cache = StatusListCache::new();
+        cache
+            .insert(uri, token, &StatusTrust::Anchors(anchors), now)
+            .map_err(|e| WalletError::InvalidTrustData(e.to_string()))?;
+        let verified = cache
+            .get(uri)
+            .ok_or_else(|| WalletError::InvalidTrustData("no status list".into()))?;
+        verified
+            .check_fresh(now, trust.bundle.max_ages.status_list)
+            .map_err(|e| WalletError::StaleTrustData(e.to_string()))?;
+        // An older list than the one held could turn a revocation back into "valid".
+        if trust
+            .rp_status
+            .as_ref()
+            .is_none_or(|held| held.iat <= verified.iat)
+        {
+            trust.rp_status = Some(verified.clone());
+        }
+        Ok(())
+    }
+
+    /// With a trust bundle: the bundle must still be fresh, and a registration that names its
+    /// status in the bundle's list needs that list, fresh, saying it is valid.
+    fn check_relying_party(&self, request: &VerifiedRequest, now: u64) -> Result<(), WalletError> {
+        let Some(trust) = &self.trust else {
+            return Ok(());
+        };
+        trust
+            .bundle
+            .check_fresh(now)
+            .map_err(|e| WalletError::StaleTrustData(e.to_string()))?;
+        let Some(reference) = request
+            .registration
+            .as_ref()
+            .and_then(|registration| registration.status_reference())
+        else {
+            return Ok(());
+        };
+        if trust.bundle.status_lists.relying_parties.as_deref() != Some(reference.uri.as_str()) {
+            return Err(WalletError::StaleTrustData(format!(
+                "the registration's status list {} is not the trust bundle's",
+                reference.uri
+            )));
+        }
+        let status = trust.rp_status.as_ref().ok_or_else(|| {
+            WalletError::StaleTrustData("no relying-party status list: fetch it".into())
+        })?;
+        status
+            .check_fresh(now, trust.bundle.max_ages.status_list)
+            .map_err(|e| WalletError::StaleTrustData(e.to_string()))?;
+        match status.status_of(&reference) {
+            Ok(found) if found.is_valid() => Ok(()),
+            Ok(_) => Err(WalletError::RevokedVerifier {
+                verifier: request.request.client_id.clone(),
+            }),
+            Err(e) => Err(WalletError::InvalidTrustData(e.to_string())),
         }
     }
 
@@ -328,6 +475,7 @@ impl Wallet {
                 }),
                 error,
             })?;
+        self.check_relying_party(&request, now)?;
         let infos = self.store.list()?;
         let parsed: Vec<SdJwt> = infos
             .iter()

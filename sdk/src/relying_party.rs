@@ -5,29 +5,39 @@
 //! anchors and status lists cached by the host, each with a maximum age). A request travels by
 //! value (`request=`, for offline QR codes) or by reference (`request_uri=`, which HAIP requires:
 //! the host serves [`RelyingParty::request_object`] at that URL).
+//!
+//! A host that keeps its pending requests itself (in a database, so that they outlive the
+//! process and are shared by several of them) uses the stateless half:
+//! [`RelyingParty::prepare_request`] signs a request and hands back a [`PendingRequest`] (plain
+//! data, serde) and its response-encryption key; [`RelyingParty::check_answer`] checks an
+//! answer against a pending request the host read back, and the host takes the request once,
+//! atomically, when the answer verifies.
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::{
     jose::{
-        JwsSigner,
+        JwsSigner, PublicKey,
         jwe::{ContentEncryption, DecryptionKey},
     },
     openid4vp::{
         Oid4vpError,
         dcql::{DcqlQuery, FORMAT_SD_JWT_VC},
         request::{
-            REGISTRATION_FORMAT, RequestObject, RequestReference, ResponseMode, STATIC_AUDIENCE,
-            VerifierInfo, new_nonce, sign_request,
+            REGISTRATION_FORMAT, Registration, RequestObject, RequestReference, ResponseMode,
+            STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
         },
         response::{
             PendingRequests, ResponsePolicy, VerifiedAnswer, open_encrypted_payload,
             verify_response,
         },
     },
+    trust::TrustBundle,
     verifier::StatusListCache,
+    x509,
 };
 
 /// How a relying party presents itself, and what it trusts. [`RelyingPartyConfig::new`] sets
@@ -81,6 +91,66 @@ impl RelyingPartyConfig {
     }
 }
 
+impl RelyingPartyConfig {
+    /// A relying party configured from what the agency's registry issued it (`dinhdanh-server rp
+    /// register` prints both): `certificate_chain_pem`, its access certificate then the
+    /// relying-party CA, and `registration`, the agency-signed `rp-registration+jwt`; `signer`
+    /// holds the certified key. Trust comes from the agency's `bundle` (verified by the host with
+    /// [`TrustBundle::verify`]): the chain must lead to one of its relying-party roots and
+    /// certify `signer`'s key, the registration must be signed under the same roots, name the
+    /// client id (`x509_san_dns:` and the certificate's DNS name) and not have expired at
+    /// `now`; answers are checked under [`TrustBundle::response_policy`]. A registration that
+    /// fails is [`Oid4vpError::Unregistered`]; a chain or key that fails,
+    /// [`Oid4vpError::InvalidClient`].
+    pub fn from_registration(
+        signer: Box<dyn JwsSigner + Send + Sync>,
+        certificate_chain_pem: &str,
+        registration: &str,
+        response_uri: impl Into<String>,
+        bundle: &TrustBundle,
+        now: u64,
+    ) -> Result<Self, Oid4vpError> {
+        let untrusted = |why: String| Oid4vpError::InvalidClient(why);
+        let anchors = bundle.rp_anchors().map_err(|e| untrusted(e.to_string()))?;
+        let chain = x509::pem_to_der_chain(certificate_chain_pem)
+            .map_err(|e| untrusted(format!("certificate chain: {e}")))?;
+        let validated = x509::validate_chain(
+            &chain,
+            &anchors,
+            &x509::ChainPolicy::at(now).require_digital_signature(),
+        )
+        .map_err(|e| untrusted(format!("certificate chain: {e}")))?;
+        // The signer must hold the certified key: a signature over a fixed text shows it (the
+        // key itself may live in an HSM).
+        const PROBE: &[u8] = b"dinhdanh relying-party key check";
+        let key = validated
+            .leaf_public_key_sec1()
+            .and_then(|sec1| PublicKey::from_sec1(sec1).ok())
+            .ok_or_else(|| untrusted("the access certificate has no P-256 key".into()))?;
+        signer
+            .sign(PROBE)
+            .and_then(|signature| key.verify_es256(PROBE, &signature))
+            .map_err(|_| untrusted("the signer does not hold the certified key".into()))?;
+        let [dns] = validated.leaf_dns_names().try_into().map_err(|_| {
+            untrusted("the access certificate must name exactly one DNS name".into())
+        })?;
+        let client_id = format!("x509_san_dns:{dns}");
+        let registered = Registration::verify(registration, &anchors, now)?;
+        if registered.sub != client_id {
+            return Err(Oid4vpError::Unregistered(format!(
+                "the registration is for {}, not {client_id}",
+                registered.sub
+            )));
+        }
+        let policy = bundle
+            .response_policy()
+            .map_err(|e| untrusted(e.to_string()))?;
+        let mut config = Self::new(signer, chain, client_id, response_uri, policy);
+        config.registration = Some(registration.to_owned());
+        Ok(config)
+    }
+}
+
 /// A request made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedRequest {
@@ -89,6 +159,135 @@ pub struct CreatedRequest {
     pub uri: String,
     /// Its `state`: the answer carries it back.
     pub state: String,
+}
+
+/// A request made and not yet answered, as data a host may store and read back: the request
+/// object (its `nonce`, `state`, DCQL query and response mode) and the end of its lifetime. Its
+/// response-encryption key, if any, is kept beside it ([`PreparedRequest::encryption`]), secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    /// The request object as signed.
+    pub request: RequestObject,
+    /// When it stops being answerable, Unix seconds.
+    pub expires_at: u64,
+}
+
+impl PendingRequest {
+    /// The `state` its answer carries back.
+    pub fn state(&self) -> &str {
+        self.request.state.as_deref().unwrap_or_default()
+    }
+
+    /// Whether an answer may still come at `now`.
+    pub fn is_answerable(&self, now: u64) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// A request signed by [`RelyingParty::prepare_request`] and kept nowhere yet: the host stores
+/// `pending` (and `encryption`, secret) and serves `request_object` at its `request_uri`.
+pub struct PreparedRequest {
+    /// The signed request object (`oauth-authz-req+jwt`).
+    pub request_object: String,
+    /// What checking its answer needs.
+    pub pending: PendingRequest,
+    /// Under `direct_post.jwt`, the key made for this request alone that answers are encrypted
+    /// to; `None` under `direct_post`.
+    pub encryption: Option<DecryptionKey>,
+}
+
+impl std::fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedRequest")
+            .field("state", &self.pending.state())
+            .field("expires_at", &self.pending.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a request made by [`RelyingParty::prepare_request`] is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOptions<'a> {
+    /// `direct_post`, or `direct_post.jwt` (answers encrypted to a key made for the request).
+    pub response_mode: ResponseMode,
+    /// Where this request's answer is posted; the configuration's `response_uri` when `None`.
+    pub response_uri: Option<&'a str>,
+}
+
+/// What a wallet posted, read: an answer to check, or its error response (section 8.5).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostedAnswer {
+    /// `vp_token` and `state`.
+    Presentation {
+        /// The `state` echoed.
+        state: String,
+        /// The presentations by credential query id.
+        vp_token: Value,
+    },
+    /// An error response: advisory, since nothing proves who sent it.
+    Refused {
+        /// The `state` echoed.
+        state: String,
+        /// The error code and its description.
+        error: Oid4vpError,
+    },
+}
+
+impl PostedAnswer {
+    /// The `state` the answer names.
+    pub fn state(&self) -> &str {
+        match self {
+            Self::Presentation { state, .. } | Self::Refused { state, .. } => state,
+        }
+    }
+}
+
+/// Reads a wallet's `application/x-www-form-urlencoded` answer: with `encryption`, `response`
+/// (a JWE of the parameters) is required and opened (an error response may also come in the
+/// clear, as section 8.3.1 allows); without, the fields themselves.
+pub fn read_answer(
+    body: &str,
+    encryption: Option<&DecryptionKey>,
+) -> Result<PostedAnswer, Oid4vpError> {
+    let invalid = |m: &str| Oid4vpError::InvalidResponse(m.into());
+    let fields = crate::urlencode::parse(body)?;
+    let accepted = [ContentEncryption::A256Gcm, ContentEncryption::A128Gcm];
+    let parameters: Map<String, Value> = match (encryption, fields.get("response")) {
+        (Some(key), Some(jwe)) => open_encrypted_payload(jwe, key, &accepted)?,
+        (Some(_), None) if !fields.contains_key("error") => {
+            return Err(invalid("the answer must be encrypted"));
+        }
+        _ => fields
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect(),
+    };
+    let text = |name: &str| match parameters.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(Oid4vpError::InvalidResponse(format!(
+            "{name} is not a string"
+        ))),
+    };
+    let state = text("state")?.ok_or_else(|| invalid("no state"))?;
+    if let Some(error) = text("error")? {
+        return Ok(PostedAnswer::Refused {
+            state,
+            error: Oid4vpError::Refused {
+                error,
+                description: text("error_description")?,
+            },
+        });
+    }
+    let vp_token = match parameters.get("vp_token") {
+        None => return Err(invalid("no vp_token")),
+        // In a form body `vp_token` is JSON text; inside a JWE, JSON itself.
+        Some(Value::String(json)) if encryption.is_none() => {
+            serde_json::from_str(json).map_err(|_| invalid("vp_token is not JSON"))?
+        }
+        Some(token) => token.clone(),
+    };
+    Ok(PostedAnswer::Presentation { state, vp_token })
 }
 
 /// A relying party.
@@ -195,6 +394,66 @@ impl RelyingParty {
         query: DcqlQuery,
         now: u64,
     ) -> Result<(String, String), Oid4vpError> {
+        let mode = if self.config.encryption.is_some() {
+            ResponseMode::DirectPostJwt
+        } else {
+            ResponseMode::DirectPost
+        };
+        let (request, pending) = self.sign(
+            query,
+            mode,
+            self.config.encryption.as_ref(),
+            &self.config.response_uri,
+            now,
+        )?;
+        let state = pending.state().to_owned();
+        self.pending.insert(pending.request, pending.expires_at)?;
+        Ok((request, state))
+    }
+
+    /// Signs a request for `query`, answerable until `now` + the request lifetime, and keeps
+    /// nothing: the host stores [`PreparedRequest::pending`] (and its encryption key, secret),
+    /// serves [`PreparedRequest::request_object`] by reference while the request is pending,
+    /// and checks the answer with [`RelyingParty::check_answer`]. Under `direct_post.jwt` the
+    /// answers are encrypted to a key made for this request alone.
+    pub fn prepare_request(
+        &self,
+        query: DcqlQuery,
+        options: RequestOptions<'_>,
+        now: u64,
+    ) -> Result<PreparedRequest, Oid4vpError> {
+        let encryption = match options.response_mode {
+            ResponseMode::DirectPost => None,
+            ResponseMode::DirectPostJwt => Some(
+                DecryptionKey::generate()
+                    .map_err(|e| Oid4vpError::InvalidRequest(e.to_string()))?,
+            ),
+        };
+        let response_uri = options.response_uri.unwrap_or(&self.config.response_uri);
+        let (request_object, pending) = self.sign(
+            query,
+            options.response_mode,
+            encryption.as_ref(),
+            response_uri,
+            now,
+        )?;
+        Ok(PreparedRequest {
+            request_object,
+            pending,
+            encryption,
+        })
+    }
+
+    /// Signs a request object for `query`, answered in `mode` (to `encryption`'s key under
+    /// `direct_post.jwt`) at `response_uri`.
+    fn sign(
+        &self,
+        query: DcqlQuery,
+        mode: ResponseMode,
+        encryption: Option<&DecryptionKey>,
+        response_uri: &str,
+        now: u64,
+    ) -> Result<(String, PendingRequest), Oid4vpError> {
         let state = new_nonce()?;
         let exp = now + self.config.request_ttl;
         // Under x509_san_dns and x509_hash all verifier metadata comes from `client_metadata`
@@ -206,7 +465,13 @@ impl RelyingParty {
             json!({ FORMAT_SD_JWT_VC: {
                 "sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"] } }),
         );
-        if let Some(key) = &self.config.encryption {
+        let encryption = match mode {
+            ResponseMode::DirectPost => None,
+            ResponseMode::DirectPostJwt => Some(encryption.ok_or_else(|| {
+                Oid4vpError::InvalidRequest("direct_post.jwt needs an encryption key".into())
+            })?),
+        };
+        if let Some(key) = encryption {
             metadata.insert(
                 "jwks".into(),
                 json!({ "keys": [key.public_jwk(ENCRYPTION_KID)] }),
@@ -219,14 +484,10 @@ impl RelyingParty {
         let object = RequestObject {
             client_id: self.config.client_id.clone(),
             response_type: "vp_token".into(),
-            response_mode: if self.config.encryption.is_some() {
-                ResponseMode::DirectPostJwt
-            } else {
-                ResponseMode::DirectPost
-            },
-            response_uri: self.config.response_uri.clone(),
+            response_mode: mode,
+            response_uri: response_uri.to_owned(),
             nonce: new_nonce()?,
-            state: Some(state.clone()),
+            state: Some(state),
             dcql_query: query,
             client_metadata: Some(Value::Object(metadata)),
             verifier_info: self.config.registration.as_ref().map(|jwt| {
@@ -241,8 +502,73 @@ impl RelyingParty {
             exp: Some(exp),
         };
         let request = sign_request(&object, self.config.signer.as_ref(), &self.config.chain)?;
-        self.pending.insert(object, exp)?;
-        Ok((request, state))
+        Ok((
+            request,
+            PendingRequest {
+                request: object,
+                expires_at: exp,
+            },
+        ))
+    }
+
+    /// Checks a wallet's answer (the body it posted, see [`RelyingParty::receive`]) to the
+    /// host-kept `pending` request, whose encryption key is `encryption`, at `now`: the verified
+    /// presentations. Nothing is taken: the host takes the request once, atomically, when this
+    /// succeeds (so a second answer finds it gone), and leaves it pending otherwise. An answer
+    /// for another `state` is [`Oid4vpError::InvalidResponse`]; a request no longer answerable
+    /// is [`Oid4vpError::UnknownOrReplayed`]; an error response is [`Oid4vpError::Refused`].
+    pub fn check_answer(
+        &self,
+        pending: &PendingRequest,
+        encryption: Option<&DecryptionKey>,
+        body: &str,
+        now: u64,
+    ) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
+        if !pending.is_answerable(now) {
+            return Err(Oid4vpError::UnknownOrReplayed);
+        }
+        if (pending.request.response_mode == ResponseMode::DirectPostJwt) != encryption.is_some() {
+            return Err(Oid4vpError::InvalidRequest(
+                "the response mode and the encryption key disagree".into(),
+            ));
+        }
+        self.check_posted_answer(pending, read_answer(body, encryption)?, now)
+    }
+
+    /// As [`RelyingParty::check_answer`], for an answer the host has already read with
+    /// [`read_answer`] (to look at it first, e.g. for the status lists it will need).
+    pub fn check_posted_answer(
+        &self,
+        pending: &PendingRequest,
+        answer: PostedAnswer,
+        now: u64,
+    ) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
+        if !pending.is_answerable(now) {
+            return Err(Oid4vpError::UnknownOrReplayed);
+        }
+        match answer {
+            PostedAnswer::Refused { error, .. } => Err(error),
+            PostedAnswer::Presentation { state, vp_token } => {
+                if state != pending.state() {
+                    return Err(Oid4vpError::InvalidResponse(
+                        "the answer is for another request".into(),
+                    ));
+                }
+                verify_response(
+                    &vp_token,
+                    &pending.request,
+                    &self.config.policy,
+                    &self.status_lists,
+                    now,
+                )
+            }
+        }
+    }
+
+    /// The trust and freshness policy answers are checked under (the host replaces its trust
+    /// data here when it refreshes it).
+    pub fn policy(&mut self) -> &mut ResponsePolicy {
+        &mut self.config.policy
     }
 
     /// Checks a wallet's answer, the `application/x-www-form-urlencoded` body it posted
@@ -254,45 +580,15 @@ impl RelyingParty {
     /// for this request). Nothing proves who sent it, so it is advisory: the request stays
     /// pending until it expires or a verified answer arrives.
     pub fn receive(&mut self, body: &str, now: u64) -> Result<Vec<VerifiedAnswer>, Oid4vpError> {
-        let invalid = |m: &str| Oid4vpError::InvalidResponse(m.into());
-        let fields = crate::urlencode::parse(body)?;
-        let accepted = [ContentEncryption::A256Gcm, ContentEncryption::A128Gcm];
-        let parameters: Map<String, Value> = match (&self.config.encryption, fields.get("response"))
-        {
-            (Some(key), Some(jwe)) => open_encrypted_payload(jwe, key, &accepted)?,
-            (Some(_), None) if !fields.contains_key("error") => {
-                return Err(invalid("the answer must be encrypted"));
-            }
-            _ => fields
-                .into_iter()
-                .map(|(name, value)| (name, Value::String(value)))
-                .collect(),
-        };
-        let text = |name: &str| match parameters.get(name) {
-            None => Ok(None),
-            Some(Value::String(value)) => Ok(Some(value.clone())),
-            Some(_) => Err(Oid4vpError::InvalidResponse(format!(
-                "{name} is not a string"
-            ))),
-        };
-        let state = text("state")?.ok_or_else(|| invalid("no state"))?;
-        if let Some(error) = text("error")? {
+        let (state, vp_token) = match read_answer(body, self.config.encryption.as_ref())? {
             // An error response carries no proof of who sent it (`state` is in the request
             // anyone who saw the QR code can read): it is advisory and leaves the request
             // pending, so no third party can cancel it.
-            self.pending.get(&state, now)?;
-            return Err(Oid4vpError::Refused {
-                error,
-                description: text("error_description")?,
-            });
-        }
-        let vp_token = match parameters.get("vp_token") {
-            None => return Err(invalid("no vp_token")),
-            // In a form body `vp_token` is JSON text; inside a JWE, JSON itself.
-            Some(Value::String(json)) if self.config.encryption.is_none() => {
-                serde_json::from_str(json).map_err(|_| invalid("vp_token is not JSON"))?
+            PostedAnswer::Refused { state, error } => {
+                self.pending.get(&state, now)?;
+                return Err(error);
             }
-            Some(token) => token.clone(),
+            PostedAnswer::Presentation { state, vp_token } => (state, vp_token),
         };
         // Taken only once its answer verifies: an answer that fails (junk posted with a known
         // `state`) leaves the request to its wallet.

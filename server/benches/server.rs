@@ -5,6 +5,7 @@
 //! cargo bench -p dinhdanh-server --bench server                  # 1,000,000 citizens
 //! cargo bench -p dinhdanh-server --bench server -- --quick       # 100,000 citizens
 //! cargo bench -p dinhdanh-server --bench server -- --rows 250000
+//! cargo bench -p dinhdanh-server --bench server -- --signing     # signing certificates, CRL
 //! TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres \
 //!     cargo bench -p dinhdanh-server --bench server               # SQLite, then PostgreSQL
 //! ```
@@ -101,6 +102,12 @@ const POSTGRES_TARGETS: Targets = Targets {
 
 #[path = "server/issuance.rs"]
 mod issuance;
+#[path = "server/signing.rs"]
+mod signing;
+
+fn signing_only() -> bool {
+    std::env::args().any(|a| a == "--signing")
+}
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -132,14 +139,15 @@ async fn main() -> Result<()> {
 }
 
 /// `--rows N` (default 1,000,000) or `--quick` (100,000); `--issuance` runs only the issuance
-/// measurements (over a registry of 10,000); `--bench`, which cargo passes, is ignored.
+/// measurements, `--signing` only the signing certificate and CRL ones (over a registry of
+/// 10,000); `--bench`, which cargo passes, is ignored.
 fn rows_from_args() -> Result<u64> {
     let mut rows = DEFAULT_ROWS;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => rows = QUICK_ROWS,
-            "--issuance" => rows = ISSUANCE_ONLY_ROWS,
+            "--issuance" | "--signing" => rows = ISSUANCE_ONLY_ROWS,
             "--rows" => {
                 let value = args.next().ok_or("--rows needs a number")?;
                 rows = value.replace(['_', ','], "").parse()?;
@@ -237,6 +245,9 @@ async fn measure_backend(
     targets: &Targets,
 ) -> Result<()> {
     let (rate, elapsed) = registry_import(store, population).await?;
+    if signing_only() {
+        return signing::measure(store, config, dir, population).await;
+    }
     if issuance_only() {
         return issuance::measure(store, config, dir, population, targets).await;
     }
@@ -296,7 +307,8 @@ async fn measure_backend(
         &thousands(enrolments.sms_lines),
         &format!("{} requests sent", thousands(enrolments.requests)),
     );
-    issuance::measure(store, config, dir, population, targets).await
+    issuance::measure(store, config.clone(), dir, population, targets).await?;
+    signing::measure(store, config, dir, population).await
 }
 
 /// Imports the generated file; the rate and the time it took.

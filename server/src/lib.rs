@@ -6,6 +6,7 @@ pub mod domain;
 pub mod http;
 pub mod platform;
 pub mod store;
+pub mod verifier;
 
 pub use domain::Services;
 pub use http::{router, serve};

@@ -82,6 +82,54 @@ enum Command {
     /// Development shortcuts (only in a data directory made by the zero-config start).
     #[command(subcommand)]
     Dev(DevCommand),
+    /// The relying-party registry: register a relying party (access certificate and
+    /// registration), revoke one.
+    #[command(subcommand)]
+    Rp(RpCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RpCommand {
+    /// Register a relying party (audited): certifies the key of its PKCS#10 request and mints
+    /// its registration; prints `{"rp_id", "client_id", "certificate_chain", "registration"}`.
+    Register {
+        /// Legal name (shown to citizens; the certificate's CN and O).
+        #[arg(long)]
+        name: String,
+        /// `telecom`, `bank`, `public_service` or `other`.
+        #[arg(long)]
+        kind: String,
+        /// Its DNS name: the client id is `x509_san_dns:<dns>`.
+        #[arg(long)]
+        dns: String,
+        /// Its PKCS#10 certificate signing request (PEM or DER), for a P-256 key of its own.
+        #[arg(long)]
+        csr: PathBuf,
+        /// What it may ask for: `KIND:PATH[,PATH…]`, KIND a credential configuration id (`pid`,
+        /// …), PATH a claim path written with `/` (`/given_name`, `/address/locality`).
+        /// Repeatable.
+        #[arg(long = "allow", required = true)]
+        allow: Vec<String>,
+        /// Why it asks (shown to citizens).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Business registration number (the certificate's subject serialNumber).
+        #[arg(long)]
+        registration_number: Option<String>,
+        /// Print the JSON object only (the default output is the same object, pretty-printed).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a relying party (audited): its certificate goes on the CRL and its registration
+    /// is set invalid in the registrations' status list.
+    Revoke {
+        /// The `rp_id` that `rp register` printed.
+        #[arg(long)]
+        rp_id: String,
+        /// Why (kept in the registry).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +157,17 @@ enum DevCommand {
         /// The citizen's ID number.
         #[arg(long)]
         id_number: String,
+    },
+    /// Issue a citizen signing certificate for a PKCS#10 request (PEM or DER), making the
+    /// citizen a level-2 account first; prints the chain PEM, leaf first, without the agency
+    /// root.
+    SigningCert {
+        /// The citizen's ID number.
+        #[arg(long)]
+        id_number: String,
+        /// The certificate request file.
+        #[arg(long)]
+        csr: PathBuf,
     },
 }
 
@@ -322,6 +381,71 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let services = command_services(config, dir).await?;
             let account = dinhdanh_server::app::dev::level2(&services, &id_number).await?;
             println!("{}", serde_json::to_string_pretty(&account)?);
+        }
+        Command::Rp(RpCommand::Register {
+            name,
+            kind,
+            dns,
+            csr,
+            allow,
+            purpose,
+            registration_number,
+            json,
+        }) => {
+            let kind = dinhdanh_server::store::RelyingPartyKind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!("--kind {kind:?}: expected telecom, bank, public_service or other")
+            })?;
+            let csr = std::fs::read(&csr).with_context(|| csr.display().to_string())?;
+            let services = command_services(config, dir).await?;
+            let registered = dinhdanh_server::domain::rp::register(
+                &services,
+                &dinhdanh_server::domain::rp::RegisterRequest {
+                    name,
+                    kind,
+                    dns,
+                    csr,
+                    allow,
+                    purpose,
+                    registration_number,
+                },
+                audit::OPERATOR,
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string(&registered)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&registered)?);
+            }
+        }
+        Command::Rp(RpCommand::Revoke { rp_id, reason }) => {
+            let services = command_services(config, dir).await?;
+            let party = dinhdanh_server::domain::rp::revoke(
+                &services,
+                &rp_id,
+                reason.as_deref(),
+                audit::OPERATOR,
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "rp_id": party.id,
+                    "client_id": party.client_id,
+                    "revoked_at": party.revoked_at,
+                })
+            );
+        }
+        Command::Dev(DevCommand::SigningCert { id_number, csr }) => {
+            if !dinhdanh_server::domain::pki::is_development_data_dir(&config, dir) {
+                anyhow::bail!(dinhdanh_server::app::dev::DevError::NotDevelopment);
+            }
+            let request =
+                std::fs::read(&csr).map_err(|e| anyhow::anyhow!("{}: {e}", csr.display()))?;
+            let services = command_services(config, dir).await?;
+            let chain =
+                dinhdanh_server::app::dev::signing_certificate(&services, &id_number, &request)
+                    .await?;
+            print!("{chain}");
         }
         Command::Audit(AuditCommand::Verify) => {
             let store = setup::store(&config, dir).await?;

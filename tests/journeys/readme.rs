@@ -5,14 +5,16 @@ use std::{io::BufRead, process::Command};
 
 use dinhdanh_journeys::server_binary;
 
-#[test]
-fn readme_server_journey_runs_as_written() {
+/// Runs the first `sh` block after `marker` in the README against a zero-config server on a free
+/// port (`localhost:8080` in the block becomes its address), in a scratch directory with the
+/// built binaries first on `PATH`: its standard output.
+fn run_readme_block(marker: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let section = readme
-        .split("**2. Level 2 and a credential from the server.**")
+        .split(marker)
         .nth(1)
-        .expect("the README's server journey");
+        .unwrap_or_else(|| panic!("the README's section {marker}"));
     let script = section
         .split("```sh\n")
         .nth(1)
@@ -70,12 +72,18 @@ fn readme_server_journey_runs_as_written() {
         .unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{}\n{stdout}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+#[test]
+fn readme_server_journey_runs_as_written() {
+    let stdout = run_readme_block("**2. Level 2 and a credential from the server.**");
     let verified: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(verified["status"], "valid");
     assert_eq!(verified["vct"], "urn:vn:dinhdanh:pid:1");
@@ -88,4 +96,27 @@ fn readme_server_journey_runs_as_written() {
         .collect();
     disclosed.sort_unstable();
     assert_eq!(disclosed, ["/birthdate", "/given_name"]);
+}
+
+#[test]
+fn readme_relying_party_journey_runs_as_written() {
+    let stdout = run_readme_block("**4. A relying party registered with the agency.**");
+    let lines: Vec<&str> = stdout.lines().collect();
+    // openssl verify: trusted, then (after `rp revoke`) revoked.
+    assert!(lines.contains(&"access.pem: OK"), "{stdout}");
+    assert!(stdout.contains("certificate revoked"), "{stdout}");
+    let bundle: serde_json::Value = serde_json::from_str(
+        lines
+            .iter()
+            .find(|line| line.starts_with("{\"version\""))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(bundle["rp_roots"], 1);
+    assert!(
+        bundle["crls"]["relying_parties"]
+            .as_str()
+            .unwrap()
+            .ends_with("/crl/rp.crl")
+    );
 }

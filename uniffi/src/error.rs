@@ -2,11 +2,16 @@
 //! from the SDK's typed errors here and nowhere else.
 
 use dinhdanh_sdk::{
+    cms::CmsError,
     holder::WalletError,
     openid4vci::client::ClientError,
     openid4vp::Oid4vpError,
+    pades::PdfError,
+    trust::TrustBundleError,
+    tsp::TspError,
     vc::{Rejection, VcError},
     verifier::VerificationError,
+    wallet::KeyStoreError,
 };
 
 /// Every failure, by kind, with a reason for logs and support (never personal data). (Fields are
@@ -118,6 +123,35 @@ pub enum DinhdanhError {
     /// An answer to a request that is not pending (unknown, expired, or answered already).
     #[error("no pending request for this answer")]
     Replayed,
+    /// The agency revoked this relying party: the wallet discloses nothing to it and answers
+    /// nothing.
+    #[error("{verifier} was revoked by the agency")]
+    RevokedVerifier {
+        /// Its client identifier.
+        verifier: String,
+    },
+    /// The relying party has no valid registration with the agency (none, expired, for another
+    /// client id, or not signed under the relying-party anchor).
+    #[error("not registered: {reason}")]
+    Unregistered {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The document is encrypted: it cannot be signed (decrypt it first).
+    #[error("the document is encrypted")]
+    EncryptedDocument,
+    /// The certificate chain given to sign with does not certify the keystore key.
+    #[error("certificate does not match the key: {reason}")]
+    CertificateMismatch {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The time-stamp authority refused, or answered something else than the query.
+    #[error("time-stamp: {reason}")]
+    Timestamp {
+        /// What was wrong.
+        reason: String,
+    },
 }
 
 /// Malformed input, with what the parser said.
@@ -137,6 +171,8 @@ fn rejected(rejection: Rejection, error: &impl ToString) -> DinhdanhError {
         Rejection::Forged => DinhdanhError::Forged { reason },
         Rejection::UntrustedIssuer => DinhdanhError::UntrustedIssuer { reason },
         Rejection::StaleTrustData => DinhdanhError::StaleTrustData { reason },
+        Rejection::Unregistered => DinhdanhError::Unregistered { reason },
+        Rejection::Replayed => DinhdanhError::Replayed,
         _ => DinhdanhError::InvalidInput { reason },
     }
 }
@@ -160,11 +196,28 @@ impl From<Oid4vpError> for DinhdanhError {
                 reason: error.to_string(),
             },
             Oid4vpError::UnknownOrReplayed => Self::Replayed,
+            Oid4vpError::Unregistered(_) => Self::Unregistered {
+                reason: error.to_string(),
+            },
             Oid4vpError::Refused { .. } => Self::Refused {
                 reason: error.to_string(),
             },
             Oid4vpError::Presentation { error: cause, .. } => rejected(cause.rejection(), &error),
             _ => invalid(error),
+        }
+    }
+}
+
+impl From<TrustBundleError> for DinhdanhError {
+    fn from(error: TrustBundleError) -> Self {
+        let reason = error.to_string();
+        match error {
+            // Expired, or older than the bundle held (a rollback): fetch the current one.
+            TrustBundleError::Stale { .. } | TrustBundleError::Rollback { .. } => {
+                Self::StaleTrustData { reason }
+            }
+            // Not signed through the pinned agency root, or altered.
+            _ => Self::Forged { reason },
         }
     }
 }
@@ -214,11 +267,55 @@ impl From<WalletError> for DinhdanhError {
                     body: response.body,
                 }
             }
+            WalletError::RevokedVerifier { verifier } => Self::RevokedVerifier { verifier },
+            WalletError::StaleTrustData(reason) => Self::StaleTrustData { reason },
+            WalletError::TrustBundle(cause) => cause.into(),
             // A stored credential that no longer parses: the wallet file, not the input.
             WalletError::Credential(_) => Self::Storage {
                 reason: error.to_string(),
             },
             _ => invalid(error),
+        }
+    }
+}
+
+impl From<KeyStoreError> for DinhdanhError {
+    fn from(error: KeyStoreError) -> Self {
+        Self::KeyStore {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<CmsError> for DinhdanhError {
+    fn from(error: CmsError) -> Self {
+        match error {
+            CmsError::Signing(reason) => Self::KeyStore { reason },
+            CmsError::Certificate(cause) => Self::CertificateMismatch {
+                reason: cause.to_string(),
+            },
+            other => invalid(other),
+        }
+    }
+}
+
+impl From<PdfError> for DinhdanhError {
+    fn from(error: PdfError) -> Self {
+        match error {
+            PdfError::Encrypted => Self::EncryptedDocument,
+            PdfError::Cms(cause) => cause.into(),
+            other => invalid(other),
+        }
+    }
+}
+
+impl From<TspError> for DinhdanhError {
+    fn from(error: TspError) -> Self {
+        match error {
+            TspError::Malformed(_) => invalid(error),
+            other => Self::Timestamp {
+                reason: other.to_string(),
+            },
         }
     }
 }

@@ -4,7 +4,9 @@
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
 //! - [`offline`]: a presentation in one QR code, for a counter without a network;
-//! - [`registration`]: the agency's signature on a relying party's registration;
+//! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
+//! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
+//!   CMS, PDF and JWS, time-stamps, a [`SignatureVerdict`]);
 //! - [`platform`]: the host's keystore and HTTP stack as foreign traits ([`KeyStore`],
 //!   [`Transport`]);
 //! - [`error`]: one flat error enum, [`DinhdanhError`], by what an app does about a failure.
@@ -17,7 +19,8 @@
 pub mod error;
 pub mod offline;
 pub mod platform;
-pub mod registration;
+pub mod signatures;
+pub mod trust;
 pub mod verifier;
 pub mod wallet;
 
@@ -29,8 +32,15 @@ pub use crate::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
         TransportFailure,
     },
-    registration::sign_registration,
-    verifier::{CreatedRequest, VerifiedCredential, Verifier, VerifierConfig},
+    signatures::{
+        DocumentSigner, RevocationStatus, SignatureRejection, SignatureTrust, SignatureVerdict,
+        TimeStampRequest, add_cms_timestamp, add_pdf_timestamp, signing_certificate_request,
+        verify_cms_signature, verify_jws_signature, verify_pdf_signatures,
+    },
+    trust::{TrustBundleSummary, read_trust_bundle},
+    verifier::{
+        CreatedRequest, RegisteredVerifierConfig, VerifiedCredential, Verifier, VerifierConfig,
+    },
     wallet::{
         Consent, ConsentItem, CredentialSummary, PendingPresentation, PresentationAnswer,
         PresentationLogEntry, Wallet,

@@ -470,6 +470,156 @@ fn a_wallet_answers_no_unregistered_or_untrusted_verifier() {
 }
 
 #[test]
+fn trust_bundles_and_registrations_fail_by_kind() {
+    use dinhdanh_sdk::{
+        holder::WalletError,
+        openid4vp::request::{RegisteredCredential, Registration},
+        trust::{MaxAges, TrustBundle},
+    };
+    let agency = agency();
+    let root_pem = agency.issuer_ca.certificate_pem();
+    let issuer_chain = x509::x5c_to_der_chain(&agency.issuer_x5c).unwrap();
+    let bundle = TrustBundle {
+        iss: ISS.into(),
+        iat: NOW,
+        exp: NOW + 86_400,
+        version: 7,
+        issuer_roots: x509::der_chain_to_x5c(&[agency.issuer_ca.certificate_der().to_vec()]),
+        rp_roots: x509::der_chain_to_x5c(&[agency.rp_ca.certificate_der().to_vec()]),
+        status_lists: Default::default(),
+        crls: Default::default(),
+        max_ages: MaxAges::default(),
+    }
+    .sign(&agency.issuer_key, &issuer_chain)
+    .unwrap();
+    let read = read_trust_bundle(bundle.clone(), root_pem.clone(), NOW).unwrap();
+    assert_eq!(read.version, 7);
+    assert_eq!(read.rp_roots_pem, agency.rp_ca.certificate_pem());
+    assert!(matches!(
+        read_trust_bundle(bundle.clone(), root_pem.clone(), NOW + 90_000),
+        Err(DinhdanhError::StaleTrustData { .. })
+    ));
+    assert!(matches!(
+        read_trust_bundle(bundle.clone(), agency.rp_ca.certificate_pem(), NOW),
+        Err(DinhdanhError::Forged { .. })
+    ));
+
+    // A registration for another client: the verifier is not registered.
+    let registrar = Es256KeyPair::generate().unwrap();
+    let registrar_chain = vec![leaf(&agency.rp_ca, &registrar, "registrar", &[], &[])];
+    let registration = |sub: &str| {
+        Registration {
+            iss: ISS.into(),
+            sub: sub.into(),
+            name: "Bank".into(),
+            purpose: "eKYC".into(),
+            credentials: vec![RegisteredCredential {
+                vct: CredentialKind::Pid.vct().into(),
+                claims: vec!["/given_name".into()],
+            }],
+            iat: NOW,
+            exp: NOW + 86_400,
+            status: None,
+        }
+        .sign(&registrar, &registrar_chain)
+        .unwrap()
+    };
+    let config = |registration: String| RegisteredVerifierConfig {
+        signing_key_jwk: agency.bank_key.to_private_jwk().to_string(),
+        certificate_chain_pem: agency.bank_chain_pem.clone(),
+        registration,
+        response_uri: "https://bank.example.vn/openid4vp/response".into(),
+        trust_bundle: bundle.clone(),
+        agency_roots_pem: root_pem.clone(),
+        now: NOW,
+        encrypt_responses: false,
+        request_ttl: None,
+    };
+    assert!(Verifier::from_registration(config(registration(BANK))).is_ok());
+    assert!(matches!(
+        Verifier::from_registration(config(registration("x509_san_dns:other.example.vn"))),
+        Err(DinhdanhError::Unregistered { .. })
+    ));
+    // A revoked verifier is its own kind.
+    assert!(matches!(
+        DinhdanhError::from(WalletError::RevokedVerifier {
+            verifier: BANK.into()
+        }),
+        DinhdanhError::RevokedVerifier { verifier } if verifier == BANK
+    ));
+}
+
+#[test]
+fn documents_signed_with_a_keystore_key_verify() {
+    use dinhdanh_sdk::x509::dev::SigningProfile;
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(Soft(
+        core::SoftwareKeyStore::open_with_master_key(&dir.path().join("k"), &[1; 32]).unwrap(),
+    ));
+    keys.0.generate_signing_key("signing").unwrap();
+    let csr = signing_certificate_request(keys.clone(), "signing".into()).unwrap();
+    assert!(signing_certificate_request(keys.clone(), "absent".into()).is_err());
+
+    let root_key = Es256KeyPair::generate().unwrap();
+    let root = DevCa::generate(&root_key, "agency root", NOW - 86_400, NOW + 86_400).unwrap();
+    let csr_der = x509::csr::csr_from_pem(&csr).unwrap();
+    let leaf = root
+        .issue_signing_certificate_for_csr(
+            &csr_der,
+            &SigningProfile {
+                name: "Nguyễn Văn An",
+                id_number: "001090000001",
+                crl_url: "https://id.example.vn/crl/signing.crl",
+                ocsp_url: "https://id.example.vn/ocsp",
+                not_before: NOW - 3600,
+                not_after: NOW + 3600,
+            },
+        )
+        .unwrap();
+    let chain_pem = x509::dev::der_to_pem(&leaf);
+    let signer = DocumentSigner::new(keys.clone(), "signing".into(), chain_pem.clone()).unwrap();
+    let trust = SignatureTrust {
+        anchors_pem: root.certificate_pem(),
+        crl: None,
+        ocsp: None,
+        now: NOW,
+        max_revocation_age: 86_400,
+    };
+
+    let document = b"Hop dong".to_vec();
+    let cms = signer.sign_cms(document.clone(), NOW).unwrap();
+    let verdict = verify_cms_signature(cms.clone(), document.clone(), trust.clone()).unwrap();
+    assert!(verdict.valid, "{verdict:?}");
+    assert_eq!(verdict.signer_uid.as_deref(), Some("CCCD:001090000001"));
+    assert_eq!(verdict.revocation, RevocationStatus::Unknown);
+    let verdict = verify_cms_signature(cms.clone(), b"other".to_vec(), trust.clone()).unwrap();
+    assert_eq!(verdict.reason, Some(SignatureRejection::ContentMismatch));
+    assert!(!TimeStampRequest::for_cms(cms).unwrap().body().is_empty());
+
+    let pdf = include_bytes!("../../sdk/tests/vectors/pdf/minimal.pdf").to_vec();
+    let signed = signer.sign_pdf(pdf, NOW).unwrap();
+    let verdicts = verify_pdf_signatures(signed, trust.clone()).unwrap();
+    assert!(verdicts[0].valid, "{verdicts:?}");
+    let encrypted = include_bytes!("../../sdk/tests/vectors/pdf/encrypted.pdf").to_vec();
+    assert!(matches!(
+        signer.sign_pdf(encrypted, NOW),
+        Err(DinhdanhError::EncryptedDocument)
+    ));
+
+    let json = br#"{"a":1}"#.to_vec();
+    let jws = signer.sign_jws(json.clone(), NOW).unwrap();
+    assert!(verify_jws_signature(jws, json, trust).unwrap().valid);
+
+    // A chain for another key is refused when the signer is made.
+    keys.0.generate_signing_key("other").unwrap();
+    assert!(matches!(
+        DocumentSigner::new(keys, "other".into(), chain_pem),
+        Err(DinhdanhError::CertificateMismatch { .. })
+    ));
+}
+
+#[test]
 fn an_offline_qr_answer_verifies_once_at_the_counter() {
     use dinhdanh_sdk::openid4vp::request::{RegisteredCredential, Registration};
 
@@ -522,6 +672,7 @@ fn an_offline_qr_answer_verifies_once_at_the_counter() {
         }],
         iat: NOW - 60,
         exp: NOW + 3_600,
+        status: None,
     }
     .sign(&registry_key, &registry_chain)
     .unwrap();

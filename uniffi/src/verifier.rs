@@ -7,6 +7,7 @@ use dinhdanh_sdk::{
     jose::{Es256KeyPair, jwe::DecryptionKey},
     openid4vp::{Oid4vpError, dcql::DcqlQuery, response::ResponsePolicy},
     relying_party::{RelyingParty, RelyingPartyConfig},
+    trust::TrustBundle,
     verifier::{IssuerTrustData, StatusTrust},
     x509::{self, TrustAnchor},
 };
@@ -54,6 +55,32 @@ pub struct VerifierConfig {
     /// How old a presentation's key binding may be, seconds.
     #[uniffi(default = None)]
     pub max_presentation_age: Option<u64>,
+    /// How long a request stays answerable, seconds.
+    #[uniffi(default = None)]
+    pub request_ttl: Option<u64>,
+}
+
+/// A verifier configured from what the agency's `dinhdanh-server rp register` printed (its
+/// certificate chain and registration) and the agency's trust bundle.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RegisteredVerifierConfig {
+    /// The private JWK of the key the access certificate certifies.
+    pub signing_key_jwk: String,
+    /// `certificate_chain` as printed: the access certificate then the relying-party CA (PEM).
+    pub certificate_chain_pem: String,
+    /// `registration` as printed (`rp-registration+jwt`).
+    pub registration: String,
+    /// Where wallets post their answers (on the certificate's DNS name).
+    pub response_uri: String,
+    /// The agency's trust bundle (`/trust/bundle`).
+    pub trust_bundle: String,
+    /// The agency roots the app pins (PEM), which sign the bundle.
+    pub agency_roots_pem: String,
+    /// Now, Unix seconds.
+    pub now: u64,
+    /// Ask for encrypted answers (`direct_post.jwt`).
+    #[uniffi(default = false)]
+    pub encrypt_responses: bool,
     /// How long a request stays answerable, seconds.
     #[uniffi(default = None)]
     pub request_ttl: Option<u64>,
@@ -148,6 +175,38 @@ impl Verifier {
         Ok(Arc::new(Self {
             inner: Mutex::new(party),
             issuer_anchors,
+        }))
+    }
+
+    /// A verifier configured from its registration with the agency and the agency's trust
+    /// bundle: the client id from the certificate (`x509_san_dns:`), the trust and maximum ages
+    /// from the bundle. A registration that does not verify for this certificate is
+    /// `Unregistered`; a chain or key that does not, `UntrustedVerifier`.
+    #[uniffi::constructor]
+    pub fn from_registration(config: RegisteredVerifierConfig) -> Result<Arc<Self>, DinhdanhError> {
+        let jwk: serde_json::Value =
+            serde_json::from_str(&config.signing_key_jwk).map_err(invalid)?;
+        let signer = Es256KeyPair::from_jwk(&jwk).map_err(invalid)?;
+        let bundle = TrustBundle::verify(
+            &config.trust_bundle,
+            &anchors(&config.agency_roots_pem)?,
+            config.now,
+        )?;
+        let mut party = RelyingPartyConfig::from_registration(
+            Box::new(signer),
+            &config.certificate_chain_pem,
+            &config.registration,
+            config.response_uri,
+            &bundle,
+            config.now,
+        )?;
+        if config.encrypt_responses {
+            party.encryption = Some(DecryptionKey::generate().map_err(invalid)?);
+        }
+        set(&mut party.request_ttl, config.request_ttl);
+        Ok(Arc::new(Self {
+            inner: Mutex::new(RelyingParty::new(party)),
+            issuer_anchors: bundle.issuer_anchors()?,
         }))
     }
 

@@ -12,6 +12,7 @@ use crate::{
     anchors,
     error::DinhdanhError,
     platform::{HostKeys, HostTransport, KeyStore, Transport},
+    trust::TrustBundleSummary,
 };
 
 /// A credential in the wallet.
@@ -287,5 +288,27 @@ impl Wallet {
     /// Deletes a credential and its keys.
     pub fn remove(&self, id: String) -> Result<(), DinhdanhError> {
         self.with(|wallet| wallet.remove(&id))
+    }
+
+    /// Takes the wallet's trust from the agency's trust bundle (from `/trust/bundle`), verified
+    /// against the agency roots the app pins (PEM): issuer and relying-party roots, and the
+    /// maximum ages a request is answered within. An older bundle than the one held is refused.
+    pub fn apply_trust_bundle(
+        &self,
+        jwt: String,
+        agency_roots_pem: String,
+        now: u64,
+    ) -> Result<TrustBundleSummary, DinhdanhError> {
+        let roots = anchors(&agency_roots_pem)?;
+        self.with(|wallet| {
+            let bundle = wallet.apply_trust_bundle(&jwt, &roots, now)?;
+            Ok(TrustBundleSummary::from(&bundle))
+        })
+    }
+
+    /// Hands in the relying parties' status list fetched at the bundle's
+    /// `rp_status_list_url`: a revoked relying party is then refused (`RevokedVerifier`).
+    pub fn refresh_rp_status_list(&self, token: String, now: u64) -> Result<(), DinhdanhError> {
+        self.with(|wallet| wallet.refresh_rp_status_list(&token, now))
     }
 }

@@ -1,5 +1,6 @@
 //! OpenID4VP input from the network: invocation URLs and request objects (a wallet receives),
-//! compact QR presentations, encrypted responses (JWE) and `vp_token`s (a verifier receives). No input may panic; any text
+//! compact QR presentations, posted answers, encrypted responses (JWE) and `vp_token`s (a
+//! verifier receives), pending requests read back from a host's store. No input may panic; any text
 //! round trips through the compact QR form; a decoded QR form re-encodes to a decodable one.
 
 #![no_main]
@@ -27,7 +28,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = RequestReference::parse(text);
+    // A posted answer as a verifier service reads it (the body of its response_uri), in the
+    // clear and under direct_post.jwt; a stored pending request read back.
+    let _ = dinhdanh_sdk::relying_party::read_answer(text, None);
+    let _ = serde_json::from_str::<dinhdanh_sdk::relying_party::PendingRequest>(text);
     if let Ok(key) = DecryptionKey::from_bytes(&[7u8; 32]) {
+        let _ = dinhdanh_sdk::relying_party::read_answer(text, Some(&key));
         let _ = open_encrypted_response(
             text,
             &key,

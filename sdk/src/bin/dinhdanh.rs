@@ -11,9 +11,17 @@ use std::{
 
 use clap::{Args, Parser, Subcommand};
 use dinhdanh_sdk::{
+    cms::SignerChain,
     jose::{Es256KeyPair, JwsHeader, PublicKey},
+    openid4vci::{
+        client::{HttpRequest, Transport},
+        http::HttpTransport,
+    },
+    pades,
     sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
+    signatures,
     status_list::{StatusList, StatusListToken, StatusReference, UnverifiedStatusListToken},
+    tsp::TimeStampQuery,
     vc::{VcIssuance, issue_vc},
     verifier::{
         IssuerTrustData, KeyBindingPolicy, StatusListCache, StatusPolicy, StatusTrust,
@@ -22,6 +30,7 @@ use dinhdanh_sdk::{
     x509::{
         self, TrustAnchor,
         dev::{DevCa, LeafProfile},
+        revocation,
     },
 };
 use serde_json::{Map, Value, json};
@@ -54,6 +63,107 @@ enum Command {
     /// OpenID4VCI: the key proof a wallet sends with a credential request.
     #[command(subcommand)]
     Oid4vci(Oid4vciCommand),
+    /// Sign documents: detached CMS (CAdES), PDF (PAdES), detached JWS.
+    #[command(subcommand)]
+    Sign(SignCommand),
+    /// Verify document signatures.
+    #[command(subcommand)]
+    Signature(SignatureCommand),
+}
+
+#[derive(Subcommand)]
+enum SignCommand {
+    /// A detached CMS signature (DER) of standard input (CAdES B-B; B-T with --tsa).
+    Cms {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// An RFC 3161 time-stamp authority to time-stamp the signature (B-T).
+        #[arg(long)]
+        tsa: Option<String>,
+    },
+    /// Sign a PDF by an incremental update (PAdES B-B; B-T with --tsa).
+    Pdf {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// An RFC 3161 time-stamp authority to time-stamp the signature (B-T).
+        #[arg(long)]
+        tsa: Option<String>,
+        /// The PDF to sign.
+        #[arg(long = "in")]
+        input: String,
+        /// Where to write the signed PDF.
+        #[arg(long = "out")]
+        output: String,
+    },
+    /// A compact JWS of standard input (a JSON document) with a detached payload and `x5c`.
+    Jws {
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+}
+
+#[derive(Args)]
+struct SignerArgs {
+    /// The signer's private JWK.
+    #[arg(long)]
+    key: String,
+    /// The signer's certificate chain (PEM, leaf first).
+    #[arg(long)]
+    cert: String,
+    /// The signing time (Unix seconds); defaults to now.
+    #[arg(long)]
+    now: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum SignatureCommand {
+    /// Verify a signature (standard input) → a JSON verdict; exit status 0 only when valid.
+    #[command(subcommand)]
+    Verify(VerifyFormat),
+}
+
+#[derive(Subcommand)]
+enum VerifyFormat {
+    /// A detached CMS signature (DER) of --content.
+    Cms {
+        /// The signed document.
+        #[arg(long)]
+        content: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// A signed PDF (every signature is checked; the verdict is the last one's).
+    Pdf {
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// A detached compact JWS of --content.
+    Jws {
+        /// The signed document.
+        #[arg(long)]
+        content: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+}
+
+#[derive(Args)]
+struct TrustArgs {
+    /// PEM trust anchor(s): the agency root.
+    #[arg(long)]
+    trust_anchor: String,
+    /// A CRL of the signer's CA (DER or PEM).
+    #[arg(long)]
+    crl: Option<String>,
+    /// A DER OCSPResponse for the signer's certificate.
+    #[arg(long)]
+    ocsp: Option<String>,
+    /// Verification time (Unix seconds); defaults to now.
+    #[arg(long)]
+    now: Option<u64>,
+    /// The oldest CRL or OCSP response accepted, seconds.
+    #[arg(long, default_value_t = signatures::DEFAULT_MAX_REVOCATION_AGE)]
+    revocation_max_age: u64,
 }
 
 #[derive(Subcommand)]
@@ -233,6 +343,14 @@ enum StatusListCommand {
 
 #[derive(Subcommand)]
 enum X509Command {
+    /// A PKCS#10 certification request (PEM) for the key, signed by it: what a citizen's device
+    /// sends for a signing certificate, and what a relying party hands the agency
+    /// (`dinhdanh-server rp register --csr`). Its subject is empty: the agency writes its own.
+    Csr {
+        /// The private JWK.
+        #[arg(long)]
+        key: String,
+    },
     /// A self-signed development root CA for the key (PEM on stdout).
     DevCa {
         /// The CA's private JWK.
@@ -269,6 +387,35 @@ enum X509Command {
         #[arg(long, default_value_t = 365)]
         days: u64,
     },
+    /// A citizen signing certificate for a CSR (PEM on stdout), signed by the development CA:
+    /// subject C=VN, CN, UID=CCCD:<id number>; digitalSignature + nonRepudiation;
+    /// documentSigning + emailProtection.
+    DevSigningCert {
+        /// The CA's private JWK.
+        #[arg(long)]
+        ca_key: String,
+        /// The CA certificate (PEM).
+        #[arg(long)]
+        ca_cert: String,
+        /// The PKCS#10 request (PEM), checked for proof of possession.
+        #[arg(long)]
+        csr: String,
+        /// The citizen's full name.
+        #[arg(long)]
+        name: String,
+        /// The citizen's ID number.
+        #[arg(long)]
+        id_number: String,
+        /// CRL distribution point.
+        #[arg(long, default_value = "http://127.0.0.1:8080/crl/signing.crl")]
+        crl_url: String,
+        /// OCSP responder.
+        #[arg(long, default_value = "http://127.0.0.1:8080/ocsp")]
+        ocsp_url: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+    },
 }
 
 /// A failure, printed as JSON on stderr.
@@ -294,6 +441,16 @@ macro_rules! fail_as {
 
 type Outcome = Result<String, Failure>;
 
+/// What a command prints.
+enum Printed {
+    /// A line of text (zeroized after printing: `keygen` prints a private key).
+    Text(Zeroizing<String>),
+    /// Bytes as they are (a DER signature).
+    Bytes(Vec<u8>),
+    /// A verdict: printed whether valid or not; the exit status says which.
+    Verdict { json: String, valid: bool },
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -312,12 +469,24 @@ fn main() -> ExitCode {
         }
     };
     match run(cli.command) {
-        Ok(output) => {
+        Ok(printed) => {
             let mut stdout = io::stdout().lock();
-            if writeln!(stdout, "{}", output.as_str()).is_err() {
+            let (written, code) = match printed {
+                Printed::Text(text) => (writeln!(stdout, "{}", text.as_str()), ExitCode::SUCCESS),
+                Printed::Bytes(bytes) => (stdout.write_all(&bytes), ExitCode::SUCCESS),
+                Printed::Verdict { json, valid } => (
+                    writeln!(stdout, "{json}"),
+                    if valid {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    },
+                ),
+            };
+            if written.and_then(|()| stdout.flush()).is_err() {
                 return ExitCode::FAILURE;
             }
-            ExitCode::SUCCESS
+            code
         }
         Err(failure) => {
             report(&failure);
@@ -337,14 +506,16 @@ fn report(failure: &Failure) {
     );
 }
 
-/// What the command prints; zeroized after printing, since `keygen` prints a private key.
-fn run(command: Command) -> Result<Zeroizing<String>, Failure> {
-    let plain = |outcome: Outcome| outcome.map(Zeroizing::new);
+/// What the command prints; text is zeroized after printing, since `keygen` prints a private key.
+fn run(command: Command) -> Result<Printed, Failure> {
+    let plain = |outcome: Outcome| outcome.map(|text| Printed::Text(Zeroizing::new(text)));
     match command {
         Command::Keygen => {
             let key = Es256KeyPair::generate().map_err(fail_as!("key"))?;
-            Ok(key.to_private_jwk())
+            Ok(Printed::Text(key.to_private_jwk()))
         }
+        Command::Sign(command) => sign(command),
+        Command::Signature(SignatureCommand::Verify(format)) => verify_signature(format),
         Command::SdJwt(SdJwtCommand::Issue(args)) => plain(issue(args)),
         Command::SdJwt(SdJwtCommand::Present(args)) => plain(present(args)),
         Command::SdJwt(SdJwtCommand::Verify(args)) => plain(verify(args)),
@@ -653,6 +824,11 @@ fn valid_until(now: u64, days: u64) -> Result<u64, Failure> {
 fn x509_command(command: X509Command) -> Outcome {
     let now = now_or(None);
     match command {
+        X509Command::Csr { key } => {
+            let key = private_key(&key)?;
+            let pem = x509::csr::csr_pem(&key, key.public_key()).map_err(fail_as!("x509"))?;
+            Ok(pem.trim_end().to_owned())
+        }
         X509Command::DevCa { key, cn, days } => {
             let ca = DevCa::generate(&private_key(&key)?, &cn, now - 60, valid_until(now, days)?)
                 .map_err(fail_as!("x509"))?;
@@ -686,5 +862,193 @@ fn x509_command(command: X509Command) -> Outcome {
                 .map_err(fail_as!("x509"))?;
             Ok(x509::dev::der_to_pem(&leaf).trim_end().to_owned())
         }
+        X509Command::DevSigningCert {
+            ca_key,
+            ca_cert,
+            csr,
+            name,
+            id_number,
+            crl_url,
+            ocsp_url,
+            days,
+        } => {
+            let ca_der = x509::pem_to_der_chain(&read_file(&ca_cert)?).map_err(fail_as!("x509"))?;
+            let Some(ca_der) = ca_der.first() else {
+                return Err(Failure::new("x509", "no certificate in the CA file"));
+            };
+            let ca = DevCa::load(ca_der, &private_key(&ca_key)?).map_err(fail_as!("x509"))?;
+            let csr_der = x509::csr::csr_from_pem(&read_file(&csr)?)
+                .map_err(|e| Failure::new("x509", format!("{csr}: {e}")))?;
+            let profile = x509::dev::SigningProfile {
+                name: &name,
+                id_number: &id_number,
+                crl_url: &crl_url,
+                ocsp_url: &ocsp_url,
+                not_before: now - 60,
+                not_after: valid_until(now, days)?,
+            };
+            let leaf = ca
+                .issue_signing_certificate_for_csr(&csr_der, &profile)
+                .map_err(fail_as!("x509"))?;
+            Ok(x509::dev::der_to_pem(&leaf).trim_end().to_owned())
+        }
     }
+}
+
+fn read_bytes(path: &str) -> Result<Vec<u8>, Failure> {
+    fs::read(path).map_err(|e| Failure::new("io", format!("{path}: {e}")))
+}
+
+fn read_stdin_bytes() -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::new("io", format!("stdin: {e}")))?;
+    Ok(bytes)
+}
+
+/// The signer's key and certificate chain, checked to belong together.
+fn signer(args: &SignerArgs) -> Result<(Es256KeyPair, Vec<Vec<u8>>, SignerChain), Failure> {
+    let key = private_key(&args.key)?;
+    let chain = x509::pem_to_der_chain(&read_file(&args.cert)?)
+        .map_err(|e| Failure::new("invalid_certificate", format!("{}: {e}", args.cert)))?;
+    let signer_chain = SignerChain::new(&chain, key.public_key())
+        .map_err(|e| Failure::new("invalid_certificate", format!("{}: {e}", args.cert)))?;
+    Ok((key, chain, signer_chain))
+}
+
+/// Asks the time-stamp authority at `url` for a token over `signature_value` (RFC 3161 over
+/// HTTP: certReq true, a random nonce, both checked in the answer).
+fn timestamp_token(url: &str, signature_value: &[u8]) -> Result<Vec<u8>, Failure> {
+    let query = TimeStampQuery::for_signature(signature_value).map_err(fail_as!("tsa"))?;
+    let response = HttpTransport::new()
+        .send(&HttpRequest {
+            method: "POST".into(),
+            url: url.to_owned(),
+            headers: vec![("Content-Type".into(), "application/timestamp-query".into())],
+            body: query.der().to_vec(),
+        })
+        .map_err(fail_as!("tsa"))?;
+    if response.status != 200 {
+        return Err(Failure::new(
+            "tsa",
+            format!("the time-stamp authority answered {}", response.status),
+        ));
+    }
+    query
+        .token_from_response(&response.body)
+        .map_err(fail_as!("tsa"))
+}
+
+fn sign(command: SignCommand) -> Result<Printed, Failure> {
+    match command {
+        SignCommand::Cms { signer: args, tsa } => {
+            let (key, _, chain) = signer(&args)?;
+            let document = read_stdin_bytes()?;
+            let cms = signatures::sign_cms(&document, &key, &chain, now_or(args.now))
+                .map_err(fail_as!("signing"))?;
+            let cms = match tsa {
+                None => cms,
+                Some(url) => {
+                    let value =
+                        dinhdanh_sdk::cms::signature_value(&cms).map_err(fail_as!("signing"))?;
+                    let token = timestamp_token(&url, &value)?;
+                    signatures::add_cms_timestamp(&cms, &token).map_err(fail_as!("signing"))?
+                }
+            };
+            Ok(Printed::Bytes(cms))
+        }
+        SignCommand::Pdf {
+            signer: args,
+            tsa,
+            input,
+            output,
+        } => {
+            let (key, _, chain) = signer(&args)?;
+            let pdf = read_bytes(&input)?;
+            let signed = signatures::sign_pdf(&pdf, &key, &chain, now_or(args.now))
+                .map_err(fail_as!("pdf"))?;
+            let signed = match tsa {
+                None => signed,
+                Some(url) => {
+                    let value = pades::last_signature_value(&signed).map_err(fail_as!("pdf"))?;
+                    let token = timestamp_token(&url, &value)?;
+                    pades::add_timestamp(&signed, &token).map_err(fail_as!("pdf"))?
+                }
+            };
+            fs::write(&output, signed).map_err(|e| Failure::new("io", format!("{output}: {e}")))?;
+            Ok(Printed::Text(Zeroizing::new(
+                json!({"signed": output}).to_string(),
+            )))
+        }
+        SignCommand::Jws { signer: args } => {
+            let (key, chain, _) = signer(&args)?;
+            let document = read_stdin_bytes()?;
+            let jws = signatures::sign_jws(&document, &key, &chain, now_or(args.now))
+                .map_err(fail_as!("signing"))?;
+            Ok(Printed::Text(Zeroizing::new(jws)))
+        }
+    }
+}
+
+fn verify_signature(format: VerifyFormat) -> Result<Printed, Failure> {
+    let (trust, content) = match &format {
+        VerifyFormat::Cms { content, trust } | VerifyFormat::Jws { content, trust } => {
+            (trust, Some(read_bytes(content)?))
+        }
+        VerifyFormat::Pdf { trust } => (trust, None),
+    };
+    let anchors = TrustAnchor::from_pem(&read_file(&trust.trust_anchor)?).map_err(|e| {
+        Failure::new(
+            "invalid_certificate",
+            format!("{}: {e}", trust.trust_anchor),
+        )
+    })?;
+    let crl = trust
+        .crl
+        .as_deref()
+        .map(|path| {
+            revocation::crl_from_der_or_pem(&read_bytes(path)?)
+                .map_err(|e| Failure::new("invalid_crl", format!("{path}: {e}")))
+        })
+        .transpose()?;
+    let ocsp = trust.ocsp.as_deref().map(read_bytes).transpose()?;
+    let context = signatures::VerificationContext {
+        anchors: &anchors,
+        crl: crl.as_deref(),
+        ocsp: ocsp.as_deref(),
+        now: now_or(trust.now),
+        max_revocation_age: trust.revocation_max_age,
+    };
+    let input = read_stdin_bytes()?;
+    let content = content.unwrap_or_default();
+    let (json, valid) = match format {
+        VerifyFormat::Cms { .. } => {
+            let verdict = signatures::verify_cms(&input, &content, &context);
+            (verdict.to_json(), verdict.valid)
+        }
+        VerifyFormat::Jws { .. } => {
+            let jws = String::from_utf8_lossy(&input);
+            let verdict = signatures::verify_jws(&jws, &content, &context);
+            (verdict.to_json(), verdict.valid)
+        }
+        VerifyFormat::Pdf { .. } => {
+            let verdicts = signatures::verify_pdf(&input, &context);
+            let valid = !verdicts.is_empty() && verdicts.iter().all(|v| v.valid);
+            let mut json = verdicts.last().map(|v| v.to_json()).unwrap_or_default();
+            // The document is valid when every signature is; the first refusal says why not.
+            if let Some(refused) = verdicts.iter().find(|v| !v.valid) {
+                json["valid"] = false.into();
+                if let Some(reason) = refused.reason {
+                    json["reason"] = reason.as_str().into();
+                }
+            }
+            json["signatures"] = verdicts.iter().map(|v| v.to_json()).collect();
+            (json, valid)
+        }
+    };
+    Ok(Printed::Verdict {
+        json: json.to_string(),
+        valid,
+    })
 }

@@ -144,6 +144,12 @@ impl DecryptionKey {
         Ok(Self { secret, public })
     }
 
+    /// The 32-byte private scalar, to keep the key beside a pending request (a host stores it
+    /// encrypted, and reads it back with [`DecryptionKey::from_bytes`]).
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.secret.to_bytes().to_vec())
+    }
+
     /// The public key, to publish (`client_metadata.jwks`).
     pub fn public_key(&self) -> &PublicKey {
         &self.public

@@ -74,6 +74,10 @@ pub enum Oid4vpError {
         /// `error_description`, if the wallet gave one.
         description: Option<String>,
     },
+    /// The relying party has no valid registration with the agency (none, expired, for another
+    /// client id, or not signed under the relying-party anchor).
+    #[error("not registered with the agency: {0}")]
+    Unregistered(String),
     /// A presentation did not verify.
     #[error("presentation for {query:?}: {error}")]
     Presentation {
@@ -102,9 +106,26 @@ impl Oid4vpError {
                 .find(|code| **code == error.as_str())
                 .copied()
                 .unwrap_or("invalid_request"),
-            Self::InvalidResponse(_) | Self::UnknownOrReplayed | Self::Presentation { .. } => {
-                "invalid_request"
-            }
+            Self::InvalidResponse(_)
+            | Self::UnknownOrReplayed
+            | Self::Unregistered(_)
+            | Self::Presentation { .. } => "invalid_request",
+        }
+    }
+
+    /// Why an answer was not accepted, as a relying party acts on it: a presentation's own
+    /// reason (revoked, suspended, expired, forged, untrusted issuer, stale trust data), an
+    /// answer to no pending request ([`Rejection::Replayed`]), a relying party without a valid
+    /// registration ([`Rejection::Unregistered`]), anything else malformed. `None` when the
+    /// wallet answered with an error response (the citizen declined, or the wallet refused).
+    pub fn rejection(&self) -> Option<crate::vc::Rejection> {
+        use crate::vc::Rejection;
+        match self {
+            Self::Presentation { error, .. } => Some(error.rejection()),
+            Self::UnknownOrReplayed => Some(Rejection::Replayed),
+            Self::Unregistered(_) => Some(Rejection::Unregistered),
+            Self::Refused { .. } => None,
+            _ => Some(Rejection::Malformed),
         }
     }
 }

@@ -267,6 +267,11 @@ pub struct Registration {
     pub iat: u64,
     /// Expiry.
     pub exp: u64,
+    /// Where the registration's status is published: a Token Status List reference
+    /// (`{"status_list": {"idx", "uri"}}`), set to invalid when the agency revokes the relying
+    /// party. Absent in registrations made before revocation was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
 }
 
 /// The claims a relying party may ask of one credential type.
@@ -289,6 +294,29 @@ impl Registration {
             serde_json::to_vec(self).map_err(|e| Oid4vpError::InvalidRequest(e.to_string()))?;
         sign_compact(&header, &payload, signer)
             .map_err(|e| Oid4vpError::InvalidRequest(e.to_string()))
+    }
+
+    /// Verifies a registration JWT (`rp-registration+jwt`) signed through an `x5c` chain leading
+    /// to `anchors` (the relying-party anchor), not expired at `now`. Any failure is
+    /// [`Oid4vpError::Unregistered`].
+    pub fn verify(jwt: &str, anchors: &[TrustAnchor], now: u64) -> Result<Self, Oid4vpError> {
+        let (_, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now)
+            .map_err(Oid4vpError::Unregistered)?;
+        let registration: Self = serde_json::from_slice(&payload)
+            .map_err(|e| Oid4vpError::Unregistered(format!("registration: {e}")))?;
+        if registration.exp <= now {
+            return Err(Oid4vpError::Unregistered(
+                "the registration has expired".into(),
+            ));
+        }
+        Ok(registration)
+    }
+
+    /// The status-list reference of the registration, when it has a well-formed one.
+    pub fn status_reference(&self) -> Option<crate::status_list::StatusReference> {
+        self.status
+            .as_ref()
+            .and_then(|status| crate::status_list::StatusReference::from_status_claim(status).ok())
     }
 
     /// Whether the registration covers the claim at `path` of a credential of type `vct`.

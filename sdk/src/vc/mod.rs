@@ -96,6 +96,11 @@ pub enum Rejection {
     StaleTrustData,
     /// Malformed, of a type not accepted, or breaking a rule of its format.
     Malformed,
+    /// A relying party without a valid registration with the agency (none, expired, for
+    /// another client, or not signed under the relying-party anchor).
+    Unregistered,
+    /// An answer to a request that is not pending: unknown, expired, or answered already.
+    Replayed,
 }
 
 impl VcError {

@@ -3,8 +3,9 @@
 //! use; production keys and certificates come from the agency's real CA.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType, SubjectPublicKeyInfo,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+    CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, RevokedCertParams, SanType, SerialNumber, SubjectPublicKeyInfo,
 };
 use time::OffsetDateTime;
 
@@ -30,6 +31,72 @@ pub struct LeafProfile<'a> {
     pub not_before: u64,
     /// End of validity, seconds since the Unix epoch.
     pub not_after: u64,
+}
+
+/// What a citizen signing certificate says (the profile of issue 13: subject `C=VN`, `CN`, `UID`
+/// `CCCD:<id number>`; keyUsage digitalSignature + nonRepudiation; extendedKeyUsage
+/// documentSigning + emailProtection; key identifiers; CRL distribution point; OCSP in AIA).
+#[derive(Debug, Clone, Default)]
+pub struct SigningProfile<'a> {
+    /// The citizen's full name (the subject's CN).
+    pub name: &'a str,
+    /// The ID number; the subject's UID is `CCCD:<id number>`.
+    pub id_number: &'a str,
+    /// The CRL distribution point URL.
+    pub crl_url: &'a str,
+    /// The OCSP responder URL (authorityInfoAccess).
+    pub ocsp_url: &'a str,
+    /// Start of validity, seconds since the Unix epoch.
+    pub not_before: u64,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after: u64,
+}
+
+/// extendedKeyUsage purposes of service certificates the development PKI issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServicePurpose {
+    /// id-kp-timeStamping, critical (RFC 3161 section 2.3): a time-stamp authority.
+    TimeStamping,
+    /// id-kp-OCSPSigning: a delegated OCSP responder.
+    OcspSigning,
+}
+
+/// The subject attribute `UID` (RFC 4519).
+const OID_UID: [u64; 7] = [0, 9, 2342, 19_200_300, 100, 1, 1];
+/// id-kp-documentSigning (RFC 9336).
+const OID_DOCUMENT_SIGNING: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
+/// authorityInfoAccess.
+const OID_AIA: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 1, 1];
+/// extendedKeyUsage.
+const OID_EXTENDED_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
+
+/// DER of a short (under 128 bytes of content) TLV.
+fn tlv(tag: u8, content: &[u8]) -> Result<Vec<u8>, X509Error> {
+    let len = u8::try_from(content.len())
+        .ok()
+        .filter(|len| *len < 0x80)
+        .ok_or(X509Error::Malformed("extension too long"))?;
+    let mut out = vec![tag, len];
+    out.extend_from_slice(content);
+    Ok(out)
+}
+
+/// `AuthorityInfoAccessSyntax` with one id-ad-ocsp access description.
+fn aia_ocsp(url: &str) -> Result<Vec<u8>, X509Error> {
+    // id-ad-ocsp 1.3.6.1.5.5.7.48.1
+    let oid = tlv(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01])?;
+    let location = tlv(0x86, url.as_bytes())?;
+    let description = tlv(0x30, &[oid, location].concat())?;
+    tlv(0x30, &description)
+}
+
+fn random_serial() -> Result<SerialNumber, X509Error> {
+    let mut serial = [0u8; 16];
+    crate::jose::random_bytes(&mut serial).map_err(|_| X509Error::Malformed("randomness"))?;
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01;
+    Ok(SerialNumber::from_slice(&serial))
 }
 
 /// A development root CA.
@@ -89,6 +156,140 @@ impl DevCa {
             issuer: Issuer::new(params, signing_key),
             der,
         })
+    }
+
+    /// Issues a citizen signing certificate for `subject` with the profile of issue 13.
+    pub fn issue_signing_certificate(
+        &self,
+        subject: &PublicKey,
+        profile: &SigningProfile<'_>,
+    ) -> Result<Vec<u8>, X509Error> {
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "VN");
+        dn.push(DnType::CommonName, profile.name);
+        dn.push(
+            DnType::CustomDnType(OID_UID.to_vec()),
+            format!("CCCD:{}", profile.id_number),
+        );
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::Other(OID_DOCUMENT_SIGNING.to_vec()),
+            ExtendedKeyUsagePurpose::EmailProtection,
+        ];
+        params.use_authority_key_identifier_extension = true;
+        params.key_identifier_method = KeyIdMethod::Sha256;
+        params.serial_number = Some(random_serial()?);
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![profile.crl_url.to_owned()],
+        }];
+        params.custom_extensions = vec![CustomExtension::from_oid_content(
+            &OID_AIA,
+            aia_ocsp(profile.ocsp_url)?,
+        )];
+        params.not_before = time_of(profile.not_before)?;
+        params.not_after = time_of(profile.not_after)?;
+        self.sign_for(subject, &params)
+    }
+
+    /// Issues a citizen signing certificate for the key of a PKCS#10 request (DER), after
+    /// checking the request's signature (proof of possession) and that the key is P-256. The
+    /// request's own subject is ignored: the names come from `profile`.
+    pub fn issue_signing_certificate_for_csr(
+        &self,
+        csr_der: &[u8],
+        profile: &SigningProfile<'_>,
+    ) -> Result<Vec<u8>, X509Error> {
+        use rcgen::PublicKeyData;
+        let request = rcgen::CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
+            .map_err(rcgen_error)?;
+        let key = PublicKey::from_sec1(request.public_key.der_bytes())
+            .map_err(|_| X509Error::UnsupportedKey("the request's key is not P-256".into()))?;
+        self.issue_signing_certificate(&key, profile)
+    }
+
+    /// Issues a service certificate (a time-stamp authority, a delegated OCSP responder).
+    pub fn issue_service(
+        &self,
+        subject: &PublicKey,
+        common_name: &str,
+        purpose: ServicePurpose,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<Vec<u8>, X509Error> {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(common_name);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        params.serial_number = Some(random_serial()?);
+        match purpose {
+            ServicePurpose::TimeStamping => {
+                // SEQUENCE { id-kp-timeStamping }, critical as RFC 3161 requires.
+                let oid = tlv(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08])?;
+                let mut extension =
+                    CustomExtension::from_oid_content(&OID_EXTENDED_KEY_USAGE, tlv(0x30, &oid)?);
+                extension.set_criticality(true);
+                params.custom_extensions = vec![extension];
+            }
+            ServicePurpose::OcspSigning => {
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+            }
+        }
+        params.not_before = time_of(not_before)?;
+        params.not_after = time_of(not_after)?;
+        self.sign_for(subject, &params)
+    }
+
+    /// A CRL of this CA listing `revoked` (serial number bytes, revocation time), valid from
+    /// `this_update` to `next_update` (Unix seconds), DER.
+    pub fn crl(
+        &self,
+        revoked: &[(Vec<u8>, u64)],
+        this_update: u64,
+        next_update: u64,
+    ) -> Result<Vec<u8>, X509Error> {
+        let revoked_certs = revoked
+            .iter()
+            .map(|(serial, at)| {
+                Ok(RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(serial),
+                    revocation_time: time_of(*at)?,
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+            })
+            .collect::<Result<Vec<_>, X509Error>>()?;
+        let params = CertificateRevocationListParams {
+            this_update: time_of(this_update)?,
+            next_update: time_of(next_update)?,
+            crl_number: SerialNumber::from(this_update),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        Ok(params
+            .signed_by(&self.issuer)
+            .map_err(rcgen_error)?
+            .der()
+            .to_vec())
+    }
+
+    fn sign_for(
+        &self,
+        subject: &PublicKey,
+        params: &CertificateParams,
+    ) -> Result<Vec<u8>, X509Error> {
+        Ok(params
+            .signed_by(&subject_key_info(subject)?, &self.issuer)
+            .map_err(rcgen_error)?
+            .der()
+            .to_vec())
     }
 
     /// Reloads a CA from its certificate and key (as written to a development data folder).
@@ -181,16 +382,7 @@ fn subject_key_info(subject: &PublicKey) -> Result<SubjectPublicKeyInfo, X509Err
 
 /// PEM-encodes one DER certificate.
 pub fn der_to_pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::with_capacity(body.len() + body.len() / 64 + 60);
-    pem.push_str("-----BEGIN CERTIFICATE-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
+    super::der_to_pem(der)
 }
 
 #[cfg(test)]

@@ -31,9 +31,13 @@ use x509_parser::{
     prelude::{FromDer, GeneralName},
 };
 
+#[cfg(feature = "signatures")]
+pub mod csr;
 pub(crate) mod der;
 #[cfg(feature = "dev-pki")]
 pub mod dev;
+#[cfg(feature = "signatures")]
+pub mod revocation;
 pub(crate) mod signature;
 
 pub use signature::{SignatureAlgorithm, verify_signature};
@@ -237,6 +241,19 @@ pub fn authority_key_ids(chain: &[Vec<u8>]) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// PEM-encodes one DER certificate (64-character lines).
+pub fn der_to_pem(der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut pem = String::with_capacity(body.len() + body.len() / 64 + 60);
+    pem.push_str("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
 /// Decodes a JWS `x5c` array (standard, padded base64 — not base64url; RFC 7515

@@ -6,4 +6,6 @@ mod cli;
 mod interop;
 mod presentation;
 mod rfc9901;
+mod signatures;
+mod trust_bundle;
 mod wallet;

@@ -24,7 +24,7 @@ use dinhdanh_sdk::{
         },
         response::{PendingRequests, ResponsePolicy, open_encrypted_response, verify_response},
     },
-    relying_party::{RelyingParty, RelyingPartyConfig},
+    relying_party::{PendingRequest, RelyingParty, RelyingPartyConfig, RequestOptions},
     sdjwt::{KeyBindingInput, SdJwt},
     vc::{self, VcIssuance},
     verifier::{IssuerTrustData, StatusListCache, StatusPolicy},
@@ -195,6 +195,7 @@ fn request(
         }],
         iat: NOW - 3_600,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&w.agency_key, &w.agency_chain)
     .unwrap();
@@ -664,6 +665,7 @@ fn a_relying_party_asks_by_qr_and_checks_the_answer_once() {
         }],
         iat: NOW - 60,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&w.agency_key, &w.agency_chain)
     .unwrap();
@@ -1009,6 +1011,7 @@ fn bank(w: &World, registered: &[&str], encrypted: bool) -> RelyingParty {
         }],
         iat: NOW - 60,
         exp: NOW + 86_400,
+        status: None,
     }
     .sign(&w.agency_key, &w.agency_chain)
     .unwrap();
@@ -1238,4 +1241,92 @@ fn request_uri_method_is_get_or_post() {
         RequestReference::parse(&format!("{by_reference}&client_id=x509_san_dns%3Aevil.example")),
         Err(Oid4vpError::Query(dinhdanh_sdk::urlencode::QueryError::Repeated(name))) if name == "client_id"
     ));
+}
+
+#[test]
+fn a_pending_request_kept_by_the_host_is_answered_once_restored() {
+    // A host that keeps pending requests in its own database: the request prepared and stored as
+    // data (JSON; the encryption key as bytes), read back by another RelyingParty (a restart, or
+    // another process), the answer checked against it; the host takes it once.
+    for mode in [ResponseMode::DirectPost, ResponseMode::DirectPostJwt] {
+        let w = world();
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, store, _) = wallet(&w, dir.path());
+        let prepared = bank(&w, &["/given_name"], false)
+            .prepare_request(
+                query(&[&["given_name"]]),
+                RequestOptions {
+                    response_mode: mode,
+                    response_uri: None,
+                },
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(prepared.pending.request.response_mode, mode);
+        assert_eq!(
+            prepared.encryption.is_some(),
+            mode == ResponseMode::DirectPostJwt
+        );
+        let stored = serde_json::to_string(&prepared.pending).unwrap();
+        let key = prepared.encryption.as_ref().map(|k| k.to_bytes());
+        let uri = RequestReference::Value {
+            client_id: "x509_san_dns:bank.example.vn".into(),
+            request: prepared.request_object.clone(),
+        }
+        .to_uri();
+        let (_, answered) = answer(&w, &keys, store, &uri);
+        let (response, _) = answered.unwrap();
+        assert_eq!(
+            response.body.starts_with("response="),
+            mode == ResponseMode::DirectPostJwt
+        );
+
+        // Another relying party over the same configuration reads the request back.
+        let restored: PendingRequest = serde_json::from_str(&stored).unwrap();
+        assert_eq!(restored, prepared.pending);
+        let key = key.map(|bytes| DecryptionKey::from_bytes(&bytes).unwrap());
+        let verifier = bank(&w, &["/given_name"], false);
+        let answers = verifier
+            .check_answer(&restored, key.as_ref(), &response.body, NOW + 1)
+            .unwrap();
+        assert_eq!(answers[0].query, "pid");
+        assert_eq!(answers[0].verification.claims["given_name"], "Văn An");
+        // Past its lifetime the request is no longer answerable.
+        assert!(matches!(
+            verifier.check_answer(&restored, key.as_ref(), &response.body, NOW + 400),
+            Err(Oid4vpError::UnknownOrReplayed)
+        ));
+        // The answer names its own request: another pending request refuses it.
+        let other = verifier
+            .prepare_request(
+                query(&[&["given_name"]]),
+                RequestOptions {
+                    response_mode: mode,
+                    response_uri: Some("https://bank.example.vn/openid4vp/responses/r2"),
+                },
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(
+            other.pending.request.response_uri,
+            "https://bank.example.vn/openid4vp/responses/r2"
+        );
+        let refused = verifier.check_answer(
+            &other.pending,
+            other.encryption.as_ref(),
+            &response.body,
+            NOW + 1,
+        );
+        assert!(
+            matches!(refused, Err(Oid4vpError::InvalidResponse(_))),
+            "{refused:?}"
+        );
+        // The key and the mode must agree.
+        assert!(
+            matches!(
+                verifier.check_answer(&restored, None, &response.body, NOW + 1),
+                Err(Oid4vpError::InvalidRequest(_))
+            ) || mode == ResponseMode::DirectPost
+        );
+    }
 }

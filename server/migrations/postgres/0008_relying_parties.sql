@@ -26,3 +26,23 @@ CREATE TABLE relying_parties (
 );
 CREATE UNIQUE INDEX relying_parties_active_client ON relying_parties (client_id)
     WHERE revoked_at IS NULL;
+
+-- The relying-party CA's CRLs, one row per CRL number (increasing; two processes making the
+-- next one at once: one insert wins). `revoked` is how many parties were revoked when it was
+-- made: a later revocation makes it out of date.
+CREATE TABLE rp_crls (
+    number      BIGINT PRIMARY KEY NOT NULL,
+    revoked     BIGINT NOT NULL,
+    this_update BIGINT NOT NULL,
+    next_update BIGINT NOT NULL,
+    der         BYTEA NOT NULL
+);
+
+-- Versions of the trust bundle: a new one whenever the roots it carries (their digest) or the
+-- number of revoked relying parties change.
+CREATE TABLE trust_bundle_versions (
+    version    BIGINT PRIMARY KEY NOT NULL,
+    roots      TEXT NOT NULL,
+    revoked    BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);

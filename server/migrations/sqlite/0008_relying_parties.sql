@@ -26,3 +26,23 @@ CREATE TABLE relying_parties (
 );
 CREATE UNIQUE INDEX relying_parties_active_client ON relying_parties (client_id)
     WHERE revoked_at IS NULL;
+
+-- The relying-party CA's CRLs, one row per CRL number (increasing; two processes making the
+-- next one at once: one insert wins). `revoked` is how many parties were revoked when it was
+-- made: a later revocation makes it out of date.
+CREATE TABLE rp_crls (
+    number      INTEGER PRIMARY KEY NOT NULL,
+    revoked     INTEGER NOT NULL,
+    this_update INTEGER NOT NULL,
+    next_update INTEGER NOT NULL,
+    der         BLOB NOT NULL
+);
+
+-- Versions of the trust bundle: a new one whenever the roots it carries (their digest) or the
+-- number of revoked relying parties change.
+CREATE TABLE trust_bundle_versions (
+    version    INTEGER PRIMARY KEY NOT NULL,
+    roots      TEXT NOT NULL,
+    revoked    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);

@@ -28,6 +28,9 @@ pub enum DevError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The certificate request was refused.
+    #[error(transparent)]
+    Certificate(#[from] crate::domain::ca::certificates::CertificateError),
 }
 
 /// The level-2 account made.
@@ -105,4 +108,32 @@ pub async fn level2(services: &Services, id_number: &str) -> Result<Level2Accoun
         assurance_level: AssuranceLevel::Two,
         created,
     })
+}
+
+/// Issues a signing certificate for the key of `csr` (PEM or DER) to the citizen `id_number`,
+/// making them a level-2 account first as [`level2`] does (no step-up: an operator at the
+/// development server's console). The chain PEM: the certificate, then the signing CA, without
+/// the agency root.
+pub async fn signing_certificate(
+    services: &Services,
+    id_number: &str,
+    csr: &[u8],
+) -> Result<String, DevError> {
+    use crate::domain::ca::certificates;
+    let checked = certificates::check_request(&certificates::request_der(csr)?)?;
+    level2(services, id_number).await?;
+    let account = services
+        .store
+        .account_by_id_number(id_number)
+        .await?
+        .ok_or(DevError::NoCitizen)?;
+    let issued = certificates::issue_for(
+        services,
+        &account,
+        &checked,
+        None,
+        crate::platform::clock::now(),
+    )
+    .await?;
+    Ok(issued.chain_pem)
 }

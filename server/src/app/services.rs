@@ -18,6 +18,8 @@ pub struct RelyingPartyError(String);
 impl Services {
     /// Assembles the services. The relying-party id defaults to the public URL's host; the
     /// public URL is always an allowed origin, plus `config.rp_origins`.
+    // One argument per service: the wiring is read in one place (`setup::services`).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         key: ServerKey,
@@ -25,7 +27,9 @@ impl Services {
         config: Config,
         public_url: String,
         issuer: pki::IssuerKeys,
+        signing: crate::domain::ca::SigningAuthority,
         cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
+        rp: crate::domain::rp::ca::RpAuthority,
     ) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(&public_url).map_err(|e| RelyingPartyError(e.to_string()))?;
         let rp_id = match &config.rp_id {
@@ -58,8 +62,10 @@ impl Services {
             public_url,
             webauthn,
             issuer,
+            signing,
             status,
             cscas,
+            rp,
         })
     }
 }

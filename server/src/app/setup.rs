@@ -46,6 +46,9 @@ pub enum SetupError {
     /// The issuing key or certificates could not be loaded or made.
     #[error(transparent)]
     Pki(#[from] crate::domain::pki::PkiError),
+    /// The signing CA or TSA could not be set up.
+    #[error("signing authority: {0}")]
+    Signing(#[from] crate::domain::ca::CaError),
     /// The SMS gateway could not be set up.
     #[error(transparent)]
     Sms(#[from] SmsError),
@@ -122,11 +125,25 @@ pub fn services(
             |name| std::env::var(name).ok(),
         )?)?),
     };
+    crate::domain::rp::ca::retire_development_root_without_intermediates(&config, dir)?;
     let issuer = crate::domain::pki::issuer_keys(&config, dir, &public_url)?;
+    let anchor = issuer
+        .trust_anchor()
+        .map_err(|e| crate::domain::pki::PkiError::Invalid {
+            path: dir.join("keys").join("agency-root.pem"),
+            message: e.to_string(),
+        })?;
+    let rp = crate::domain::rp::ca::load(&config, dir, &anchor)?;
+    let signing_keys = crate::domain::pki::signing_keys(&config, dir, &issuer.root_pem)?;
+    let signing = crate::domain::ca::SigningAuthority::new(
+        signing_keys,
+        &public_url,
+        &config.signing.tsa_policy_oid,
+    )?;
     let cscas =
         crate::domain::kyc::load_cscas(&csca_files(&config, dir)).map_err(SetupError::Trust)?;
     Ok(Services::new(
-        store, key, sms, config, public_url, issuer, cscas,
+        store, key, sms, config, public_url, issuer, signing, cscas, rp,
     )?)
 }
 

@@ -5,21 +5,31 @@
 //!
 //! | cause | consequences |
 //! | --- | --- |
-//! | registry data changed | the kinds it makes stale revoked; an offer of those kinds to collect |
-//! | death registered, or staff close the account | account closed: devices, sessions, offers ended, every copy revoked |
-//! | device revoked | the copies bound to its keys revoked |
-//! | level 2 withdrawn | every copy revoked, offers ended |
-//! | recovery completed | passkeys, devices, sessions, offers ended, every copy revoked; level 2 kept only on an officer's approval, then the revoked kinds offered again |
+//! | registry data changed | the kinds it makes stale revoked; an offer of those kinds to collect; a changed name revokes the signing certificates (affiliationChanged) |
+//! | death registered, or staff close the account | account closed: devices, sessions, offers ended, every copy and signing certificate revoked (cessationOfOperation) |
+//! | device revoked | the copies bound to its keys and the signing certificates requested for it revoked (keyCompromise) |
+//! | level 2 withdrawn | every copy and signing certificate revoked (privilegeWithdrawn), offers ended |
+//! | recovery completed | passkeys, devices, sessions, offers ended, every copy and signing certificate revoked (keyCompromise: the old phone is out of the holder's hands); level 2 kept only on an officer's approval, then the revoked kinds offered again |
+//!
+//! A certificate's revocation time is the cause's time (`now` of the transaction that records
+//! it), never earlier.
 
 use serde_json::json;
 
 use crate::{
-    domain::audit::OPERATOR,
+    domain::{audit::OPERATOR, ca::certificates::RevocationReason},
     store::{
         AccountState, AssuranceLevel, AuditEvent, CitizenStatus, ConfigurationIds, Consequences,
-        Offer, RecoveryFacts, RegistryChangeFacts, Revocation,
+        Offer, RecoveryFacts, RegistryChangeFacts, Revocation, SigningRevocation,
     },
 };
+
+/// Every signing certificate of the account, for `reason`.
+fn all_signing(reason: RevocationReason) -> SigningRevocation {
+    SigningRevocation::All {
+        reason: reason.code(),
+    }
+}
 
 /// What a decision takes besides its facts: the time, the id the new offer gets, and how long an
 /// offer waits for the citizen to collect it (`issuance.pending_offer_ttl_seconds`).
@@ -70,6 +80,16 @@ pub fn registry_change(facts: &RegistryChangeFacts, context: &Context) -> Conseq
             json!({ "reason": "deceased", "import": facts.import_id }),
         ));
     }
+    // The name is in the signing certificates' subject: a new name makes them wrong.
+    let revoke_signing = if facts
+        .changed_fields
+        .iter()
+        .any(|fields| fields.split(',').any(|field| field == "full_name"))
+    {
+        all_signing(RevocationReason::AffiliationChanged)
+    } else {
+        SigningRevocation::Nothing
+    };
     let stale = affected_kinds(&facts.changed_fields);
     let kinds: Vec<String> = match &stale {
         None => facts.account.live_kinds.clone(),
@@ -80,7 +100,10 @@ pub fn registry_change(facts: &RegistryChangeFacts, context: &Context) -> Conseq
             .collect(),
     };
     if kinds.is_empty() {
-        return Consequences::default();
+        return Consequences {
+            revoke_signing,
+            ..Consequences::default()
+        };
     }
     let offer = pending_offer(account_id, &kinds, "reissue", context);
     let audit = event(
@@ -95,6 +118,7 @@ pub fn registry_change(facts: &RegistryChangeFacts, context: &Context) -> Conseq
             None => Revocation::All,
             Some(_) => Revocation::Kinds(kinds),
         },
+        revoke_signing,
         offer: Some(offer),
         audit: vec![audit],
         ..Consequences::default()
@@ -126,6 +150,7 @@ pub fn closure(audit: AuditEvent) -> Consequences {
         end_sessions: true,
         end_offers: true,
         revoke: Revocation::All,
+        revoke_signing: all_signing(RevocationReason::CessationOfOperation),
         audit: vec![audit],
         ..Consequences::default()
     }
@@ -135,6 +160,10 @@ pub fn closure(audit: AuditEvent) -> Consequences {
 pub fn device_revoked(device_id: &str, audit: AuditEvent) -> Consequences {
     Consequences {
         revoke: Revocation::Device(device_id.to_owned()),
+        revoke_signing: SigningRevocation::Device {
+            device_id: device_id.to_owned(),
+            reason: RevocationReason::KeyCompromise.code(),
+        },
         audit: vec![audit],
         ..Consequences::default()
     }
@@ -145,6 +174,7 @@ pub fn device_revoked(device_id: &str, audit: AuditEvent) -> Consequences {
 pub fn level2_withdrawn(audit: AuditEvent) -> Consequences {
     Consequences {
         revoke: Revocation::All,
+        revoke_signing: all_signing(RevocationReason::PrivilegeWithdrawn),
         end_offers: true,
         audit: vec![audit],
         ..Consequences::default()
@@ -196,6 +226,7 @@ pub fn recovery(facts: &RecoveryFacts, audit: &AuditEvent, context: &Context) ->
         end_sessions: true,
         end_offers: true,
         revoke: Revocation::All,
+        revoke_signing: all_signing(RevocationReason::KeyCompromise),
         lower_to_level1: lower,
         offer,
         audit: vec![audit],
@@ -316,6 +347,7 @@ mod tests {
         let c = registry_change(&change("deceased", &["status"], &["pid"]), &context());
         assert!(c.close_account && c.end_devices && c.end_sessions && c.end_offers);
         assert_eq!(c.revoke, Revocation::All);
+        assert_eq!(c.revoke_signing, SigningRevocation::All { reason: 5 });
         assert_eq!(c.offer, None);
         assert_eq!(c.audit.len(), 1);
         assert_eq!(c.audit[0].action, "account.closed");
@@ -363,6 +395,10 @@ mod tests {
         assert_eq!(c, Consequences::default());
         let c = registry_change(&change("living", &["phones"], &["pid"]), &context());
         assert_eq!(c, Consequences::default());
+        // A new name still revokes the signing certificates, which carry it.
+        let c = registry_change(&change("living", &["full_name"], &[]), &context());
+        assert_eq!(c.revoke_signing, SigningRevocation::All { reason: 3 });
+        assert_eq!(c.offer, None);
     }
 
     fn recovery_facts(evidence: &str, level: i64, live: &[&str]) -> RecoveryFacts {
@@ -433,9 +469,17 @@ mod tests {
     fn device_withdrawal_and_closure() {
         let c = device_revoked("dev", recovered());
         assert_eq!(c.revoke, Revocation::Device("dev".into()));
+        assert_eq!(
+            c.revoke_signing,
+            SigningRevocation::Device {
+                device_id: "dev".into(),
+                reason: 1
+            }
+        );
         assert!(!c.end_devices);
         let c = level2_withdrawn(recovered());
         assert!(c.end_offers && !c.lower_to_level1 && !c.close_account);
+        assert_eq!(c.revoke_signing, SigningRevocation::All { reason: 9 });
         assert_eq!(c.revoke, Revocation::All);
         let c = closure(recovered());
         assert!(c.close_account && c.end_offers && !c.end_passkeys);

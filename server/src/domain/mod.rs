@@ -4,6 +4,7 @@
 //! same functions back the API, the portal and the operator commands.
 
 pub mod audit;
+pub mod ca;
 pub mod consequences;
 pub mod devices;
 pub mod enrolment;
@@ -13,6 +14,7 @@ pub mod passkeys;
 pub mod pki;
 pub mod recovery;
 pub mod registry;
+pub mod rp;
 pub mod sessions;
 pub mod staff;
 pub mod status;
@@ -43,10 +45,14 @@ pub struct Services {
     pub webauthn: Webauthn,
     /// The issuing key and its certificates.
     pub issuer: pki::IssuerKeys,
+    /// The citizen signing CA, its OCSP responder and the time-stamp authority.
+    pub signing: ca::SigningAuthority,
     /// Status-list positions for new credential copies.
     pub status: status::Allocator,
     /// The CSCAs chip data must chain to (level 2).
     pub cscas: Vec<dinhdanh_sdk::x509::TrustAnchor>,
+    /// The relying-party CA and the registrar.
+    pub rp: rp::ca::RpAuthority,
 }
 
 impl std::fmt::Debug for Services {

@@ -67,6 +67,9 @@ pub struct Binding {
     pub recovery_id: Option<String>,
 }
 
+/// The `method` of a session made by a passkey sign-in (an assertion with user verification).
+pub const PASSKEY_SIGN_IN: &str = "passkey";
+
 /// Issues a session for `account` with `role`; `method` says how the holder proved who they are.
 pub async fn issue(
     services: &Services,
@@ -100,6 +103,8 @@ pub async fn issue_bound(
         expires_at: now + ttl,
         ceremony_id: binding.ceremony_id,
         recovery_id: binding.recovery_id,
+        // Only a passkey assertion counts for a step-up (a registration or a recovery does not).
+        passkey_at: (method == PASSKEY_SIGN_IN).then_some(now),
     };
     let action = match role {
         Role::Setup => "session.setup",

@@ -13,6 +13,10 @@ use serde_json::json;
 
 use crate::{
     domain::{
+        ca::{
+            certificates::{CertificateError, RevocationError},
+            crl::CrlError,
+        },
         devices::DeviceError,
         enrolment::EnrolmentError,
         issuance::{
@@ -22,6 +26,7 @@ use crate::{
         passkeys::PasskeyError,
         recovery::RecoveryError,
         registry::lookup::LookupError,
+        rp::RpError,
     },
     store::StoreError,
 };
@@ -486,6 +491,37 @@ impl From<LifecycleError> for ApiError {
     }
 }
 
+impl From<RpError> for ApiError {
+    fn from(error: RpError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            RpError::Invalid { .. } => Self::bad_request("invalid-registration", error),
+            RpError::Csr(_) => Self::bad_request("invalid-csr", error),
+            RpError::KeyReused => Self::new(
+                StatusCode::CONFLICT,
+                "key-reused",
+                "The key was certified before",
+                detail,
+            ),
+            RpError::ClientIdTaken(_) => Self::new(
+                StatusCode::CONFLICT,
+                "client-id-taken",
+                "The client id is registered to another relying party",
+                detail,
+            ),
+            RpError::NotFound(_) => Self::not_found(detail),
+            RpError::AlreadyRevoked(_) => Self::new(
+                StatusCode::CONFLICT,
+                "state-conflict",
+                "Not possible in the current state",
+                detail,
+            ),
+            RpError::Signing(_) => Self::internal(&error),
+            RpError::Store(e) => Self::from(e),
+        }
+    }
+}
+
 impl From<LookupError> for ApiError {
     fn from(error: LookupError) -> Self {
         match error {
@@ -563,5 +599,122 @@ impl IntoResponse for OauthError {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
+    }
+}
+
+// dinhdanh-verifier (a second service in this crate): its errors, mapped here with the rest.
+
+impl From<crate::verifier::service::VerifierError> for ApiError {
+    fn from(error: crate::verifier::service::VerifierError) -> Self {
+        use crate::verifier::service::VerifierError as E;
+        match error {
+            E::UnknownPreset(_) => Self::bad_request("unknown-preset", error),
+            E::QueryOrPreset => Self::bad_request("invalid-request", error),
+            E::Dcql(_) => Self::bad_request("invalid-dcql-query", error),
+            E::Sign(_) | E::Store(_) | E::Seal(_) | E::Corrupt => Self::internal(&error),
+        }
+    }
+}
+
+impl IntoResponse for crate::verifier::service::AnswerError {
+    /// A wallet's answer refused: the OAuth error object (OpenID4VP section 8.2), the reason
+    /// as its description; never the detail of what failed.
+    fn into_response(self) -> Response {
+        use crate::verifier::service::AnswerError as E;
+        let status = match &self {
+            E::UnknownRequest => StatusCode::NOT_FOUND,
+            E::Internal(error) => {
+                tracing::error!(%error, "checking an answer failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let (code, description) = match &self {
+            E::Internal(_) => ("server_error", "internal error".to_owned()),
+            E::Failed(reason) => ("invalid_request", reason.as_str().to_owned()),
+            other => ("invalid_request", other.to_string()),
+        };
+        let mut response = (
+            status,
+            axum::Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+// --- Signing certificates -----------------------------------------------------------------------
+
+impl From<CertificateError> for ApiError {
+    fn from(error: CertificateError) -> Self {
+        let detail = Some(error.to_string());
+        match error {
+            CertificateError::Level2Required => Self::new(
+                StatusCode::FORBIDDEN,
+                "level2-required",
+                "Level 2 required",
+                detail,
+            ),
+            CertificateError::StepUpRequired(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                "step-up-required",
+                "A recent passkey sign-in is required",
+                detail,
+            ),
+            CertificateError::Malformed(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-csr",
+                "Invalid certificate request",
+                detail,
+            ),
+            CertificateError::UnsupportedKey => Self::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported-key",
+                "Unsupported key",
+                detail,
+            ),
+            CertificateError::BadSignature => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-csr-signature",
+                "Certificate request signature invalid",
+                detail,
+            ),
+            CertificateError::KeyNotNew => Self::new(
+                StatusCode::CONFLICT,
+                "key-not-new",
+                "Key certified already",
+                detail,
+            ),
+            CertificateError::UnknownDevice => Self::not_found(detail),
+            CertificateError::NotInRegistry => Self::new(
+                StatusCode::CONFLICT,
+                "not-in-registry",
+                "Not in the registry",
+                detail,
+            ),
+            CertificateError::Ca(e) => Self::internal(&e),
+            CertificateError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<RevocationError> for ApiError {
+    fn from(error: RevocationError) -> Self {
+        match error {
+            RevocationError::NotFound => Self::not_found(Some(error.to_string())),
+            RevocationError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<CrlError> for ApiError {
+    fn from(error: CrlError) -> Self {
+        match error {
+            CrlError::Ca(e) => Self::internal(&e),
+            CrlError::Store(e) => Self::from(e),
+        }
     }
 }

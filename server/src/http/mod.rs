@@ -8,7 +8,7 @@ mod serve;
 
 use std::sync::Arc;
 
-pub use serve::serve;
+pub use serve::{serve, serve_with_header_timeout};
 
 use crate::{domain::Services, platform::metrics};
 

@@ -32,13 +32,25 @@ pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let timeout = Duration::from_secs(config.header_read_timeout_seconds);
+    serve_with_header_timeout(listener, router, timeout, shutdown).await
+}
+
+/// As [`serve`], with the header deadline given (the verifier service has its own
+/// configuration).
+pub async fn serve_with_header_timeout(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     // hyper's HTTP/1 connection directly, not hyper-util's `auto` builder: `auto` first sniffs
     // for an HTTP/2 preface with no deadline (a silent client would never meet the header
     // timeout), and its graceful shutdown needs HTTP/2 compiled in.
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(config.header_read_timeout_seconds))
+        .header_read_timeout(header_read_timeout)
         .keep_alive(true);
     let mut connections = router.into_make_service_with_connect_info::<SocketAddr>();
     let graceful = GracefulShutdown::new();

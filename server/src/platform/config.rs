@@ -162,6 +162,101 @@ pub struct IssuerFiles {
     pub root_file: Option<PathBuf>,
 }
 
+/// The relying-party registry (`[relying_parties]`): the relying-party CA that certifies
+/// access certificates, the registrar that signs registrations, and the trust bundle. Key files
+/// come in pairs (PKCS#8 DER key, PEM chain leaf first without the agency root); without them
+/// development ones are generated under `<data dir>/keys/` from the development agency root.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelyingPartySettings {
+    /// The relying-party CA's key, PKCS#8 DER.
+    pub ca_key_file: Option<PathBuf>,
+    /// The relying-party CA's certificate (PEM), certified by the agency root.
+    pub ca_certificate_file: Option<PathBuf>,
+    /// The registrar's key (signs registrations), PKCS#8 DER.
+    pub registrar_key_file: Option<PathBuf>,
+    /// The registrar's certificate (PEM), certified by the relying-party CA.
+    pub registrar_certificate_file: Option<PathBuf>,
+    /// Validity of an access certificate.
+    pub certificate_validity_days: i64,
+    /// Validity of a registration (`exp - iat`).
+    pub registration_validity_days: i64,
+    /// `nextUpdate` of the relying-party CRL, from its `thisUpdate`; a new CRL is made when half
+    /// of it has passed, and at once after a revocation.
+    pub crl_validity_seconds: i64,
+    /// How long a trust bundle may be used (`max_ages.trust_bundle`, and its `exp - iat`).
+    pub bundle_max_age_seconds: i64,
+    /// How old a status list may be when a wallet or verifier relies on it
+    /// (`max_ages.status_list`).
+    pub status_list_max_age_seconds: i64,
+    /// How old a CRL may be when relied on (`max_ages.crl`).
+    pub crl_max_age_seconds: i64,
+}
+
+impl Default for RelyingPartySettings {
+    fn default() -> Self {
+        Self {
+            ca_key_file: None,
+            ca_certificate_file: None,
+            registrar_key_file: None,
+            registrar_certificate_file: None,
+            certificate_validity_days: 365,
+            registration_validity_days: 365,
+            crl_validity_seconds: 86_400,
+            bundle_max_age_seconds: 86_400,
+            status_list_max_age_seconds: 86_400,
+            crl_max_age_seconds: 86_400,
+        }
+    }
+}
+
+/// The citizen signing certificate authority, its OCSP responder and the time-stamp authority
+/// (`[signing]`). Key files come in pairs (PKCS#8 DER key, PEM chain leaf first without the
+/// agency root); without them development ones are generated under `<data dir>/keys/` from the
+/// development agency root.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningSettings {
+    /// The signing CA's key, PKCS#8 DER.
+    pub ca_key_file: Option<PathBuf>,
+    /// The signing CA's certificate chain, PEM, its own certificate first, without the root.
+    pub ca_certificate_file: Option<PathBuf>,
+    /// The time-stamp authority's key, PKCS#8 DER.
+    pub tsa_key_file: Option<PathBuf>,
+    /// The TSA's certificate chain, PEM, its own certificate first, without the root.
+    pub tsa_certificate_file: Option<PathBuf>,
+    /// Validity of a citizen's signing certificate.
+    pub certificate_validity_days: i64,
+    /// How recent the passkey sign-in of the session asking for a certificate must be
+    /// (step-up).
+    pub step_up_seconds: i64,
+    /// `nextUpdate` of the CRL, from its `thisUpdate`; a new CRL is made when half of it has
+    /// passed, and at once after any revocation.
+    pub crl_validity_seconds: i64,
+    /// `nextUpdate` of an OCSP answer, from when it was made.
+    pub ocsp_validity_seconds: i64,
+    /// The TSA policy (dotted object identifier) every time-stamp names.
+    pub tsa_policy_oid: String,
+}
+
+impl Default for SigningSettings {
+    fn default() -> Self {
+        Self {
+            ca_key_file: None,
+            ca_certificate_file: None,
+            tsa_key_file: None,
+            tsa_certificate_file: None,
+            certificate_validity_days: 730,
+            step_up_seconds: 300,
+            crl_validity_seconds: 86_400,
+            ocsp_validity_seconds: 3_600,
+            // Under the development arc of the repository (1.3.6.1.4.1 is IANA's private
+            // enterprise arc; 99999 is not assigned): production configures the agency's own.
+            tsa_policy_oid: "1.3.6.1.4.1.99999.1.1".into(),
+        }
+    }
+}
+
 /// Credential issuance (OpenID4VCI) settings.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -303,6 +398,10 @@ pub struct Config {
     pub issuer: IssuerFiles,
     /// Credential issuance.
     pub issuance: IssuanceSettings,
+    /// The relying-party registry, its CA and the trust bundle.
+    pub relying_parties: RelyingPartySettings,
+    /// Citizen signing certificates, CRL, OCSP and time-stamps.
+    pub signing: SigningSettings,
     /// PEM files of the CSCAs whose citizen ID cards are accepted for level 2 (besides every
     /// `.pem` in `<data dir>/trust/csca/`).
     pub csca_files: Vec<PathBuf>,
@@ -333,6 +432,8 @@ impl Default for Config {
             apps: Apps::default(),
             issuer: IssuerFiles::default(),
             issuance: IssuanceSettings::default(),
+            relying_parties: RelyingPartySettings::default(),
+            signing: SigningSettings::default(),
             csca_files: Vec::new(),
             wallet_clients: vec![WalletClient::development()],
             registry: RegistryLimits::default(),
@@ -447,6 +548,19 @@ impl Config {
             ),
             ("issuance.tx_code_attempts", self.issuance.tx_code_attempts),
             (
+                "signing.certificate_validity_days",
+                self.signing.certificate_validity_days,
+            ),
+            ("signing.step_up_seconds", self.signing.step_up_seconds),
+            (
+                "signing.crl_validity_seconds",
+                self.signing.crl_validity_seconds,
+            ),
+            (
+                "signing.ocsp_validity_seconds",
+                self.signing.ocsp_validity_seconds,
+            ),
+            (
                 "issuance.token_ttl_seconds",
                 self.issuance.token_ttl_seconds,
             ),
@@ -475,6 +589,30 @@ impl Config {
                 self.registry.records_per_window,
             ),
             ("registry.window_seconds", self.registry.window_seconds),
+            (
+                "relying_parties.certificate_validity_days",
+                self.relying_parties.certificate_validity_days,
+            ),
+            (
+                "relying_parties.registration_validity_days",
+                self.relying_parties.registration_validity_days,
+            ),
+            (
+                "relying_parties.crl_validity_seconds",
+                self.relying_parties.crl_validity_seconds,
+            ),
+            (
+                "relying_parties.bundle_max_age_seconds",
+                self.relying_parties.bundle_max_age_seconds,
+            ),
+            (
+                "relying_parties.status_list_max_age_seconds",
+                self.relying_parties.status_list_max_age_seconds,
+            ),
+            (
+                "relying_parties.crl_max_age_seconds",
+                self.relying_parties.crl_max_age_seconds,
+            ),
         ];
         for (name, value) in positive {
             if value <= 0 {
@@ -500,6 +638,38 @@ impl Config {
         if self.issuance.status_validity_seconds <= self.issuance.status_ttl_seconds {
             return Err(ConfigError::Invalid(
                 "issuance.status_validity_seconds must exceed issuance.status_ttl_seconds".into(),
+            ));
+        }
+        let rp = &self.relying_parties;
+        if [
+            &rp.ca_key_file,
+            &rp.ca_certificate_file,
+            &rp.registrar_key_file,
+            &rp.registrar_certificate_file,
+        ]
+        .iter()
+        .any(|f| f.is_some() != rp.ca_key_file.is_some())
+        {
+            return Err(ConfigError::Invalid(
+                "relying_parties: the CA's and the registrar's key and certificate files go together"
+                    .into(),
+            ));
+        }
+        let signing = &self.signing;
+        if signing.ca_key_file.is_some() != signing.ca_certificate_file.is_some()
+            || signing.tsa_key_file.is_some() != signing.tsa_certificate_file.is_some()
+        {
+            return Err(ConfigError::Invalid(
+                "signing: each key file goes with its certificate file".into(),
+            ));
+        }
+        if signing
+            .tsa_policy_oid
+            .parse::<const_oid::ObjectIdentifier>()
+            .is_err()
+        {
+            return Err(ConfigError::Invalid(
+                "signing.tsa_policy_oid must be a dotted object identifier".into(),
             ));
         }
         let i = &self.issuer;

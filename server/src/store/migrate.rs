@@ -52,6 +52,11 @@ pub(super) const SQLITE: &[Migration] = &[
         description: "relying parties",
         sql: include_str!("../../migrations/sqlite/0008_relying_parties.sql"),
     },
+    Migration {
+        version: 10,
+        description: "signing certificates",
+        sql: include_str!("../../migrations/sqlite/0010_signing_certificates.sql"),
+    },
 ];
 
 pub(super) const POSTGRES: &[Migration] = &[
@@ -94,6 +99,11 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 8,
         description: "relying parties",
         sql: include_str!("../../migrations/postgres/0008_relying_parties.sql"),
+    },
+    Migration {
+        version: 10,
+        description: "signing certificates",
+        sql: include_str!("../../migrations/postgres/0010_signing_certificates.sql"),
     },
 ];
 

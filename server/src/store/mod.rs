@@ -310,6 +310,19 @@ dispatched! {
     /// Revokes a relying party, with its audit entry; false when it is unknown or revoked.
     fn revoke_relying_party(&self, id: &str, now: i64, reason: &str, audit: &AuditEvent) -> bool;
 
+    /// The relying-party CRL with the highest number, if any was made.
+    fn latest_rp_crl(&self) -> Option<RpCrlRow>;
+
+    /// Records a new relying-party CRL; false when another process recorded its number first.
+    fn insert_rp_crl(&self, crl: &RpCrlRow) -> bool;
+
+    /// The newest version of the trust bundle, if any.
+    fn latest_trust_bundle_version(&self) -> Option<TrustBundleVersionRow>;
+
+    /// Records a new version of the trust bundle; false when another process recorded that
+    /// version first.
+    fn insert_trust_bundle_version(&self, version: &TrustBundleVersionRow) -> bool;
+
     /// Adds one hit to a fixed-window counter and returns the hits in the current window.
     fn hit_rate_limit(&self, key: &str, now: i64, window: i64) -> i64;
 
@@ -388,6 +401,57 @@ dispatched! {
         device_id: &str,
         now: i64,
         consequences: &Consequences,
+    ) -> bool;
+
+    // --- Signing certificates ----------------------------------------------------------
+
+    /// Records an issued signing certificate and its audit entry, if the account is still an
+    /// open level-2 account and the device it names (if any) still active; false (nothing
+    /// written) otherwise. A key certified before is refused by the unique index
+    /// ([`StoreError::is_unique_violation`]).
+    fn insert_signing_certificate(
+        &self,
+        certificate: &SigningCertificate,
+        audit: &AuditEvent,
+    ) -> bool;
+
+    /// An account's signing certificates, revoked ones included, oldest first.
+    fn signing_certificates(&self, account_id: &str) -> Vec<SigningCertificate>;
+
+    /// One signing certificate by id.
+    fn signing_certificate(&self, id: &str) -> Option<SigningCertificate>;
+
+    /// The revocation state of the certificate with this serial (lowercase hex), if we issued
+    /// it.
+    fn signing_status(&self, serial: &str) -> Option<SigningStatus>;
+
+    /// Revokes one certificate at `now` with the `CRLReason` code `reason`, moving the CRL's
+    /// version, with `audit`, in one transaction; `None` when there is no such certificate or
+    /// it is revoked already.
+    fn revoke_signing_certificate(
+        &self,
+        id: &str,
+        reason: i64,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Option<SigningCertificate>;
+
+    /// The CRL's state.
+    fn signing_crl_state(&self) -> SigningCrlState;
+
+    /// Every revoked signing certificate (the CRL's entries).
+    fn revoked_signing_certificates(&self) -> Vec<RevokedSerial>;
+
+    /// Stores a CRL with `number` built from `version`, if the stored number is still
+    /// `previous`; false when another process stored one first.
+    fn store_signing_crl(
+        &self,
+        previous: i64,
+        number: i64,
+        version: i64,
+        crl: &[u8],
+        this_update: i64,
+        next_update: i64,
     ) -> bool;
 
     // --- Audit -----------------------------------------------------------------------------

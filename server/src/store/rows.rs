@@ -208,6 +208,34 @@ pub struct RelyingPartyRow {
     pub revocation_reason: Option<String>,
 }
 
+/// A CRL of the relying-party CA (`rp_crls`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RpCrlRow {
+    /// Its CRL number.
+    pub number: i64,
+    /// How many relying parties were revoked when it was made.
+    pub revoked: i64,
+    /// `thisUpdate`, Unix seconds.
+    pub this_update: i64,
+    /// `nextUpdate`, Unix seconds.
+    pub next_update: i64,
+    /// The signed CRL, DER.
+    pub der: Vec<u8>,
+}
+
+/// A version of the trust bundle (`trust_bundle_versions`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrustBundleVersionRow {
+    /// The version number.
+    pub version: i64,
+    /// A digest of the roots it carries.
+    pub roots: String,
+    /// How many relying parties were revoked when it was made.
+    pub revoked: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// An account recovery (see `crate::domain::recovery`).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Recovery {
@@ -274,6 +302,9 @@ pub struct Session {
     pub ceremony_id: Option<String>,
     /// The recovery a recovery session acts on.
     pub recovery_id: Option<String>,
+    /// Unix seconds of the passkey sign-in that made the session (`None` for sessions made
+    /// otherwise): what a step-up checks.
+    pub passkey_at: Option<i64>,
 }
 
 /// A session row joined with its account (see [`Store::session`]).
@@ -285,6 +316,7 @@ pub(super) struct LiveSession {
     session_expires_at: i64,
     session_ceremony_id: Option<String>,
     session_recovery_id: Option<String>,
+    session_passkey_at: Option<i64>,
     #[sqlx(flatten)]
     account: Account,
 }
@@ -299,6 +331,7 @@ impl LiveSession {
             expires_at: self.session_expires_at,
             ceremony_id: self.session_ceremony_id,
             recovery_id: self.session_recovery_id,
+            passkey_at: self.session_passkey_at,
         };
         (session, self.account)
     }
@@ -659,6 +692,91 @@ pub enum Revocation {
     Device(String),
 }
 
+/// Which of an account's signing certificates a lifecycle event revokes, with the RFC 5280
+/// `CRLReason` code the domain chose.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SigningRevocation {
+    /// None.
+    #[default]
+    Nothing,
+    /// Every certificate of the account.
+    All {
+        /// `CRLReason` code.
+        reason: i64,
+    },
+    /// The certificates requested for this device.
+    Device {
+        /// The device.
+        device_id: String,
+        /// `CRLReason` code.
+        reason: i64,
+    },
+}
+
+/// A citizen's signing certificate.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigningCertificate {
+    /// Random id.
+    pub id: String,
+    /// Serial number: lowercase hex of its magnitude.
+    pub serial: String,
+    /// Whose.
+    pub account_id: String,
+    /// The device it was requested for, if the citizen named one.
+    pub device_id: Option<String>,
+    /// SHA-256 of the certified SubjectPublicKeyInfo (unique: a key is certified once).
+    pub spki_sha256: Vec<u8>,
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// When the server recorded the revocation's cause, Unix seconds.
+    pub revoked_at: Option<i64>,
+    /// `CRLReason` code.
+    pub revocation_reason: Option<i64>,
+}
+
+/// A signing certificate's revocation state (OCSP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigningStatus {
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+    /// `CRLReason` code.
+    pub revocation_reason: Option<i64>,
+}
+
+/// An entry of the CRL.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RevokedSerial {
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    /// Unix seconds.
+    pub revoked_at: i64,
+    /// `CRLReason` code.
+    pub revocation_reason: Option<i64>,
+}
+
+/// The CRL's state: the version revocations move, and the last CRL built.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigningCrlState {
+    /// Moved by every revocation.
+    pub version: i64,
+    /// The number of the last CRL built (0: none yet).
+    pub crl_number: i64,
+    /// The last CRL, DER.
+    pub crl: Option<Vec<u8>>,
+    /// The version it was built from.
+    pub crl_version: Option<i64>,
+    /// Its `thisUpdate`, Unix seconds.
+    pub this_update: Option<i64>,
+    /// Its `nextUpdate`, Unix seconds.
+    pub next_update: Option<i64>,
+}
+
 /// The writes a lifecycle event makes on one account: decided by the domain (a pure function of
 /// the event and the facts the store read), applied by the store in the transaction of the cause.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -675,6 +793,8 @@ pub struct Consequences {
     pub end_offers: bool,
     /// The credential copies revoked.
     pub revoke: Revocation,
+    /// The signing certificates revoked.
+    pub revoke_signing: SigningRevocation,
     /// Back to level 1 (from level 2), the level-2 approval forgotten.
     pub lower_to_level1: bool,
     /// An offer left for the citizen to collect (written after `end_offers`).

@@ -66,11 +66,14 @@ mod group_commit;
 #[macro_use]
 #[path = "sql/relying_parties.rs"]
 mod relying_parties;
+#[macro_use]
+#[path = "sql/signing.rs"]
+mod signing;
 
 pub(super) use self::{
     accounts::*, audit::*, authorization::*, devices::*, enrolment::*, group_commit::*,
     issuance::*, lifecycle::*, migrations::*, passkeys::*, proofing::*, recovery::*, registry::*,
-    relying_parties::*, sessions::*, status::*,
+    relying_parties::*, sessions::*, signing::*, status::*,
 };
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {

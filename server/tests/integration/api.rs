@@ -311,6 +311,7 @@ async fn every_route_refuses_the_roles_it_does_not_admit() {
                 .replace("{id_number}", "001090012345")
                 .replace("{credential_id}", "1.1")
                 .replace("{request_id}", "r")
+                .replace("{certificate_id}", "c")
                 .replace("{recovery_id}", &recovery_id);
             let method: Method = method.parse().unwrap();
             let anonymous = app.call(method.clone(), &path, None, Some(json!({}))).await;

@@ -315,6 +315,19 @@ async fn offer_create_and_the_development_shortcut() {
         crate::support::seed(&store).await;
         // Here the database is configured (DATABASE_URL): not a development data directory.
         let refused = run(&db, &["dev", "level2", "--id-number", "001090012345"]);
+        let refused_cert = run(
+            &db,
+            &[
+                "dev",
+                "signing-cert",
+                "--id-number",
+                "001090012345",
+                "--csr",
+                "/nonexistent",
+            ],
+        );
+        assert!(!refused_cert.status.success());
+        assert!(String::from_utf8_lossy(&refused_cert.stderr).contains("refused"));
         assert!(!refused.status.success(), "{}", db.name);
         assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
         let nobody = run(
@@ -485,4 +498,46 @@ fn dev_level2_in_a_development_data_directory() {
             .unwrap(),
     );
     assert_eq!(offer["tx_code"].as_str().unwrap().len(), 6);
+
+    // `dev signing-cert`: the chain for a request, leaf first, without the agency root.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let csr = rcgen::CertificateParams::new(vec![])
+        .unwrap()
+        .serialize_request(&key)
+        .unwrap();
+    let csr_path = dir.path().join("request.pem");
+    std::fs::write(&csr_path, csr.pem().unwrap()).unwrap();
+    let issued = server()
+        .args(["dev", "signing-cert", "--id-number", id_number, "--csr"])
+        .arg(&csr_path)
+        .output()
+        .unwrap();
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let chain =
+        dinhdanh_sdk::x509::pem_to_der_chain(&String::from_utf8(issued.stdout).unwrap()).unwrap();
+    assert_eq!(chain.len(), 2);
+    let root = std::fs::read_to_string(dir.path().join("keys/agency-root.pem")).unwrap();
+    let root = dinhdanh_sdk::x509::pem_to_der_chain(&root)
+        .unwrap()
+        .remove(0);
+    assert!(!chain.contains(&root));
+    let (_, leaf) = x509_parser::parse_x509_certificate(&chain[0]).unwrap();
+    assert!(
+        leaf.subject()
+            .to_string()
+            .contains(&format!("CCCD:{id_number}")),
+        "{}",
+        leaf.subject()
+    );
+    // The same key again is refused.
+    let again = server()
+        .args(["dev", "signing-cert", "--id-number", id_number, "--csr"])
+        .arg(&csr_path)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
 }

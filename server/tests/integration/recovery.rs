@@ -313,7 +313,7 @@ async fn level2_citizen(
 }
 
 /// Completes a recovery session's registration with a new authenticator; the new session.
-async fn complete(app: &TestApp, token: &str) -> String {
+pub async fn complete(app: &TestApp, token: &str) -> String {
     let started = app
         .call(
             Method::POST,

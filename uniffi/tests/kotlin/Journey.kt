@@ -1,8 +1,10 @@
 // The wallet and verifier journey through the generated Kotlin bindings of dinhdanh-ffi, on the
 // JVM: a real dinhdanh-server makes a level-2 citizen and a counter offer; the wallet, with a
 // keystore written here in Kotlin (java.security keys that never leave it), receives the
-// credential through a Kotlin HTTP transport; a registered bank asks by QR code; the wallet shows
-// the consent and answers; the bank verifies offline, once. Prints the cost of one FFI round trip.
+// credential through a Kotlin HTTP transport; a bank registered with `dinhdanh-server rp register`
+// asks by QR code; the wallet shows the consent and answers; the bank verifies offline, once;
+// revoked, the bank is refused once the wallet's trust data is refreshed. Prints the cost of one
+// FFI round trip.
 //
 // Run by uniffi/tests/bindings.rs with DINHDANH_SERVER, DINHDANH_CLI and DINHDANH_WORK set.
 
@@ -247,21 +249,27 @@ fun journey(process: Process) {
     val txCode = Regex("\"tx_code\":\"([^\"]+)\"").find(offer)!!.groupValues[1]
     val issuerRoot = fetch(publicUrl, "/trust/issuer-root.pem")
 
-    for (name in listOf("rpca", "bank", "registry")) File(work, "$name.jwk").writeText(run(cliPath, "keygen"))
-    val rpRoot = run(cliPath, "x509", "dev-ca", "--key", "rpca.jwk", "--cn", "relying-party CA")
-    File(work, "rpca.pem").writeText(rpRoot)
-    val bankPem = run(cliPath, "x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
-        "--subject-key", "bank.jwk", "--cn", "Bank", "--dns", "bank.example.vn")
-    val registryPem = run(cliPath, "x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
-        "--subject-key", "registry.jwk", "--cn", "Registry")
+    // The bank makes its own key and a certificate signing request; the agency registers it
+    // (access certificate from its relying-party CA, registration signed by its registrar).
+    File(work, "bank.jwk").writeText(run(cliPath, "keygen"))
+    File(work, "bank.csr").writeText(run(cliPath, "x509", "csr", "--key", "bank.jwk"))
+    val registered = run(server, "rp", "register", "--name", "Ngân hàng Ví dụ", "--kind", "bank",
+        "--dns", "bank.example.vn", "--csr", File(work, "bank.csr").path,
+        "--allow", "pid:/given_name,/birthdate", "--purpose", "Mở tài khoản (eKYC)", "--json", env = env)
+    fun member(name: String) = Regex("\"$name\":\"([^\"]+)\"").find(registered)!!.groupValues[1]
+    val clientId = member("client_id")
+    check(clientId == "x509_san_dns:bank.example.vn") { registered }
+    val bankPem = member("certificate_chain").replace("\\n", "\n")
+    val rpRoot = fetch(publicUrl, "/trust/rp-root.pem")
     val now = (System.currentTimeMillis() / 1000).toULong()
-    val clientId = "x509_san_dns:bank.example.vn"
-    val registration = signRegistration(File(work, "registry.jwk").readText(), registryPem, clientId,
-        "Ngân hàng Ví dụ", "Mở tài khoản (eKYC)", "urn:vn:dinhdanh:pid:1",
-        listOf("/given_name", "/birthdate"), now - 60u, now + 86400u)
 
-    // The wallet receives the counter offer with the Kotlin keystore and transport.
+    // The wallet takes its trust from the agency's bundle and receives the counter offer with
+    // the Kotlin keystore and transport.
     val wallet = Wallet.open(File(work, "wallet.db").path, KotlinKeyStore(), "wallet", issuerRoot, rpRoot)
+    val bundle = wallet.applyTrustBundle(fetch(publicUrl, "/trust/bundle"), issuerRoot, now)
+    check(bundle.rpRootsPem == rpRoot) { "$bundle" }
+    val rpStatusPath = bundle.rpStatusListUrl!!.removePrefix(publicUrl)
+    wallet.refreshRpStatusList(fetch(publicUrl, rpStatusPath), now)
     val ids = wallet.receiveOffer(KotlinTransport(), offerUri, txCode, 2u, now)
     check(ids.size == 1) { "ids $ids" }
     val credential = wallet.credentials().single()
@@ -269,15 +277,14 @@ fun journey(process: Process) {
     expect<DinhdanhException.Refused> { wallet.receiveOffer(KotlinTransport(), offerUri, txCode, 2u, now) }
 
     // The bank asks; the wallet shows the consent and answers; the bank checks, once.
-    val bank = Verifier(VerifierConfig(
+    val bank = Verifier.fromRegistration(RegisteredVerifierConfig(
         signingKeyJwk = File(work, "bank.jwk").readText(),
         certificateChainPem = bankPem,
-        clientId = clientId,
+        registration = member("registration"),
         responseUri = "https://bank.example.vn/openid4vp/response",
-        issuerAnchorsPem = issuerRoot,
-        trustAsOf = now,
-        registration = registration,
-        statusMaxAge = 600u,
+        trustBundle = fetch(publicUrl, "/trust/bundle"),
+        agencyRootsPem = issuerRoot,
+        now = now,
     ))
     bank.addStatusList("$publicUrl/status-lists/1", fetch(publicUrl, "/status-lists/1"), now)
     val dcql = """{"credentials":[{"id":"pid","format":"dc+sd-jwt",
@@ -298,6 +305,15 @@ fun journey(process: Process) {
     check(wallet.presentations().size == 1)
 
     revokedAndForged(clientId, bankPem)
+
+    // The agency revokes the bank: once the wallet's trust data is refreshed, it refuses it.
+    run(server, "rp", "revoke", "--rp-id", member("rp_id"), env = env)
+    val newer = wallet.applyTrustBundle(fetch(publicUrl, "/trust/bundle"), issuerRoot, now)
+    check(newer.version > bundle.version) { "$newer" }
+    wallet.refreshRpStatusList(fetch(publicUrl, rpStatusPath), now)
+    val again = bank.createRequest(dcql, now)
+    expect<DinhdanhException.RevokedVerifier> { wallet.preparePresentation(again.uri, null, now) }
+    println("kotlin: revoked relying party refused")
 
     // The cost of one FFI round trip (a call with a string result), after warming up the JIT.
     repeat(20_000) { sdkVersion() }

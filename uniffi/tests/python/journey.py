@@ -2,10 +2,11 @@
 
 A real dinhdanh-server (zero-config, SQLite) makes a level-2 citizen and a counter offer; the
 wallet, with a keystore written here in Python (keys never leave it), receives the credential
-through a Python HTTP transport; a bank (its certificate from a relying-party CA, its
-registration signed by the agency) asks by QR code for three claims, one beyond its registration,
+through a Python HTTP transport; a bank (registered with `dinhdanh-server rp register` from its
+own key's CSR: access certificate and registration) asks by QR code for three claims, one beyond its registration,
 and hears access_denied; asking within it, the wallet shows the consent and answers; the bank
-verifies offline, once. Prints the cost of one FFI round trip.
+verifies offline, once; revoked by the agency, the bank is refused by the wallet once its trust
+data is refreshed. Prints the cost of one FFI round trip.
 
 Run by uniffi/tests/bindings.rs with: PYTHONPATH (the generated module and the library),
 DINHDANH_SERVER, DINHDANH_CLI (the binaries), DINHDANH_WORK (a scratch directory).
@@ -200,6 +201,61 @@ def revoked_and_forged(client_id, bank_pem):
         print(f"python: forged credential refused: {error}")
 
 
+def document_signatures(now):
+    """A citizen's key in the Python keystore gets a certificate (the CLI's development CA plays
+    the citizen signing CA), signs a contract, a PDF and a JSON form; the FFI and the CLI verify."""
+    keys = PythonKeyStore()
+    keys.generate_signing_key("document-signing")
+    csr = ffi.signing_certificate_request(keys, "document-signing")
+    assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    file("signing-ca.jwk", cli("keygen"))
+    file("signing-root.pem", cli("x509", "dev-ca", "--key", "signing-ca.jwk"))
+    file("citizen.csr", csr)
+    chain = cli(
+        "x509", "dev-signing-cert", "--ca-key", "signing-ca.jwk", "--ca-cert",
+        "signing-root.pem", "--csr", "citizen.csr", "--name", "Nguyễn Văn An",
+        "--id-number", "001090000001",
+    )
+    signer = ffi.DocumentSigner(keys, "document-signing", chain)
+    trust = ffi.SignatureTrust(
+        anchors_pem=open(os.path.join(WORK, "signing-root.pem")).read(),
+        crl=None, ocsp=None, now=now, max_revocation_age=86400,
+    )
+    contract = "Hợp đồng thuê nhà".encode()
+    cms = signer.sign_cms(contract, now)
+    verdict = ffi.verify_cms_signature(cms, contract, trust)
+    assert verdict.valid and verdict.signer_uid == "CCCD:001090000001", verdict
+    assert verdict.revocation == ffi.RevocationStatus.UNKNOWN
+    changed = ffi.verify_cms_signature(cms, b"other", trust)
+    assert changed.reason == ffi.SignatureRejection.CONTENT_MISMATCH, changed
+    # The CLI (another reader of the same bytes) agrees.
+    with open(os.path.join(WORK, "contract.txt"), "wb") as f:
+        f.write(contract)
+    checked = subprocess.run(
+        [CLI, "signature", "verify", "cms", "--content", "contract.txt", "--trust-anchor",
+         "signing-root.pem", "--now", str(now)],
+        input=bytes(cms), capture_output=True, cwd=WORK,
+    )
+    assert checked.returncode == 0 and json.loads(checked.stdout)["valid"], checked
+    pdf_path = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "../../../sdk/tests/vectors/pdf/minimal.pdf"
+    )
+    pdf = open(pdf_path, "rb").read()
+    signed = signer.sign_pdf(pdf, now)
+    assert bytes(signed).startswith(pdf)
+    [pdf_verdict] = ffi.verify_pdf_signatures(signed, trust)
+    assert pdf_verdict.valid, pdf_verdict
+    form = b'{"form":"dang-ky-tam-tru"}'
+    jws = signer.sign_jws(form, now)
+    assert ffi.verify_jws_signature(jws, form, trust).valid
+    try:
+        ffi.DocumentSigner(keys, "absent", chain)
+        raise AssertionError("a signer without a key was made")
+    except ffi.DinhdanhError.KeyStore:
+        pass
+    print("python: documents signed and verified through the keystore")
+
+
 def main():
     # The server, zero-config, on a free port.
     server = subprocess.Popen(
@@ -235,28 +291,31 @@ def journey(server):
     ).read().decode()
     issuer_root = fetch("/trust/issuer-root.pem")
 
-    # The relying-party CA, a bank under it, the agency's registry key under it.
-    for name in ("rpca", "bank", "registry"):
-        file(f"{name}.jwk", cli("keygen"))
-    rp_root = cli("x509", "dev-ca", "--key", "rpca.jwk", "--cn", "relying-party CA")
-    file("rpca.pem", rp_root)
-    bank_pem = cli("x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
-                   "--subject-key", "bank.jwk", "--cn", "Bank", "--dns", "bank.example.vn")
-    registry_pem = cli("x509", "dev-cert", "--ca-key", "rpca.jwk", "--ca-cert", "rpca.pem",
-                       "--subject-key", "registry.jwk", "--cn", "Registry")
+    # The bank makes its own key and a certificate signing request; the agency registers it
+    # (access certificate from its relying-party CA, registration signed by its registrar).
+    file("bank.jwk", cli("keygen"))
+    file("bank.csr", cli("x509", "csr", "--key", "bank.jwk"))
+    registered = json.loads(run(
+        "rp", "register", "--name", "Ngân hàng Ví dụ", "--kind", "bank",
+        "--dns", "bank.example.vn", "--csr", os.path.join(WORK, "bank.csr"),
+        "--allow", "pid:/given_name,/family_name,/birthdate",
+        "--purpose", "Mở tài khoản (eKYC)", "--json",
+    ))
+    client_id = registered["client_id"]
+    assert client_id == "x509_san_dns:bank.example.vn", registered
+    bank_pem = registered["certificate_chain"]
+    rp_root = fetch("/trust/rp-root.pem")
     now = int(time.time())
-    client_id = "x509_san_dns:bank.example.vn"
-    registration = ffi.sign_registration(
-        open(os.path.join(WORK, "registry.jwk")).read(), registry_pem, client_id,
-        "Ngân hàng Ví dụ", "Mở tài khoản (eKYC)", "urn:vn:dinhdanh:pid:1",
-        ["/given_name", "/family_name", "/birthdate"], now - 60, now + 86400,
-    )
 
-    # The wallet receives the counter offer.
+    # The wallet takes its trust from the agency's bundle and receives the counter offer.
     keystore = PythonKeyStore()
     wallet = ffi.Wallet.open(
         os.path.join(WORK, "wallet.db"), keystore, "wallet", issuer_root, rp_root
     )
+    bundle = wallet.apply_trust_bundle(fetch("/trust/bundle"), issuer_root, now)
+    assert bundle.rp_roots_pem == rp_root, bundle
+    rp_status_path = bundle.rp_status_list_url[len(public_url):]
+    wallet.refresh_rp_status_list(fetch(rp_status_path), now)
     ids = wallet.receive_offer(PythonTransport(), offer["offer_uri"], offer["tx_code"], 2, now)
     assert len(ids) == 1, ids
     [credential] = wallet.credentials()
@@ -270,16 +329,15 @@ def journey(server):
         pass
 
     # The bank asks by QR code; the wallet shows the consent and answers.
-    bank = ffi.Verifier(ffi.VerifierConfig(
+    bank = ffi.Verifier.from_registration(ffi.RegisteredVerifierConfig(
         signing_key_jwk=open(os.path.join(WORK, "bank.jwk")).read(),
         certificate_chain_pem=bank_pem,
-        client_id=client_id,
+        registration=registered["registration"],
         response_uri="https://bank.example.vn/openid4vp/response",
-        registration=registration,
+        trust_bundle=fetch("/trust/bundle"),
+        agency_roots_pem=issuer_root,
+        now=now,
         encrypt_responses=True,
-        issuer_anchors_pem=issuer_root,
-        trust_as_of=now,
-        status_max_age=600,
     ))
     bank.add_status_list(public_url + "/status-lists/1", fetch("/status-lists/1"), now)
     dcql = {"credentials": [{
@@ -329,6 +387,19 @@ def journey(server):
     assert len(wallet.presentations()) == 1
 
     revoked_and_forged(client_id, bank_pem)
+    document_signatures(now)
+
+    # The agency revokes the bank: once the wallet's trust data is refreshed, it refuses it.
+    run("rp", "revoke", "--rp-id", registered["rp_id"])
+    newer = wallet.apply_trust_bundle(fetch("/trust/bundle"), issuer_root, now)
+    assert newer.version > bundle.version, (newer, bundle)
+    wallet.refresh_rp_status_list(fetch(rp_status_path), now)
+    created = bank.create_request(json.dumps(dcql), now)
+    try:
+        wallet.prepare_presentation(created.uri, None, now)
+        raise AssertionError("a revoked relying party was answered")
+    except ffi.DinhdanhError.RevokedVerifier as error:
+        print(f"python: revoked relying party refused: {error}")
 
     # The cost of one FFI round trip (a call with a string result).
     rounds = 20000

@@ -187,6 +187,37 @@ async fn account(
             ));
         }
         body.push_str("</table></section>");
+
+        // Signing certificates: requested from the app (the key stays on the phone); here the
+        // citizen sees them and revokes one, e.g. after losing the phone.
+        body.push_str("<section><h2>Chứng thư chữ ký số / Signing certificates</h2><table id=\"signing-certificates\">\
+                       <tr><th>Số hiệu / Serial</th><th>Hiệu lực đến / Valid until</th><th>Trạng thái / Status</th><th></th></tr>");
+        let now = crate::platform::clock::now();
+        for c in store.signing_certificates(&a.id).await? {
+            let status = if c.revoked_at.is_some() {
+                "Đã thu hồi / Revoked"
+            } else if c.not_after <= now {
+                "Hết hạn / Expired"
+            } else {
+                "Hiệu lực / Valid"
+            };
+            let action = if c.revoked_at.is_none() && c.not_after > now {
+                format!(
+                    "<button type=\"button\" data-revoke-post=\"/v1/me/signing-certificates/{}/revoke\">Thu hồi / Revoke</button>",
+                    escape(&c.id)
+                )
+            } else {
+                String::new()
+            };
+            body.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&c.serial),
+                crate::platform::clock::rfc3339(c.not_after),
+                status,
+                action
+            ));
+        }
+        body.push_str("</table></section>");
     }
 
     body.push_str("<section><h2>Lịch sử / History</h2><table id=\"history\"><tr><th>Thời gian / Time</th><th>Sự kiện / Event</th><th>Bởi / By</th></tr>");

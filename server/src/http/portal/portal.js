@@ -244,6 +244,17 @@ for (const button of document.querySelectorAll("button[data-revoke]")) {
   });
 }
 
+for (const button of document.querySelectorAll("button[data-revoke-post]")) {
+  button.addEventListener("click", async () => {
+    try {
+      await api("POST", button.dataset.revokePost, { reason: "key_compromise" });
+      window.location.reload();
+    } catch (err) {
+      show("account-message", err.message, true);
+    }
+  });
+}
+
 if (document.getElementById("staff-enrol")) {
   (async () => {
     const token = window.location.hash.slice(1);

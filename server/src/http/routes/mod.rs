@@ -14,7 +14,9 @@ mod openapi;
 pub mod passkeys;
 pub mod recoveries;
 pub mod registry;
+pub mod signing;
 mod system;
+pub mod trust;
 
 use std::time::{Duration, Instant};
 
@@ -222,6 +224,15 @@ api_routes! { state;
     GET "/v1/level2-requests/{request_id}/portrait", STAFF, level2::portrait;
     POST "/v1/level2-requests/{request_id}/approve", STAFF, level2::approve;
     POST "/v1/level2-requests/{request_id}/reject", STAFF, level2::reject;
+    GET "/trust/rp-root.pem", NONE, trust::rp_root;
+    GET "/trust/rp-status-list", NONE, trust::rp_status_list;
+    GET "/trust/bundle", NONE, trust::bundle;
+    GET "/crl/rp.crl", NONE, trust::rp_crl;
+    POST "/v1/me/signing-certificates", CITIZEN, signing::request_certificate;
+    GET "/v1/me/signing-certificates", CITIZEN, signing::my_certificates;
+    POST "/v1/me/signing-certificates/{certificate_id}/revoke", CITIZEN, signing::revoke_mine;
+    GET "/v1/citizens/{id_number}/signing-certificates", STAFF, signing::citizen_certificates;
+    POST "/v1/signing-certificates/{certificate_id}/revoke", STAFF, signing::revoke_by_staff;
 }
 
 /// Largest chip-data upload (four base64 files, the portrait the largest).
@@ -243,6 +254,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(system::router())
         .merge(oid4vci::router(&state))
+        .merge(signing::router())
         .merge(crate::http::portal::router())
         .fallback(|| async { ApiError::not_found(Some("no such route".to_owned())) })
         .method_not_allowed_fallback(|| async {

@@ -5,12 +5,15 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, system};
+use super::{
+    credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, registry, signing, system,
+    trust,
+};
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, and credential issuance (OpenID4VCI 1.0) with status lists. API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
+    info(title = "dinhdanh identity server", description = "Population registry, enrolment, account recovery, passkeys, devices, audit history, credential issuance (OpenID4VCI 1.0) with status lists, the relying-party trust data (RP CA, CRL, registrations' status list, trust bundle), and citizen signing certificates with their CRL, OCSP responder (RFC 6960) and time-stamp authority (RFC 3161). API errors are RFC 9457 problem+json; the OpenID4VCI endpoints answer with the specifications' error codes."),
     paths(
         enrolments::start, enrolments::confirm,
         recoveries::start, recoveries::confirm, recoveries::show, recoveries::chip, recoveries::approve,
@@ -27,6 +30,10 @@ use super::{credentials, enrolments, level2, me, oid4vci, passkeys, recoveries, 
         oid4vci::credential, oid4vci::status_list, oid4vci::pushed_authorization_request,
         credentials::approve_authorization,
         level2::submit, level2::mine, level2::pending, level2::portrait, level2::approve, level2::reject,
+        trust::rp_root, trust::rp_crl, trust::rp_status_list, trust::bundle,
+        signing::request_certificate, signing::my_certificates, signing::revoke_mine,
+        signing::citizen_certificates, signing::revoke_by_staff,
+        signing::crl, signing::ocsp_post, signing::ocsp_get, signing::tsa,
         system::live, system::ready, system::metrics, system::assetlinks, system::apple_app_site_association,
     ),
     components(schemas(crate::http::error::Problem)),

@@ -185,7 +185,8 @@ pub(super) async fn finish_sign_in(
 ) -> Result<Response, ApiError> {
     let account = passkeys::finish_sign_in(&state.services, &ceremony_id, &body.credential).await?;
     let role = Role::from(account.role);
-    let issued = sessions::issue(&state.services, &account, role, "passkey").await?;
+    let issued =
+        sessions::issue(&state.services, &account, role, sessions::PASSKEY_SIGN_IN).await?;
     Ok(session_response(&state, &account, &issued))
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
-use super::{Db, Pool, append_in, begin_write, insert_offer_in, set_status_in};
+use super::{Db, Pool, append_in, begin_write, insert_offer_in, revoke_signing_in, set_status_in};
 use crate::store::{
     AccountState, AssuranceLevel, CitizenStatus, Consequences, CredentialScope, CredentialStatus,
     RegistryChangeFacts, RegistryDecision, Revocation, StoreError,
@@ -98,6 +98,7 @@ pub(in crate::store) async fn apply_in(
             set_status_in(conn, &scope, CredentialStatus::Invalid).await?;
         }
     }
+    revoke_signing_in(conn, account_id, &consequences.revoke_signing, now).await?;
     if consequences.lower_to_level1 {
         sqlx::query(
             "UPDATE accounts SET assurance_level = 1, level2_approved_by = NULL, \

@@ -3,7 +3,7 @@
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
 use super::{Pool, append_in, begin_write, update_one_audited};
-use crate::store::{AuditEvent, RelyingPartyRow, StoreError};
+use crate::store::{AuditEvent, RelyingPartyRow, RpCrlRow, StoreError, TrustBundleVersionRow};
 
 /// The columns of a [`RelyingPartyRow`], in its order (a literal: sqlx takes static SQL only).
 macro_rules! columns {
@@ -106,4 +106,66 @@ pub(in crate::store) async fn revoke_relying_party(
     .bind(reason)
     .bind(id);
     update_one_audited(pool, query, audit).await
+}
+
+/// The relying-party CRL with the highest number.
+pub(in crate::store) async fn latest_rp_crl(pool: &Pool) -> Result<Option<RpCrlRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT number, revoked, this_update, next_update, der FROM rp_crls \
+         ORDER BY number DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Records a new CRL; false when another process recorded that number first.
+pub(in crate::store) async fn insert_rp_crl(
+    pool: &Pool,
+    crl: &RpCrlRow,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO rp_crls (number, revoked, this_update, next_update, der) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
+    )
+    .bind(crl.number)
+    .bind(crl.revoked)
+    .bind(crl.this_update)
+    .bind(crl.next_update)
+    .bind(&crl.der)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The newest version of the trust bundle.
+pub(in crate::store) async fn latest_trust_bundle_version(
+    pool: &Pool,
+) -> Result<Option<TrustBundleVersionRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT version, roots, revoked, created_at FROM trust_bundle_versions \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Records a new version of the trust bundle; false when another process recorded that version
+/// first.
+pub(in crate::store) async fn insert_trust_bundle_version(
+    pool: &Pool,
+    version: &TrustBundleVersionRow,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO trust_bundle_versions (version, roots, revoked, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING",
+    )
+    .bind(version.version)
+    .bind(&version.roots)
+    .bind(version.revoked)
+    .bind(version.created_at)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }

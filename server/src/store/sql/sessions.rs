@@ -12,18 +12,19 @@ pub(in crate::store) async fn insert_session(
 ) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at, ceremony_id, recovery_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO sessions (token_hash, account_id, role, created_at, expires_at, ceremony_id, \
+           recovery_id, passkey_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-        .bind(&session.token_hash)
-        .bind(&session.account_id)
-        .bind(session.role)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .bind(&session.ceremony_id)
-        .bind(&session.recovery_id)
-        .execute(&mut *tx)
-        .await?;
+    .bind(&session.token_hash)
+    .bind(&session.account_id)
+    .bind(session.role)
+    .bind(session.created_at)
+    .bind(session.expires_at)
+    .bind(&session.ceremony_id)
+    .bind(&session.recovery_id)
+    .bind(session.passkey_at)
+    .execute(&mut *tx)
+    .await?;
     append_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())
@@ -37,7 +38,7 @@ pub(in crate::store) async fn session(
     let row: Option<LiveSession> = sqlx::query_as(
         "SELECT s.token_hash, s.role AS session_role, s.created_at AS session_created_at, \
            s.expires_at AS session_expires_at, s.ceremony_id AS session_ceremony_id, \
-           s.recovery_id AS session_recovery_id, a.id, a.webauthn_user_id, a.role, a.id_number, \
+           s.recovery_id AS session_recovery_id, s.passkey_at AS session_passkey_at, a.id, a.webauthn_user_id, a.role, a.id_number, \
            a.display_name, a.phone, a.assurance_level, a.created_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.revoked_at IS NULL \

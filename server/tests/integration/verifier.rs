@@ -1,0 +1,814 @@
+//! `dinhdanh-verifier` end to end, on SQLite and PostgreSQL: a real agency server process issues
+//! a PID to a wallet (the SDK's `Wallet`); the verifier service, as a process configured with
+//! the RP's key, certificate chain and registration and the agency's trust bundle URL, makes
+//! requests for an RP backend; the wallet fetches each request object by reference and answers
+//! (`direct_post` and `direct_post.jwt`); the backend reads the verified claims. A replayed
+//! answer is refused, a pending request survives a restart and is answered once, a revoked
+//! credential fails as `revoked`, a wrong API key is a 401 problem.
+
+use std::{
+    io::{BufRead, Read, Write},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use axum::http::{Method, StatusCode};
+use dinhdanh_journeys::{
+    ServerProcess, TestDb,
+    client::{Client, Reply},
+    databases, server_binary,
+};
+use dinhdanh_sdk::{
+    holder::Wallet,
+    jose::Es256KeyPair,
+    openid4vci::{
+        client::{HttpRequest, HttpResponse, Transport, TransportError},
+        http::HttpTransport,
+    },
+    openid4vp::request::{RegisteredCredential, Registration},
+    trust::{MaxAges, StatusListLocations, TrustBundle},
+    wallet::SoftwareKeyStore,
+    x509::{
+        self, TrustAnchor,
+        dev::{DevCa, LeafProfile},
+    },
+};
+use serde_json::{Value, json};
+
+const AN: &str = "001090012345";
+const HOST: &str = "verifier.bank.example.vn";
+const API_KEY: &str = "bank-backend-key-0123456789abcdef";
+const OLD_KEY: &str = "bank-backend-old-key-0123456789ab";
+
+fn now() -> u64 {
+    dinhdanh_server::platform::clock::now() as u64
+}
+
+/// The service as a process on a free port.
+struct VerifierProcess {
+    child: std::process::Child,
+    origin: String,
+}
+
+impl VerifierProcess {
+    fn start(data_dir: &Path, config: &Path) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dinhdanh-verifier"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("DINHDANH_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("the verifier prints where it listens")
+            .unwrap();
+        let origin = line
+            .split("listening on ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned();
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, origin }
+    }
+
+    fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for VerifierProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The phone's network: the verifier's public https origin reaches the service's process (as a
+/// TLS-terminating proxy would), everything else goes out as it is.
+struct PhoneNetwork {
+    verifier: String,
+    inner: HttpTransport,
+}
+
+impl Transport for PhoneNetwork {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let public = format!("https://{HOST}");
+        let mut request = request.clone();
+        if let Some(rest) = request.url.strip_prefix(&public) {
+            request.url = format!("{}{rest}", self.verifier);
+        }
+        self.inner.send(&request)
+    }
+}
+
+/// Serves `body` to every GET on a new local port (the agency's trust bundle endpoint); its
+/// URL.
+fn serve_forever(body: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/trust/bundle", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/trust-bundle+jwt\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    url
+}
+
+fn operator(binary: &Path, db: &TestDb, server: &ServerProcess, args: &[&str]) -> Value {
+    let output = dinhdanh_journeys::server_command(binary, db)
+        .env("DINHDANH_PUBLIC_URL", &server.public_url)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+}
+
+/// The RP as the agency would register it: a relying-party CA, the bank's access certificate
+/// for its key (dNSName `HOST`) and the registration, written as `rp register --json` prints
+/// them. The RP CA's root, for the wallet and the bundle.
+fn register_bank(dir: &Path) -> TrustAnchor {
+    let t = now();
+    let rp_ca = DevCa::generate(
+        &Es256KeyPair::generate().unwrap(),
+        "relying-party CA",
+        t - 600,
+        t + 86_400,
+    )
+    .unwrap();
+    let bank_key = Es256KeyPair::generate().unwrap();
+    let leaf = |key: &Es256KeyPair, name: &str, dns: &[&str]| {
+        rp_ca
+            .issue(
+                key.public_key(),
+                &LeafProfile {
+                    common_name: name,
+                    dns_names: dns,
+                    uris: &[],
+                    not_before: t - 600,
+                    not_after: t + 86_400,
+                },
+            )
+            .unwrap()
+    };
+    let certificate = leaf(&bank_key, "Ngân hàng Ví dụ", &[HOST]);
+    let registry_key = Es256KeyPair::generate().unwrap();
+    let registry = leaf(&registry_key, "relying-party registry", &[]);
+    let client_id = format!("x509_san_dns:{HOST}");
+    let registration = Registration {
+        iss: "http://agency.example.vn".into(),
+        sub: client_id.clone(),
+        name: "Ngân hàng Ví dụ".into(),
+        purpose: "Mở tài khoản thanh toán (eKYC)".into(),
+        credentials: vec![RegisteredCredential {
+            vct: "urn:vn:dinhdanh:pid:1".into(),
+            claims: vec![
+                "/family_name".into(),
+                "/given_name".into(),
+                "/birthdate".into(),
+                "/age_equal_or_over".into(),
+            ],
+        }],
+        iat: t - 60,
+        exp: t + 86_400,
+        status: None,
+    }
+    .sign(&registry_key, &[registry])
+    .unwrap();
+    std::fs::write(
+        dir.join("rp.json"),
+        json!({
+            "rp_id": "rp-1",
+            "client_id": client_id,
+            "certificate_chain": x509::dev::der_to_pem(&certificate),
+            "registration": registration,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let pem = |der: &[u8]| {
+        use base64::Engine;
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    };
+    std::fs::write(
+        dir.join("rp-key.pem"),
+        pem(&bank_key.to_pkcs8_der().unwrap()),
+    )
+    .unwrap();
+    rp_ca.trust_anchor().unwrap()
+}
+
+/// The agency's trust bundle, signed with its issuing key (from the server's development data
+/// directory) under the agency root.
+fn trust_bundle(server: &ServerProcess, rp_root: &TrustAnchor) -> String {
+    let keys = server.data_dir.join("keys");
+    let signer =
+        Es256KeyPair::from_pkcs8_der(&std::fs::read(keys.join("issuer.p8")).unwrap()).unwrap();
+    let chain =
+        x509::pem_to_der_chain(&std::fs::read_to_string(keys.join("issuer.pem")).unwrap()).unwrap();
+    let root =
+        x509::pem_to_der_chain(&std::fs::read_to_string(keys.join("agency-root.pem")).unwrap())
+            .unwrap();
+    let t = now();
+    TrustBundle {
+        iss: server.public_url.clone(),
+        iat: t - 5,
+        exp: t + 86_400,
+        version: 1,
+        issuer_roots: x509::der_chain_to_x5c(&root),
+        rp_roots: x509::der_chain_to_x5c(&[rp_root.der().to_vec()]),
+        status_lists: StatusListLocations {
+            credentials: Some(format!("{}/", server.public_url)),
+            relying_parties: None,
+        },
+        crls: Default::default(),
+        max_ages: MaxAges::default(),
+    }
+    .sign(&signer, &chain[..1])
+    .unwrap()
+}
+
+/// The wallet's side: the request fetched by reference, consent, the answer posted to the
+/// service's `response_uri`; the service's reply.
+fn present(wallet: &mut Wallet, network: &PhoneNetwork, uri: &str) -> (HttpResponse, String) {
+    let pending = wallet
+        .prepare_presentation(uri, Some(network), now())
+        .unwrap();
+    assert!(pending.consent.registered);
+    assert_eq!(pending.consent.verifier_name, "Ngân hàng Ví dụ");
+    let response = wallet.respond(&pending, now()).unwrap();
+    assert!(
+        response
+            .response_uri
+            .starts_with(&format!("https://{HOST}/"))
+    );
+    let reply = post_answer(network, &response.response_uri, &response.body);
+    (reply, response.body)
+}
+
+fn post_answer(network: &PhoneNetwork, uri: &str, body: &str) -> HttpResponse {
+    network
+        .send(&HttpRequest {
+            method: "POST".into(),
+            url: uri.into(),
+            headers: vec![(
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: body.as_bytes().to_vec(),
+        })
+        .unwrap()
+}
+
+async fn create(client: &Client, body: Value) -> Reply {
+    client
+        .json(Method::POST, "/requests", Some(API_KEY), Some(&body))
+        .await
+}
+
+async fn result(client: &Client, id: &str) -> Value {
+    let reply = client
+        .json(Method::GET, &format!("/requests/{id}"), Some(API_KEY), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+fn write_config(dir: &Path, database_url: &str, bundle_url: &str, agency_root: &Path) -> PathBuf {
+    write_config_with(
+        dir,
+        "verifier.toml",
+        database_url,
+        &format!(
+            "bundle_url = \"{bundle_url}\"\nagency_root = \"{}\"\n",
+            agency_root.display()
+        ),
+    )
+}
+
+/// A configuration with the `[trust]` section `trust`.
+fn write_config_with(dir: &Path, name: &str, database_url: &str, trust: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            r#"public_url = "https://{HOST}"
+database_url = "{database_url}"
+api_keys = ["{API_KEY}", "{OLD_KEY}"]
+
+[relying_party]
+key_file = "rp-key.pem"
+registration_file = "rp.json"
+
+[trust]
+{trust}status_refresh_seconds = 0
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
+    let binary = server_binary();
+    let verifier_dbs = databases().await;
+    for (db, verifier_db) in databases().await.into_iter().zip(verifier_dbs) {
+        assert_eq!(db.name, verifier_db.name);
+        // The agency: a real server process, the test registry imported, the citizen at level 2
+        // (the development shortcut, run in-process on the same database), a PID offer.
+        let server = ServerProcess::start(&binary, &db, 10);
+        operator(
+            &binary,
+            &db,
+            &server,
+            &[
+                "registry",
+                "import",
+                crate::support::data("citizens.ndjson").to_str().unwrap(),
+            ],
+        );
+        {
+            let config = dinhdanh_server::platform::config::Config::load(
+                None,
+                db.dir.path(),
+                [("DATABASE_URL".to_owned(), db.url.clone())],
+            )
+            .unwrap();
+            let store = dinhdanh_server::app::setup::store(&config, db.dir.path())
+                .await
+                .unwrap();
+            let services = dinhdanh_server::app::setup::services(
+                store,
+                config,
+                db.dir.path(),
+                server.public_url.clone(),
+            )
+            .unwrap();
+            dinhdanh_server::app::dev::level2(&services, AN)
+                .await
+                .unwrap();
+        }
+        let offer = operator(
+            &binary,
+            &db,
+            &server,
+            &[
+                "offer",
+                "create",
+                "--id-number",
+                AN,
+                "--config",
+                "pid",
+                "--json",
+            ],
+        );
+
+        // The bank: registered, its trust bundle published by the agency.
+        let bank_dir = tempfile::tempdir().unwrap();
+        let rp_root = register_bank(bank_dir.path());
+        let bundle_url = serve_forever(trust_bundle(&server, &rp_root));
+        let config = write_config(
+            bank_dir.path(),
+            &verifier_db.url,
+            &bundle_url,
+            &server.data_dir.join("keys").join("agency-root.pem"),
+        );
+        let service = VerifierProcess::start(&bank_dir.path().join("data"), &config);
+        let backend = Client::new(&service.origin);
+
+        // The wallet receives its PID from the agency.
+        let agency = Client::new(&server.public_url);
+        let issuer_root = agency
+            .json(Method::GET, "/trust/issuer-root.pem", None, None)
+            .await;
+        let issuer_anchors = TrustAnchor::from_pem(&issuer_root.text).unwrap();
+        let phone = tempfile::tempdir().unwrap();
+        let keys = Arc::new(
+            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[7; 32]).unwrap(),
+        );
+        let mut wallet = Wallet::open(
+            &phone.path().join("wallet.db"),
+            keys,
+            "wallet",
+            issuer_anchors,
+            vec![rp_root.clone()],
+        )
+        .unwrap();
+        let network = PhoneNetwork {
+            verifier: service.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        wallet
+            .receive_offer(
+                &network,
+                offer["offer_uri"].as_str().unwrap(),
+                offer["tx_code"].as_str(),
+                6,
+                now(),
+            )
+            .unwrap();
+
+        // The backend's API key is required: none, or a wrong one, is a 401 problem.
+        for key in [None, Some("not-the-bank-key-0123456789abcdef")] {
+            let refused = backend
+                .json(
+                    Method::POST,
+                    "/requests",
+                    key,
+                    Some(&json!({ "preset": "pid-basic" })),
+                )
+                .await;
+            assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", db.name);
+            assert_eq!(
+                refused.headers["content-type"], "application/problem+json",
+                "{}",
+                refused.text
+            );
+            assert_eq!(refused.body["type"], "urn:dinhdanh:problem:unauthenticated");
+        }
+        // Bad requests: an unknown preset, both a query and a preset, a malformed query.
+        for body in [
+            json!({ "preset": "everything" }),
+            json!({ "preset": "pid-basic", "dcql_query": { "credentials": [] } }),
+            json!({ "dcql_query": { "credentials": "none" } }),
+        ] {
+            let refused = create(&backend, body).await;
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+            assert_eq!(refused.headers["content-type"], "application/problem+json");
+        }
+
+        // 1. direct_post, the pid-basic preset; the rotated-out key still works.
+        let created = backend
+            .json(
+                Method::POST,
+                "/requests",
+                Some(OLD_KEY),
+                Some(&json!({ "preset": "pid-basic" })),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let uri = created.body["authorization_request"].as_str().unwrap();
+        assert!(
+            uri.starts_with("openid4vp://?client_id=x509_san_dns%3A"),
+            "{uri}"
+        );
+        assert!(uri.contains("request_uri=https"), "{uri}");
+        assert!(created.body["expires_at"].as_str().is_some());
+        assert_eq!(result(&backend, &id).await, json!({ "state": "pending" }));
+        let (reply, body) = present(&mut wallet, &network, uri);
+        assert_eq!(
+            reply.status,
+            200,
+            "{}: {}",
+            db.name,
+            String::from_utf8_lossy(&reply.body)
+        );
+        let verified = result(&backend, &id).await;
+        assert_eq!(verified["state"], "verified", "{verified}");
+        assert_eq!(verified["claims"]["pid"]["family_name"], "Nguyễn");
+        assert_eq!(verified["claims"]["pid"]["given_name"], "Văn An");
+        assert_eq!(verified["claims"]["pid"]["birthdate"], "1990-02-28");
+        assert!(
+            verified["claims"]["pid"]
+                .get("personal_identifier")
+                .is_none()
+        );
+        // The same answer again: replayed, refused; the result stands.
+        let replay = post_answer(
+            &network,
+            &format!("https://{HOST}/wallet/responses/{id}"),
+            &body,
+        );
+        assert_eq!(replay.status, 400);
+        let replay: Value = serde_json::from_slice(&replay.body).unwrap();
+        assert_eq!(replay["error"], "invalid_request");
+        assert!(
+            replay["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("replayed"),
+            "{replay}"
+        );
+        assert_eq!(result(&backend, &id).await, verified);
+        // The request object is no longer served.
+        let gone = network
+            .send(&HttpRequest {
+                method: "GET".into(),
+                url: format!("https://{HOST}/wallet/requests/{id}"),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+            .unwrap();
+        assert_eq!(gone.status, 404);
+
+        // 2. direct_post.jwt, the age preset: the answer encrypted to the request's own key.
+        let created = create(
+            &backend,
+            json!({ "preset": "pid-age-over-18", "response_mode": "direct_post.jwt" }),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, body) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert!(body.starts_with("response="));
+        assert_eq!(reply.status, 200);
+        let verified = result(&backend, &id).await;
+        assert_eq!(
+            verified["claims"]["pid"],
+            json!({ "age_equal_or_over": { "18": true } }),
+            "{verified}"
+        );
+
+        // 3. A pending request survives a restart of the service, and is answered once.
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let uri = created.body["authorization_request"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        service.terminate();
+        let service = VerifierProcess::start(&bank_dir.path().join("data"), &config);
+        let backend = Client::new(&service.origin);
+        let network = PhoneNetwork {
+            verifier: service.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        assert_eq!(result(&backend, &id).await, json!({ "state": "pending" }));
+        let (reply, body) = present(&mut wallet, &network, &uri);
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(result(&backend, &id).await["state"], "verified");
+        let replay = post_answer(
+            &network,
+            &format!("https://{HOST}/wallet/responses/{id}"),
+            &body,
+        );
+        assert_eq!(replay.status, 400);
+
+        // 3'. The agency's bundle endpoint is unreachable: the service verifies on from the
+        // bundle it cached on disk.
+        service.terminate();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let unreachable = format!("http://{}/trust/bundle", closed.local_addr().unwrap());
+        drop(closed);
+        let offline_config = bank_dir.path().join("offline.toml");
+        std::fs::write(
+            &offline_config,
+            std::fs::read_to_string(&config)
+                .unwrap()
+                .replace(&bundle_url, &unreachable),
+        )
+        .unwrap();
+        let service = VerifierProcess::start(&bank_dir.path().join("data"), &offline_config);
+        let backend = Client::new(&service.origin);
+        let network = PhoneNetwork {
+            verifier: service.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, _) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(result(&backend, &id).await["state"], "verified");
+
+        // 3''. A second instance on the same database, trusting pinned issuer roots instead of
+        // a bundle: a request made through one is served and answered through the other.
+        let pinned_config = write_config_with(
+            bank_dir.path(),
+            "pinned.toml",
+            &verifier_db.url,
+            &format!(
+                "issuer_roots = \"{}\"\nstatus_list_prefixes = [\"{}/\"]\n",
+                server
+                    .data_dir
+                    .join("keys")
+                    .join("agency-root.pem")
+                    .display(),
+                server.public_url
+            ),
+        );
+        let pinned_dir = tempfile::tempdir().unwrap();
+        let second = VerifierProcess::start(pinned_dir.path(), &pinned_config);
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let via_second = PhoneNetwork {
+            verifier: second.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let (reply, body) = present(
+            &mut wallet,
+            &via_second,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(result(&backend, &id).await["state"], "verified");
+        // Replayed at the first instance: refused there too.
+        let replay = post_answer(
+            &network,
+            &format!("https://{HOST}/wallet/responses/{id}"),
+            &body,
+        );
+        assert_eq!(replay.status, 400);
+        drop(second);
+
+        // 4. The citizen's death is registered: every credential revoked; the next answer
+        // fails as revoked (the status list fetched again).
+        let mut record: Value = std::fs::read_to_string(crate::support::data("citizens.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|c| c["id_number"] == AN)
+            .unwrap();
+        record["status"] = json!("deceased");
+        let deaths = bank_dir.path().join("deaths.ndjson");
+        std::fs::write(&deaths, format!("{record}\n")).unwrap();
+        operator(
+            &binary,
+            &db,
+            &server,
+            &["registry", "import", deaths.to_str().unwrap()],
+        );
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, _) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(reply.status, 400);
+        let failed = result(&backend, &id).await;
+        assert_eq!(
+            failed,
+            json!({ "state": "failed", "reason": "revoked" }),
+            "{}",
+            db.name
+        );
+
+        // Health, metrics and the API description.
+        let health = backend.json(Method::GET, "/health", None, None).await;
+        assert_eq!(health.status, StatusCode::OK, "{}", health.text);
+        assert_eq!(health.body["trust_bundle_version"], 1);
+        let metrics = backend.json(Method::GET, "/metrics", None, None).await;
+        assert!(
+            metrics.text.contains(
+                "dinhdanh_verifier_answers_total{outcome=\"failed\",reason=\"revoked\"} 1"
+            ),
+            "{}",
+            metrics.text
+        );
+        let openapi = backend.json(Method::GET, "/openapi.json", None, None).await;
+        assert!(openapi.body["paths"].get("/requests").is_some());
+        drop(service);
+
+        // Another instance whose agency is unreachable and which has no cached bundle: it
+        // still makes and serves requests, but refuses answers as stale trust data, and its
+        // health says why.
+        let offline_dir = tempfile::tempdir().unwrap();
+        let offline = VerifierProcess::start(offline_dir.path(), &offline_config);
+        let backend = Client::new(&offline.origin);
+        let network = PhoneNetwork {
+            verifier: offline.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let health = backend.json(Method::GET, "/health", None, None).await;
+        assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(health.body["type"], "urn:dinhdanh:problem:stale-trust-data");
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, _) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            result(&backend, &id).await,
+            json!({ "state": "failed", "reason": "stale_trust_data" })
+        );
+        drop(offline);
+        drop(server);
+    }
+}
+
+#[tokio::test]
+async fn a_request_row_is_taken_once_by_concurrent_answers() {
+    use dinhdanh_server::verifier::store::{RequestRow, RequestStatus, VerifierStore};
+    for db in databases().await {
+        let store = VerifierStore::connect(&db.url).await.unwrap();
+        // Connecting again (another instance) finds the migrations applied.
+        let again = VerifierStore::connect(&db.url).await.unwrap();
+        let t = now() as i64;
+        let row = |id: &str, expires_at: i64| RequestRow {
+            id: id.into(),
+            oid4vp_state: format!("state-{id}"),
+            status: RequestStatus::Pending,
+            pending: "{}".into(),
+            request_object: Some("jwt".into()),
+            encryption_key: Some(vec![1, 2, 3]),
+            reason: None,
+            result: None,
+            created_at: t,
+            expires_at,
+            updated_at: t,
+        };
+        store.insert(&row("r1", t + 300)).await.unwrap();
+        // A failure is recorded, and leaves it answerable.
+        assert!(store.record_failure("r1", "forged", t).await.unwrap());
+        let failed = again.get("r1").await.unwrap().unwrap();
+        assert_eq!(failed.status, RequestStatus::Failed);
+        assert_eq!(failed.reason.as_deref(), Some("forged"));
+        // Eight answers at once, from two instances: exactly one takes it.
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let store = if i % 2 == 0 {
+                store.clone()
+            } else {
+                again.clone()
+            };
+            tasks.push(tokio::spawn(async move {
+                store.take_verified("r1", &[i], t + 1).await.unwrap()
+            }));
+        }
+        let mut taken = 0;
+        for task in tasks {
+            taken += usize::from(task.await.unwrap());
+        }
+        assert_eq!(taken, 1, "{}", db.name);
+        let verified = store.get("r1").await.unwrap().unwrap();
+        assert_eq!(verified.status, RequestStatus::Verified);
+        assert_eq!(verified.reason, None);
+        assert_eq!(verified.encryption_key, None, "the key goes once verified");
+        assert_eq!(verified.request_object, None);
+        // A verified request is final: no failure overwrites it.
+        assert!(!store.record_failure("r1", "forged", t + 2).await.unwrap());
+        assert!(!store.take_verified("r1", &[9], t + 2).await.unwrap());
+        // An expired request is not taken.
+        store.insert(&row("r2", t - 1)).await.unwrap();
+        assert!(!store.take_verified("r2", &[1], t).await.unwrap());
+        // Pruning deletes what expired before the cut.
+        assert_eq!(store.prune(t).await.unwrap(), 1);
+        assert!(store.get("r2").await.unwrap().is_none());
+        assert!(store.get("r1").await.unwrap().is_some());
+    }
+}
