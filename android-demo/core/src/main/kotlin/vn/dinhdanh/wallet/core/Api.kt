@@ -189,6 +189,12 @@ class DinhdanhApi(baseUrl: String, private val transport: Transport) {
 
     fun issuerRootPem(): String = call("GET", "/trust/issuer-root.pem").second
 
+    /** The agency's relying-party root (PEM): what verifiers' access certificates chain to. */
+    fun rpRootPem(): String = call("GET", "/trust/rp-root.pem").second
+
+    /** The agency's signed trust bundle (a JWT the wallet verifies against its pinned roots). */
+    fun trustBundle(): String = call("GET", "/trust/bundle").second
+
     fun statusList(uri: String): String {
         require(uri.startsWith("$baseUrl/")) { "status list outside the server" }
         return call("GET", uri.removePrefix(baseUrl)).second

@@ -5,7 +5,8 @@ import uniffi.dinhdanh_ffi.DinhdanhException
 /** What went wrong, in the terms a screen shows (one message per kind, never personal data). */
 enum class FailureKind {
     REVOKED, SUSPENDED, EXPIRED, FORGED, UNTRUSTED_ISSUER, STALE_TRUST_DATA, UNTRUSTED_VERIFIER,
-    UNREGISTERED_VERIFIER, REQUEST_REFUSED, REFUSED, REPLAYED, NO_MATCH, NETWORK, KEYSTORE,
+    UNREGISTERED_VERIFIER, REVOKED_VERIFIER, NOT_REGISTERED, ENCRYPTED_DOCUMENT, CERTIFICATE_MISMATCH, TIMESTAMP,
+    REQUEST_REFUSED, REFUSED, REPLAYED, NO_MATCH, NETWORK, KEYSTORE,
     STORAGE, INVALID_INPUT, SERVER, UNAVAILABLE,
 }
 
@@ -21,6 +22,11 @@ data class Failure(val kind: FailureKind, val detail: String?) {
             FailureKind.STALE_TRUST_DATA -> "Trust data is out of date: connect to refresh it."
             FailureKind.UNTRUSTED_VERIFIER -> "The request does not come from a trusted verifier."
             FailureKind.UNREGISTERED_VERIFIER -> "This verifier is not registered with the agency: nothing was shared."
+            FailureKind.REVOKED_VERIFIER -> "The agency has revoked this verifier's registration: nothing was shared."
+            FailureKind.NOT_REGISTERED -> "This service's registration with the agency is not valid."
+            FailureKind.ENCRYPTED_DOCUMENT -> "This document is encrypted: open it with its password first, then sign."
+            FailureKind.CERTIFICATE_MISMATCH -> "Your signing certificate does not match this device's key: request a new one."
+            FailureKind.TIMESTAMP -> "The time-stamp service could not be reached or answered wrongly: try again."
             FailureKind.REQUEST_REFUSED -> "The wallet cannot answer this request."
             FailureKind.REFUSED -> "Refused."
             FailureKind.REPLAYED -> "This answer was already used."
@@ -44,6 +50,11 @@ data class Failure(val kind: FailureKind, val detail: String?) {
             is DinhdanhException.StaleTrustData -> Failure(FailureKind.STALE_TRUST_DATA, error.reason)
             is DinhdanhException.UntrustedVerifier -> Failure(FailureKind.UNTRUSTED_VERIFIER, error.reason)
             is DinhdanhException.UnregisteredVerifier -> Failure(FailureKind.UNREGISTERED_VERIFIER, error.verifier)
+            is DinhdanhException.RevokedVerifier -> Failure(FailureKind.REVOKED_VERIFIER, error.verifier)
+            is DinhdanhException.Unregistered -> Failure(FailureKind.NOT_REGISTERED, error.reason)
+            is DinhdanhException.EncryptedDocument -> Failure(FailureKind.ENCRYPTED_DOCUMENT, null)
+            is DinhdanhException.CertificateMismatch -> Failure(FailureKind.CERTIFICATE_MISMATCH, error.reason)
+            is DinhdanhException.Timestamp -> Failure(FailureKind.TIMESTAMP, error.reason)
             is DinhdanhException.RequestRefused -> Failure(FailureKind.REQUEST_REFUSED, error.reason)
             is DinhdanhException.Refused -> Failure(FailureKind.REFUSED, error.reason)
             is DinhdanhException.Replayed -> Failure(FailureKind.REPLAYED, null)

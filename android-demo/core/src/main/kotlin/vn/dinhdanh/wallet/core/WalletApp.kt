@@ -8,6 +8,7 @@ import uniffi.dinhdanh_ffi.HttpRequest
 import uniffi.dinhdanh_ffi.KeyStore
 import uniffi.dinhdanh_ffi.PresentationAnswer
 import uniffi.dinhdanh_ffi.Transport
+import uniffi.dinhdanh_ffi.TrustBundleSummary
 import uniffi.dinhdanh_ffi.Wallet
 
 /**
@@ -47,6 +48,22 @@ class WalletApp(
     @Synchronized
     fun wallet(): Wallet = opened ?: Wallet.open(walletPath, keyStore, wrappingAlias, api.issuerRootPem(), verifierAnchorsPem)
         .also { opened = it }
+
+    /**
+     * Takes the wallet's trust from the agency: the signed trust bundle (checked against the
+     * pinned issuer root), then the relying parties' status list it names (a revoked verifier is
+     * refused from then on). Called at start and whenever the bundle's maximum age runs out.
+     */
+    fun refreshTrust(): TrustBundleSummary {
+        val now = clock.now()
+        val summary = wallet().applyTrustBundle(api.trustBundle(), api.issuerRootPem(), now)
+        summary.rpStatusListUrl?.let { wallet().refreshRpStatusList(api.statusList(it), now) }
+        return summary
+    }
+
+    /** The signing certificate last issued to this device, with its chain as the CA returned it. */
+    @Volatile
+    var signingCertificate: SigningCertificate? = null
 
     /** The server's optional features, asked once per app run. */
     fun capabilities(): Capabilities = capabilities ?: api.capabilities().also { capabilities = it }

@@ -8,58 +8,75 @@ import uniffi.dinhdanh_ffi.Transport
 import uniffi.dinhdanh_ffi.VerifiedCredential
 import uniffi.dinhdanh_ffi.Verifier
 import uniffi.dinhdanh_ffi.VerifierConfig
-import uniffi.dinhdanh_ffi.signRegistration
+import uniffi.dinhdanh_ffi.RegisteredVerifierConfig
 
 /**
- * Relying parties for the journeys: a development relying-party CA (the `dinhdanh` CLI), access
- * certificates for a bank and a counter, and their registrations signed by a development
- * registry key. (With the relying-party registry, `dinhdanh-server rp register` issues both.)
+ * Relying parties for the journeys, registered the real way: each makes its own key and a
+ * certificate signing request (`dinhdanh x509 csr`), the agency registers it
+ * (`dinhdanh-server rp register --json`: an access certificate from its relying-party CA and a
+ * registration signed by its registrar), and the verifier is configured from what was printed and
+ * the agency's trust bundle (`Verifier.fromRegistration`).
  */
 class RelyingParties(private val server: ServerProcess) {
     private val work = Files.createTempDirectory("rp").toFile()
     private fun file(name: String) = File(work, name)
+    private val api = DinhdanhApi(server.publicUrl, HttpTransport(rewriteLocalhost = true))
+    private val registered = HashMap<String, Material>()
 
-    init {
-        for (name in listOf("rpca", "bank", "counter", "shop", "registry")) file("$name.jwk").writeText(server.cli("keygen"))
-        file("rpca.pem").writeText(server.cli("x509", "dev-ca", "--key", file("rpca.jwk").path, "--cn", "relying-party CA"))
-    }
-
-    val rootPem: String get() = file("rpca.pem").readText()
-
-    private fun certificate(name: String, dns: String) = server.cli("x509", "dev-cert", "--ca-key", file("rpca.jwk").path,
-        "--ca-cert", file("rpca.pem").path, "--subject-key", file("$name.jwk").path, "--cn", name, "--dns", dns)
-
-    private val registryPem by lazy {
-        server.cli("x509", "dev-cert", "--ca-key", file("rpca.jwk").path, "--ca-cert", file("rpca.pem").path,
-            "--subject-key", file("registry.jwk").path, "--cn", "Registry")
-    }
+    /** The agency's relying-party root, as the wallet pins it (`/trust/rp-root.pem`). */
+    val rootPem: String by lazy { api.rpRootPem() }
 
     /** What a relying party is configured with: its key, its chain, its client id, its registration. */
-    data class Material(val keyJwk: String, val chainPem: String, val clientId: String, val registration: String?)
+    data class Material(val keyJwk: String, val chainPem: String, val clientId: String, val registration: String?, val rpId: String)
 
-    /** The material of `name` at `dns`, registered for `claims` of the PID unless [claims] is null. */
+    /**
+     * The material of `name` at `dns`, registered with the agency for `claims` of the PID. With
+     * [claims] null it is still certified (so the wallet can tell who it is) but presents no
+     * registration: an unregistered verifier.
+     */
     fun material(name: String, dns: String, displayName: String, purpose: String, claims: List<String>?, now: ULong): Material {
-        val clientId = "x509_san_dns:$dns"
-        val registration = claims?.let {
-            signRegistration(file("registry.jwk").readText(), registryPem, clientId, displayName, purpose,
-                "urn:vn:dinhdanh:pid:1", it, now - 60u, now + 86_400u)
-        }
-        return Material(file("$name.jwk").readText(), certificate(name, dns), clientId, registration)
+        registered[dns]?.let { return it }
+        val key = server.cli("keygen")
+        file("$name.jwk").writeText(key)
+        file("$name.csr").writeText(server.cli("x509", "csr", "--key", file("$name.jwk").path))
+        val args = mutableListOf("rp", "register", "--name", displayName, "--kind", "bank", "--dns", dns,
+            "--csr", file("$name.csr").path, "--allow", "pid:" + (claims ?: listOf("/given_name")).joinToString(","), "--json")
+        if (purpose.isNotEmpty()) args += listOf("--purpose", purpose)
+        val printed = server.command(*args.toTypedArray())
+        val json = Json.parse(printed) as? Map<*, *> ?: error("rp register printed no JSON object: $printed")
+        fun member(name: String) = json[name] as? String ?: error("rp register printed no $name: $printed")
+        val clientId = member("client_id")
+        check(clientId == "x509_san_dns:$dns") { printed }
+        return Material(key, member("certificate_chain"), clientId, claims?.let { member("registration") }, member("rp_id"))
+            .also { registered[dns] = it }
     }
 
     /** A verifier for `name` at `dns`, registered for `claims` of the PID unless [claims] is null. */
     fun verifier(name: String, dns: String, displayName: String, purpose: String, claims: List<String>?, now: ULong): Verifier {
         val m = material(name, dns, displayName, purpose, claims, now)
-        return Verifier(VerifierConfig(
-            signingKeyJwk = m.keyJwk,
-            certificateChainPem = m.chainPem,
-            clientId = m.clientId,
-            responseUri = "https://$dns/openid4vp/response",
-            issuerAnchorsPem = DinhdanhApi(server.publicUrl, HttpTransport(rewriteLocalhost = true)).issuerRootPem(),
-            trustAsOf = now,
-            registration = m.registration,
-            statusMaxAge = 600u,
-        ))
+        val issuerRoot = api.issuerRootPem()
+        return if (m.registration != null) {
+            Verifier.fromRegistration(RegisteredVerifierConfig(
+                signingKeyJwk = m.keyJwk,
+                certificateChainPem = m.chainPem,
+                registration = m.registration,
+                responseUri = "https://$dns/openid4vp/response",
+                trustBundle = api.trustBundle(),
+                agencyRootsPem = issuerRoot,
+                now = now,
+            ))
+        } else {
+            Verifier(VerifierConfig(
+                signingKeyJwk = m.keyJwk,
+                certificateChainPem = m.chainPem,
+                clientId = m.clientId,
+                responseUri = "https://$dns/openid4vp/response",
+                issuerAnchorsPem = issuerRoot,
+                trustAsOf = now,
+                registration = null,
+                statusMaxAge = 600u,
+            ))
+        }
     }
 }
 

@@ -9,6 +9,7 @@ import org.junit.Assert.assertTrue
 import org.junit.FixMethodOrder
 import org.junit.Test
 import org.junit.runners.MethodSorters
+import uniffi.dinhdanh_ffi.SignatureRejection
 import uniffi.dinhdanh_ffi.DinhdanhException
 
 private inline fun <reified T> expectState(state: Any?): T {
@@ -114,6 +115,9 @@ class JourneyTest {
 
     @Test
     fun step3_presentedToARegisteredBank() {
+        // The wallet takes its trust from the agency's bundle and the relying parties' status list.
+        val trust = app.refreshTrust()
+        assertEquals(parties.rootPem.trim(), trust.rpRootsPem.trim())
         val now = clock.now()
         val bank = parties.verifier("bank", "bank.example.vn", "Ngân hàng Ví dụ", "Mở tài khoản (eKYC)",
             listOf("/given_name", "/birthdate"), now)
@@ -249,6 +253,53 @@ class JourneyTest {
         if (caps.signingCertificates) expectState<SignViewModel.State.Loaded>(sign.state.value)
         else assertEquals(SignViewModel.State.Unavailable, sign.state.value)
         println("server capabilities: $caps")
+    }
+
+    @Test
+    fun step8_signingCertificateThenDocumentsSignedAndVerified() {
+        assertTrue("the server has the signing routes", app.capabilities().signingCertificates)
+        val keys = SoftwareKeyStore()
+        val signer = KeystoreDocumentSigner(keys, "signing/0", clock)
+        val sign = SignViewModel(app)
+        // Step-up: the server wants a passkey sign-in within 300 s before it certifies a key.
+        val signIn = PasskeyViewModel(app)
+        signIn.signIn(passkey)
+        expectState<PasskeyViewModel.State.SignedIn>(signIn.state.value)
+        sign.requestCertificate(signer, null)
+        val listed = expectState<SignViewModel.State.Loaded>(sign.state.value).certificates
+        val issued = app.signingCertificate ?: error("no certificate kept")
+        assertTrue("$listed", listed.any { it.id == issued.id && it.status == "valid" })
+        assertEquals(2, Regex("BEGIN CERTIFICATE").findAll(issued.certificateChainPem.orEmpty()).count())
+
+        // A detached CMS of a document: valid for the citizen; another document: not.
+        val document = "Hợp đồng mở tài khoản số 42".toByteArray()
+        sign.sign(signer, document, "application/octet-stream")
+        val cms = expectState<SignViewModel.State.Signed>(sign.state.value).signature
+        sign.verify(cms, document, "application/octet-stream")
+        val verdict = expectState<SignViewModel.State.Verified>(sign.state.value).verdicts.single()
+        assertTrue("$verdict", verdict.valid)
+        assertEquals("CCCD:${server.citizen.idNumber}", verdict.signerUid)
+        sign.verify(cms, "Hợp đồng mở tài khoản số 43".toByteArray(), "application/octet-stream")
+        val altered = expectState<SignViewModel.State.Verified>(sign.state.value)
+        assertFalse(altered.valid)
+        assertEquals(SignatureRejection.CONTENT_MISMATCH, altered.verdicts.single().reason)
+
+        // A PDF signed by an incremental update, and verified; an encrypted one is refused.
+        val pdf = File("sdk/tests/vectors/pdf/minimal.pdf").readBytes()
+        sign.sign(signer, pdf, KeystoreDocumentSigner.PDF)
+        val signedPdf = expectState<SignViewModel.State.Signed>(sign.state.value).signature
+        assertTrue(signedPdf.size > pdf.size)
+        sign.verify(signedPdf, signedPdf, KeystoreDocumentSigner.PDF)
+        assertTrue(expectState<SignViewModel.State.Verified>(sign.state.value).valid)
+        sign.sign(signer, File("sdk/tests/vectors/pdf/encrypted.pdf").readBytes(), KeystoreDocumentSigner.PDF)
+        assertEquals(FailureKind.ENCRYPTED_DOCUMENT, expectState<SignViewModel.State.Failed>(sign.state.value).failure.kind)
+
+        // Another device's key cannot sign under this certificate.
+        val other = KeystoreDocumentSigner(SoftwareKeyStore(), "signing/0", clock)
+        other.certificateRequest()
+        sign.sign(other, document, "application/octet-stream")
+        assertEquals(FailureKind.CERTIFICATE_MISMATCH, expectState<SignViewModel.State.Failed>(sign.state.value).failure.kind)
+        println("signed: CMS ${cms.size} bytes, PDF +${signedPdf.size - pdf.size} bytes, verified")
     }
 
     private fun pidQuery(vararg claims: String) = """{"credentials":[{"id":"pid","format":"dc+sd-jwt",

@@ -276,6 +276,11 @@ fun SignScreen(app: WalletApp) {
             items(s.certificates) { c -> Text("${c.serial} · ${c.status} · đến ${c.notAfter}") }
         }
         is SignViewModel.State.Signed -> Text("Đã ký (${s.signature.size} byte)", Modifier.padding(16.dp))
+        is SignViewModel.State.Verified -> Text(
+            if (s.valid) "Chữ ký hợp lệ: ${s.verdicts.joinToString { it.signerName.orEmpty() }}"
+            else "Chữ ký không hợp lệ (${s.verdicts.firstOrNull { !it.valid }?.reason})",
+            Modifier.padding(16.dp),
+        )
         is SignViewModel.State.Failed -> FailureText(s.failure)
         SignViewModel.State.Loading -> Text("…")
     }
