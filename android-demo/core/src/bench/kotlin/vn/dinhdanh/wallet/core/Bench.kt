@@ -29,7 +29,10 @@ const val KOTLIN_WARMUP = 3000
  */
 class TimedKeyStore(private val inner: KeyStore) : KeyStore {
     @Volatile var nanos = 0L
+    /** Calls into the keystore: each is one JNA callback from Rust into Kotlin. */
+    @Volatile var calls = 0L
     private inline fun <T> timed(block: () -> T): T {
+        calls += 1
         val start = System.nanoTime()
         try {
             return block()
@@ -125,10 +128,12 @@ fun main(args: Array<String>) {
             trustAsOf = now, registration = bank.registration, requireStatus = false,
         ))
         val net = mutableListOf<Double>()
+        var callbacks = 0L
         val presentation = open().use { wallet ->
             (0 until KOTLIN_WARMUP + ROUNDS).mapNotNull { round ->
                 val request = verifier.createRequest(dcql, now)
                 val inKeystore = keys.nanos
+                val callsBefore = keys.calls
                 val start = System.nanoTime()
                 val pending = wallet.preparePresentation(request.uri, null, now)
                 val answer = wallet.respond(pending, now)
@@ -137,6 +142,7 @@ fun main(args: Array<String>) {
                 pending.close()
                 check(answer.body.startsWith("vp_token="))
                 if (round >= KOTLIN_WARMUP) net += elapsed - host
+                callbacks = keys.calls - callsBefore
                 elapsed.takeIf { round >= KOTLIN_WARMUP }
             }
         }
@@ -156,6 +162,7 @@ fun main(args: Array<String>) {
             .format(kotlinPresentation, rustPresentation, rustBefore.second, rustAfter.second))
         println("presentation, the host's keystore code excluded: kotlin %.0f us, rust %.0f us (runs %.0f, %.0f): FFI overhead %+.1f %% (bound 10 %%)"
             .format(kotlinNet, rustNet, rustBefore.third, rustAfter.third, overhead))
+        println("keystore callbacks (Rust into Kotlin) per presentation: $callbacks")
         if (overhead >= 10.0) {
             println("FAIL: the FFI overhead of a presentation is over 10 %")
             exitProcess(1)
