@@ -5,6 +5,7 @@
 //! - [`verifier`]: a relying party's [`Verifier`];
 //! - [`apps`]: what the demo apps need beside them (a presentation in one QR code, the SDK's
 //!   software keystore for desktops and tests);
+//! - [`offline`]: a presentation in one QR code, for a counter without a network;
 //! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
 //! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
 //!   CMS, PDF and JWS, time-stamps, a [`SignatureVerdict`]);
@@ -19,6 +20,7 @@
 
 pub mod apps;
 pub mod error;
+pub mod offline;
 pub mod platform;
 pub mod signatures;
 pub mod trust;

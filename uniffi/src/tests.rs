@@ -618,3 +618,127 @@ fn documents_signed_with_a_keystore_key_verify() {
         Err(DinhdanhError::CertificateMismatch { .. })
     ));
 }
+
+#[test]
+fn an_offline_qr_answer_verifies_once_at_the_counter() {
+    use dinhdanh_sdk::openid4vp::request::{RegisteredCredential, Registration};
+
+    let a = agency();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(Soft(
+        core::SoftwareKeyStore::open_with_master_key(&dir.path().join("k"), &[1; 32]).unwrap(),
+    ));
+    let path = dir.path().join("w.db");
+    {
+        let mut store = WalletStore::open(&path, &keys.0, "w").unwrap();
+        keys.0.generate_signing_key("pid/0").unwrap();
+        let holder = PublicKey::from_sec1(&keys.0.public_key("pid/0").unwrap()).unwrap();
+        let info = CredentialInfo {
+            id: String::new(),
+            configuration_id: Some("pid".into()),
+            vct: CredentialKind::Pid.vct().into(),
+            issuer: ISS.into(),
+            issued_at: NOW - 50,
+            expires_at: Some(NOW + 1_000),
+            added_at: NOW - 50,
+        };
+        let copy = CopyRecord {
+            sd_jwt: a.pid(&holder, 7, NOW + 1_000),
+            key_alias: "pid/0".into(),
+        };
+        store.add(&info, &[copy]).unwrap();
+    }
+    let issuers = a.issuer_ca.certificate_pem();
+    let wallet = Wallet::open(
+        path.display().to_string(),
+        keys,
+        "w".into(),
+        issuers.clone(),
+        a.rp_ca.certificate_pem(),
+    )
+    .unwrap();
+
+    // The counter, registered for the given name by the agency's registry.
+    let registry_key = Es256KeyPair::generate().unwrap();
+    let registry_chain = [leaf(&a.rp_ca, &registry_key, "Registry", &[], &[])];
+    let registration = Registration {
+        iss: "dinhdanh relying-party registry".into(),
+        sub: BANK.into(),
+        name: "Quầy giao dịch".into(),
+        purpose: "Đăng ký thuê bao".into(),
+        credentials: vec![RegisteredCredential {
+            vct: CredentialKind::Pid.vct().into(),
+            claims: vec!["/given_name".into()],
+        }],
+        iat: NOW - 60,
+        exp: NOW + 3_600,
+        status: None,
+    }
+    .sign(&registry_key, &registry_chain)
+    .unwrap();
+    let counter = Verifier::new(VerifierConfig {
+        signing_key_jwk: a.bank_key.to_private_jwk().to_string(),
+        certificate_chain_pem: a.bank_chain_pem.clone(),
+        client_id: BANK.into(),
+        response_uri: "https://bank.example.vn/openid4vp/response".into(),
+        issuer_anchors_pem: issuers.clone(),
+        trust_as_of: NOW - 60,
+        registration: Some(registration),
+        encrypt_responses: false,
+        max_trust_age: None,
+        status_max_age: None,
+        require_status: None,
+        clock_skew: None,
+        max_presentation_age: None,
+        request_ttl: None,
+    })
+    .unwrap();
+    counter
+        .add_status_list(LIST.into(), a.status_list(0, 0), NOW)
+        .unwrap();
+
+    let created = counter.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
+    let pending = wallet.prepare_presentation(created.uri, None, NOW).unwrap();
+    assert_eq!(pending.consent().verifier_name, "Quầy giao dịch");
+    let qr = wallet.respond_qr(pending, NOW).unwrap();
+    assert!(qr.starts_with("DD1:"), "{qr}");
+    assert_eq!(wallet.presentations().unwrap().len(), 1);
+
+    // A damaged scan, another request's state, another query: refused, the request still open.
+    let damaged = &qr[..qr.len() - 6];
+    assert!(
+        counter
+            .receive_qr(damaged.into(), created.state.clone(), "pid".into(), NOW)
+            .is_err()
+    );
+    assert!(matches!(
+        counter.receive_qr(qr.clone(), "not-a-state".into(), "pid".into(), NOW),
+        Err(DinhdanhError::Replayed)
+    ));
+    assert!(
+        counter
+            .receive_qr(qr.clone(), created.state.clone(), "other".into(), NOW)
+            .is_err()
+    );
+    let verified = counter
+        .receive_qr(qr.clone(), created.state.clone(), "pid".into(), NOW)
+        .unwrap();
+    assert_eq!(verified.len(), 1);
+    assert!(verified[0].claims_json.contains("Thị Bình"));
+    assert!(!verified[0].claims_json.contains("family_name"));
+    // Once.
+    assert!(matches!(
+        counter.receive_qr(qr, created.state, "pid".into(), NOW),
+        Err(DinhdanhError::Replayed)
+    ));
+
+    // An unregistered verifier gets no QR code either.
+    let shop = a.bank(issuers, NOW - 60);
+    let asked = shop.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
+    let pending = wallet.prepare_presentation(asked.uri, None, NOW).unwrap();
+    assert!(matches!(
+        wallet.respond_qr(pending, NOW),
+        Err(DinhdanhError::UnregisteredVerifier { .. })
+    ));
+    assert_eq!(wallet.presentations().unwrap().len(), 1);
+}

@@ -98,7 +98,7 @@ pub struct PresentationLogEntry {
 /// A presentation request checked and evaluated, waiting for consent.
 #[derive(uniffi::Object)]
 pub struct PendingPresentation {
-    inner: holder::PendingPresentation,
+    pub(crate) inner: holder::PendingPresentation,
 }
 
 #[uniffi::export]
@@ -137,7 +137,7 @@ pub struct Wallet {
 
 impl Wallet {
     /// Runs `f` on the SDK's wallet.
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut holder::Wallet) -> Result<T, WalletError>,
     ) -> Result<T, DinhdanhError> {
