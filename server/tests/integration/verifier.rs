@@ -31,7 +31,7 @@ use dinhdanh_sdk::{
     },
     trust::TrustBundle,
     wallet::SoftwareKeyStore,
-    x509::{self, TrustAnchor},
+    x509::TrustAnchor,
 };
 use serde_json::{Value, json};
 
@@ -131,14 +131,20 @@ fn operator(binary: &Path, db: &TestDb, server: &ServerProcess, args: &[&str]) -
 }
 
 /// The bank registered by the agency: its own key (a private JWK, as `dinhdanh keygen` writes
-/// it) and a PKCS#10 request for it (what `dinhdanh x509 csr --key` prints: the SDK's
-/// `x509::csr::csr_pem`), certified by `dinhdanh-server rp register … --json`, whose output is
+/// it) and a PKCS#10 request for it (as `dinhdanh x509 csr --key` makes one; the server's tests
+/// build the SDK without its `signatures` feature, so rcgen signs it here), certified by `dinhdanh-server rp register … --json`, whose output is
 /// written as the verifier's `registration_file`. What the command printed.
 fn register_bank(binary: &Path, db: &TestDb, server: &ServerProcess, dir: &Path) -> Value {
     let key = Es256KeyPair::generate().unwrap();
     std::fs::write(dir.join("rp-key.jwk"), key.to_private_jwk().as_bytes()).unwrap();
+    // A PKCS#10 request signed by the key (DER; the command reads PEM or DER).
+    let pkcs8 = key.to_pkcs8_der().unwrap();
+    let request = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .serialize_request(&rcgen::KeyPair::try_from(pkcs8.as_slice()).unwrap())
+        .unwrap();
     let csr = dir.join("rp.csr");
-    std::fs::write(&csr, x509::csr::csr_pem(&key, key.public_key()).unwrap()).unwrap();
+    std::fs::write(&csr, request.der()).unwrap();
     let printed = operator(
         binary,
         db,
@@ -656,6 +662,34 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         );
         let openapi = backend.json(Method::GET, "/openapi.json", None, None).await;
         assert!(openapi.body["paths"].get("/requests").is_some());
+        // Another instance whose agency is unreachable and which has no cached bundle: it
+        // still makes and serves requests, but refuses answers as stale trust data, and its
+        // health says why.
+        let offline_dir = tempfile::tempdir().unwrap();
+        let offline = VerifierProcess::start(offline_dir.path(), &offline_config);
+        let backend = Client::new(&offline.origin);
+        let network = PhoneNetwork {
+            verifier: offline.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let health = backend.json(Method::GET, "/health", None, None).await;
+        assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(health.body["type"], "urn:dinhdanh:problem:stale-trust-data");
+        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let id = created.body["request_id"].as_str().unwrap().to_owned();
+        let (reply, _) = present(
+            &mut wallet,
+            &network,
+            created.body["authorization_request"].as_str().unwrap(),
+        );
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            result(&backend, &id).await,
+            json!({ "state": "failed", "reason": "stale_trust_data" })
+        );
+        drop(offline);
+
         service.terminate();
 
         // 5. The agency revokes the bank. Before: a request the wallet answered (its answer not
@@ -731,33 +765,6 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         );
         drop(service);
 
-        // Another instance whose agency is unreachable and which has no cached bundle: it
-        // still makes and serves requests, but refuses answers as stale trust data, and its
-        // health says why.
-        let offline_dir = tempfile::tempdir().unwrap();
-        let offline = VerifierProcess::start(offline_dir.path(), &offline_config);
-        let backend = Client::new(&offline.origin);
-        let network = PhoneNetwork {
-            verifier: offline.origin.clone(),
-            inner: HttpTransport::new(),
-        };
-        let health = backend.json(Method::GET, "/health", None, None).await;
-        assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(health.body["type"], "urn:dinhdanh:problem:stale-trust-data");
-        let created = create(&backend, json!({ "preset": "pid-basic" })).await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-        let id = created.body["request_id"].as_str().unwrap().to_owned();
-        let (reply, _) = present(
-            &mut wallet,
-            &network,
-            created.body["authorization_request"].as_str().unwrap(),
-        );
-        assert_eq!(reply.status, 400);
-        assert_eq!(
-            result(&backend, &id).await,
-            json!({ "state": "failed", "reason": "stale_trust_data" })
-        );
-        drop(offline);
         drop(server);
     }
 }
