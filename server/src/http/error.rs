@@ -705,6 +705,15 @@ impl From<crate::verifier::service::VerifierError> for ApiError {
             E::UnknownPreset(_) => Self::bad_request("unknown-preset", error),
             E::QueryOrPreset => Self::bad_request("invalid-request", error),
             E::Dcql(_) => Self::bad_request("invalid-dcql-query", error),
+            E::RpRevoked => Self::new(
+                StatusCode::FORBIDDEN,
+                "rp-revoked",
+                "Relying party revoked",
+                Some(
+                    "the agency revoked this relying party's registration: wallets refuse its requests"
+                        .to_owned(),
+                ),
+            ),
             E::Sign(_) | E::Store(_) | E::Seal(_) | E::Corrupt => Self::internal(&error),
         }
     }

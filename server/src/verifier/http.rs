@@ -23,6 +23,7 @@ use utoipa::OpenApi;
 use super::service::{
     AnswerOutcome, CreatedRequest, FailureReason, RequestResult, Verifier, VerifierError, preset,
 };
+use super::trust::RpStanding;
 use crate::{
     http::{
         error::{ApiError, Problem},
@@ -193,7 +194,8 @@ pub struct NewRequest {
 #[utoipa::path(post, path = "/requests", tag = "verifier", request_body = NewRequest,
     security(("api_key" = [])),
     responses((status = 201, body = CreatedRequest), (status = 400, body = Problem),
-        (status = 401, body = Problem)))]
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "`rp-revoked`: the agency revoked this relying party's registration")))]
 async fn create_request(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -290,7 +292,9 @@ async fn response(State(app): State<AppState>, Path(id): Path<String>, body: Byt
     }
 }
 
-/// Whether the service can verify: the database answers and the trust data is usable.
+/// Whether the service can verify: the database answers, the trust data is usable and the
+/// relying party is not revoked. 200 `{"status": "ok", "trust_bundle_version", "relying_party":
+/// "registered" | "unknown"}`; 503 problem+json `not-ready`, `stale-trust-data` or `rp-revoked`.
 #[utoipa::path(get, path = "/health", tag = "system",
     responses((status = 200), (status = 503, body = Problem)))]
 async fn health(State(app): State<AppState>) -> Result<Response, ApiError> {
@@ -304,9 +308,21 @@ async fn health(State(app): State<AppState>) -> Result<Response, ApiError> {
         ));
     }
     match app.verifier.trust_state(now()).await {
-        Ok(version) => {
-            Ok(Json(json!({ "status": "ok", "trust_bundle_version": version })).into_response())
-        }
+        Ok((_, RpStanding::Revoked)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rp-revoked",
+            "Relying party revoked",
+            Some(
+                "the agency's relying-party status list says this registration is revoked"
+                    .to_owned(),
+            ),
+        )),
+        Ok((version, standing)) => Ok(Json(json!({
+            "status": "ok",
+            "trust_bundle_version": version,
+            "relying_party": standing.as_str(),
+        }))
+        .into_response()),
         Err(error) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "stale-trust-data",
@@ -414,6 +430,29 @@ mod tests {
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }
-        let _ = FailureReason::Replayed;
+        // Every reason, typed, in the schema; the refusal of a revoked relying party.
+        let reasons = &doc["components"]["schemas"]["FailureReason"]["enum"];
+        for reason in [
+            "forged",
+            "revoked",
+            "suspended",
+            "expired",
+            "not_registered",
+            "rp_revoked",
+            "stale_trust_data",
+            "replayed",
+            "invalid_response",
+            "request_expired",
+        ] {
+            assert!(
+                reasons.as_array().unwrap().iter().any(|r| r == reason),
+                "{reason}: {reasons}"
+            );
+        }
+        assert!(
+            doc["paths"]["/requests"]["post"]["responses"]
+                .get("403")
+                .is_some()
+        );
     }
 }

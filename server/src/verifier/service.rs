@@ -19,12 +19,13 @@ use dinhdanh_sdk::{
     openid4vp::{
         Oid4vpError,
         dcql::DcqlQuery,
-        request::{RequestReference, ResponseMode},
+        request::{Registration, RequestReference, ResponseMode},
         response::{ResponsePolicy, VerifiedAnswer},
     },
     relying_party::{
         PendingRequest, PostedAnswer, RelyingParty, RelyingPartyConfig, RequestOptions, read_answer,
     },
+    status_list::StatusReference,
     vc::Rejection,
     verifier::IssuerTrustData,
 };
@@ -35,7 +36,7 @@ use super::{
     config::{RelyingPartyIdentity, VerifierConfig},
     seal::{SealError, Sealer},
     store::{RequestRow, RequestStatus, VerifierStore, VerifierStoreError},
-    trust::{TrustError, TrustSnapshot, TrustSource},
+    trust::{RpStanding, TrustError, TrustSnapshot, TrustSource},
 };
 
 /// The PID's credential type.
@@ -66,7 +67,13 @@ pub fn preset(name: &str) -> Option<Value> {
     }))
 }
 
-/// Why an answer failed: what the RP backend reads in `reason`.
+/// Why an answer failed: what the RP backend reads in `reason`. `forged`: a signature,
+/// disclosure or the key binding does not verify; `revoked`, `suspended`, `expired`: the
+/// credential; `not_registered`: the credential's issuer is not under the trust data's issuer
+/// roots; `rp_revoked`: the agency revoked this relying party's own registration;
+/// `stale_trust_data`: the service's trust bundle or a status list is too old or unavailable;
+/// `replayed`: the request was already answered; `invalid_response`: the answer does not answer
+/// the request; `request_expired`: no verified answer in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
@@ -78,8 +85,12 @@ pub enum FailureReason {
     Suspended,
     /// The credential has expired.
     Expired,
-    /// The credential's issuer is not one the agency's trust data registers.
+    /// The credential's issuer is not one the agency's trust data registers (an issuer root
+    /// of the bundle, or the pinned roots).
     NotRegistered,
+    /// This service's own registration was revoked by the agency (its relying-party status
+    /// list says so): answers are no longer accepted, and wallets refuse its requests.
+    RpRevoked,
     /// The service's own trust data or a status list is too old or unavailable.
     StaleTrustData,
     /// An answer came for a request already answered.
@@ -99,6 +110,7 @@ impl FailureReason {
             Self::Suspended => "suspended",
             Self::Expired => "expired",
             Self::NotRegistered => "not_registered",
+            Self::RpRevoked => "rp_revoked",
             Self::StaleTrustData => "stale_trust_data",
             Self::Replayed => "replayed",
             Self::InvalidResponse => "invalid_response",
@@ -113,6 +125,7 @@ impl FailureReason {
             Self::Suspended,
             Self::Expired,
             Self::NotRegistered,
+            Self::RpRevoked,
             Self::StaleTrustData,
             Self::Replayed,
             Self::InvalidResponse,
@@ -153,6 +166,10 @@ pub enum VerifierError {
     /// The DCQL query is malformed.
     #[error("invalid DCQL query: {0}")]
     Dcql(String),
+    /// The agency revoked this service's registration: no new request is made (wallets would
+    /// refuse it).
+    #[error("the relying party's registration is revoked")]
+    RpRevoked,
     /// Signing the request failed.
     #[error("signing the request: {0}")]
     Sign(Oid4vpError),
@@ -258,6 +275,8 @@ pub struct Verifier {
     sealer: Sealer,
     base_url: String,
     client_id: String,
+    /// Where the registration's status is published (in the relying parties' status list).
+    rp_status: Option<StatusReference>,
     /// (version, iat) of the bundle whose trust the relying party's policy holds.
     applied: Mutex<(u64, u64)>,
     /// The counters of this process.
@@ -303,6 +322,7 @@ impl Verifier {
             format!("{base_url}/wallet/responses"),
             policy,
         );
+        let rp_status = identity.registration.as_deref().and_then(status_reference);
         rp_config.registration = identity.registration;
         rp_config.request_ttl = config.request_ttl_seconds;
         let verifier = Self {
@@ -312,6 +332,7 @@ impl Verifier {
             sealer,
             base_url,
             client_id: identity.client_id,
+            rp_status,
             applied: Mutex::new((u64::MAX, 0)),
             counters: Counters::default(),
         };
@@ -331,6 +352,13 @@ impl Verifier {
         now: u64,
     ) -> Result<CreatedRequest, VerifierError> {
         let query = DcqlQuery::from_json(query).map_err(|e| VerifierError::Dcql(e.to_string()))?;
+        // Trust data unavailable does not stop a request (the answer will say so); a revoked
+        // registration does.
+        if let Ok(snapshot) = self.trust.current(now).await
+            && self.standing(&snapshot, now).await == RpStanding::Revoked
+        {
+            return Err(VerifierError::RpRevoked);
+        }
         let id = new_id()?;
         let response_uri = format!("{}/wallet/responses/{id}", self.base_url);
         let prepared = {
@@ -470,6 +498,9 @@ impl Verifier {
             return Ok(AnswerOutcome::Declined);
         }
         let checked = match self.trust.current(now).await {
+            Ok(snapshot) if self.standing(&snapshot, now).await == RpStanding::Revoked => {
+                Err(FailureReason::RpRevoked)
+            }
             Ok(snapshot) => {
                 self.apply_trust(&snapshot, now);
                 if let PostedAnswer::Presentation { vp_token, .. } = &posted {
@@ -557,10 +588,35 @@ impl Verifier {
         Ok(self.store.prune(before).await?)
     }
 
-    /// Whether the trust data is usable at `now`: the bundle version, or why not.
-    pub async fn trust_state(&self, now: u64) -> Result<u64, TrustError> {
-        self.trust.current(now).await.map(|s| s.version())
+    /// Where this relying party stands by `snapshot`, logged when not known.
+    async fn standing(&self, snapshot: &TrustSnapshot, now: u64) -> RpStanding {
+        let standing = self
+            .trust
+            .rp_standing(snapshot, self.rp_status.as_ref(), now)
+            .await;
+        if let RpStanding::Unknown(detail) = &standing {
+            tracing::warn!(%detail, "the relying party's own status is unknown");
+        }
+        standing
     }
+
+    /// Whether the trust data is usable at `now`: the bundle version and where the relying
+    /// party stands, or why not.
+    pub async fn trust_state(&self, now: u64) -> Result<(u64, RpStanding), TrustError> {
+        let snapshot = self.trust.current(now).await?;
+        let standing = self.standing(&snapshot, now).await;
+        Ok((snapshot.version(), standing))
+    }
+}
+
+/// The status reference of a registration JWT (the service's own configuration, read without
+/// verifying it: wallets verify it; here it only says which entry of the relying parties'
+/// status list is this service's).
+fn status_reference(jwt: &str) -> Option<StatusReference> {
+    let jws = UnverifiedJws::parse(jwt).ok()?;
+    serde_json::from_slice::<Registration>(jws.unverified_payload())
+        .ok()?
+        .status_reference()
 }
 
 /// The status-list URIs the presentations' credentials name (read from the issuer-signed part,

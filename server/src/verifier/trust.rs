@@ -15,8 +15,9 @@ use std::{
 
 use dinhdanh_sdk::{
     relying_party::RelyingParty,
+    status_list::{StatusListToken, StatusReference},
     trust::{TrustBundle, TrustBundleError},
-    verifier::StatusTrust,
+    verifier::{StatusListCache, StatusTrust},
     x509::TrustAnchor,
 };
 
@@ -55,6 +56,30 @@ impl TrustSnapshot {
     }
 }
 
+/// Where the relying party itself stands in the agency's registry, by the relying parties'
+/// status list the bundle names (`status_lists.relying_parties`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RpStanding {
+    /// Valid on a list within its maximum age, or the registration names no status.
+    Registered,
+    /// The agency revoked (or suspended) the registration: wallets refuse its requests.
+    Revoked,
+    /// Not known: no list fetched or cached, the list too old, pinned trust (no bundle), or the
+    /// registration names a list the bundle does not.
+    Unknown(String),
+}
+
+impl RpStanding {
+    /// As `/health` answers it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Revoked => "revoked",
+            Self::Unknown(_) => "unknown",
+        }
+    }
+}
+
 struct Held {
     snapshot: Arc<TrustSnapshot>,
     fetched_at: u64,
@@ -77,6 +102,9 @@ pub struct TrustSource {
     held: RwLock<Option<Held>>,
     refreshing: tokio::sync::Mutex<()>,
     status_fetched: Mutex<HashMap<String, u64>>,
+    /// The relying parties' status list held, and when it was fetched.
+    rp_status: Mutex<Option<(StatusListToken, u64)>>,
+    rp_refreshing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for TrustSource {
@@ -156,6 +184,8 @@ impl TrustSource {
             held: RwLock::new(held),
             refreshing: tokio::sync::Mutex::new(()),
             status_fetched: Mutex::new(HashMap::new()),
+            rp_status: Mutex::new(None),
+            rp_refreshing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -247,6 +277,95 @@ impl TrustSource {
         })
         .await
         .map_err(|e| TrustError::Stale(e.to_string()))?
+    }
+
+    /// Where the relying party whose registration names `reference` stands at `now`, by the
+    /// relying parties' status list of `snapshot`'s bundle: fetched again when the copy held is
+    /// older than the status refresh interval (else, at the first use, read from the disk
+    /// cache), verified under the bundle's issuer roots for that URI, a newer list replacing the
+    /// held one. A revocation on any verified list counts (a revocation is final); `Registered`
+    /// needs the list within the bundle's maximum status-list age.
+    pub async fn rp_standing(
+        &self,
+        snapshot: &TrustSnapshot,
+        reference: Option<&StatusReference>,
+        now: u64,
+    ) -> RpStanding {
+        let Some(reference) = reference else {
+            return RpStanding::Registered;
+        };
+        let Some(bundle) = &snapshot.bundle else {
+            return RpStanding::Unknown("pinned trust: no relying-party status list".into());
+        };
+        let Some(uri) = bundle.status_lists.relying_parties.as_deref() else {
+            return RpStanding::Unknown(
+                "the trust bundle names no relying-party status list".into(),
+            );
+        };
+        if uri != reference.uri {
+            return RpStanding::Unknown(format!(
+                "the registration's status list {} is not the trust bundle's",
+                reference.uri
+            ));
+        }
+        let fetched_at = self.held_rp_status().map(|(_, at)| at);
+        let due = fetched_at
+            .is_none_or(|at| now.saturating_sub(at) >= self.settings.status_refresh_seconds);
+        if due && let Ok(_guard) = self.rp_refreshing.try_lock() {
+            let cache = self.cache_dir.join("status").join("relying-parties.jwt");
+            let (token, from_network) = match self.fetch(uri).await {
+                Ok(token) => (Some(token), true),
+                Err(error) => {
+                    tracing::warn!(%error, "relying-party status list fetch failed");
+                    let cached = fetched_at
+                        .is_none()
+                        .then(|| std::fs::read_to_string(&cache).ok())
+                        .flatten();
+                    (cached, false)
+                }
+            };
+            if let Some(token) = token {
+                let mut lists = StatusListCache::new();
+                let trust = StatusTrust::Anchors(snapshot.issuer_anchors.clone());
+                match lists.insert(uri, token.trim(), &trust, now) {
+                    Ok(()) => {
+                        if let Some(verified) = lists.get(uri) {
+                            self.keep_rp_status(verified.clone(), now);
+                        }
+                        if from_network {
+                            write_atomically(&cache, token.as_bytes());
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "relying-party status list refused"),
+                }
+            }
+        }
+        let Some((list, _)) = self.held_rp_status() else {
+            return RpStanding::Unknown("no relying-party status list fetched or cached".into());
+        };
+        match list.status_of(reference) {
+            Ok(status) if !status.is_valid() => RpStanding::Revoked,
+            Ok(_) => match list.check_fresh(now, bundle.max_ages.status_list) {
+                Ok(()) => RpStanding::Registered,
+                Err(error) => RpStanding::Unknown(error.to_string()),
+            },
+            Err(error) => RpStanding::Unknown(error.to_string()),
+        }
+    }
+
+    fn held_rp_status(&self) -> Option<(StatusListToken, u64)> {
+        self.rp_status.lock().ok()?.clone()
+    }
+
+    /// Keeps `list`, unless the one held is newer (an older list could turn a revocation back
+    /// into "valid").
+    fn keep_rp_status(&self, list: StatusListToken, now: u64) {
+        if let Ok(mut held) = self.rp_status.lock() {
+            match held.as_mut() {
+                Some((current, fetched_at)) if current.iat > list.iat => *fetched_at = now,
+                _ => *held = Some((list, now)),
+            }
+        }
     }
 
     /// Makes sure `rp` holds a fresh copy of each status list of `uris` that lies under the

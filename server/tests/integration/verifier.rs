@@ -1,13 +1,17 @@
-//! `dinhdanh-verifier` end to end, on SQLite and PostgreSQL: a real agency server process issues
-//! a PID to a wallet (the SDK's `Wallet`); the verifier service, as a process configured with
-//! the RP's key, certificate chain and registration and the agency's trust bundle URL, makes
+//! `dinhdanh-verifier` end to end, on SQLite and PostgreSQL, against the real agency: a
+//! `dinhdanh-server` process registers the bank from its CSR (`rp register --json`, the printed
+//! JSON the verifier's `registration_file`) and issues a PID to a wallet (the SDK's `Wallet`,
+//! trusting the agency's bundle and relying-party status list); the verifier service, as a
+//! process, trusts the agency's `GET /trust/bundle` pinned to `/trust/issuer-root.pem`, makes
 //! requests for an RP backend; the wallet fetches each request object by reference and answers
 //! (`direct_post` and `direct_post.jwt`); the backend reads the verified claims. A replayed
 //! answer is refused, a pending request survives a restart and is answered once, a revoked
-//! credential fails as `revoked`, a wrong API key is a 401 problem.
+//! credential fails as `revoked`, a wrong API key is a 401 problem, and once the agency revokes
+//! the bank new requests are refused (403 `rp-revoked`), a late answer fails as `rp_revoked`,
+//! health says why and the wallet refuses the bank as a revoked verifier.
 
 use std::{
-    io::{BufRead, Read, Write},
+    io::BufRead,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -19,19 +23,15 @@ use dinhdanh_journeys::{
     databases, server_binary,
 };
 use dinhdanh_sdk::{
-    holder::Wallet,
+    holder::{Wallet, WalletError},
     jose::Es256KeyPair,
     openid4vci::{
         client::{HttpRequest, HttpResponse, Transport, TransportError},
         http::HttpTransport,
     },
-    openid4vp::request::{RegisteredCredential, Registration},
-    trust::{MaxAges, StatusListLocations, TrustBundle},
+    trust::TrustBundle,
     wallet::SoftwareKeyStore,
-    x509::{
-        self, TrustAnchor,
-        dev::{DevCa, LeafProfile},
-    },
+    x509::TrustAnchor,
 };
 use serde_json::{Value, json};
 
@@ -116,27 +116,6 @@ impl Transport for PhoneNetwork {
     }
 }
 
-/// Serves `body` to every GET on a new local port (the agency's trust bundle endpoint); its
-/// URL.
-fn serve_forever(body: String) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/trust/bundle", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/trust-bundle+jwt\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
-        }
-    });
-    url
-}
-
 fn operator(binary: &Path, db: &TestDb, server: &ServerProcess, args: &[&str]) -> Value {
     let output = dinhdanh_journeys::server_command(binary, db)
         .env("DINHDANH_PUBLIC_URL", &server.public_url)
@@ -151,117 +130,75 @@ fn operator(binary: &Path, db: &TestDb, server: &ServerProcess, args: &[&str]) -
     serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
-/// The RP as the agency would register it: a relying-party CA, the bank's access certificate
-/// for its key (dNSName `HOST`) and the registration, written as `rp register --json` prints
-/// them. The RP CA's root, for the wallet and the bundle.
-fn register_bank(dir: &Path) -> TrustAnchor {
-    let t = now();
-    let rp_ca = DevCa::generate(
-        &Es256KeyPair::generate().unwrap(),
-        "relying-party CA",
-        t - 600,
-        t + 86_400,
-    )
-    .unwrap();
-    let bank_key = Es256KeyPair::generate().unwrap();
-    let leaf = |key: &Es256KeyPair, name: &str, dns: &[&str]| {
-        rp_ca
-            .issue(
-                key.public_key(),
-                &LeafProfile {
-                    common_name: name,
-                    dns_names: dns,
-                    uris: &[],
-                    not_before: t - 600,
-                    not_after: t + 86_400,
-                },
-            )
-            .unwrap()
-    };
-    let certificate = leaf(&bank_key, "Ngân hàng Ví dụ", &[HOST]);
-    let registry_key = Es256KeyPair::generate().unwrap();
-    let registry = leaf(&registry_key, "relying-party registry", &[]);
-    let client_id = format!("x509_san_dns:{HOST}");
-    let registration = Registration {
-        iss: "http://agency.example.vn".into(),
-        sub: client_id.clone(),
-        name: "Ngân hàng Ví dụ".into(),
-        purpose: "Mở tài khoản thanh toán (eKYC)".into(),
-        credentials: vec![RegisteredCredential {
-            vct: "urn:vn:dinhdanh:pid:1".into(),
-            claims: vec![
-                "/family_name".into(),
-                "/given_name".into(),
-                "/birthdate".into(),
-                "/age_equal_or_over".into(),
-            ],
-        }],
-        iat: t - 60,
-        exp: t + 86_400,
-        status: None,
-    }
-    .sign(&registry_key, &[registry])
-    .unwrap();
-    std::fs::write(
-        dir.join("rp.json"),
-        json!({
-            "rp_id": "rp-1",
-            "client_id": client_id,
-            "certificate_chain": x509::dev::der_to_pem(&certificate),
-            "registration": registration,
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let pem = |der: &[u8]| {
-        use base64::Engine;
-        let body = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            lines.join("\n")
-        )
-    };
-    std::fs::write(
-        dir.join("rp-key.pem"),
-        pem(&bank_key.to_pkcs8_der().unwrap()),
-    )
-    .unwrap();
-    rp_ca.trust_anchor().unwrap()
+/// The bank registered by the agency: its own key (a private JWK, as `dinhdanh keygen` writes
+/// it) and a PKCS#10 request for it (as `dinhdanh x509 csr --key` makes one; the server's tests
+/// build the SDK without its `signatures` feature, so rcgen signs it here), certified by `dinhdanh-server rp register … --json`, whose output is
+/// written as the verifier's `registration_file`. What the command printed.
+fn register_bank(binary: &Path, db: &TestDb, server: &ServerProcess, dir: &Path) -> Value {
+    let key = Es256KeyPair::generate().unwrap();
+    std::fs::write(dir.join("rp-key.jwk"), key.to_private_jwk().as_bytes()).unwrap();
+    // A PKCS#10 request signed by the key (DER; the command reads PEM or DER).
+    let pkcs8 = key.to_pkcs8_der().unwrap();
+    let request = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .serialize_request(&rcgen::KeyPair::try_from(pkcs8.as_slice()).unwrap())
+        .unwrap();
+    let csr = dir.join("rp.csr");
+    std::fs::write(&csr, request.der()).unwrap();
+    let printed = operator(
+        binary,
+        db,
+        server,
+        &[
+            "rp",
+            "register",
+            "--name",
+            "Ngân hàng Ví dụ",
+            "--kind",
+            "bank",
+            "--dns",
+            HOST,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--allow",
+            "pid:/family_name,/given_name,/birthdate,/age_equal_or_over",
+            "--purpose",
+            "Mở tài khoản thanh toán (eKYC)",
+            "--json",
+        ],
+    );
+    assert_eq!(printed["client_id"], format!("x509_san_dns:{HOST}"));
+    std::fs::write(dir.join("rp.json"), printed.to_string()).unwrap();
+    printed
 }
 
-/// The agency's trust bundle, signed with its issuing key (from the server's development data
-/// directory) under the agency root.
-fn trust_bundle(server: &ServerProcess, rp_root: &TrustAnchor) -> String {
-    let keys = server.data_dir.join("keys");
-    let signer =
-        Es256KeyPair::from_pkcs8_der(&std::fs::read(keys.join("issuer.p8")).unwrap()).unwrap();
-    let chain =
-        x509::pem_to_der_chain(&std::fs::read_to_string(keys.join("issuer.pem")).unwrap()).unwrap();
-    let root =
-        x509::pem_to_der_chain(&std::fs::read_to_string(keys.join("agency-root.pem")).unwrap())
-            .unwrap();
-    let t = now();
-    TrustBundle {
-        iss: server.public_url.clone(),
-        iat: t - 5,
-        exp: t + 86_400,
-        version: 1,
-        issuer_roots: x509::der_chain_to_x5c(&root),
-        rp_roots: x509::der_chain_to_x5c(&[rp_root.der().to_vec()]),
-        status_lists: StatusListLocations {
-            credentials: Some(format!("{}/", server.public_url)),
-            relying_parties: None,
-        },
-        crls: Default::default(),
-        max_ages: MaxAges::default(),
-    }
-    .sign(&signer, &chain[..1])
-    .unwrap()
+/// The wallet's trust, as an app refreshes it: the agency's bundle verified under the pinned
+/// agency root, then the relying parties' status list the bundle names.
+async fn refresh_wallet_trust(
+    wallet: &mut Wallet,
+    agency: &Client,
+    public_url: &str,
+    root: &[TrustAnchor],
+) -> TrustBundle {
+    let jwt = agency.json(Method::GET, "/trust/bundle", None, None).await;
+    assert_eq!(jwt.status, StatusCode::OK, "{}", jwt.text);
+    let bundle = wallet
+        .apply_trust_bundle(jwt.text.trim(), root, now())
+        .unwrap();
+    let list = bundle.status_lists.relying_parties.clone().unwrap();
+    let list = agency
+        .json(
+            Method::GET,
+            list.strip_prefix(public_url).unwrap(),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    wallet
+        .refresh_rp_status_list(list.text.trim(), now())
+        .unwrap();
+    bundle
 }
 
 /// The wallet's side: the request fetched by reference, consent, the answer posted to the
@@ -272,6 +209,10 @@ fn present(wallet: &mut Wallet, network: &PhoneNetwork, uri: &str) -> (HttpRespo
         .unwrap();
     assert!(pending.consent.registered);
     assert_eq!(pending.consent.verifier_name, "Ngân hàng Ví dụ");
+    assert_eq!(
+        pending.consent.purpose.as_deref(),
+        Some("Mở tài khoản thanh toán (eKYC)")
+    );
     let response = wallet.respond(&pending, now()).unwrap();
     assert!(
         response
@@ -333,11 +274,12 @@ database_url = "{database_url}"
 api_keys = ["{API_KEY}", "{OLD_KEY}"]
 
 [relying_party]
-key_file = "rp-key.pem"
+key_file = "rp-key.jwk"
 registration_file = "rp.json"
 
 [trust]
-{trust}status_refresh_seconds = 0
+{trust}refresh_seconds = 0
+status_refresh_seconds = 0
 "#
         ),
     )
@@ -400,25 +342,25 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
             ],
         );
 
-        // The bank: registered, its trust bundle published by the agency.
+        // The bank: registered by the agency from its CSR; its verifier trusts the agency's
+        // bundle (`GET /trust/bundle`) under the pinned agency root.
         let bank_dir = tempfile::tempdir().unwrap();
-        let rp_root = register_bank(bank_dir.path());
-        let bundle_url = serve_forever(trust_bundle(&server, &rp_root));
-        let config = write_config(
-            bank_dir.path(),
-            &verifier_db.url,
-            &bundle_url,
-            &server.data_dir.join("keys").join("agency-root.pem"),
-        );
+        let registered = register_bank(&binary, &db, &server, bank_dir.path());
+        let agency = Client::new(&server.public_url);
+        let root_pem = agency
+            .json(Method::GET, "/trust/issuer-root.pem", None, None)
+            .await;
+        assert_eq!(root_pem.status, StatusCode::OK);
+        let agency_root = bank_dir.path().join("agency-root.pem");
+        std::fs::write(&agency_root, &root_pem.text).unwrap();
+        let root = TrustAnchor::from_pem(&root_pem.text).unwrap();
+        let bundle_url = format!("{}/trust/bundle", server.public_url);
+        let config = write_config(bank_dir.path(), &verifier_db.url, &bundle_url, &agency_root);
         let service = VerifierProcess::start(&bank_dir.path().join("data"), &config);
         let backend = Client::new(&service.origin);
 
-        // The wallet receives its PID from the agency.
-        let agency = Client::new(&server.public_url);
-        let issuer_root = agency
-            .json(Method::GET, "/trust/issuer-root.pem", None, None)
-            .await;
-        let issuer_anchors = TrustAnchor::from_pem(&issuer_root.text).unwrap();
+        // The wallet: trust from the same bundle and relying-party status list; its PID from
+        // the agency.
         let phone = tempfile::tempdir().unwrap();
         let keys = Arc::new(
             SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[7; 32]).unwrap(),
@@ -427,10 +369,11 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
             &phone.path().join("wallet.db"),
             keys,
             "wallet",
-            issuer_anchors,
-            vec![rp_root.clone()],
+            Vec::new(),
+            Vec::new(),
         )
         .unwrap();
+        let bundle = refresh_wallet_trust(&mut wallet, &agency, &server.public_url, &root).await;
         let network = PhoneNetwork {
             verifier: service.origin.clone(),
             inner: HttpTransport::new(),
@@ -707,7 +650,8 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         // Health, metrics and the API description.
         let health = backend.json(Method::GET, "/health", None, None).await;
         assert_eq!(health.status, StatusCode::OK, "{}", health.text);
-        assert_eq!(health.body["trust_bundle_version"], 1);
+        assert_eq!(health.body["trust_bundle_version"], bundle.version);
+        assert_eq!(health.body["relying_party"], "registered");
         let metrics = backend.json(Method::GET, "/metrics", None, None).await;
         assert!(
             metrics.text.contains(
@@ -718,8 +662,6 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         );
         let openapi = backend.json(Method::GET, "/openapi.json", None, None).await;
         assert!(openapi.body["paths"].get("/requests").is_some());
-        drop(service);
-
         // Another instance whose agency is unreachable and which has no cached bundle: it
         // still makes and serves requests, but refuses answers as stale trust data, and its
         // health says why.
@@ -747,6 +689,82 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
             json!({ "state": "failed", "reason": "stale_trust_data" })
         );
         drop(offline);
+
+        service.terminate();
+
+        // 5. The agency revokes the bank. Before: a request the wallet answered (its answer not
+        // yet posted), another it has not fetched. Once the service's trust data is refreshed
+        // (the bundle, and the relying parties' status list it names), new requests are
+        // refused, the late answer fails as `rp_revoked`, health says why; the wallet, its
+        // trust refreshed, refuses the bank's pending request as a revoked verifier.
+        let service = VerifierProcess::start(&bank_dir.path().join("data"), &config);
+        let backend = Client::new(&service.origin);
+        let network = PhoneNetwork {
+            verifier: service.origin.clone(),
+            inner: HttpTransport::new(),
+        };
+        let answered = create(&backend, json!({ "preset": "pid-age-over-18" })).await;
+        assert_eq!(answered.status, StatusCode::CREATED, "{}", answered.text);
+        let answered_id = answered.body["request_id"].as_str().unwrap().to_owned();
+        let prepared = wallet
+            .prepare_presentation(
+                answered.body["authorization_request"].as_str().unwrap(),
+                Some(&network),
+                now(),
+            )
+            .unwrap();
+        let late = wallet.respond(&prepared, now()).unwrap();
+        let unanswered = create(&backend, json!({ "preset": "pid-basic" })).await;
+        assert_eq!(unanswered.status, StatusCode::CREATED);
+        operator(
+            &binary,
+            &db,
+            &server,
+            &[
+                "rp",
+                "revoke",
+                "--rp-id",
+                registered["rp_id"].as_str().unwrap(),
+            ],
+        );
+        let refused = create(&backend, json!({ "preset": "pid-basic" })).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{}: {}",
+            db.name,
+            refused.text
+        );
+        assert_eq!(refused.headers["content-type"], "application/problem+json");
+        assert_eq!(refused.body["type"], "urn:dinhdanh:problem:rp-revoked");
+        let reply = post_answer(&network, &late.response_uri, &late.body);
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            result(&backend, &answered_id).await,
+            json!({ "state": "failed", "reason": "rp_revoked" })
+        );
+        let health = backend.json(Method::GET, "/health", None, None).await;
+        assert_eq!(
+            health.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            health.text
+        );
+        assert_eq!(health.body["type"], "urn:dinhdanh:problem:rp-revoked");
+        let newer = refresh_wallet_trust(&mut wallet, &agency, &server.public_url, &root).await;
+        assert!(newer.version > bundle.version);
+        let refused = wallet.prepare_presentation(
+            unanswered.body["authorization_request"].as_str().unwrap(),
+            Some(&network),
+            now(),
+        );
+        assert!(
+            matches!(&refused, Err(WalletError::RevokedVerifier { verifier }) if *verifier == format!("x509_san_dns:{HOST}")),
+            "{}: {refused:?}",
+            db.name
+        );
+        drop(service);
+
         drop(server);
     }
 }
