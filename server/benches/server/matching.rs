@@ -333,7 +333,7 @@ async fn over_http(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let services = setup::services(store, config, dir, format!("http://localhost:{port}"))?;
-    let authorization = operator_token(&services, dir, port).await?;
+    let authorization = operator_token(&services, port).await?;
     let app = dinhdanh_server::router(services);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -381,82 +381,21 @@ async fn over_http(
     Ok(((RECORDS as f64 / elapsed.as_secs_f64(), elapsed), counts))
 }
 
-/// `Bearer <token>` of a telecom operator registered for the run: an access certificate from a
-/// relying-party CA under the data directory's agency root, and a token from the client
-/// credentials grant with a `private_key_jwt` assertion signed by its key.
-async fn operator_token(
-    services: &dinhdanh_server::Services,
-    dir: &Path,
-    port: u16,
-) -> Result<String> {
+/// `Bearer <token>` of a telecom operator registered for the run through the relying-party
+/// registry, and a token from the client credentials grant with a `private_key_jwt` assertion
+/// signed by its key.
+async fn operator_token(services: &dinhdanh_server::Services, port: u16) -> Result<String> {
     use dinhdanh_sdk::{
-        jose::{Es256KeyPair, JwsHeader, sign_compact},
-        x509::{
-            self,
-            dev::{DevCa, LeafProfile},
-        },
+        jose::{JwsHeader, sign_compact},
+        x509,
     };
-    use dinhdanh_server::{
-        domain::telecom::client_auth,
-        store::{RelyingPartyKind, RelyingPartyRow},
-    };
+    use dinhdanh_server::domain::telecom::client_auth;
+    let (key, chain, client_id) = super::telecom::register_operator(services, OPERATOR_DNS).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    let keys = dir.join("keys");
-    let root_key = Es256KeyPair::from_pkcs8_der(&std::fs::read(keys.join("agency-root.p8"))?)?;
-    let root_der = x509::pem_to_der_chain(&std::fs::read_to_string(keys.join("agency-root.pem"))?)?
-        .into_iter()
-        .next()
-        .ok_or("no agency root")?;
-    let root = DevCa::load(&root_der, &root_key)?;
-    let ca_key = Es256KeyPair::generate()?;
-    let ca_der = root.issue_intermediate(
-        ca_key.public_key(),
-        "bench relying-party CA",
-        now - 60,
-        now + 3600,
-    )?;
-    let ca = DevCa::load(&ca_der, &ca_key)?;
-    let key = Es256KeyPair::generate()?;
-    let leaf = ca.issue(
-        key.public_key(),
-        &LeafProfile {
-            common_name: OPERATOR_DNS,
-            dns_names: &[OPERATOR_DNS],
-            not_before: now - 60,
-            not_after: now + 3600,
-            ..LeafProfile::default()
-        },
-    )?;
-    let client_id = format!("x509_san_dns:{OPERATOR_DNS}");
-    let rp_id = uuid::Uuid::new_v4().to_string();
-    let row = RelyingPartyRow {
-        id: rp_id.clone(),
-        client_id: client_id.clone(),
-        name: "Nhà mạng benchmark".into(),
-        registration_number: None,
-        kind: RelyingPartyKind::Telecom,
-        dns_name: OPERATOR_DNS.into(),
-        purpose: "Đối soát thuê bao".into(),
-        allowed: "[]".into(),
-        certificate: leaf.clone(),
-        serial: uuid::Uuid::new_v4().simple().to_string(),
-        key_thumbprint: key.public_key().thumbprint(),
-        status_index: 0,
-        created_at: i64::try_from(now)?,
-        revoked_at: None,
-        revocation_reason: None,
-    };
-    let event = dinhdanh_server::domain::audit::event(
-        "operator",
-        "rp.registered",
-        &rp_id,
-        serde_json::json!({}),
-    );
-    services.store.insert_relying_party(&row, &event).await?;
     let header = JwsHeader {
-        x5c: Some(x509::der_chain_to_x5c(&[leaf, ca_der])),
+        x5c: Some(x509::der_chain_to_x5c(&chain)),
         ..JwsHeader::es256("JWT")
     };
     let claims = serde_json::json!({

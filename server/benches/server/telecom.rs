@@ -24,15 +24,13 @@ use axum::{
 };
 use dinhdanh_sdk::{
     jose::{Es256KeyPair, JwsHeader, sign_compact},
-    x509::{
-        self, ChainPolicy, TrustAnchor,
-        dev::{DevCa, LeafProfile},
-    },
+    x509::{self, ChainPolicy, TrustAnchor},
 };
 use dinhdanh_server::{
     app::setup,
+    domain::rp,
     platform::config::Config,
-    store::{RelyingPartyKind, RelyingPartyRow, Store},
+    store::{RelyingPartyKind, Store},
 };
 use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
@@ -43,62 +41,32 @@ use super::{
     per_s, pick, row, run_concurrently, thousands,
 };
 
-/// The operator's key, chain (leaf, relying-party CA) and client id, registered in `store`.
-async fn register_operator(
-    store: &Store,
-    dir: &Path,
+/// A telecom operator registered through the relying-party registry (what `rp register`
+/// runs): its key, chain (access certificate, relying-party CA) and client id.
+pub(super) async fn register_operator(
+    services: &dinhdanh_server::Services,
+    dns: &str,
 ) -> Result<(Es256KeyPair, Vec<Vec<u8>>, String)> {
-    let keys = dir.join("keys");
-    let root_key = Es256KeyPair::from_pkcs8_der(&std::fs::read(keys.join("agency-root.p8"))?)?;
-    let root_pem = std::fs::read_to_string(keys.join("agency-root.pem"))?;
-    let root_der = x509::pem_to_der_chain(&root_pem)?
-        .into_iter()
-        .next()
-        .ok_or("no root")?;
-    let root = DevCa::load(&root_der, &root_key)?;
-    let now = dinhdanh_server::platform::clock::now().max(0) as u64;
-    let ca_key = Es256KeyPair::generate()?;
-    let ca_der = root.issue_intermediate(
-        ca_key.public_key(),
-        "bench relying-party CA",
-        now - 3600,
-        now + 86_400,
-    )?;
-    let ca = DevCa::load(&ca_der, &ca_key)?;
     let key = Es256KeyPair::generate()?;
-    let dns = "api.operator.bench";
-    let leaf = ca.issue(
-        key.public_key(),
-        &LeafProfile {
-            common_name: dns,
-            dns_names: &[dns],
-            not_before: now - 3600,
-            not_after: now + 86_400,
-            ..LeafProfile::default()
-        },
-    )?;
-    let client_id = format!("x509_san_dns:{dns}");
-    let row = RelyingPartyRow {
-        id: "bench-operator".into(),
-        client_id: client_id.clone(),
-        name: "Bench operator".into(),
-        registration_number: None,
+    let pkcs8 = key.to_pkcs8_der()?;
+    let csr = rcgen::CertificateParams::new(Vec::<String>::new())?
+        .serialize_request(&rcgen::KeyPair::try_from(pkcs8.as_slice())?)?
+        .der()
+        .to_vec();
+    let request = rp::RegisterRequest {
+        name: "Nhà mạng benchmark".into(),
         kind: RelyingPartyKind::Telecom,
-        dns_name: dns.into(),
-        purpose: "SIM registration".into(),
-        allowed: "[]".into(),
-        certificate: leaf.clone(),
-        serial: "bench".into(),
-        key_thumbprint: key.public_key().thumbprint(),
-        status_index: 0,
-        created_at: now as i64,
-        revoked_at: None,
-        revocation_reason: None,
+        dns: dns.into(),
+        csr,
+        allow: vec!["pid:/personal_identifier".into()],
+        purpose: Some("SIM registration".into()),
+        registration_number: None,
     };
-    let event =
-        dinhdanh_server::domain::audit::event("operator", "rp.registered", &row.id, json!({}));
-    store.insert_relying_party(&row, &event).await?;
-    Ok((key, vec![leaf, ca_der], client_id))
+    let registered = rp::register(services, &request, dinhdanh_server::domain::audit::OPERATOR)
+        .await
+        .map_err(|e| format!("rp register: {e}"))?;
+    let chain = x509::pem_to_der_chain(&registered.certificate_chain)?;
+    Ok((key, chain, registered.client_id))
 }
 
 /// A fresh client assertion for the token endpoint at `public_url`.
@@ -150,9 +118,9 @@ pub(super) async fn measure(
     let port = listener.local_addr()?.port();
     let public_url = format!("http://localhost:{port}");
     let services = setup::services(store.clone(), config.clone(), dir, public_url.clone())?;
-    let (key, chain, client_id) = register_operator(store, dir).await?;
+    let (key, chain, client_id) = register_operator(&services, "api.operator.bench").await?;
     let x5c = x509::der_chain_to_x5c(&chain);
-    let anchor = services.issuer.trust_anchor()?;
+    let anchor = services.rp.anchor()?;
     let app = dinhdanh_server::router(services);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -203,6 +203,55 @@ async fn operators_get_tokens_with_private_key_jwt() {
 }
 
 #[tokio::test]
+async fn client_assertions_chain_to_the_registry_ca_and_revocation_ends_them() {
+    for db in databases().await {
+        let app = TestApp::new(&db).await;
+        let mut op = operator::register(&app, "api.vnpt.test", RelyingPartyKind::Telecom).await;
+        // The registry's chain is the access certificate then the relying-party CA.
+        assert_eq!(op.chain.len(), 2, "{}", db.name);
+        assert!(!op.token(&app).await.is_empty());
+
+        // The leaf alone is enough: the anchor is the registry's CA.
+        let full = op.chain.clone();
+        op.chain.truncate(1);
+        assert!(!op.token(&app).await.is_empty(), "{}: leaf alone", db.name);
+
+        // Anything but the relying-party CA after the leaf is refused: the agency root, or
+        // the leaf twice.
+        let root = std::fs::read_to_string(app.data_dir.join("keys/agency-root.pem")).unwrap();
+        let root = dinhdanh_sdk::x509::pem_to_der_chain(&root)
+            .unwrap()
+            .remove(0);
+        for extra in [
+            vec![full[1].clone(), root.clone()],
+            vec![root],
+            vec![full[0].clone()],
+        ] {
+            op.chain = [vec![full[0].clone()], extra].concat();
+            let reply = op.token_request(&app, &op.assertion(), "telecom").await;
+            assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+        }
+        op.chain = full;
+        let token = op.token(&app).await;
+
+        // A revoked party gets no token, and the tokens it holds stop working.
+        operator::revoke(&app, &op.rp_id).await;
+        let reply = op.token_request(&app, &op.assertion(), "telecom").await;
+        assert_oauth_error(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
+        let reply = app
+            .call(Method::GET, "/v1/telecom/disputes", Some(&token), None)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{}: {}",
+            db.name,
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
 async fn bad_client_assertions_are_refused() {
     for db in databases().await {
         let app = TestApp::new(&db).await;

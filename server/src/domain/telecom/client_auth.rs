@@ -4,11 +4,13 @@
 //!
 //! The assertion is a JWS (ES256) whose header carries `x5c`: its leaf must be exactly the
 //! access certificate the party was registered with (so a key the agency did not certify for
-//! this party cannot sign), the chain must lead to the agency root (through the relying-party
-//! CA, the intermediate that issued it) and be valid now. Its claims: `iss` = `sub` = the
-//! client id, `aud` = the token endpoint's URL (or the issuer identifier), `exp` no further
-//! ahead than configured, and a `jti` used once (kept until `exp`, one atomic insert, so two
-//! concurrent requests with one assertion cannot both succeed). Errors are OAuth's
+//! this party cannot sign), and the leaf (followed by the relying-party CA or by nothing) must
+//! chain to the registry's relying-party CA, the anchor of relying parties (ADR 0006), and be
+//! valid now; a certificate the agency root issued for another purpose never passes. Its
+//! claims: `iss` = `sub` = the client id, `aud` = the token endpoint's URL (or the issuer
+//! identifier), `exp` no further ahead than configured, and a `jti` used once (kept until
+//! `exp`, one atomic insert, so two concurrent requests with one assertion cannot both
+//! succeed). Errors are OAuth's
 //! (RFC 6749 section 5.2): a bad assertion or unknown, revoked client is `invalid_client` (401).
 
 use dinhdanh_sdk::{
@@ -182,7 +184,8 @@ pub async fn authenticate_client(
 }
 
 /// The key that signed the assertion: the registered access certificate's, when the header's
-/// `x5c` leaf is that certificate and its chain leads to the agency root.
+/// `x5c` leaf is that certificate and it chains to the relying-party CA (the leaf alone, or the
+/// leaf then the CA itself).
 fn certified_key(
     services: &Services,
     header: &JwsHeader,
@@ -199,9 +202,19 @@ fn certified_key(
             "the x5c leaf is not the client's registered access certificate",
         ));
     }
+    // The registry's CA is the anchor; whatever else the client sends is not trusted.
+    if chain.len() > 2
+        || chain
+            .get(1)
+            .is_some_and(|ca| ca.as_slice() != services.rp.ca_der())
+    {
+        return Err(invalid_client(
+            "the x5c must be the access certificate, optionally followed by the relying-party CA",
+        ));
+    }
     let anchor = services
-        .issuer
-        .trust_anchor()
+        .rp
+        .anchor()
         .map_err(|_| invalid_client("no trust anchor for access certificates"))?;
     let now = crate::platform::clock::now().max(0) as u64;
     let validated = x509::validate_chain(

@@ -1,16 +1,16 @@
-//! A telecom operator (or another relying party) as the tests need one: an access certificate
-//! from a relying-party CA under the server's development agency root, registered with
-//! `Store::insert_relying_party`, and client assertions signed with its key.
+//! A telecom operator (or another relying party) as the tests need one: registered through
+//! the relying-party registry (`domain::rp::register`, what `rp register` runs) with a CSR of
+//! a fresh key, and client assertions signed with that key.
 
 use axum::http::StatusCode;
 use dinhdanh_sdk::{
     jose::{Es256KeyPair, JwsHeader, sign_compact},
-    x509::{
-        self,
-        dev::{DevCa, LeafProfile},
-    },
+    x509,
 };
-use dinhdanh_server::store::{RelyingPartyKind, RelyingPartyRow};
+use dinhdanh_server::{
+    domain::rp::{self, RegisterRequest},
+    store::RelyingPartyKind,
+};
 use serde_json::{Value, json};
 
 use super::{ORIGIN, Reply, TestApp, wallet};
@@ -26,77 +26,72 @@ pub struct Operator {
     pub chain: Vec<Vec<u8>>,
 }
 
-/// The development agency root of `app`'s data directory, as a CA.
-fn agency_root(app: &TestApp) -> DevCa {
-    let keys = app.data_dir.join("keys");
-    let key =
-        Es256KeyPair::from_pkcs8_der(&std::fs::read(keys.join("agency-root.p8")).unwrap()).unwrap();
-    let pem = std::fs::read_to_string(keys.join("agency-root.pem")).unwrap();
-    let der = x509::pem_to_der_chain(&pem).unwrap().remove(0);
-    DevCa::load(&der, &key).unwrap()
+/// The services of `app` (the same data directory, hence the same relying-party CA).
+fn services(app: &TestApp) -> dinhdanh_server::domain::Services {
+    let config = dinhdanh_server::platform::config::Config::default();
+    dinhdanh_server::app::setup::services(
+        app.store.clone(),
+        config,
+        &app.data_dir,
+        ORIGIN.to_owned(),
+    )
+    .unwrap()
 }
 
-/// A relying-party CA under `app`'s agency root, and a P-256 key certified by it for `dns`.
-pub fn certify(app: &TestApp, dns: &str) -> (Es256KeyPair, Vec<Vec<u8>>) {
-    let now = wallet::now();
-    let root = agency_root(app);
-    let ca_key = Es256KeyPair::generate().unwrap();
-    let ca_der = root
-        .issue_intermediate(
-            ca_key.public_key(),
-            "test relying-party CA",
-            now - 3600,
-            now + 86_400,
-        )
-        .unwrap();
-    let ca = DevCa::load(&ca_der, &ca_key).unwrap();
-    let key = Es256KeyPair::generate().unwrap();
-    let leaf = ca
-        .issue(
-            key.public_key(),
-            &LeafProfile {
-                common_name: dns,
-                dns_names: &[dns],
-                not_before: now - 3600,
-                not_after: now + 86_400,
-                ..LeafProfile::default()
-            },
-        )
-        .unwrap();
-    (key, vec![leaf, ca_der])
+/// A CSR (DER) for `key`, signed by it (by another library than the registry's parser).
+pub fn csr(key: &Es256KeyPair) -> Vec<u8> {
+    let pkcs8 = key.to_pkcs8_der().unwrap();
+    let key_pair = rcgen::KeyPair::try_from(pkcs8.as_slice()).unwrap();
+    rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .serialize_request(&key_pair)
+        .unwrap()
+        .der()
+        .to_vec()
 }
 
-/// Registers a relying party of `kind` for `dns` (as `rp register` will).
-pub async fn register(app: &TestApp, dns: &str, kind: RelyingPartyKind) -> Operator {
-    let (key, chain) = certify(app, dns);
-    let rp_id = uuid::Uuid::new_v4().to_string();
-    let client_id = format!("x509_san_dns:{dns}");
-    let row = RelyingPartyRow {
-        id: rp_id.clone(),
-        client_id: client_id.clone(),
+/// A relying party that may be asked for the personal identifier of a PID, as `rp register`
+/// registers it: a fresh P-256 key, its CSR, the registry's access certificate.
+pub fn request(dns: &str, kind: RelyingPartyKind, key: &Es256KeyPair) -> RegisterRequest {
+    RegisterRequest {
         name: format!("Nhà mạng {dns}"),
-        registration_number: None,
         kind,
-        dns_name: dns.to_owned(),
-        purpose: "Đăng ký thuê bao di động".into(),
-        allowed: r#"[{"configuration_id":"pid","claims":["/personal_identifier"]}]"#.into(),
-        certificate: chain[0].clone(),
-        serial: uuid::Uuid::new_v4().simple().to_string(),
-        key_thumbprint: key.public_key().thumbprint(),
-        status_index: 0,
-        created_at: wallet::now() as i64,
-        revoked_at: None,
-        revocation_reason: None,
-    };
-    let event =
-        dinhdanh_server::domain::audit::event("operator", "rp.registered", &rp_id, json!({}));
-    app.store.insert_relying_party(&row, &event).await.unwrap();
-    Operator {
-        rp_id,
-        client_id,
-        key,
-        chain,
+        dns: dns.to_owned(),
+        csr: csr(key),
+        allow: vec!["pid:/personal_identifier".into()],
+        purpose: Some("Đăng ký thuê bao di động".into()),
+        registration_number: None,
     }
+}
+
+/// Registers a relying party of `kind` for `dns` through the registry (as `rp register` does).
+pub async fn register(app: &TestApp, dns: &str, kind: RelyingPartyKind) -> Operator {
+    let key = Es256KeyPair::generate().unwrap();
+    let registered = rp::register(
+        &services(app),
+        &request(dns, kind, &key),
+        dinhdanh_server::domain::audit::OPERATOR,
+    )
+    .await
+    .unwrap();
+    Operator {
+        rp_id: registered.rp_id,
+        client_id: registered.client_id,
+        key,
+        chain: x509::pem_to_der_chain(&registered.certificate_chain).unwrap(),
+    }
+}
+
+/// Revokes the relying party `rp_id` through the registry (as `rp revoke` does).
+pub async fn revoke(app: &TestApp, rp_id: &str) {
+    rp::revoke(
+        &services(app),
+        rp_id,
+        Some("licence withdrawn"),
+        dinhdanh_server::domain::audit::OPERATOR,
+    )
+    .await
+    .unwrap();
 }
 
 impl Operator {
