@@ -319,7 +319,8 @@ pub fn sign_digest(
         + header_len(signer_infos_len)
         + signer_infos_len;
     let explicit_len = header_len(signed_data_len) + signed_data_len;
-    let content_info_len = constants.signed_data_oid.len() + header_len(explicit_len) + explicit_len;
+    let content_info_len =
+        constants.signed_data_oid.len() + header_len(explicit_len) + explicit_len;
     let mut out = Vec::with_capacity(header_len(content_info_len) + content_info_len);
     push_header(&mut out, der_reader::SEQUENCE, content_info_len);
     out.extend_from_slice(&constants.signed_data_oid);
@@ -381,29 +382,28 @@ struct SigningConstants {
     signed_data_oid: Vec<u8>,
 }
 
-static SIGNING_CONSTANTS: std::sync::LazyLock<SigningConstants> =
-    std::sync::LazyLock::new(|| {
-        let sha256_algorithm = algorithm_der(ID_SHA256);
-        let message_digest = attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, &[0; 32]));
-        let mut message_digest_prefix = [0u8; MESSAGE_DIGEST_PREFIX_LEN];
-        message_digest_prefix.copy_from_slice(
-            message_digest
-                .get(..MESSAGE_DIGEST_PREFIX_LEN)
-                .unwrap_or(&[0; MESSAGE_DIGEST_PREFIX_LEN]),
-        );
-        SigningConstants {
-            content_type: attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes())),
-            message_digest_prefix,
-            digest_algorithms: tlv(SET, &sha256_algorithm),
-            sha256_algorithm,
-            ecdsa_algorithm: algorithm_der(ID_ECDSA_SHA256),
-            encapsulated_data: tlv(
-                der_reader::SEQUENCE,
-                &tlv(der_reader::OID, ID_DATA.as_bytes()),
-            ),
-            signed_data_oid: tlv(der_reader::OID, ID_SIGNED_DATA.as_bytes()),
-        }
-    });
+static SIGNING_CONSTANTS: std::sync::LazyLock<SigningConstants> = std::sync::LazyLock::new(|| {
+    let sha256_algorithm = algorithm_der(ID_SHA256);
+    let message_digest = attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, &[0; 32]));
+    let mut message_digest_prefix = [0u8; MESSAGE_DIGEST_PREFIX_LEN];
+    message_digest_prefix.copy_from_slice(
+        message_digest
+            .get(..MESSAGE_DIGEST_PREFIX_LEN)
+            .unwrap_or(&[0; MESSAGE_DIGEST_PREFIX_LEN]),
+    );
+    SigningConstants {
+        content_type: attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes())),
+        message_digest_prefix,
+        digest_algorithms: tlv(SET, &sha256_algorithm),
+        sha256_algorithm,
+        ecdsa_algorithm: algorithm_der(ID_ECDSA_SHA256),
+        encapsulated_data: tlv(
+            der_reader::SEQUENCE,
+            &tlv(der_reader::OID, ID_DATA.as_bytes()),
+        ),
+        signed_data_oid: tlv(der_reader::OID, ID_SIGNED_DATA.as_bytes()),
+    }
+});
 
 fn signed_data_of(cms_der: &[u8]) -> Result<SignedData, CmsError> {
     let content_info = ContentInfo::from_der(cms_der)?;

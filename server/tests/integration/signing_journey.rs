@@ -14,7 +14,7 @@ use axum::{
 use dinhdanh_sdk::{
     cms::{CmsSignature, SignerChain},
     pades,
-    signatures::{self, Rejection, Revocation, VerificationContext, Verdict},
+    signatures::{self, Rejection, Revocation, Verdict, VerificationContext},
     tsp::TimeStampQuery,
     wallet::{KeyStore, KeyStoreSigner, SoftwareKeyStore},
     x509::{self, TrustAnchor},
@@ -39,10 +39,7 @@ fn now() -> u64 {
 }
 
 fn have(tool: &str, probe: &str) -> bool {
-    let present = std::process::Command::new(tool)
-        .arg(probe)
-        .output()
-        .is_ok();
+    let present = std::process::Command::new(tool).arg(probe).output().is_ok();
     if !present {
         eprintln!("SKIPPED LOUDLY: {tool} is not installed; its checks of the journey did not run");
     }
@@ -69,7 +66,9 @@ async fn timestamp(app: &TestApp, signature_value: &[u8]) -> Vec<u8> {
 async fn crl(app: &TestApp) -> Vec<u8> {
     let (status, _, der) = raw(
         app,
-        Request::get("/crl/signing.crl").body(Body::empty()).unwrap(),
+        Request::get("/crl/signing.crl")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -268,7 +267,11 @@ async fn a_citizen_signs_with_the_server_certificate_and_revocation_splits_old_f
             }
             let verdict = signatures::verify_cms(&fresh, document, &context);
             assert!(!verdict.valid, "{name}: {verdict:?}");
-            assert_eq!(verdict.reason, Some(Rejection::Revoked), "{name}: {verdict:?}");
+            assert_eq!(
+                verdict.reason,
+                Some(Rejection::Revoked),
+                "{name}: {verdict:?}"
+            );
             assert_eq!(verdict.revocation, Revocation::Revoked, "{name}");
             // The old one was time-stamped before the revocation: still valid, good then.
             let verdict = signatures::verify_cms(&old, document, &context);
@@ -278,9 +281,17 @@ async fn a_citizen_signs_with_the_server_certificate_and_revocation_splits_old_f
             // Without a time-stamp, it is checked now: revoked.
             let verdict = signatures::verify_cms(&untimed, document, &context);
             assert!(!verdict.valid, "{name}: {verdict:?}");
-            assert_eq!(verdict.reason, Some(Rejection::Revoked), "{name}: {verdict:?}");
+            assert_eq!(
+                verdict.reason,
+                Some(Rejection::Revoked),
+                "{name}: {verdict:?}"
+            );
             let verdict = signatures::verify_jws(&jws, form, &context);
-            assert_eq!(verdict.reason, Some(Rejection::Revoked), "{name}: {verdict:?}");
+            assert_eq!(
+                verdict.reason,
+                Some(Rejection::Revoked),
+                "{name}: {verdict:?}"
+            );
         }
     }
 }
@@ -306,7 +317,17 @@ fn pdfsig(dir: &std::path::Path) -> String {
     run("certutil", &["-N", "-d", &nss, "--empty-password"]);
     run(
         "certutil",
-        &["-A", "-d", &nss, "-n", "agency root", "-t", "CT,C,C", "-i", "root.pem"],
+        &[
+            "-A",
+            "-d",
+            &nss,
+            "-n",
+            "agency root",
+            "-t",
+            "CT,C,C",
+            "-i",
+            "root.pem",
+        ],
     );
     // No online OCSP: the certificate names the app's public URL, not this test's port.
     run("pdfsig", &["-no-ocsp", "-nssdir", &nss, "contract.pdf"])
