@@ -120,3 +120,23 @@ fn readme_relying_party_journey_runs_as_written() {
             .ends_with("/crl/rp.crl")
     );
 }
+
+#[test]
+fn readme_signing_journey_runs_as_written() {
+    let stdout = run_readme_block("**Against the development server.**");
+    let verdicts: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter(|line| line.starts_with("{\"valid\""))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), 2, "{stdout}");
+    // The CMS: time-stamped by the server's TSA, good by the server's CRL.
+    assert_eq!(verdicts[0]["valid"], true, "{stdout}");
+    assert_eq!(verdicts[0]["timestamped"], true, "{stdout}");
+    assert_eq!(verdicts[0]["revocation"], "good", "{stdout}");
+    assert_eq!(verdicts[0]["signer"]["uid"], "CCCD:068174890650");
+    // The JWS: good by the server's OCSP answer.
+    assert_eq!(verdicts[1]["valid"], true, "{stdout}");
+    assert_eq!(verdicts[1]["revocation"], "good", "{stdout}");
+    assert!(stdout.contains("leaf.pem: good"), "{stdout}");
+}

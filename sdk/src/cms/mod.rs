@@ -270,64 +270,140 @@ pub fn sign_digest(
     chain: &SignerChain,
     signing_time: Option<u64>,
 ) -> Result<Vec<u8>, CmsError> {
-    let content_type = attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes()));
-    let message_digest = attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, digest));
+    let constants = &*SIGNING_CONSTANTS;
+    // message-digest: the constant prefix, then the 32 bytes.
+    let mut message_digest = [0u8; MESSAGE_DIGEST_PREFIX_LEN + 32];
+    let (prefix, value) = message_digest.split_at_mut(MESSAGE_DIGEST_PREFIX_LEN);
+    prefix.copy_from_slice(&constants.message_digest_prefix);
+    value.copy_from_slice(digest);
     let time = signing_time
         .map(|time| Ok::<_, CmsError>(attribute_der(ID_SIGNING_TIME, &signing_time_value(time)?)))
         .transpose()?;
-    let mut attributes: Vec<&[u8]> =
-        vec![&content_type, &message_digest, &chain.signing_certificate];
-    if let Some(time) = &time {
-        attributes.push(time);
-    }
+    let mut attributes: [&[u8]; 4] = [
+        &constants.content_type,
+        &message_digest,
+        &chain.signing_certificate,
+        time.as_deref().unwrap_or_default(),
+    ];
+    let attributes = &mut attributes[..if time.is_some() { 4 } else { 3 }];
     // DER orders a SET OF by the encodings of its elements.
     attributes.sort_unstable();
-    let attributes = attributes.concat();
-    // RFC 5652 section 5.4: the signature covers the DER of the attributes as a SET OF.
-    let signed_attrs_der = tlv(SET, &attributes);
-    let raw = signer.sign(&signed_attrs_der).map_err(|e| match e {
+    let attributes_len: usize = attributes.iter().map(|a| a.len()).sum();
+    // RFC 5652 section 5.4: the signature covers the DER of the attributes as a SET OF; the
+    // SignerInfo carries the same bytes under the tag [0] IMPLICIT.
+    let mut signed_attrs = Vec::with_capacity(header_len(attributes_len) + attributes_len);
+    push_header(&mut signed_attrs, SET, attributes_len);
+    for attribute in attributes.iter() {
+        signed_attrs.extend_from_slice(attribute);
+    }
+    let raw = signer.sign(&signed_attrs).map_err(|e| match e {
         JoseError::Signing(why) => CmsError::Signing(why),
         other => CmsError::Signing(other.to_string()),
     })?;
     let signature = ecdsa_der(&raw)?;
 
+    // Lengths inside out, then one buffer written outside in (no piece copied twice).
     let version = [der_reader::INTEGER, 1, 1];
-    let sha256_algorithm = algorithm_der(ID_SHA256);
-    let signer_info = tlv(
-        der_reader::SEQUENCE,
-        &[
-            &version[..],
-            &chain.sid,
-            &sha256_algorithm,
-            &tlv(der_reader::context(0), &attributes),
-            &algorithm_der(ID_ECDSA_SHA256),
-            &tlv(OCTET_STRING, &signature),
-        ]
-        .concat(),
-    );
-    let signed_data = tlv(
-        der_reader::SEQUENCE,
-        &[
-            &version[..],
-            &tlv(SET, &sha256_algorithm),
-            &tlv(
-                der_reader::SEQUENCE,
-                &tlv(der_reader::OID, ID_DATA.as_bytes()),
-            ),
-            &chain.certificate_set,
-            &tlv(SET, &signer_info),
-        ]
-        .concat(),
-    );
-    Ok(tlv(
-        der_reader::SEQUENCE,
-        &[
-            tlv(der_reader::OID, ID_SIGNED_DATA.as_bytes()),
-            tlv(der_reader::context(0), &signed_data),
-        ]
-        .concat(),
-    ))
+    let signature_field = header_len(signature.len()) + signature.len();
+    let signer_info_len = version.len()
+        + chain.sid.len()
+        + constants.sha256_algorithm.len()
+        + signed_attrs.len()
+        + constants.ecdsa_algorithm.len()
+        + signature_field;
+    let signer_infos_len = header_len(signer_info_len) + signer_info_len;
+    let signed_data_len = version.len()
+        + constants.digest_algorithms.len()
+        + constants.encapsulated_data.len()
+        + chain.certificate_set.len()
+        + header_len(signer_infos_len)
+        + signer_infos_len;
+    let explicit_len = header_len(signed_data_len) + signed_data_len;
+    let content_info_len =
+        constants.signed_data_oid.len() + header_len(explicit_len) + explicit_len;
+    let mut out = Vec::with_capacity(header_len(content_info_len) + content_info_len);
+    push_header(&mut out, der_reader::SEQUENCE, content_info_len);
+    out.extend_from_slice(&constants.signed_data_oid);
+    push_header(&mut out, der_reader::context(0), explicit_len);
+    push_header(&mut out, der_reader::SEQUENCE, signed_data_len);
+    out.extend_from_slice(&version);
+    out.extend_from_slice(&constants.digest_algorithms);
+    out.extend_from_slice(&constants.encapsulated_data);
+    out.extend_from_slice(&chain.certificate_set);
+    push_header(&mut out, SET, signer_infos_len);
+    push_header(&mut out, der_reader::SEQUENCE, signer_info_len);
+    out.extend_from_slice(&version);
+    out.extend_from_slice(&chain.sid);
+    out.extend_from_slice(&constants.sha256_algorithm);
+    let signed_attrs_at = out.len();
+    out.extend_from_slice(&signed_attrs);
+    if let Some(tag) = out.get_mut(signed_attrs_at) {
+        *tag = der_reader::context(0);
+    }
+    out.extend_from_slice(&constants.ecdsa_algorithm);
+    push_header(&mut out, OCTET_STRING, signature.len());
+    out.extend_from_slice(&signature);
+    Ok(out)
 }
+
+/// The length of a DER header (tag and definite length) for content of `len` bytes.
+fn header_len(len: usize) -> usize {
+    if len < 0x80 {
+        2
+    } else {
+        2 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    }
+}
+
+/// Appends the DER header of `tag` with content of `len` bytes (as [`tlv`] writes it).
+fn push_header(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
+    if len < 0x80 {
+        out.push(u8::try_from(len).unwrap_or(0));
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap_or(0));
+        out.extend_from_slice(bytes.get(skip..).unwrap_or_default());
+    }
+}
+
+/// `SEQUENCE { OID message-digest, SET {` and the OCTET STRING header of a SHA-256 digest.
+const MESSAGE_DIGEST_PREFIX_LEN: usize = 17;
+
+/// The DER pieces every signature repeats, encoded once.
+struct SigningConstants {
+    content_type: Vec<u8>,
+    message_digest_prefix: [u8; MESSAGE_DIGEST_PREFIX_LEN],
+    sha256_algorithm: Vec<u8>,
+    ecdsa_algorithm: Vec<u8>,
+    digest_algorithms: Vec<u8>,
+    encapsulated_data: Vec<u8>,
+    signed_data_oid: Vec<u8>,
+}
+
+static SIGNING_CONSTANTS: std::sync::LazyLock<SigningConstants> = std::sync::LazyLock::new(|| {
+    let sha256_algorithm = algorithm_der(ID_SHA256);
+    let message_digest = attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, &[0; 32]));
+    let mut message_digest_prefix = [0u8; MESSAGE_DIGEST_PREFIX_LEN];
+    message_digest_prefix.copy_from_slice(
+        message_digest
+            .get(..MESSAGE_DIGEST_PREFIX_LEN)
+            .unwrap_or(&[0; MESSAGE_DIGEST_PREFIX_LEN]),
+    );
+    SigningConstants {
+        content_type: attribute_der(ID_CONTENT_TYPE, &tlv(der_reader::OID, ID_DATA.as_bytes())),
+        message_digest_prefix,
+        digest_algorithms: tlv(SET, &sha256_algorithm),
+        sha256_algorithm,
+        ecdsa_algorithm: algorithm_der(ID_ECDSA_SHA256),
+        encapsulated_data: tlv(
+            der_reader::SEQUENCE,
+            &tlv(der_reader::OID, ID_DATA.as_bytes()),
+        ),
+        signed_data_oid: tlv(der_reader::OID, ID_SIGNED_DATA.as_bytes()),
+    }
+});
 
 fn signed_data_of(cms_der: &[u8]) -> Result<SignedData, CmsError> {
     let content_info = ContentInfo::from_der(cms_der)?;

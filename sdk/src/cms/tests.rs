@@ -411,3 +411,21 @@ fn a_timestamp_slot_is_refused_twice() {
         signature_value(&cms).unwrap()
     );
 }
+
+#[test]
+fn the_constant_pieces_are_the_encodings_they_stand_for() {
+    let digest = [0x5au8; 32];
+    let constants = &*SIGNING_CONSTANTS;
+    let mut message_digest = constants.message_digest_prefix.to_vec();
+    message_digest.extend_from_slice(&digest);
+    assert_eq!(
+        message_digest,
+        attribute_der(ID_MESSAGE_DIGEST, &tlv(OCTET_STRING, &digest))
+    );
+    for len in [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000] {
+        let mut out = Vec::new();
+        push_header(&mut out, SET, len);
+        assert_eq!(out.len(), header_len(len), "{len}");
+        assert_eq!(out, tlv(SET, &vec![0; len])[..out.len()], "{len}");
+    }
+}

@@ -19,6 +19,7 @@ mod process;
 mod recovery;
 mod relying_parties;
 mod signing;
+mod signing_journey;
 mod sms;
 mod store;
 mod support;

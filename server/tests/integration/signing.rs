@@ -22,7 +22,7 @@ use crate::support::{
     ORIGIN, TestApp, assert_problem, databases, sign_in, signed_in_citizen, staff_session,
 };
 
-const AN: &str = "001090012345";
+pub(crate) const AN: &str = "001090012345";
 
 /// Raises `id_number` to level 2 as an officer's approval would.
 async fn approve_level2(app: &TestApp, id_number: &str) {
@@ -47,7 +47,7 @@ async fn approve_level2(app: &TestApp, id_number: &str) {
 }
 
 /// An at level 2, signed in with a passkey just now: the session token.
-async fn stepped_up_an(app: &TestApp) -> String {
+pub(crate) async fn stepped_up_an(app: &TestApp) -> String {
     let (_, mut authenticator) = signed_in_citizen(app).await;
     approve_level2(app, AN).await;
     let signed_in = sign_in(app, &mut authenticator).await;
@@ -67,7 +67,7 @@ fn p256_request() -> (rcgen::KeyPair, String, Vec<u8>) {
     (key, pem, der)
 }
 
-async fn request(app: &TestApp, token: &str, body: Value) -> crate::support::Reply {
+pub(crate) async fn request(app: &TestApp, token: &str, body: Value) -> crate::support::Reply {
     app.call(
         Method::POST,
         "/v1/me/signing-certificates",
@@ -78,7 +78,7 @@ async fn request(app: &TestApp, token: &str, body: Value) -> crate::support::Rep
 }
 
 /// Sends a request and returns status, content type and the raw body.
-async fn raw(app: &TestApp, request: Request<Body>) -> (StatusCode, String, Vec<u8>) {
+pub(crate) async fn raw(app: &TestApp, request: Request<Body>) -> (StatusCode, String, Vec<u8>) {
     let response = app.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let content_type = response
@@ -90,7 +90,7 @@ async fn raw(app: &TestApp, request: Request<Body>) -> (StatusCode, String, Vec<
     (status, content_type, bytes.to_vec())
 }
 
-fn pem_chain(pem: &str) -> Vec<Vec<u8>> {
+pub(crate) fn pem_chain(pem: &str) -> Vec<Vec<u8>> {
     x509::pem_to_der_chain(pem).unwrap()
 }
 
@@ -848,7 +848,7 @@ async fn a_completed_recovery_revokes_signing_certificates() {
 }
 
 /// The in-process app on a real port (openssl speaks HTTP to it).
-async fn listen(app: &TestApp) -> String {
+pub(crate) async fn listen(app: &TestApp) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let router = app.router.clone();
@@ -863,7 +863,7 @@ async fn listen(app: &TestApp) -> String {
     format!("http://{address}")
 }
 
-async fn openssl(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+pub(crate) async fn openssl(args: &[&str], dir: &std::path::Path) -> (bool, String) {
     let output = tokio::process::Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -878,7 +878,7 @@ async fn openssl(args: &[&str], dir: &std::path::Path) -> (bool, String) {
     (output.status.success(), text)
 }
 
-fn openssl_present() -> bool {
+pub(crate) fn openssl_present() -> bool {
     let present = std::process::Command::new("openssl")
         .arg("version")
         .output()
