@@ -28,8 +28,8 @@ pub fn decode_qr_presentation(text: String) -> Result<String, DinhdanhError> {
     Ok(qr::decode(text.trim())?)
 }
 
-/// The SDK's software keystore behind the host's keystore interface.
-struct SoftwareKeys(core::SoftwareKeyStore);
+/// The SDK's software keystore behind the host's keystore interface (also the FFI tests').
+pub(crate) struct SoftwareKeys(pub(crate) core::SoftwareKeyStore);
 
 fn failure(error: core::KeyStoreError) -> KeyStoreFailure {
     match error {

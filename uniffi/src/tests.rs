@@ -28,45 +28,8 @@ const BANK: &str = "x509_san_dns:bank.example.vn";
 const ASK_GIVEN_NAME: &str = r#"{"credentials":[{"id":"pid","format":"dc+sd-jwt",
     "meta":{"vct_values":["urn:vn:dinhdanh:pid:1"]},"claims":[{"path":["given_name"]}]}]}"#;
 
-/// The software keystore of the SDK behind the foreign trait, as a host would write one.
-struct Soft(core::SoftwareKeyStore);
-
-fn failure(e: core::KeyStoreError) -> KeyStoreFailure {
-    match e {
-        core::KeyStoreError::NotFound(alias) => KeyStoreFailure::NotFound { alias },
-        core::KeyStoreError::Unwrap => KeyStoreFailure::Unwrap,
-        other => KeyStoreFailure::Refused {
-            reason: other.to_string(),
-        },
-    }
-}
-
-impl KeyStore for Soft {
-    fn generate_signing_key(&self, alias: String) -> Result<(), KeyStoreFailure> {
-        self.0.generate_signing_key(&alias).map_err(failure)
-    }
-    fn public_key(&self, alias: String) -> Result<Vec<u8>, KeyStoreFailure> {
-        self.0.public_key(&alias).map_err(failure)
-    }
-    fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
-        self.0.sign(&alias, &message).map_err(failure)
-    }
-    fn generate_wrapping_key(&self, alias: String) -> Result<(), KeyStoreFailure> {
-        self.0.generate_wrapping_key(&alias).map_err(failure)
-    }
-    fn wrap(&self, alias: String, secret: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
-        self.0.wrap(&alias, &secret).map_err(failure)
-    }
-    fn unwrap(&self, alias: String, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
-        self.0.unwrap(&alias, &wrapped).map_err(failure)
-    }
-    fn contains(&self, alias: String) -> Result<bool, KeyStoreFailure> {
-        self.0.contains(&alias).map_err(failure)
-    }
-    fn delete(&self, alias: String) -> Result<(), KeyStoreFailure> {
-        self.0.delete(&alias).map_err(failure)
-    }
-}
+// The software keystore of the SDK behind the foreign trait, as a host would write one.
+use crate::apps::SoftwareKeys as Soft;
 
 /// A phone with no network.
 struct Offline;
