@@ -988,11 +988,12 @@ async fn an_operator_binds_a_sim_with_a_presentation_from_its_verifier() {
     let binary = server_binary();
     let verifier_dbs = databases().await;
     for (db, verifier_db) in databases().await.into_iter().zip(verifier_dbs) {
-        // The citizen, enrolled and signed in (in-process on the same database), level 2.
+        // The agency (started first: it seeds its registry and says so), then the citizen,
+        // enrolled and signed in (in-process on the same database), level 2.
+        let server = ServerProcess::start(&binary, &db, 10);
         let app = TestApp::new(&db).await;
         let (session, _) = signed_in_citizen(&app).await;
         approve_level2(&app, AN).await;
-        let server = ServerProcess::start(&binary, &db, 10);
         let agency = Client::new(&server.public_url);
         let offer = operator(
             &binary,
