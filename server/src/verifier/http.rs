@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Instant};
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use super::service::{
-    AnswerOutcome, CreatedRequest, FailureReason, RequestResult, Verifier, VerifierError, preset,
+    AnswerOutcome, CreatedRequest, FailureReason, RequestResult, VerifiedPresentation, Verifier,
+    VerifierError, preset,
 };
 use super::trust::RpStanding;
 use crate::{
@@ -218,23 +219,46 @@ async fn create_request(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// What `GET /requests/{id}` adds: `include=presentation` for the verified presentation.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReadOptions {
+    /// `presentation`: the verified `vp_token` and the request's nonce, as the wallet bound them
+    /// (for a backend that passes the presentation on, e.g. to the agency's
+    /// `POST /v1/telecom/subscriptions`).
+    include: Option<String>,
+}
+
 /// Where a request stands: `pending`, `verified` (with the disclosed claims by credential query
-/// id) or `failed` (with a reason).
+/// id, and with `?include=presentation` the verified presentation) or `failed` (with a reason).
 #[utoipa::path(get, path = "/requests/{id}", tag = "verifier", security(("api_key" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, body = RequestResult), (status = 401, body = Problem),
-        (status = 404, body = Problem)))]
+    params(("id" = String, Path), ReadOptions),
+    responses((status = 200, body = RequestResult), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn read_request(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    options: Result<Query<ReadOptions>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Response> {
     authorize(&app, &headers).map_err(|response| *response)?;
+    let Query(options) = options.map_err(|e| ApiError::from(e).into_response())?;
+    let with_presentation = match options.include.as_deref() {
+        None => false,
+        Some("presentation") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid-query",
+                "include may only be `presentation`",
+            )
+            .into_response());
+        }
+    };
     let not_found = || ApiError::not_found(Some("no such request".to_owned())).into_response();
     if !well_formed(&id) {
         return Err(not_found());
     }
-    match app.verifier.result(&id, now()).await {
+    match app.verifier.result(&id, now(), with_presentation).await {
         Ok(Some(result)) => Ok(Json(result).into_response()),
         Ok(None) => Err(not_found()),
         Err(error) => Err(ApiError::from(error).into_response()),
@@ -379,7 +403,8 @@ async fn metrics(State(app): State<AppState>) -> Response {
 #[openapi(
     info(title = "dinhdanh-verifier", description = "An OpenID4VP 1.0 verifier for relying-party backends: make a request, show its QR code, read the verified claims."),
     paths(create_request, read_request, request_object, response, health, metrics),
-    components(schemas(NewRequest, CreatedRequest, RequestResult, FailureReason, Problem)),
+    components(schemas(NewRequest, CreatedRequest, RequestResult, VerifiedPresentation,
+        FailureReason, Problem)),
     modifiers(&ApiKeyScheme)
 )]
 pub struct VerifierApiDoc;

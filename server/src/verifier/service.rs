@@ -29,7 +29,7 @@ use dinhdanh_sdk::{
     vc::Rejection,
     verifier::IssuerTrustData,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -249,9 +249,30 @@ pub struct RequestResult {
     /// Once verified: the disclosed claims by credential query id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<Map<String, Value>>,
+    /// Once verified and asked for (`?include=presentation`): the verified presentation, for a
+    /// backend that must pass it on (e.g. an operator binding a SIM at the agency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<VerifiedPresentation>,
     /// Once failed: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<FailureReason>,
+}
+
+/// A verified presentation as the wallet posted it, with the nonce it was bound to.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VerifiedPresentation {
+    /// The `vp_token` (an object keyed by credential query id).
+    #[schema(value_type = Object)]
+    pub vp_token: Value,
+    /// The request's nonce (the key binding JWT's `nonce`).
+    pub nonce: String,
+}
+
+/// What is sealed once a request is verified.
+#[derive(Debug, Serialize, Deserialize)]
+struct SealedResult {
+    claims: Map<String, Value>,
+    presentation: VerifiedPresentation,
 }
 
 /// Counters for the metrics.
@@ -292,7 +313,10 @@ impl std::fmt::Debug for Verifier {
 }
 
 const SEAL_KEY: &str = "encryption-key";
+/// Results sealed before presentations were kept: the claims alone.
 const SEAL_RESULT: &str = "result";
+/// Results with the presentation ([`SealedResult`]).
+const SEAL_RESULT_V2: &str = "result-v2";
 
 use crate::platform::clock::rfc3339;
 
@@ -423,8 +447,14 @@ impl Verifier {
             .and_then(|row| row.request_object))
     }
 
-    /// What the backend reads about request `id` at `now`.
-    pub async fn result(&self, id: &str, now: u64) -> Result<Option<RequestResult>, VerifierError> {
+    /// What the backend reads about request `id` at `now`; the verified presentation too when
+    /// `with_presentation`.
+    pub async fn result(
+        &self,
+        id: &str,
+        now: u64,
+        with_presentation: bool,
+    ) -> Result<Option<RequestResult>, VerifierError> {
         let Some(row) = self.store.get(id).await? else {
             return Ok(None);
         };
@@ -432,28 +462,43 @@ impl Verifier {
         Ok(Some(match row.status {
             RequestStatus::Verified => {
                 let sealed = row.result.as_deref().ok_or(VerifierError::Corrupt)?;
-                let plain = self.sealer.open(SEAL_RESULT, &row.id, sealed)?;
-                let claims: Map<String, Value> =
-                    serde_json::from_slice(&plain).map_err(|_| VerifierError::Corrupt)?;
+                let (claims, presentation) = match self.sealer.open(SEAL_RESULT_V2, &row.id, sealed)
+                {
+                    Ok(plain) => {
+                        let result: SealedResult =
+                            serde_json::from_slice(&plain).map_err(|_| VerifierError::Corrupt)?;
+                        (result.claims, Some(result.presentation))
+                    }
+                    Err(_) => {
+                        let plain = self.sealer.open(SEAL_RESULT, &row.id, sealed)?;
+                        let claims: Map<String, Value> =
+                            serde_json::from_slice(&plain).map_err(|_| VerifierError::Corrupt)?;
+                        (claims, None)
+                    }
+                };
                 RequestResult {
                     state: "verified",
                     claims: Some(claims),
+                    presentation: presentation.filter(|_| with_presentation),
                     reason: None,
                 }
             }
             RequestStatus::Failed => RequestResult {
                 state: "failed",
                 claims: None,
+                presentation: None,
                 reason: row.reason.as_deref().and_then(FailureReason::parse),
             },
             RequestStatus::Pending if row.expires_at <= now => RequestResult {
                 state: "failed",
                 claims: None,
+                presentation: None,
                 reason: Some(FailureReason::RequestExpired),
             },
             RequestStatus::Pending => RequestResult {
                 state: "pending",
                 claims: None,
+                presentation: None,
                 reason: None,
             },
         }))
@@ -497,6 +542,10 @@ impl Verifier {
             }
             return Ok(AnswerOutcome::Declined);
         }
+        let posted_vp_token = match &posted {
+            PostedAnswer::Presentation { vp_token, .. } => Some(vp_token.clone()),
+            PostedAnswer::Refused { .. } => None,
+        };
         let checked = match self.trust.current(now).await {
             Ok(snapshot) if self.standing(&snapshot, now).await == RpStanding::Revoked => {
                 Err(FailureReason::RpRevoked)
@@ -520,11 +569,17 @@ impl Verifier {
         };
         match checked {
             Ok(answers) => {
-                let claims = disclosed_claims(&answers);
+                let result = SealedResult {
+                    claims: disclosed_claims(&answers),
+                    presentation: VerifiedPresentation {
+                        vp_token: posted_vp_token.ok_or(VerifierError::Corrupt)?,
+                        nonce: pending.request.nonce.clone(),
+                    },
+                };
                 let sealed = self.sealer.seal(
-                    SEAL_RESULT,
+                    SEAL_RESULT_V2,
                     &row.id,
-                    &serde_json::to_vec(&claims).map_err(|_| VerifierError::Corrupt)?,
+                    &serde_json::to_vec(&result).map_err(|_| VerifierError::Corrupt)?,
                 )?;
                 if self.store.take_verified(&row.id, &sealed, now_i).await? {
                     self.counters.verified.fetch_add(1, Ordering::Relaxed);

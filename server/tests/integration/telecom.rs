@@ -12,7 +12,7 @@ use dinhdanh_server::{domain::sessions::Role, store::RelyingPartyKind};
 use serde_json::{Value, json};
 
 use crate::support::{
-    ORIGIN, Reply, TestApp, assert_problem, databases, enrolment,
+    ORIGIN, Reply, TestApp, approve_level2, assert_problem, databases, enrolment,
     operator::{self, Operator},
     signed_in_citizen, staff_session,
     wallet::{
@@ -56,27 +56,6 @@ async fn bind(app: &TestApp, token: &str, msisdn: &str, fields: Value) -> Reply 
 }
 
 /// Raises the citizen `id_number` to level 2 as an officer's approval would.
-async fn approve_level2(app: &TestApp, id_number: &str) {
-    let account = app
-        .store
-        .account_by_id_number(id_number)
-        .await
-        .unwrap()
-        .unwrap();
-    let event = dinhdanh_server::domain::audit::event(
-        "officer-test",
-        "level2.approved",
-        &account.id,
-        json!({}),
-    );
-    assert!(
-        app.store
-            .set_level2(&account.id, "officer-test", "test", 0, &event)
-            .await
-            .unwrap()
-    );
-}
-
 /// An's PID in an SDK wallet (enrolled, signed in, level 2, issued over OpenID4VCI): the
 /// session, two copies and their holder keys.
 async fn an_with_pid(app: &TestApp) -> (String, Vec<(String, Es256KeyPair)>) {

@@ -35,6 +35,12 @@ use dinhdanh_sdk::{
 };
 use serde_json::{Value, json};
 
+use crate::support::{
+    TestApp, approve_level2,
+    operator::{JWT_BEARER, Operator},
+    signed_in_citizen,
+};
+
 const AN: &str = "001090012345";
 const HOST: &str = "verifier.bank.example.vn";
 const API_KEY: &str = "bank-backend-key-0123456789abcdef";
@@ -103,11 +109,13 @@ impl Drop for VerifierProcess {
 struct PhoneNetwork {
     verifier: String,
     inner: HttpTransport,
+    /// The verifier's public host name.
+    host: &'static str,
 }
 
 impl Transport for PhoneNetwork {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let public = format!("https://{HOST}");
+        let public = format!("https://{}", self.host);
         let mut request = request.clone();
         if let Some(rest) = request.url.strip_prefix(&public) {
             request.url = format!("{}{rest}", self.verifier);
@@ -130,11 +138,39 @@ fn operator(binary: &Path, db: &TestDb, server: &ServerProcess, args: &[&str]) -
     serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
+/// A relying party as the agency registers it and the wallet shows it.
+struct RpSpec {
+    host: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    allow: &'static str,
+    purpose: &'static str,
+}
+
+const BANK: RpSpec = RpSpec {
+    host: HOST,
+    name: "Ngân hàng Ví dụ",
+    kind: "bank",
+    allow: "pid:/family_name,/given_name,/birthdate,/age_equal_or_over",
+    purpose: "Mở tài khoản thanh toán (eKYC)",
+};
+
 /// The bank registered by the agency: its own key (a private JWK, as `dinhdanh keygen` writes
 /// it) and a PKCS#10 request for it (as `dinhdanh x509 csr --key` makes one; the server's tests
 /// build the SDK without its `signatures` feature, so rcgen signs it here), certified by `dinhdanh-server rp register … --json`, whose output is
 /// written as the verifier's `registration_file`. What the command printed.
 fn register_bank(binary: &Path, db: &TestDb, server: &ServerProcess, dir: &Path) -> Value {
+    register_rp(binary, db, server, dir, &BANK).0
+}
+
+/// Registers `rp` as [`register_bank`] does: what the command printed, and the key.
+fn register_rp(
+    binary: &Path,
+    db: &TestDb,
+    server: &ServerProcess,
+    dir: &Path,
+    rp: &RpSpec,
+) -> (Value, Es256KeyPair) {
     let key = Es256KeyPair::generate().unwrap();
     std::fs::write(dir.join("rp-key.jwk"), key.to_private_jwk().as_bytes()).unwrap();
     // A PKCS#10 request signed by the key (DER; the command reads PEM or DER).
@@ -153,23 +189,23 @@ fn register_bank(binary: &Path, db: &TestDb, server: &ServerProcess, dir: &Path)
             "rp",
             "register",
             "--name",
-            "Ngân hàng Ví dụ",
+            rp.name,
             "--kind",
-            "bank",
+            rp.kind,
             "--dns",
-            HOST,
+            rp.host,
             "--csr",
             csr.to_str().unwrap(),
             "--allow",
-            "pid:/family_name,/given_name,/birthdate,/age_equal_or_over",
+            rp.allow,
             "--purpose",
-            "Mở tài khoản thanh toán (eKYC)",
+            rp.purpose,
             "--json",
         ],
     );
-    assert_eq!(printed["client_id"], format!("x509_san_dns:{HOST}"));
+    assert_eq!(printed["client_id"], format!("x509_san_dns:{}", rp.host));
     std::fs::write(dir.join("rp.json"), printed.to_string()).unwrap();
-    printed
+    (printed, key)
 }
 
 /// The wallet's trust, as an app refreshes it: the agency's bundle verified under the pinned
@@ -204,20 +240,27 @@ async fn refresh_wallet_trust(
 /// The wallet's side: the request fetched by reference, consent, the answer posted to the
 /// service's `response_uri`; the service's reply.
 fn present(wallet: &mut Wallet, network: &PhoneNetwork, uri: &str) -> (HttpResponse, String) {
+    present_to(wallet, network, uri, &BANK)
+}
+
+/// As [`present`], to the relying party `rp`.
+fn present_to(
+    wallet: &mut Wallet,
+    network: &PhoneNetwork,
+    uri: &str,
+    rp: &RpSpec,
+) -> (HttpResponse, String) {
     let pending = wallet
         .prepare_presentation(uri, Some(network), now())
         .unwrap();
     assert!(pending.consent.registered);
-    assert_eq!(pending.consent.verifier_name, "Ngân hàng Ví dụ");
-    assert_eq!(
-        pending.consent.purpose.as_deref(),
-        Some("Mở tài khoản thanh toán (eKYC)")
-    );
+    assert_eq!(pending.consent.verifier_name, rp.name);
+    assert_eq!(pending.consent.purpose.as_deref(), Some(rp.purpose));
     let response = wallet.respond(&pending, now()).unwrap();
     assert!(
         response
             .response_uri
-            .starts_with(&format!("https://{HOST}/"))
+            .starts_with(&format!("https://{}/", rp.host))
     );
     let reply = post_answer(network, &response.response_uri, &response.body);
     (reply, response.body)
@@ -255,6 +298,7 @@ fn write_config(dir: &Path, database_url: &str, bundle_url: &str, agency_root: &
     write_config_with(
         dir,
         "verifier.toml",
+        HOST,
         database_url,
         &format!(
             "bundle_url = \"{bundle_url}\"\nagency_root = \"{}\"\n",
@@ -264,12 +308,18 @@ fn write_config(dir: &Path, database_url: &str, bundle_url: &str, agency_root: &
 }
 
 /// A configuration with the `[trust]` section `trust`.
-fn write_config_with(dir: &Path, name: &str, database_url: &str, trust: &str) -> PathBuf {
+fn write_config_with(
+    dir: &Path,
+    name: &str,
+    host: &str,
+    database_url: &str,
+    trust: &str,
+) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(
         &path,
         format!(
-            r#"public_url = "https://{HOST}"
+            r#"public_url = "https://{host}"
 database_url = "{database_url}"
 api_keys = ["{API_KEY}", "{OLD_KEY}"]
 
@@ -377,6 +427,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let network = PhoneNetwork {
             verifier: service.origin.clone(),
             inner: HttpTransport::new(),
+            host: HOST,
         };
         wallet
             .receive_offer(
@@ -517,6 +568,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let network = PhoneNetwork {
             verifier: service.origin.clone(),
             inner: HttpTransport::new(),
+            host: HOST,
         };
         assert_eq!(result(&backend, &id).await, json!({ "state": "pending" }));
         let (reply, body) = present(&mut wallet, &network, &uri);
@@ -553,6 +605,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let network = PhoneNetwork {
             verifier: service.origin.clone(),
             inner: HttpTransport::new(),
+            host: HOST,
         };
         let created = create(&backend, json!({ "preset": "pid-basic" })).await;
         let id = created.body["request_id"].as_str().unwrap().to_owned();
@@ -574,6 +627,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let pinned_config = write_config_with(
             bank_dir.path(),
             "pinned.toml",
+            HOST,
             &verifier_db.url,
             &format!(
                 "issuer_roots = \"{}\"\nstatus_list_prefixes = [\"{}/\"]\n",
@@ -592,6 +646,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let via_second = PhoneNetwork {
             verifier: second.origin.clone(),
             inner: HttpTransport::new(),
+            host: HOST,
         };
         let (reply, body) = present(
             &mut wallet,
@@ -671,6 +726,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let network = PhoneNetwork {
             verifier: offline.origin.clone(),
             inner: HttpTransport::new(),
+            host: HOST,
         };
         let health = backend.json(Method::GET, "/health", None, None).await;
         assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -702,6 +758,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         let network = PhoneNetwork {
             verifier: service.origin.clone(),
             inner: HttpTransport::new(),
+            host: HOST,
         };
         let answered = create(&backend, json!({ "preset": "pid-age-over-18" })).await;
         assert_eq!(answered.status, StatusCode::CREATED, "{}", answered.text);
@@ -828,5 +885,305 @@ async fn a_request_row_is_taken_once_by_concurrent_answers() {
         assert_eq!(store.prune(t).await.unwrap(), 1);
         assert!(store.get("r2").await.unwrap().is_none());
         assert!(store.get("r1").await.unwrap().is_some());
+    }
+}
+
+const TELECOM: RpSpec = RpSpec {
+    host: "verifier.nhamang.example.vn",
+    name: "Nhà mạng Ví dụ",
+    kind: "telecom",
+    allow: "pid:/personal_identifier",
+    purpose: "Đăng ký thuê bao di động",
+};
+
+/// The operator's backend: a token at the agency's `/token` with a `private_key_jwt` assertion
+/// (audience the agency's token endpoint).
+async fn operator_token_request(agency: &Client, op: &Operator, public_url: &str) -> Reply {
+    let mut claims = op.claims();
+    claims["aud"] = json!(format!("{public_url}/token"));
+    let assertion = op.assertion_with(&op.key, &claims);
+    let body = [
+        ("grant_type", "client_credentials"),
+        ("scope", "telecom"),
+        ("client_id", op.client_id.as_str()),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}", v.replace(':', "%3A")))
+    .collect::<Vec<_>>()
+    .join("&");
+    agency
+        .send(
+            Method::POST,
+            "/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.into_bytes(),
+        )
+        .await
+}
+
+/// A verifier request for the PID's ID number, answered by the wallet; what the operator's
+/// backend reads with `?include=presentation`.
+async fn verified_presentation(
+    backend: &Client,
+    wallet: &mut Wallet,
+    network: &PhoneNetwork,
+) -> Value {
+    let query = json!({
+        "credentials": [{
+            "id": "pid",
+            "format": "dc+sd-jwt",
+            "meta": { "vct_values": [dinhdanh_server::verifier::service::PID_VCT] },
+            "claims": [{ "path": ["personal_identifier"] }]
+        }]
+    });
+    let created = create(backend, json!({ "dcql_query": query })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["request_id"].as_str().unwrap().to_owned();
+    let (reply, _) = present_to(
+        wallet,
+        network,
+        created.body["authorization_request"].as_str().unwrap(),
+        &TELECOM,
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    // Without asking, the claims only; asked, the presentation as the wallet bound it.
+    let plain = result(backend, &id).await;
+    assert_eq!(plain["claims"]["pid"]["personal_identifier"], AN, "{plain}");
+    assert!(plain.get("presentation").is_none());
+    let read = backend
+        .json(
+            Method::GET,
+            &format!("/requests/{id}?include=presentation"),
+            Some(API_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+    assert_eq!(read.body["claims"], plain["claims"]);
+    let presentation = read.body["presentation"].clone();
+    assert!(
+        presentation["vp_token"]["pid"][0].is_string(),
+        "{presentation}"
+    );
+    assert!(!presentation["nonce"].as_str().unwrap().is_empty());
+    presentation
+}
+
+/// The issue's telecom journey on both engines: an operator registered from its CSR
+/// (`rp register --kind telecom`) runs `dinhdanh-verifier`; a citizen's wallet presents its PID
+/// there; the operator's backend reads the verified presentation and binds an MSISDN with it at
+/// the agency (a token by `private_key_jwt`); the citizen lists it and disputes it, the
+/// operator reads the dispute; a device change requires a new verification, which a new
+/// presentation gives; once the agency revokes the operator, its verifier refuses new requests
+/// and the token endpoint refuses it.
+#[tokio::test]
+async fn an_operator_binds_a_sim_with_a_presentation_from_its_verifier() {
+    let binary = server_binary();
+    let verifier_dbs = databases().await;
+    for (db, verifier_db) in databases().await.into_iter().zip(verifier_dbs) {
+        // The agency (started first: it seeds its registry and says so), then the citizen,
+        // enrolled and signed in (in-process on the same database), level 2.
+        let server = ServerProcess::start(&binary, &db, 10);
+        let app = TestApp::new(&db).await;
+        let (session, _) = signed_in_citizen(&app).await;
+        approve_level2(&app, AN).await;
+        let agency = Client::new(&server.public_url);
+        let offer = operator(
+            &binary,
+            &db,
+            &server,
+            &[
+                "offer",
+                "create",
+                "--id-number",
+                AN,
+                "--config",
+                "pid",
+                "--json",
+            ],
+        );
+
+        // The operator: registered from its CSR; its verifier trusts the agency's bundle.
+        let op_dir = tempfile::tempdir().unwrap();
+        let (registered, key) = register_rp(&binary, &db, &server, op_dir.path(), &TELECOM);
+        let op = Operator {
+            rp_id: registered["rp_id"].as_str().unwrap().to_owned(),
+            client_id: registered["client_id"].as_str().unwrap().to_owned(),
+            key,
+            chain: dinhdanh_sdk::x509::pem_to_der_chain(
+                registered["certificate_chain"].as_str().unwrap(),
+            )
+            .unwrap(),
+        };
+        let root_pem = agency
+            .json(Method::GET, "/trust/issuer-root.pem", None, None)
+            .await;
+        assert_eq!(root_pem.status, StatusCode::OK);
+        let agency_root = op_dir.path().join("agency-root.pem");
+        std::fs::write(&agency_root, &root_pem.text).unwrap();
+        let root = TrustAnchor::from_pem(&root_pem.text).unwrap();
+        let config = write_config_with(
+            op_dir.path(),
+            "verifier.toml",
+            TELECOM.host,
+            &verifier_db.url,
+            &format!(
+                "bundle_url = \"{}/trust/bundle\"\nagency_root = \"{}\"\n",
+                server.public_url,
+                agency_root.display()
+            ),
+        );
+        let service = VerifierProcess::start(&op_dir.path().join("data"), &config);
+        let backend = Client::new(&service.origin);
+
+        // The wallet, its trust from the agency, its PID.
+        let phone = tempfile::tempdir().unwrap();
+        let keys = Arc::new(
+            SoftwareKeyStore::open_with_master_key(&phone.path().join("keys"), &[7; 32]).unwrap(),
+        );
+        let mut wallet = Wallet::open(
+            &phone.path().join("wallet.db"),
+            keys,
+            "wallet",
+            Vec::new(),
+            Vec::new(),
+        )
+        .unwrap();
+        refresh_wallet_trust(&mut wallet, &agency, &server.public_url, &root).await;
+        let network = PhoneNetwork {
+            verifier: service.origin.clone(),
+            inner: HttpTransport::new(),
+            host: TELECOM.host,
+        };
+        wallet
+            .receive_offer(
+                &network,
+                offer["offer_uri"].as_str().unwrap(),
+                offer["tx_code"].as_str(),
+                6,
+                now(),
+            )
+            .unwrap();
+
+        // The presentation, read from the verifier, binds the number at the agency.
+        let presentation = verified_presentation(&backend, &mut wallet, &network).await;
+        let token = operator_token_request(&agency, &op, &server.public_url).await;
+        assert_eq!(token.status, StatusCode::OK, "{}: {}", db.name, token.text);
+        let token = token.body["access_token"].as_str().unwrap().to_owned();
+        let bind = |msisdn: &str, device: &str, presentation: &Value| {
+            let body = json!({
+                "msisdn": msisdn,
+                "presentation": presentation,
+                "device_id": device,
+            });
+            let (agency, token) = (&agency, token.clone());
+            async move {
+                agency
+                    .json(
+                        Method::POST,
+                        "/v1/telecom/subscriptions",
+                        Some(&token),
+                        Some(&body),
+                    )
+                    .await
+            }
+        };
+        let bound = bind("0912 300 001", "imei-1", &presentation).await;
+        assert_eq!(
+            bound.status,
+            StatusCode::CREATED,
+            "{}: {}",
+            db.name,
+            bound.text
+        );
+        assert_eq!(bound.body["state"], "active");
+        let subscription = bound.body["subscription_id"].as_str().unwrap().to_owned();
+        // The same presentation again: its nonce is used up.
+        let replayed = bind("0912 300 002", "imei-1", &presentation).await;
+        assert_eq!(
+            replayed.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            replayed.text
+        );
+        assert!(replayed.text.contains("nonce_used"), "{}", replayed.text);
+
+        // The citizen lists it and marks it `not_mine`; the operator reads the dispute.
+        let mine = app
+            .call(Method::GET, "/v1/me/subscriptions", Some(&session), None)
+            .await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+        assert_eq!(mine.body.as_array().unwrap().len(), 1, "{}", mine.text);
+        assert_eq!(mine.body[0]["operator"], TELECOM.name);
+        assert_eq!(mine.body[0]["subscription_id"], subscription.as_str());
+        let marked = app
+            .call(
+                Method::POST,
+                &format!("/v1/me/subscriptions/{subscription}/mark"),
+                Some(&session),
+                Some(json!({ "mark": "not_mine" })),
+            )
+            .await;
+        assert_eq!(marked.status, StatusCode::OK, "{}", marked.text);
+        let disputes = agency
+            .json(Method::GET, "/v1/telecom/disputes", Some(&token), None)
+            .await;
+        assert_eq!(disputes.status, StatusCode::OK, "{}", disputes.text);
+        assert_eq!(
+            disputes.body.as_array().unwrap().len(),
+            1,
+            "{}",
+            disputes.text
+        );
+        assert_eq!(disputes.body[0]["msisdn"], "+84912300001");
+        assert_eq!(disputes.body[0]["dispute_id"], marked.body["dispute_id"]);
+
+        // A device change requires a new verification; a new presentation gives it.
+        let changed = agency
+            .json(
+                Method::POST,
+                &format!("/v1/telecom/subscriptions/{subscription}/device-change"),
+                Some(&token),
+                Some(&json!({ "device_id": "imei-2" })),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+        assert_eq!(changed.body["state"], "reverification_required");
+        assert_eq!(changed.body["reverification"]["reason"], "device_change");
+        let presentation = verified_presentation(&backend, &mut wallet, &network).await;
+        let reverified = bind("+84 912 300 001", "imei-2", &presentation).await;
+        assert_eq!(reverified.status, StatusCode::OK, "{}", reverified.text);
+        assert_eq!(reverified.body["state"], "active");
+        assert_eq!(reverified.body["subscription_id"], subscription.as_str());
+
+        // The agency revokes the operator: its verifier refuses new requests, the token
+        // endpoint refuses it.
+        operator(
+            &binary,
+            &db,
+            &server,
+            &["rp", "revoke", "--rp-id", &op.rp_id],
+        );
+        let refused = create(&backend, json!({ "preset": "pid-basic" })).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{}: {}",
+            db.name,
+            refused.text
+        );
+        assert_eq!(refused.body["type"], "urn:dinhdanh:problem:rp-revoked");
+        let refused = operator_token_request(&agency, &op, &server.public_url).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.text);
+        assert_eq!(refused.body["error"], "invalid_client");
+        drop(service);
+        drop(server);
     }
 }

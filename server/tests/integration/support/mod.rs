@@ -326,6 +326,28 @@ pub async fn signed_in_citizen(app: &TestApp) -> (String, authenticator::SoftAut
     (token, authenticator)
 }
 
+/// Approves level 2 for the citizen `id_number` (as an officer would).
+pub async fn approve_level2(app: &TestApp, id_number: &str) {
+    let account = app
+        .store
+        .account_by_id_number(id_number)
+        .await
+        .unwrap()
+        .unwrap();
+    let event = dinhdanh_server::domain::audit::event(
+        "officer-test",
+        "level2.approved",
+        &account.id,
+        serde_json::json!({}),
+    );
+    assert!(
+        app.store
+            .set_level2(&account.id, "officer-test", "test", 0, &event)
+            .await
+            .unwrap()
+    );
+}
+
 /// A signed-in staff session of `role`.
 pub async fn staff_session(app: &TestApp, role: dinhdanh_server::domain::sessions::Role) -> String {
     let services = setup::services(
