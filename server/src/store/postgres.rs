@@ -78,15 +78,20 @@ pub(super) use self::{
     relying_parties::*, sessions::*, signing::*, status::*, telecom::*,
 };
 
-/// Serialises the bindings of one citizen within a write transaction: a transaction-scoped
-/// advisory lock on the ID number (released at commit or rollback), so that two binds of one
-/// citizen cannot both count the same bindings under a limit.
-async fn lock_citizen(tx: &mut Tx, id_number: &str) -> Result<(), StoreError> {
+/// Serialises the write transactions that take `key` (released at commit or rollback): a
+/// transaction-scoped advisory lock on it.
+async fn lock_key(tx: &mut Tx, key: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
-        .bind(format!("subscriptions:{id_number}"))
+        .bind(key)
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Serialises the bindings of one citizen within a write transaction, so that two binds of one
+/// citizen cannot both count the same bindings under a limit.
+async fn lock_citizen(tx: &mut Tx, id_number: &str) -> Result<(), StoreError> {
+    lock_key(tx, &format!("subscriptions:{id_number}")).await
 }
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {

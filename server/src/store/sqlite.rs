@@ -79,10 +79,15 @@ pub(super) use self::{
     relying_parties::*, sessions::*, signing::*, status::*, telecom::*,
 };
 
-/// Serialises the bindings of one citizen within a write transaction: nothing to do, a SQLite
-/// write transaction (`BEGIN IMMEDIATE`) holds the database's one write lock already.
-async fn lock_citizen(_tx: &mut Tx, _id_number: &str) -> Result<(), StoreError> {
+/// Serialises the write transactions that take `key`: nothing to do, a SQLite write
+/// transaction (`BEGIN IMMEDIATE`) holds the database's one write lock already.
+async fn lock_key(_tx: &mut Tx, _key: &str) -> Result<(), StoreError> {
     Ok(())
+}
+
+/// Serialises the bindings of one citizen within a write transaction (see [`lock_key`]).
+async fn lock_citizen(tx: &mut Tx, id_number: &str) -> Result<(), StoreError> {
+    lock_key(tx, &format!("subscriptions:{id_number}")).await
 }
 
 pub(super) async fn migrate(pool: &Pool) -> Result<Vec<i64>, StoreError> {

@@ -405,6 +405,44 @@ async fn relying_parties_get_status_indexes_and_one_active_party_per_client_id()
     }
 }
 
+#[tokio::test]
+async fn concurrent_registrations_of_different_parties_all_get_their_own_index() {
+    for db in databases().await {
+        let store = store(&db).await;
+        let registered = dinhdanh_server::store::AuditEvent {
+            at: 1_800_000_000,
+            actor: "operator".into(),
+            action: "rp.registered".into(),
+            subject: "rp".into(),
+            detail: "{}".into(),
+        };
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                let registered = registered.clone();
+                tokio::spawn(async move {
+                    let party = relying_party(
+                        &format!("rp-{i}"),
+                        &format!("p{i}.example.vn"),
+                        &format!("{i:02}"),
+                    );
+                    store.insert_relying_party(&party, &registered).await
+                })
+            })
+            .collect();
+        let mut indexes = Vec::new();
+        for task in tasks {
+            indexes.push(
+                task.await
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{}: {e}", db.name)),
+            );
+        }
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..8).collect::<Vec<i64>>(), "{}", db.name);
+    }
+}
+
 async fn append_events(store: &Store, n: usize) {
     for i in 0..n {
         let event = audit::event(

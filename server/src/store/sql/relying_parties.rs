@@ -2,7 +2,7 @@
 //!
 //! Shared by both engines: compiled once inside `sqlite` and once inside `postgres` (ADR 0004).
 
-use super::{Pool, append_in, begin_write, update_one_audited};
+use super::{Pool, append_in, begin_write, lock_key, update_one_audited};
 use crate::store::{AuditEvent, RelyingPartyRow, RpCrlRow, StoreError, TrustBundleVersionRow};
 
 /// The columns of a [`RelyingPartyRow`], in its order (a literal: sqlx takes static SQL only).
@@ -23,6 +23,10 @@ pub(in crate::store) async fn insert_relying_party(
     audit: &AuditEvent,
 ) -> Result<i64, StoreError> {
     let mut tx = begin_write(pool).await?;
+    // The next index is read from the table: two registrations at once must not both read the
+    // same one (on PostgreSQL the second would fail on the unique index, and be told its name
+    // or key was taken).
+    lock_key(&mut tx, "relying_parties:status_index").await?;
     let index: i64 = sqlx::query_scalar(concat!(
         "INSERT INTO relying_parties (",
         columns!(),
