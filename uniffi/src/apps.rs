@@ -1,32 +1,24 @@
-//! What the demo apps need beside the wallet and the verifier: a presentation packed for one QR
-//! code (phone to counter with no network), and the SDK's software keystore for desktops, tests
-//! and benchmarks (a phone passes its platform keystore instead).
+//! What desktops, scripts, tests and benchmarks need where a phone has its platform's own: the
+//! SDK's software keystore ([`software_keystore`]) and the SDK's HTTP client
+//! ([`http_transport`]). The offline QR presentation is in [`crate::offline`].
 
 use std::sync::Arc;
 
 use dinhdanh_sdk::{
-    openid4vp::qr,
+    openid4vci::{
+        client::{self as oid4vci, Transport as _},
+        http::HttpTransport,
+    },
     wallet::{self as core, KeyStore as _},
 };
 
 use crate::{
     error::{DinhdanhError, invalid},
-    platform::{KeyStore, KeyStoreFailure},
+    platform::{
+        HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
+        TransportFailure,
+    },
 };
-
-/// Packs a wallet's answer (the form body of `Wallet.respond`, or any SD-JWT text) into the
-/// compact form of one QR code (`DD1:` then Base45 of the DEFLATE-compressed segments: the QR
-/// alphanumeric alphabet).
-#[uniffi::export]
-pub fn encode_qr_presentation(text: String) -> Result<String, DinhdanhError> {
-    Ok(qr::encode(&text)?)
-}
-
-/// What a QR code made by [`encode_qr_presentation`] carries, byte for byte (at most 64 KiB).
-#[uniffi::export]
-pub fn decode_qr_presentation(text: String) -> Result<String, DinhdanhError> {
-    Ok(qr::decode(text.trim())?)
-}
 
 /// The SDK's software keystore behind the host's keystore interface (also the FFI tests').
 pub(crate) struct SoftwareKeys(pub(crate) core::SoftwareKeyStore);
@@ -82,6 +74,52 @@ pub fn software_keystore(
     Ok(Arc::new(SoftwareKeys(keys)))
 }
 
+/// The SDK's HTTP client (HTTPS with the Mozilla root store, 30-second timeouts, no redirects
+/// followed, every status a response) behind the host's transport interface.
+struct SdkTransport(HttpTransport);
+
+impl Transport for SdkTransport {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        let request = oid4vci::HttpRequest {
+            method: request.method,
+            url: request.url,
+            headers: request
+                .headers
+                .into_iter()
+                .map(|header| (header.name, header.value))
+                .collect(),
+            body: request.body,
+        };
+        let response = self.0.send(&request).map_err(|error| match error {
+            oid4vci::TransportError::Connect(reason) => TransportFailure::NoConnection { reason },
+            oid4vci::TransportError::Tls(reason) => TransportFailure::Tls { reason },
+            oid4vci::TransportError::Timeout => TransportFailure::Timeout {
+                reason: error.to_string(),
+            },
+            other => TransportFailure::Failed {
+                reason: other.to_string(),
+            },
+        })?;
+        Ok(HttpResponse {
+            status: response.status,
+            headers: response
+                .headers
+                .into_iter()
+                .map(|(name, value)| HttpHeader { name, value })
+                .collect(),
+            body: response.body,
+        })
+    }
+}
+
+/// The SDK's own HTTP client as a [`Transport`]: for desktops and scripts (a Python wallet needs
+/// no HTTP code of its own). A phone passes its platform's HTTP stack instead, which knows the
+/// device's proxy, VPN and certificate settings.
+#[uniffi::export]
+pub fn http_transport() -> Arc<dyn Transport> {
+    Arc::new(SdkTransport(HttpTransport::new()))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -89,20 +127,73 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_qr_presentation_round_trips_and_garbage_is_invalid_input() {
-        let body = "vp_token=%7B%22pid%22%3A%5B%22eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln~WyJzYWx0IiwiZ2l2ZW5fbmFtZSIsIkFuIl0~%22%5D%7D&state=s-1";
-        let packed = encode_qr_presentation(body.into()).unwrap();
-        assert!(packed.starts_with("DD1:"));
-        assert_eq!(decode_qr_presentation(format!("{packed}\n")).unwrap(), body);
-        for garbage in ["", "DD1:", "DD1:%%%", "DD2:ABC", "eyJhbGciOiJFUzI1NiJ9"] {
-            assert!(
-                matches!(
-                    decode_qr_presentation(garbage.into()),
-                    Err(DinhdanhError::InvalidInput { .. })
-                ),
-                "{garbage:?}"
-            );
-        }
+    fn the_sdk_transport_answers_every_status_and_types_a_refused_connection() {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !seen.windows(5).any(|w| w == b"hello") {
+                let read = stream.read(&mut buffer).unwrap();
+                assert!(read > 0, "the body never came");
+                seen.extend_from_slice(&buffer[..read]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\nx-probe: yes\r\nconnection: close\r\n\r\ngone")
+                .unwrap();
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let transport = http_transport();
+        let response = transport
+            .send(HttpRequest {
+                method: "POST".into(),
+                url: format!("http://{address}/answer"),
+                headers: vec![HttpHeader {
+                    name: "content-type".into(),
+                    value: "text/plain".into(),
+                }],
+                body: b"hello".to_vec(),
+            })
+            .unwrap();
+        assert_eq!(response.status, 404);
+        assert_eq!(response.body, b"gone");
+        assert!(
+            response
+                .headers
+                .iter()
+                .any(|h| h.name == "x-probe" && h.value == "yes")
+        );
+        let request = server.join().unwrap();
+        assert!(request.starts_with("POST /answer HTTP/1.1"), "{request}");
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("content-type: text/plain")
+        );
+
+        // Nothing listens there any more: no connection, typed.
+        let refused = transport.send(HttpRequest {
+            method: "GET".into(),
+            url: format!("http://{address}/"),
+            headers: vec![],
+            body: vec![],
+        });
+        assert!(
+            matches!(refused, Err(TransportFailure::NoConnection { .. })),
+            "{refused:?}"
+        );
+        let method = transport.send(HttpRequest {
+            method: "DELETE".into(),
+            url: format!("http://{address}/"),
+            headers: vec![],
+            body: vec![],
+        });
+        assert!(
+            matches!(method, Err(TransportFailure::Failed { .. })),
+            "{method:?}"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!
 //! - [`wallet`]: the citizen's [`Wallet`] and a [`PendingPresentation`] waiting for consent;
 //! - [`verifier`]: a relying party's [`Verifier`];
-//! - [`apps`]: what the demo apps need beside them (a presentation in one QR code, the SDK's
-//!   software keystore for desktops and tests);
+//! - [`apps`]: what desktops and scripts use where a phone has its platform's own (the SDK's
+//!   software keystore and HTTP client);
 //! - [`offline`]: a presentation in one QR code, for a counter without a network;
 //! - [`trust`]: the agency's trust bundle, read ([`read_trust_bundle`]);
 //! - [`signatures`]: document signatures (a CSR from a keystore key, a [`DocumentSigner`] for
@@ -30,7 +30,7 @@ pub mod wallet;
 use dinhdanh_sdk::x509::TrustAnchor;
 
 pub use crate::{
-    apps::{decode_qr_presentation, encode_qr_presentation, software_keystore},
+    apps::{http_transport, software_keystore},
     error::DinhdanhError,
     platform::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,

@@ -57,6 +57,13 @@ public final class PresentationModel: ScreenModel {
         guard let pending, case .consent(let consent) = state else { return }
         self.pending = nil
         do {
+            if mode == .offlineQR && !consent.items.isEmpty {
+                // One key-bound presentation in the SDK's compact QR form (`DD1:…`); a consent
+                // with more than one credential is refused before anything is disclosed.
+                let text = try context.wallet.respondQr(pending: pending, now: context.clock())
+                state = .showQR(text: text, verifier: consent.verifierName)
+                return
+            }
             let answer = try context.wallet.respond(pending: pending, now: context.clock())
             let claims = consent.items.flatMap { $0.claims }
             if consent.items.isEmpty {
@@ -65,17 +72,11 @@ public final class PresentationModel: ScreenModel {
                 state = .refused(.refused("access_denied"), toldVerifier: told)
                 return
             }
-            switch mode {
-            case .online:
-                guard post(body: answer.body, to: answer.responseUri) else {
-                    state = .failed(.network("the verifier did not accept the answer"))
-                    return
-                }
-                state = .presented(verifier: consent.verifierName, claims: claims)
-            case .offlineQR:
-                state = .showQR(text: try encodeQrPresentation(text: answer.body),
-                                verifier: consent.verifierName)
+            guard post(body: answer.body, to: answer.responseUri) else {
+                state = .failed(.network("the verifier did not accept the answer"))
+                return
             }
+            state = .presented(verifier: consent.verifierName, claims: claims)
         } catch let DinhdanhError.UnregisteredVerifier(_, responseUri, body) {
             // Not registered with the agency (the consent said so): nothing is disclosed.
             let told = mode == .online && post(body: body, to: responseUri)

@@ -18,6 +18,9 @@ public final class VerifierModel: ScreenModel {
     public var onChange: (() -> Void)?
     public let verifier: Verifier
     private let clock: Clock
+    /// The request on show (its `state`) and the id of its credential query: what a scanned
+    /// answer must answer.
+    private var shown: (state: String, queryId: String)?
 
     public init(config: VerifierConfig, clock: @escaping Clock = systemClock) throws {
         verifier = try Verifier(config: config)
@@ -44,10 +47,12 @@ public final class VerifierModel: ScreenModel {
          "claims":[{"path":["given_name"]},{"path":["family_name"]},{"path":["birthdate"]}]}]}
         """
 
-    /// Makes a request for a DCQL query: show `state`'s URI as a QR code.
-    public func showRequest(dcql: String = VerifierModel.pidBasic) {
+    /// Makes a request for a DCQL query whose credential query is `queryId`: show `state`'s URI
+    /// as a QR code.
+    public func showRequest(dcql: String = VerifierModel.pidBasic, queryId: String = "pid") {
         do {
             let created = try verifier.createRequest(dcqlJson: dcql, now: clock())
+            shown = (created.state, queryId)
             state = .showingRequest(uri: created.uri, state: created.state)
         } catch { state = .rejected(FailureReason(error)) }
     }
@@ -59,10 +64,14 @@ public final class VerifierModel: ScreenModel {
         } catch { state = .rejected(FailureReason(error)) }
     }
 
-    /// An answer scanned from the citizen's phone (offline).
+    /// An answer scanned from the citizen's phone (offline), to the request on show. A failure
+    /// keeps the request open for another try; a verified answer uses it up (the verifier takes
+    /// each request once: the same answer again is a replay).
     public func scanned(qr text: String) {
+        guard let shown else { return }
         do {
-            received(body: try decodeQrPresentation(text: text))
+            state = .verified(try verifier.receiveQr(
+                qrText: text, state: shown.state, query: shown.queryId, now: clock()))
         } catch { state = .rejected(FailureReason(error)) }
     }
 }

@@ -175,6 +175,9 @@ final class JourneyTests: XCTestCase {
         telco.scanned(qr: qr)
         guard case .verified(let atCounter) = telco.state else { return XCTFail("\(telco.state)") }
         XCTAssertEqual(atCounter.first?.status, "valid")
+        // Scanned twice, the same answer is a replay.
+        telco.scanned(qr: qr)
+        XCTAssertEqual(telco.state, .rejected(.replayed))
         // A damaged QR code is refused, typed.
         telco.scanned(qr: "DD1:%%%")
         guard case .rejected(.invalidInput) = telco.state else { return XCTFail("\(telco.state)") }

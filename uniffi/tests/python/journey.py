@@ -256,6 +256,67 @@ def document_signatures(now):
     print("python: documents signed and verified through the keystore")
 
 
+class BankRoute(ffi.Transport):
+    """The SDK's own HTTP client, except that answers posted to the bank reach the bank here
+    (its response URI is https on its DNS name; the bank in this test runs in this process)."""
+
+    def __init__(self, bank, prefix):
+        self.bank, self.prefix, self.http = bank, prefix, ffi.http_transport()
+        self.verified = []
+
+    def send(self, request):
+        if not request.url.startswith(self.prefix):
+            return self.http.send(request)
+        self.verified += self.bank.receive(bytes(request.body).decode(), int(time.time()))
+        return ffi.HttpResponse(status=200, headers=[], body=b"{}")
+
+
+def twenty_line_wallet(run, public_url, id_number, bank):
+    """The README's Python wallet (uniffi/examples/wallet.py), as printed, against the server."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../examples/wallet.py")
+    spec = importlib.util.spec_from_file_location("readme_wallet", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert len(open(path).read().splitlines()) <= 23, "the README promises a short wallet"
+    offer = json.loads(run("offer", "create", "--id-number", id_number, "--config", "pid", "--json"))
+    dcql = {"credentials": [{
+        "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:vn:dinhdanh:pid:1"]},
+        "claims": [{"path": ["given_name"]}, {"path": ["birthdate"]}],
+    }]}
+    route = BankRoute(bank, "https://bank.example.vn/")
+    asked = []
+    home = os.getcwd()
+    os.makedirs(os.path.join(WORK, "readme-wallet"), exist_ok=True)
+    os.chdir(os.path.join(WORK, "readme-wallet"))
+    try:
+        request = bank.create_request(json.dumps(dcql), int(time.time()))
+        answered = example.wallet(public_url, offer["offer_uri"], offer["tx_code"], request.uri,
+                                  http=route, ask=lambda prompt: asked.append(prompt) or "y")
+        assert answered.status == 200, answered
+        [verified] = route.verified
+        claims = json.loads(verified.claims_json)
+        assert {"given_name", "birthdate"} <= set(claims) and "family_name" not in claims, claims
+        assert verified.status == "valid", verified
+        [prompt] = asked
+        assert prompt.startswith("Ngân hàng Ví dụ (Mở tài khoản (eKYC)) asks for"), prompt
+        assert "/given_name" in prompt and "/birthdate" in prompt, prompt
+        # Declined: the bank hears access_denied, and nothing is disclosed.
+        request = bank.create_request(json.dumps(dcql), int(time.time()))
+        fresh = json.loads(run("offer", "create", "--id-number", id_number, "--config", "pid", "--json"))
+        try:
+            example.wallet(public_url, fresh["offer_uri"], fresh["tx_code"], request.uri,
+                           http=route, ask=lambda prompt: "n")
+            raise AssertionError("a declined presentation reached the bank as one")
+        except ffi.DinhdanhError.Refused as refused:
+            assert "access_denied" in str(refused), refused
+        assert len(route.verified) == 1
+    finally:
+        os.chdir(home)
+    print("python: the README's 20-line wallet received a credential and presented it")
+
+
 def main():
     # The server, zero-config, on a free port.
     server = subprocess.Popen(
@@ -340,6 +401,7 @@ def journey(server):
         encrypt_responses=True,
     ))
     bank.add_status_list(public_url + "/status-lists/1", fetch("/status-lists/1"), now)
+    twenty_line_wallet(run, public_url, id_number, bank)
     dcql = {"credentials": [{
         "id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:vn:dinhdanh:pid:1"]},
         "claims": [{"path": ["given_name"]}, {"path": ["family_name"]}, {"path": ["personal_identifier"]}],

@@ -17,8 +17,8 @@ class ChipException(message: String, val status: Int? = null) : Exception(messag
 
 /**
  * Basic Access Control (ICAO Doc 9303 part 11, section 4.3): the document basic access keys
- * from the MRZ, mutual authentication, and secure messaging with 3DES session keys. (PACE,
- * section 4.4, is not implemented: chips that support BAC answer it too.)
+ * from the MRZ, mutual authentication, and secure messaging with 3DES session keys. A chip that
+ * offers PACE (section 4.4, [Pace]) is opened with PACE instead ([IcaoChipReader]).
  */
 object Bac {
     /** The MRZ check digit (weights 7, 3, 1; `<` is 0, letters 10 to 35). */
@@ -89,7 +89,7 @@ object Bac {
         val kIc = r.copyOfRange(16, 32)
         val sessionSeed = ByteArray(16) { (kIfd[it].toInt() xor kIc[it].toInt()).toByte() }
         val ssc = rndIc.copyOfRange(4, 8) + rndIfd.copyOfRange(4, 8)
-        return SecureChannel(channel, deriveKey(sessionSeed, 1), deriveKey(sessionSeed, 2), ssc)
+        return SecureChannel(channel, DesSm(deriveKey(sessionSeed, 1), deriveKey(sessionSeed, 2)), ssc)
     }
 
     /** Sends an APDU in the clear: its data, or a [ChipException] with the status word. */
@@ -139,11 +139,13 @@ object Des3 {
     }
 }
 
-/** Secure messaging after BAC (Doc 9303 part 11, section 9.8): every command MACed and its data encrypted, every answer checked. */
+/**
+ * Secure messaging (Doc 9303 part 11, section 9.8): every command MACed and its data encrypted,
+ * every answer checked; with 3DES after BAC ([DesSm]) or AES after PACE ([AesSm]).
+ */
 class SecureChannel(
     private val channel: ApduChannel,
-    private val ksEnc: ByteArray,
-    private val ksMac: ByteArray,
+    private val cipher: SmCipher,
     ssc: ByteArray,
 ) {
     private val ssc = ssc.copyOf()
@@ -168,9 +170,9 @@ class SecureChannel(
     fun protect(cla: Int, ins: Int, p1: Int, p2: Int, data: ByteArray?, le: Int?): ByteArray {
         increment()
         val header = byteArrayOf((cla or 0x0c).toByte(), ins.toByte(), p1.toByte(), p2.toByte())
-        val do87 = data?.let { tlv(0x87, byteArrayOf(1) + Des3.encrypt(ksEnc, Des3.pad(it))) } ?: ByteArray(0)
+        val do87 = data?.let { tlv(0x87, byteArrayOf(1) + cipher.encrypt(ssc, cipher.pad(it))) } ?: ByteArray(0)
         val do97 = le?.let { tlv(0x97, byteArrayOf((it and 0xff).toByte())) } ?: ByteArray(0)
-        val mac = Des3.mac(ksMac, Des3.pad(ssc + Des3.pad(header) + do87 + do97))
+        val mac = cipher.mac(cipher.pad(ssc + cipher.pad(header) + do87 + do97))
         val body = do87 + do97 + tlv(0x8e, mac)
         if (body.size > 255) throw ChipException("command too long for a short APDU")
         return header + byteArrayOf(body.size.toByte()) + body + byteArrayOf(0)
@@ -208,13 +210,15 @@ class SecureChannel(
                 else -> throw ChipException("unexpected data object %02X".format(tag))
             }
         }
-        val expected = Des3.mac(ksMac, Des3.pad(ssc + covered.toByteArray()))
+        val expected = cipher.mac(cipher.pad(ssc + covered.toByteArray()))
         if (mac == null || !MessageDigest.isEqual(expected, mac)) throw ChipException("the response's MAC does not verify")
         val sw = do99?.takeIf { it.size == 2 }?.let { ((it[0].toInt() and 0xff) shl 8) or (it[1].toInt() and 0xff) } ?: outer
         if (sw != 0x9000) throw ChipException("status %04X".format(sw), sw)
         val encrypted = do87 ?: return ByteArray(0)
         if (encrypted.isEmpty() || encrypted[0] != 1.toByte()) throw ChipException("bad padding indicator")
-        return Des3.unpad(Des3.decrypt(ksEnc, encrypted.copyOfRange(1, encrypted.size)))
+        val body87 = encrypted.copyOfRange(1, encrypted.size)
+        if (body87.isEmpty() || body87.size % cipher.blockSize != 0) throw ChipException("bad encrypted data")
+        return Des3.unpad(cipher.decrypt(ssc, body87))
     }
 
     fun transmit(cla: Int, ins: Int, p1: Int, p2: Int, data: ByteArray?, le: Int?): ByteArray =
@@ -252,11 +256,31 @@ class SecureChannel(
     }
 }
 
-/** The [ChipReader] of an eMRTD (the Vietnamese chip ID card): select the application, BAC from the MRZ, read DG1, DG2, DG13 and the SOD. */
-class IcaoChipReader(private val channel: ApduChannel) : ChipReader {
+/**
+ * The [ChipReader] of an eMRTD (the Vietnamese chip ID card): PACE from the MRZ when the chip's
+ * EF.CardAccess offers a PACE protocol this reader speaks (Doc 9303 part 11, section 4.2: the
+ * terminal tries PACE first), else BAC; then the eMRTD application and DG1, DG2, DG13 and the SOD
+ * under secure messaging.
+ */
+class IcaoChipReader(
+    private val channel: ApduChannel,
+    private val paceKeys: () -> java.math.BigInteger? = { null },
+) : ChipReader {
+    /** How the last [read] opened the chip: `PACE` or `BAC`. */
+    @Volatile var lastAccess: String? = null
+        private set
+
     override fun read(mrz: MrzKey): ChipFiles {
-        Bac.plain(channel, hex("00A4040C07A0000002471001"))
-        val secure = Bac.authenticate(channel, mrz)
+        val info = Pace.readCardAccess(channel)?.let(Pace::choose)
+        val secure = if (info != null) {
+            Pace.authenticate(channel, mrz, info, paceKeys).also {
+                lastAccess = "PACE"
+                it.transmit(0x00, 0xa4, 0x04, 0x0c, EMRTD_AID, null)
+            }
+        } else {
+            Bac.plain(channel, byteArrayOf(0x00, 0xa4.toByte(), 0x04, 0x0c, 0x07) + EMRTD_AID)
+            Bac.authenticate(channel, mrz).also { lastAccess = "BAC" }
+        }
         return ChipFiles(
             dg1 = secure.readFile(0x0101),
             dg2 = secure.readFile(0x0102),
@@ -265,6 +289,9 @@ class IcaoChipReader(private val channel: ApduChannel) : ChipReader {
         )
     }
 }
+
+/** The eMRTD application (LDS1). */
+internal val EMRTD_AID = hex("A0000002471001")
 
 /** Bytes from hexadecimal text (spaces allowed). */
 fun hex(text: String): ByteArray {
