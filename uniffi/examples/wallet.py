@@ -3,15 +3,15 @@ import sys, time, urllib.request
 import dinhdanh_ffi as ffi
 
 def wallet(server, offer_uri, tx_code, request_uri, http=ffi.http_transport(), ask=input):
-    get = lambda path: urllib.request.urlopen(server + path).read().decode()
-    issuers, verifiers = get("/trust/issuer-root.pem"), get("/trust/rp-root.pem")
-    keys = ffi.software_keystore("wallet-keys", "choose a passphrase")
-    w = ffi.Wallet.open("wallet.db", keys, "wallet", issuers, verifiers)
+    fetch = lambda url: urllib.request.urlopen(url).read().decode()
+    issuers, verifiers = fetch(server + "/trust/issuer-root.pem"), fetch(server + "/trust/rp-root.pem")
+    w = ffi.Wallet.open("wallet.db", ffi.software_keystore("keys", "a passphrase"), "wallet", issuers, verifiers)
     now = int(time.time())
-    w.apply_trust_bundle(get("/trust/bundle"), issuers, now)  # the agency's roots, signed
+    bundle = w.apply_trust_bundle(fetch(server + "/trust/bundle"), issuers, now)  # signed by the agency
+    w.refresh_rp_status_list(fetch(bundle.rp_status_list_url), now)  # relying parties it revoked
     w.receive_offer(http, offer_uri, tx_code, 3, now)  # three single-use copies
     print("holding", [(c.vct, c.unused_copies) for c in w.credentials()])
-    pending = w.prepare_presentation(request_uri, http, now)  # checks who asks, and may ask it
+    pending = w.prepare_presentation(request_uri, http, now)  # checks who asks, and what it may ask
     c = pending.consent()
     asked = [claim for item in c.items for claim in item.claims]
     yes = ask(f"{c.verifier_name} ({c.purpose}) asks for {asked}. Share? [y/N] ") == "y"

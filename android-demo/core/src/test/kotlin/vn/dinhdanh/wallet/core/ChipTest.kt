@@ -227,6 +227,6 @@ class ChipTest {
         } catch (e: AssertionError) {
             // BAC's EXTERNAL AUTHENTICATE is past the script (its random is the reader's own).
         }
-        assertEquals(3, chip.at)
+        assertEquals(4, chip.at)
     }
 }

@@ -5,6 +5,7 @@ import android.nfc.NfcAdapter
 import android.nfc.Tag
 import android.nfc.tech.IsoDep
 import java.io.IOException
+import vn.dinhdanh.wallet.core.ApduChannel
 import vn.dinhdanh.wallet.core.ChipException
 import vn.dinhdanh.wallet.core.ChipFiles
 import vn.dinhdanh.wallet.core.ChipReader
@@ -12,9 +13,9 @@ import vn.dinhdanh.wallet.core.IcaoChipReader
 import vn.dinhdanh.wallet.core.MrzKey
 
 /**
- * Reads the chip of an ID card held to the phone: IsoDep (ISO 14443-4), then the core's BAC and
- * secure messaging (the access key from the MRZ the citizen typed or the camera read) and the
- * files level 2 needs (DG1, DG2, DG13, SOD).
+ * Reads the chip of an ID card held to the phone: IsoDep (ISO 14443-4), then the core's PACE (or
+ * BAC for a chip without EF.CardAccess) and secure messaging, the access key from the MRZ the
+ * citizen typed or the camera read, and the files level 2 needs (DG1, DG2, DG13, SOD).
  */
 class NfcChipReader(private val tag: Tag, private val timeoutMillis: Int = 5_000) : ChipReader {
     override fun read(mrz: MrzKey): ChipFiles {
@@ -22,7 +23,7 @@ class NfcChipReader(private val tag: Tag, private val timeoutMillis: Int = 5_000
         try {
             isoDep.connect()
             isoDep.timeout = timeoutMillis
-            return IcaoChipReader { apdu -> isoDep.transceive(apdu) }.read(mrz)
+            return IcaoChipReader(ApduChannel { apdu -> isoDep.transceive(apdu) }).read(mrz)
         } catch (e: IOException) {
             // The card moved away: the screen asks the citizen to hold it still and try again.
             throw ChipException("the card was lost: hold it still against the phone")
