@@ -4,20 +4,13 @@
 
 use std::sync::Arc;
 
-use dinhdanh_sdk::{
-    openid4vci::{
-        client::{self as oid4vci, Transport as _},
-        http::HttpTransport,
-    },
-    wallet::{self as core, KeyStore as _},
-};
+use dinhdanh_sdk::wallet::{self as core, KeyStore as _};
 
+#[cfg(feature = "http-transport")]
+pub use self::http::http_transport;
 use crate::{
     error::{DinhdanhError, invalid},
-    platform::{
-        HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
-        TransportFailure,
-    },
+    platform::{KeyStore, KeyStoreFailure},
 };
 
 /// The SDK's software keystore behind the host's keystore interface (also the FFI tests').
@@ -74,50 +67,66 @@ pub fn software_keystore(
     Ok(Arc::new(SoftwareKeys(keys)))
 }
 
-/// The SDK's HTTP client (HTTPS with the Mozilla root store, 30-second timeouts, no redirects
-/// followed, every status a response) behind the host's transport interface.
-struct SdkTransport(HttpTransport);
+/// The SDK's HTTP client behind the host's transport interface (feature `http-transport`).
+#[cfg(feature = "http-transport")]
+mod http {
+    use std::sync::Arc;
 
-impl Transport for SdkTransport {
-    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
-        let request = oid4vci::HttpRequest {
-            method: request.method,
-            url: request.url,
-            headers: request
-                .headers
-                .into_iter()
-                .map(|header| (header.name, header.value))
-                .collect(),
-            body: request.body,
-        };
-        let response = self.0.send(&request).map_err(|error| match error {
-            oid4vci::TransportError::Connect(reason) => TransportFailure::NoConnection { reason },
-            oid4vci::TransportError::Tls(reason) => TransportFailure::Tls { reason },
-            oid4vci::TransportError::Timeout => TransportFailure::Timeout {
-                reason: error.to_string(),
-            },
-            other => TransportFailure::Failed {
-                reason: other.to_string(),
-            },
-        })?;
-        Ok(HttpResponse {
-            status: response.status,
-            headers: response
-                .headers
-                .into_iter()
-                .map(|(name, value)| HttpHeader { name, value })
-                .collect(),
-            body: response.body,
-        })
+    use dinhdanh_sdk::openid4vci::{
+        client::{self as oid4vci, Transport as _},
+        http::HttpTransport,
+    };
+
+    use crate::platform::{HttpHeader, HttpRequest, HttpResponse, Transport, TransportFailure};
+
+    /// The SDK's HTTP client (HTTPS with the Mozilla root store, 30-second timeouts, no redirects
+    /// followed, every status a response) behind the host's transport interface.
+    struct SdkTransport(HttpTransport);
+
+    impl Transport for SdkTransport {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+            let request = oid4vci::HttpRequest {
+                method: request.method,
+                url: request.url,
+                headers: request
+                    .headers
+                    .into_iter()
+                    .map(|header| (header.name, header.value))
+                    .collect(),
+                body: request.body,
+            };
+            let response = self.0.send(&request).map_err(|error| match error {
+                oid4vci::TransportError::Connect(reason) => {
+                    TransportFailure::NoConnection { reason }
+                }
+                oid4vci::TransportError::Tls(reason) => TransportFailure::Tls { reason },
+                oid4vci::TransportError::Timeout => TransportFailure::Timeout {
+                    reason: error.to_string(),
+                },
+                other => TransportFailure::Failed {
+                    reason: other.to_string(),
+                },
+            })?;
+            Ok(HttpResponse {
+                status: response.status,
+                headers: response
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| HttpHeader { name, value })
+                    .collect(),
+                body: response.body,
+            })
+        }
     }
-}
 
-/// The SDK's own HTTP client as a [`Transport`]: for desktops and scripts (a Python wallet needs
-/// no HTTP code of its own). A phone passes its platform's HTTP stack instead, which knows the
-/// device's proxy, VPN and certificate settings.
-#[uniffi::export]
-pub fn http_transport() -> Arc<dyn Transport> {
-    Arc::new(SdkTransport(HttpTransport::new()))
+    /// The SDK's own HTTP client as a [`Transport`]: for desktops and scripts (a Python wallet needs
+    /// no HTTP code of its own). A phone passes its platform's HTTP stack instead, which knows the
+    /// device's proxy, VPN and certificate settings (feature `http-transport`, on by default, left
+    /// out of the phone builds).
+    #[uniffi::export]
+    pub fn http_transport() -> Arc<dyn Transport> {
+        Arc::new(SdkTransport(HttpTransport::new()))
+    }
 }
 
 #[cfg(test)]
@@ -126,8 +135,10 @@ mod tests {
 
     use super::*;
 
+    #[cfg(feature = "http-transport")]
     #[test]
     fn the_sdk_transport_answers_every_status_and_types_a_refused_connection() {
+        use crate::platform::{HttpHeader, HttpRequest, TransportFailure};
         use std::io::{Read as _, Write as _};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();

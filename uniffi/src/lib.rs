@@ -29,8 +29,10 @@ pub mod wallet;
 
 use dinhdanh_sdk::x509::TrustAnchor;
 
+#[cfg(feature = "http-transport")]
+pub use crate::apps::http_transport;
 pub use crate::{
-    apps::{http_transport, software_keystore},
+    apps::software_keystore,
     error::DinhdanhError,
     platform::{
         HttpHeader, HttpRequest, HttpResponse, KeyStore, KeyStoreFailure, Transport,
