@@ -184,23 +184,19 @@ mod tests {
                 .contains("content-type: text/plain")
         );
 
-        // Nothing listens there any more: no connection, typed.
-        let refused = transport.send(HttpRequest {
-            method: "GET".into(),
+        // Nothing listens there any more: no connection, typed; a method it does not send.
+        let bare = |method: &str| HttpRequest {
+            method: method.into(),
             url: format!("http://{address}/"),
             headers: vec![],
             body: vec![],
-        });
+        };
+        let refused = transport.send(bare("GET"));
         assert!(
             matches!(refused, Err(TransportFailure::NoConnection { .. })),
             "{refused:?}"
         );
-        let method = transport.send(HttpRequest {
-            method: "DELETE".into(),
-            url: format!("http://{address}/"),
-            headers: vec![],
-            body: vec![],
-        });
+        let method = transport.send(bare("DELETE"));
         assert!(
             matches!(method, Err(TransportFailure::Failed { .. })),
             "{method:?}"
