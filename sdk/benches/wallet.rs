@@ -25,7 +25,7 @@ use dinhdanh_sdk::{
     openid4vp::{
         dcql::DcqlQuery,
         request::{
-            REGISTRATION_FORMAT, RegisteredCredential, Registration, RequestObject,
+            REGISTRAR_URI, REGISTRATION_FORMAT, RegisteredCredential, Registration, RequestObject,
             RequestReference, ResponseMode, STATIC_AUDIENCE, VerifierInfo, new_nonce, sign_request,
         },
         response::{ResponsePolicy, verify_response},
@@ -105,7 +105,7 @@ fn main() {
     let bank = Es256KeyPair::generate().unwrap();
     let bank_chain = vec![leaf(&rp_ca, &bank, "bank", &["bank.example.vn"], &[])];
     let registry = Es256KeyPair::generate().unwrap();
-    let registry_chain = vec![leaf(&rp_ca, &registry, "registry", &[], &[])];
+    let registry_chain = vec![leaf(&rp_ca, &registry, "registry", &[], &[REGISTRAR_URI])];
     let anchors = vec![root.trust_anchor().unwrap()];
     let rp_anchors: Vec<TrustAnchor> = vec![rp_ca.trust_anchor().unwrap()];
 

@@ -143,10 +143,18 @@ impl TrustBundle {
         agency_roots: &[TrustAnchor],
         now: u64,
     ) -> Result<Self, TrustBundleError> {
-        let (_, payload) = verify_x5c_jws(jwt, TRUST_BUNDLE_TYP, agency_roots, now)
+        let (chain, payload) = verify_x5c_jws(jwt, TRUST_BUNDLE_TYP, agency_roots, now)
             .map_err(TrustBundleError::Invalid)?;
         let bundle: Self = serde_json::from_slice(&payload)
             .map_err(|e| TrustBundleError::Invalid(e.to_string()))?;
+        // The agency's own certificate (its `iss` as a URI SAN, as a credential issuer's):
+        // relying parties' and citizens' certificates chain to the same root and must not be
+        // able to sign a bundle.
+        if !chain.leaf_uris().contains(&bundle.iss) {
+            return Err(TrustBundleError::Invalid(
+                "the bundle is not signed by the certificate of its iss".into(),
+            ));
+        }
         bundle.check_form()?;
         bundle.check_fresh(now)?;
         Ok(bundle)
@@ -261,6 +269,7 @@ mod tests {
                 key.public_key(),
                 &LeafProfile {
                     common_name: "issuer",
+                    uris: &["https://id.example.vn"],
                     not_before: NOW - 1_000,
                     not_after: NOW + 1_000_000,
                     ..LeafProfile::default()
@@ -340,6 +349,33 @@ mod tests {
         let payload = serde_json::to_vec(&bundle(&agency, 1)).unwrap();
         let other_typ = sign_compact(&header, &payload, &agency.key).unwrap();
         assert!(TrustBundle::verify(&other_typ, &[anchor], NOW).is_err());
+    }
+
+    #[test]
+    fn a_bundle_signed_by_another_certificate_under_the_root_is_refused() {
+        // A relying party's or a citizen's certificate chains to the agency root too; only the
+        // certificate naming the bundle's iss may sign it.
+        let agency = agency("agency");
+        let key = Es256KeyPair::generate().unwrap();
+        let stranger = agency
+            .root
+            .issue(
+                key.public_key(),
+                &LeafProfile {
+                    common_name: "a relying party",
+                    dns_names: &["id.example.vn"],
+                    not_before: NOW - 1_000,
+                    not_after: NOW + 1_000_000,
+                    ..LeafProfile::default()
+                },
+            )
+            .unwrap();
+        let jwt = bundle(&agency, u64::MAX).sign(&key, &[stranger]).unwrap();
+        let anchor = agency.root.trust_anchor().unwrap();
+        assert!(matches!(
+            TrustBundle::verify(&jwt, &[anchor], NOW),
+            Err(TrustBundleError::Invalid(reason)) if reason.contains("iss")
+        ));
     }
 
     fn agency_other() -> Agency {

@@ -39,7 +39,7 @@ use axum::{
 use dinhdanh_sdk::{
     jose::{Es256KeyPair, JwsHeader, PublicKey, UnverifiedJws},
     openid4vp::{
-        request::{RegisteredCredential, Registration, RequestReference},
+        request::{REGISTRAR_URI, RegisteredCredential, Registration, RequestReference},
         response::{direct_post_body, vp_token},
     },
     sdjwt::{ClaimPath, KeyBindingInput, SdJwt},
@@ -134,7 +134,7 @@ fn world() -> Result<World> {
     let bank = Es256KeyPair::generate()?;
     let certificate = leaf(&rp_ca, &bank, "Ngân hàng Ví dụ", &[HOST], &[])?;
     let registry = Es256KeyPair::generate()?;
-    let registry_chain = vec![leaf(&rp_ca, &registry, "registry", &[], &[])?];
+    let registry_chain = vec![leaf(&rp_ca, &registry, "registry", &[], &[REGISTRAR_URI])?];
     let client_id = format!("x509_san_dns:{HOST}");
     let registration = Registration {
         iss: "https://rp-registry.dinhdanh.example".into(),

@@ -26,6 +26,11 @@ use crate::{
 pub const REQUEST_TYP: &str = "oauth-authz-req+jwt";
 /// `typ` of a relying-party registration.
 pub const REGISTRATION_TYP: &str = "rp-registration+jwt";
+/// The role of the agency's relying-party registrar, carried by its certificate as a URI subject
+/// alternative name. Registrations are accepted only from a certificate naming it: relying
+/// parties' own access certificates chain to the same CA, and one signing its own registration
+/// would choose its own claims.
+pub const REGISTRAR_URI: &str = "urn:dinhdanh:relying-party-registrar";
 /// The `verifier_info` format of a registration.
 pub const REGISTRATION_FORMAT: &str = "dinhdanh_registration";
 /// The scheme of wallet invocation URLs.
@@ -300,8 +305,13 @@ impl Registration {
     /// to `anchors` (the relying-party anchor), not expired at `now`. Any failure is
     /// [`Oid4vpError::Unregistered`].
     pub fn verify(jwt: &str, anchors: &[TrustAnchor], now: u64) -> Result<Self, Oid4vpError> {
-        let (_, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now)
+        let (chain, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now)
             .map_err(Oid4vpError::Unregistered)?;
+        if !chain.leaf_uris().iter().any(|uri| uri == REGISTRAR_URI) {
+            return Err(Oid4vpError::Unregistered(
+                "the registration is not signed by the agency's registrar".into(),
+            ));
+        }
         let registration: Self = serde_json::from_slice(&payload)
             .map_err(|e| Oid4vpError::Unregistered(format!("registration: {e}")))?;
         if registration.exp <= now {
@@ -538,10 +548,9 @@ impl AuthenticatedRequest {
             .filter(|info| info.format == REGISTRATION_FORMAT)
             .filter_map(|info| info.data.as_str())
             .find_map(|jwt| {
-                let (_, payload) = verify_x5c_jws(jwt, REGISTRATION_TYP, anchors, now).ok()?;
-                let registration: Registration = serde_json::from_slice(&payload).ok()?;
-                (registration.sub == request.client_id && registration.exp > now)
-                    .then_some(registration)
+                Registration::verify(jwt, anchors, now)
+                    .ok()
+                    .filter(|registration| registration.sub == request.client_id)
             });
         Ok(VerifiedRequest {
             encryption,

@@ -12,7 +12,7 @@ use dinhdanh_sdk::{
     openid4vp::{
         Oid4vpError,
         dcql::DcqlQuery,
-        request::{RegisteredCredential, Registration},
+        request::{REGISTRAR_URI, RegisteredCredential, Registration},
     },
     relying_party::{RelyingParty, RelyingPartyConfig},
     status_list::{STATUS_LIST_JWT_TYP, StatusList, StatusListToken, StatusReference},
@@ -80,7 +80,10 @@ fn agency() -> Agency {
     let rp_ca = DevCa::load(&rp_ca_der, &rp_ca_key).unwrap();
     let registrar_key = Es256KeyPair::generate().unwrap();
     let registrar = rp_ca
-        .issue(registrar_key.public_key(), &profile("registrar", &[], &[]))
+        .issue(
+            registrar_key.public_key(),
+            &profile("registrar", &[], &[REGISTRAR_URI]),
+        )
         .unwrap();
     let bank_key = Es256KeyPair::generate().unwrap();
     let bank = rp_ca
@@ -275,6 +278,28 @@ fn a_relying_party_is_made_from_its_registration_and_the_bundle() {
         agency.bank(&forged),
         Err(Oid4vpError::Unregistered(_))
     ));
+    // The bank signing a registration of its own, with its access certificate (which chains
+    // to the same relying-party CA as the registrar's) and whatever claims it likes: refused.
+    let mut greedy = Registration::verify(
+        &agency.registration(CLIENT_ID, NOW + 86_400),
+        &[agency.rp_ca.trust_anchor().unwrap()],
+        NOW,
+    )
+    .unwrap();
+    greedy.credentials[0]
+        .claims
+        .push("/personal_identifier".into());
+    greedy.status = None;
+    let own_chain = x509::pem_to_der_chain(&agency.bank_chain_pem).unwrap();
+    let self_signed = greedy.sign(&agency.bank_key, &own_chain).unwrap();
+    assert!(matches!(
+        Registration::verify(&self_signed, &[agency.rp_ca.trust_anchor().unwrap()], NOW),
+        Err(Oid4vpError::Unregistered(reason)) if reason.contains("registrar")
+    ));
+    assert!(matches!(
+        agency.bank(&self_signed),
+        Err(Oid4vpError::Unregistered(_))
+    ));
     // A signer that does not hold the certified key: refused.
     let bundle = TrustBundle::verify(
         &agency.bundle(1, NOW),
@@ -390,7 +415,7 @@ fn the_wallet_refuses_a_revoked_relying_party_and_stale_trust_data() {
         .unwrap();
     wallet
         .refresh_rp_status_list(&agency.rp_status(NOW - 5, false), NOW)
-        .ok();
+        .unwrap();
     let created = bank.create_request(query(), NOW).unwrap();
     assert!(matches!(
         wallet.prepare_presentation(&created.uri, None, NOW),

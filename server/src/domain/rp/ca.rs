@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use dinhdanh_sdk::{
     jose::{Es256KeyPair, PublicKey},
+    openid4vp::request::REGISTRAR_URI,
     x509::{
         self, TrustAnchor,
         dev::{DevCa, LeafProfile},
@@ -439,6 +440,16 @@ pub fn load(
             "the certificate is not the registrar key's",
         ));
     }
+    // Wallets accept registrations only from a certificate naming the registrar's role (access
+    // certificates chain to the same CA); one without it would mint registrations nobody takes.
+    if !validated.leaf_uris().iter().any(|uri| uri == REGISTRAR_URI) {
+        return Err(invalid(
+            &files.registrar_certificate,
+            format!(
+                "the certificate does not name {REGISTRAR_URI} (a URI subject alternative name)"
+            ),
+        ));
+    }
     let (_, parsed_ca) = x509_parser::parse_x509_certificate(&ca_der)
         .map_err(|e| invalid(&files.ca_certificate, e))?;
     let ca_point = &parsed_ca.public_key().subject_public_key.data;
@@ -482,6 +493,7 @@ fn generate_development(dir: &Path, files: &Files) -> Result<(), PkiError> {
             registrar_key.public_key(),
             &LeafProfile {
                 common_name: "dinhdanh development relying-party registrar",
+                uris: &[REGISTRAR_URI],
                 not_before,
                 not_after,
                 ..LeafProfile::default()
