@@ -41,15 +41,25 @@ impl Wallet {
         pending: Arc<PendingPresentation>,
         now: u64,
     ) -> Result<String, DinhdanhError> {
-        let items = pending.inner.consent.credentials.len();
-        if pending.inner.consent.registered && items != 1 {
+        let consent = pending.consent();
+        let items = consent.items.len();
+        if consent.registered && items != 1 {
             return Err(DinhdanhError::InvalidInput {
                 reason: format!(
                     "an offline QR code carries one credential, the consent has {items}"
                 ),
             });
         }
-        let answer = self.with(|wallet| wallet.respond(&pending.inner, now))?;
+        // A QR code is read in the clear: a request that asks for an encrypted answer cannot
+        // be answered this way, and nothing is used or logged for it.
+        if pending.peek(|inner| inner.request.encryption.is_some())? {
+            return Err(DinhdanhError::InvalidInput {
+                reason: "the request asks for an encrypted answer, which a QR code cannot carry"
+                    .into(),
+            });
+        }
+        let pending = pending.take()?;
+        let answer = self.with(|wallet| wallet.respond(&pending, now))?;
         let presentation = answer
             .vp_token
             .as_ref()

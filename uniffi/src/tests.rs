@@ -436,7 +436,7 @@ fn a_wallet_answers_no_unregistered_or_untrusted_verifier() {
 fn trust_bundles_and_registrations_fail_by_kind() {
     use dinhdanh_sdk::{
         holder::WalletError,
-        openid4vp::request::{RegisteredCredential, Registration},
+        openid4vp::request::{REGISTRAR_URI, RegisteredCredential, Registration},
         trust::{MaxAges, TrustBundle},
     };
     let agency = agency();
@@ -469,7 +469,13 @@ fn trust_bundles_and_registrations_fail_by_kind() {
 
     // A registration for another client: the verifier is not registered.
     let registrar = Es256KeyPair::generate().unwrap();
-    let registrar_chain = vec![leaf(&agency.rp_ca, &registrar, "registrar", &[], &[])];
+    let registrar_chain = vec![leaf(
+        &agency.rp_ca,
+        &registrar,
+        "registrar",
+        &[],
+        &[REGISTRAR_URI],
+    )];
     let registration = |sub: &str| {
         Registration {
             iss: ISS.into(),
@@ -584,7 +590,7 @@ fn documents_signed_with_a_keystore_key_verify() {
 
 #[test]
 fn an_offline_qr_answer_verifies_once_at_the_counter() {
-    use dinhdanh_sdk::openid4vp::request::{RegisteredCredential, Registration};
+    use dinhdanh_sdk::openid4vp::request::{REGISTRAR_URI, RegisteredCredential, Registration};
 
     let a = agency();
     let dir = tempfile::tempdir().unwrap();
@@ -623,7 +629,13 @@ fn an_offline_qr_answer_verifies_once_at_the_counter() {
 
     // The counter, registered for the given name by the agency's registry.
     let registry_key = Es256KeyPair::generate().unwrap();
-    let registry_chain = [leaf(&a.rp_ca, &registry_key, "Registry", &[], &[])];
+    let registry_chain = [leaf(
+        &a.rp_ca,
+        &registry_key,
+        "Registry",
+        &[],
+        &[REGISTRAR_URI],
+    )];
     let registration = Registration {
         iss: "dinhdanh relying-party registry".into(),
         sub: BANK.into(),
@@ -639,7 +651,7 @@ fn an_offline_qr_answer_verifies_once_at_the_counter() {
     }
     .sign(&registry_key, &registry_chain)
     .unwrap();
-    let counter = Verifier::new(VerifierConfig {
+    let config = VerifierConfig {
         signing_key_jwk: a.bank_key.to_private_jwk().to_string(),
         certificate_chain_pem: a.bank_chain_pem.clone(),
         client_id: BANK.into(),
@@ -654,8 +666,23 @@ fn an_offline_qr_answer_verifies_once_at_the_counter() {
         clock_skew: None,
         max_presentation_age: None,
         request_ttl: None,
+    };
+    // A counter asking for encrypted answers gets no QR code (one is read in the clear), and
+    // nothing is used or logged for it.
+    let sealed = Verifier::new(VerifierConfig {
+        encrypt_responses: true,
+        ..config.clone()
     })
     .unwrap();
+    let asked = sealed.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
+    let pending = wallet.prepare_presentation(asked.uri, None, NOW).unwrap();
+    assert!(matches!(
+        wallet.respond_qr(pending, NOW),
+        Err(DinhdanhError::InvalidInput { reason }) if reason.contains("encrypted")
+    ));
+    assert_eq!(wallet.presentations().unwrap().len(), 0);
+
+    let counter = Verifier::new(config).unwrap();
     counter
         .add_status_list(LIST.into(), a.status_list(0, 0), NOW)
         .unwrap();
@@ -663,8 +690,22 @@ fn an_offline_qr_answer_verifies_once_at_the_counter() {
     let created = counter.create_request(ASK_GIVEN_NAME.into(), NOW).unwrap();
     let pending = wallet.prepare_presentation(created.uri, None, NOW).unwrap();
     assert_eq!(pending.consent().verifier_name, "Quầy giao dịch");
-    let qr = wallet.respond_qr(pending, NOW).unwrap();
+    let qr = wallet.respond_qr(pending.clone(), NOW).unwrap();
     assert!(qr.starts_with("DD1:"), "{qr}");
+    assert_eq!(wallet.presentations().unwrap().len(), 1);
+    // The request is answered once: a second answer, or a refusal after it, is refused and
+    // uses nothing.
+    for again in [
+        wallet.respond(pending.clone(), NOW).err(),
+        wallet.decline(pending.clone()).err(),
+        wallet.respond_qr(pending.clone(), NOW).err(),
+    ] {
+        assert!(
+            matches!(&again, Some(DinhdanhError::InvalidInput { reason }) if reason.contains("already answered")),
+            "{again:?}"
+        );
+    }
+    assert_eq!(pending.consent().verifier_name, "Quầy giao dịch");
     assert_eq!(wallet.presentations().unwrap().len(), 1);
 
     // A damaged scan, another request's state, another query: refused, the request still open.

@@ -95,21 +95,21 @@ pub struct PresentationLogEntry {
     pub claims: Vec<String>,
 }
 
-/// A presentation request checked and evaluated, waiting for consent.
+/// A presentation request checked and evaluated, waiting for consent. It is answered once:
+/// [`Wallet::respond`], [`Wallet::respond_qr`] or [`Wallet::decline`] take it, and a second
+/// answer is refused (each answer would use a copy and disclose again).
 #[derive(uniffi::Object)]
 pub struct PendingPresentation {
-    pub(crate) inner: holder::PendingPresentation,
+    consent: Consent,
+    inner: Mutex<Option<holder::PendingPresentation>>,
 }
 
-#[uniffi::export]
 impl PendingPresentation {
-    /// What to show the citizen.
-    pub fn consent(&self) -> Consent {
-        let consent = &self.inner.consent;
+    fn new(inner: holder::PendingPresentation) -> Self {
+        let consent = &inner.consent;
         let item = |item: &dinhdanh_sdk::openid4vp::request::ConsentItem| ConsentItem {
             query: item.query.clone(),
-            credential_id: self
-                .inner
+            credential_id: inner
                 .credential_id(item.candidate)
                 .unwrap_or_default()
                 .to_owned(),
@@ -117,14 +117,47 @@ impl PendingPresentation {
             claims: item.claims.iter().map(ToString::to_string).collect(),
             refused: item.refused.iter().map(ToString::to_string).collect(),
         };
-        Consent {
+        let consent = Consent {
             verifier: consent.verifier.clone(),
             verifier_name: consent.verifier_name.clone(),
             registered: consent.registered,
             purpose: consent.purpose.clone(),
             items: consent.credentials.iter().map(item).collect(),
             withheld: consent.withheld.iter().map(item).collect(),
+        };
+        Self {
+            consent,
+            inner: Mutex::new(Some(inner)),
         }
+    }
+
+    /// Reads the request while it is still unanswered.
+    pub(crate) fn peek<T>(
+        &self,
+        f: impl FnOnce(&holder::PendingPresentation) -> T,
+    ) -> Result<T, DinhdanhError> {
+        let inner = self.inner.lock().map_err(|_| answered())?;
+        inner.as_ref().map(f).ok_or_else(answered)
+    }
+
+    /// Takes the request for its one answer.
+    pub(crate) fn take(&self) -> Result<holder::PendingPresentation, DinhdanhError> {
+        let mut inner = self.inner.lock().map_err(|_| answered())?;
+        inner.take().ok_or_else(answered)
+    }
+}
+
+fn answered() -> DinhdanhError {
+    DinhdanhError::InvalidInput {
+        reason: "this presentation request was already answered".into(),
+    }
+}
+
+#[uniffi::export]
+impl PendingPresentation {
+    /// What to show the citizen.
+    pub fn consent(&self) -> Consent {
+        self.consent.clone()
     }
 }
 
@@ -234,7 +267,7 @@ impl Wallet {
                 transport.as_ref().map(|t| t as &dyn oid4vci::Transport),
                 now,
             )?;
-            Ok(Arc::new(PendingPresentation { inner }))
+            Ok(Arc::new(PendingPresentation::new(inner)))
         })
     }
 
@@ -244,8 +277,9 @@ impl Wallet {
         pending: Arc<PendingPresentation>,
         now: u64,
     ) -> Result<PresentationAnswer, DinhdanhError> {
+        let pending = pending.take()?;
         self.with(|wallet| {
-            let response = wallet.respond(&pending.inner, now)?;
+            let response = wallet.respond(&pending, now)?;
             Ok(PresentationAnswer {
                 response_uri: response.response_uri,
                 body: response.body,
@@ -258,8 +292,9 @@ impl Wallet {
         &self,
         pending: Arc<PendingPresentation>,
     ) -> Result<PresentationAnswer, DinhdanhError> {
+        let pending = pending.take()?;
         self.with(|wallet| {
-            let response = wallet.decline(&pending.inner)?;
+            let response = wallet.decline(&pending)?;
             Ok(PresentationAnswer {
                 response_uri: response.response_uri,
                 body: response.body,
