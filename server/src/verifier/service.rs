@@ -542,6 +542,13 @@ impl Verifier {
             }
             return Ok(AnswerOutcome::Declined);
         }
+        // The request's `state` and id are public (its QR code): an answer naming another state
+        // is a stranger's, refused before any status list is fetched for it, and it does not
+        // mark the request failed for the backend (the citizen's wallet may still answer).
+        if posted.state() != pending.state() {
+            self.count_failure(FailureReason::InvalidResponse);
+            return Err(AnswerError::Failed(FailureReason::InvalidResponse));
+        }
         let posted_vp_token = match &posted {
             PostedAnswer::Presentation { vp_token, .. } => Some(vp_token.clone()),
             PostedAnswer::Refused { .. } => None,
