@@ -128,7 +128,7 @@ async fn answers_every_line_in_order_with_results_only() {
         assert_eq!(got, expected, "{}: {text}", db.name);
 
         // No value of the registry in the answer: none of its names or dates, in any form.
-        for citizen in store
+        let citizens = store
             .citizen_identities(&[
                 "001090012345".into(),
                 "079195000123".into(),
@@ -137,8 +137,9 @@ async fn answers_every_line_in_order_with_results_only() {
                 "031180004321".into(),
             ])
             .await
-            .unwrap()
-        {
+            .unwrap();
+        assert_eq!(citizens.len(), 5, "{}", db.name);
+        for citizen in citizens {
             for word in citizen.full_name.split(' ') {
                 assert!(!text.contains(word), "{}: {word} in {text}", db.name);
             }

@@ -324,6 +324,10 @@ pub async fn crl(services: &Services, now: i64) -> Result<Vec<u8>, RpError> {
     let store = &services.store;
     let validity = services.config.relying_parties.crl_validity_seconds;
     for _ in 0..3 {
+        // The latest CRL first, then the parties: revocations only grow, so the list read after
+        // it holds at least what it holds. (Read the other way round, a revocation committed in
+        // between could be missing from a CRL numbered above the one that lists it.)
+        let latest = store.latest_rp_crl().await?;
         let revoked: Vec<(String, i64)> = store
             .relying_parties()
             .await?
@@ -331,7 +335,6 @@ pub async fn crl(services: &Services, now: i64) -> Result<Vec<u8>, RpError> {
             .filter_map(|party| party.revoked_at.map(|at| (party.serial, at)))
             .collect();
         let count = revoked.len() as i64;
-        let latest = store.latest_rp_crl().await?;
         if let Some(latest) = &latest
             && latest.revoked == count
             && now < latest.this_update + validity / 2

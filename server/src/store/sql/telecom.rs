@@ -143,7 +143,7 @@ pub(in crate::store) async fn bind_subscription(
         }
         sqlx::query(
             "UPDATE subscriptions SET state = 'ended', ended_at = $2, end_reason = 'terminated' \
-             WHERE id = $1",
+             WHERE id = $1 AND state <> 'ended'",
         )
         .bind(&existing.id)
         .bind(subscription.created_at)
@@ -411,16 +411,23 @@ pub(in crate::store) async fn report_device_change(
     if current.device_id.as_deref() == Some(device_id) {
         return Ok(Some(DeviceChange::Unchanged(current)));
     }
-    let changed: Subscription = sqlx::query_as(concat!(
+    // The state is checked again in the write: under PostgreSQL's read committed the binding
+    // may have ended since it was read, and an ended binding must stay ended.
+    let changed: Option<Subscription> = sqlx::query_as(concat!(
         "UPDATE subscriptions SET state = 'reverification_required', device_id = $2, \
-         reverify_since = COALESCE(reverify_since, $3) WHERE id = $1 RETURNING ",
+         reverify_since = COALESCE(reverify_since, $3) \
+         WHERE id = $1 AND operator_id = $4 AND state <> 'ended' RETURNING ",
         subscription_columns!()
     ))
     .bind(id)
     .bind(device_id)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .bind(operator_id)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(changed) = changed else {
+        return Ok(None);
+    };
     append_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(Some(DeviceChange::Changed(changed)))
