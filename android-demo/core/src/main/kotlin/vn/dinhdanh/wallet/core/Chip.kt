@@ -237,11 +237,17 @@ class SecureChannel(
         val head = readBinary(0, 4)
         if (head.size < 2) throw ChipException("empty file")
         val first = head[1].toInt() and 0xff
-        val (headerSize, bodySize) = when {
-            first < 0x80 -> 2 to first
-            first == 0x81 -> 3 to (head[2].toInt() and 0xff)
-            first == 0x82 -> 4 to (((head[2].toInt() and 0xff) shl 8) or (head[3].toInt() and 0xff))
+        val headerSize = when {
+            first < 0x80 -> 2
+            first == 0x81 -> 3
+            first == 0x82 -> 4
             else -> throw ChipException("bad file length")
+        }
+        if (head.size < headerSize) throw ChipException("truncated file header")
+        val bodySize = when (headerSize) {
+            2 -> first
+            3 -> head[2].toInt() and 0xff
+            else -> ((head[2].toInt() and 0xff) shl 8) or (head[3].toInt() and 0xff)
         }
         val total = headerSize + bodySize
         if (total > maxSize || total > 0x7fff) throw ChipException("file too large")

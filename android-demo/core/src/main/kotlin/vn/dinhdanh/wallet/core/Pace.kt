@@ -228,8 +228,11 @@ object Pace {
             val (oidTag, oid) = fields.next()
             if (oidTag != 0x06 || !fields.more()) continue
             val (versionTag, version) = fields.next()
-            if (versionTag != 0x02 || BigInteger(version) != BigInteger.valueOf(2)) continue
-            val parameterId = if (fields.more()) fields.next().let { (t, v) -> if (t == 0x02) BigInteger(v).toInt() else -1 } else -1
+            // An empty INTEGER (read in the clear from any card) is malformed, not a crash.
+            if (versionTag != 0x02 || version.isEmpty() || BigInteger(version) != BigInteger.valueOf(2)) continue
+            val parameterId = if (fields.more()) {
+                fields.next().let { (t, v) -> if (t == 0x02 && v.isNotEmpty() && v.size <= 4) BigInteger(v).toInt() else -1 }
+            } else -1
             if (oid.size != ECDH_GM_PREFIX.size + 1 || !oid.copyOf(ECDH_GM_PREFIX.size).contentEquals(ECDH_GM_PREFIX)) continue
             val keyLength = ECDH_GM_AES[oid.last().toInt()] ?: continue
             val curve = CURVES[parameterId] ?: continue

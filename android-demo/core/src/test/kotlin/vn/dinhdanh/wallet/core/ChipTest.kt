@@ -174,6 +174,9 @@ class ChipTest {
         assertEquals(null, Pace.choose(hex("31143012060A04007F0007020204010202010202010D")))
         assertEquals(null, Pace.choose(hex("31143012060A04007F00070202040202020102020120")))
         assertEquals(null, Pace.choose(hex("3114301206")))
+        // Empty INTEGERs (version, parameter id): malformed, so nothing, not a crash.
+        assertEquals(null, Pace.choose(hex("31133011060A04007F00070202040202020002010D")))
+        assertEquals(null, Pace.choose(hex("31133011060A04007F000702020402020201020200")))
     }
 
     @Test
