@@ -193,6 +193,16 @@ impl TrustBundle {
         anchors(&self.issuer_roots)
     }
 
+    /// How credentials are trusted under this bundle: chained to its issuer roots and issued by
+    /// the agency itself (its `iss`). The roots anchor relying parties' and citizens'
+    /// certificates too, which must not pass for credential issuers.
+    pub fn issuer_trust(&self) -> Result<IssuerTrustData, TrustBundleError> {
+        Ok(IssuerTrustData::AnchoredIssuers {
+            anchors: self.issuer_anchors()?,
+            issuers: vec![self.iss.clone()],
+        })
+    }
+
     /// The relying parties' trust anchors.
     pub fn rp_anchors(&self) -> Result<Vec<TrustAnchor>, TrustBundleError> {
         anchors(&self.rp_roots)
@@ -202,8 +212,7 @@ impl TrustBundle {
     /// for its own maximum age, status lists at most `max_ages.status_list` old, and the other
     /// settings at their defaults ([`ResponsePolicy::new`]).
     pub fn response_policy(&self) -> Result<ResponsePolicy, TrustBundleError> {
-        let mut policy =
-            ResponsePolicy::new(IssuerTrustData::Anchors(self.issuer_anchors()?), self.iat);
+        let mut policy = ResponsePolicy::new(self.issuer_trust()?, self.iat);
         self.apply(&mut policy)?;
         Ok(policy)
     }
@@ -211,7 +220,7 @@ impl TrustBundle {
     /// Puts this bundle's issuer roots and maximum ages into an existing policy (keeping its
     /// skew and presentation age).
     pub fn apply(&self, policy: &mut ResponsePolicy) -> Result<(), TrustBundleError> {
-        policy.issuer_trust = IssuerTrustData::Anchors(self.issuer_anchors()?);
+        policy.issuer_trust = self.issuer_trust()?;
         policy.trust_as_of = self.iat;
         policy.max_trust_age = self
             .max_ages
@@ -315,7 +324,11 @@ mod tests {
         assert_eq!(policy.trust_as_of, NOW);
         assert_eq!(policy.max_trust_age, 86_400);
         assert_eq!(policy.status.max_age, StatusPolicy::DEFAULT_MAX_AGE);
-        assert!(matches!(policy.issuer_trust, IssuerTrustData::Anchors(ref a) if a.len() == 1));
+        assert!(matches!(
+            policy.issuer_trust,
+            IssuerTrustData::AnchoredIssuers { ref anchors, ref issuers }
+                if anchors.len() == 1 && issuers == &["https://id.example.vn"]
+        ));
         assert_eq!(read.rp_anchors().unwrap().len(), 1);
     }
 

@@ -18,6 +18,13 @@ pub enum IssuerTrust<'a> {
     /// match the leaf certificate: a `uniformResourceIdentifier` SAN equal to `iss`, a
     /// `dNSName` SAN equal to the host of an `https` `iss`, or to the name of a `dns:` `iss`.
     Anchors(&'a [TrustAnchor]),
+    /// As [`Self::Anchors`], and `iss` must be one of `issuers`.
+    AnchoredIssuers {
+        /// The roots.
+        anchors: &'a [TrustAnchor],
+        /// The accepted `iss` values.
+        issuers: &'a [String],
+    },
     /// JWT VC Issuer Metadata documents the host fetched for the issuers it trusts.
     Metadata(&'a [JwtVcIssuerMetadata]),
 }
@@ -155,6 +162,18 @@ fn issuer_key(
                 .find(|document| document.issuer == iss)
                 .ok_or_else(|| VcError::IssuerKey(format!("no trusted metadata for {iss:?}")))?;
             Ok(document.key_for(iss, header.kid.as_deref())?.clone())
+        }
+        IssuerTrust::AnchoredIssuers { anchors, issuers } => {
+            if !iss.is_some_and(|iss| issuers.iter().any(|known| known == iss)) {
+                return Err(VcError::IssuerKey(format!(
+                    "iss {iss:?} is not a trusted issuer"
+                )));
+            }
+            let options = VcVerifyOptions {
+                trust: IssuerTrust::Anchors(anchors),
+                ..*options
+            };
+            issuer_key(header, payload, &options, certificate)
         }
         IssuerTrust::Anchors(anchors) => {
             let x5c = header

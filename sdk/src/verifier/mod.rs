@@ -34,6 +34,16 @@ pub enum IssuerTrustData {
     Key(PublicKey),
     /// Trust anchors the `x5c` chains must lead to (the agency's root CAs).
     Anchors(Vec<TrustAnchor>),
+    /// As [`Self::Anchors`], and the credential's `iss` must be one of `issuers`: for a root
+    /// that anchors more than credential issuers (the agency root also certifies relying
+    /// parties' and citizens' certificates through its other CAs, and a relying party's
+    /// `dNSName` would otherwise match an `iss` of its own choosing).
+    AnchoredIssuers {
+        /// The roots.
+        anchors: Vec<TrustAnchor>,
+        /// The `iss` values of the credential issuers under them.
+        issuers: Vec<String>,
+    },
     /// JWT VC Issuer Metadata of the trusted issuers.
     Metadata(Vec<JwtVcIssuerMetadata>),
 }
@@ -284,6 +294,9 @@ pub fn verify_presentation(
     let trust = match &policy.issuer_trust {
         IssuerTrustData::Key(key) => IssuerTrust::Key(key),
         IssuerTrustData::Anchors(anchors) => IssuerTrust::Anchors(anchors),
+        IssuerTrustData::AnchoredIssuers { anchors, issuers } => {
+            IssuerTrust::AnchoredIssuers { anchors, issuers }
+        }
         IssuerTrustData::Metadata(documents) => IssuerTrust::Metadata(documents),
     };
     let options = VcVerifyOptions {

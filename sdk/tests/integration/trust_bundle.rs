@@ -201,6 +201,16 @@ fn query() -> DcqlQuery {
 
 /// A wallet holding a PID from the agency's issuer, with no trust of its own yet.
 fn wallet(agency: &Agency, dir: &std::path::Path) -> Wallet {
+    wallet_holding(dir, &agency.issuer_key, &agency.issuer_chain, ISS)
+}
+
+/// A wallet holding one PID issued by `issuer_key` (certificate chain `issuer_chain`) as `iss`.
+fn wallet_holding(
+    dir: &std::path::Path,
+    issuer_key: &Es256KeyPair,
+    issuer_chain: &[Vec<u8>],
+    iss: &str,
+) -> Wallet {
     let keys =
         Arc::new(SoftwareKeyStore::open_with_master_key(&dir.join("keys"), &[9; 32]).unwrap());
     let mut store = WalletStore::open(&dir.join("wallet.db"), keys.as_ref(), "wallet").unwrap();
@@ -212,14 +222,14 @@ fn wallet(agency: &Agency, dir: &std::path::Path) -> Wallet {
     keys.generate_signing_key("pid/0").unwrap();
     let holder = PublicKey::from_sec1(&keys.public_key("pid/0").unwrap()).unwrap();
     let sd_jwt = vc::issue_vc(
-        &agency.issuer_key,
+        issuer_key,
         &VcIssuance {
             vct: PID,
-            iss: Some(ISS),
+            iss: Some(iss),
             iat: NOW - 86_400,
             exp: Some(NOW + 365 * 86_400),
             holder_key: Some(&holder),
-            x5c: Some(x509::der_chain_to_x5c(&agency.issuer_chain)),
+            x5c: Some(x509::der_chain_to_x5c(issuer_chain)),
             ..VcIssuance::default()
         },
         &claims,
@@ -232,7 +242,7 @@ fn wallet(agency: &Agency, dir: &std::path::Path) -> Wallet {
                 id: String::new(),
                 configuration_id: Some("pid".into()),
                 vct: PID.into(),
-                issuer: ISS.into(),
+                issuer: iss.into(),
                 issued_at: NOW - 86_400,
                 expires_at: Some(NOW + 365 * 86_400),
                 added_at: NOW - 86_000,
@@ -442,4 +452,43 @@ fn the_wallet_refuses_a_revoked_relying_party_and_stale_trust_data() {
 
 fn agency_other_list() -> String {
     agency().rp_status(NOW, false)
+}
+
+#[test]
+fn a_relying_party_cannot_pass_for_a_credential_issuer() {
+    // The bank's access certificate chains to the agency root (through the relying-party CA)
+    // and its dNSName matches an iss of its choosing: a PID it signs is refused under the
+    // bundle, which trusts the agency's own iss only.
+    let agency = agency();
+    let dir = tempfile::tempdir().unwrap();
+    let bank_chain = x509::pem_to_der_chain(&agency.bank_chain_pem).unwrap();
+    let mut wallet = wallet_holding(
+        dir.path(),
+        &agency.bank_key,
+        &bank_chain,
+        "https://bank.example.vn",
+    );
+    let root = [agency.root.clone()];
+    wallet
+        .apply_trust_bundle(&agency.bundle(1, NOW), &root, NOW)
+        .unwrap();
+    wallet
+        .refresh_rp_status_list(&agency.rp_status(NOW - 10, false), NOW)
+        .unwrap();
+    let mut config = agency
+        .bank(&agency.registration(CLIENT_ID, NOW + 86_400))
+        .unwrap();
+    config.policy.status.require_status = false;
+    let mut bank = RelyingParty::new(config);
+    let created = bank.create_request(query(), NOW).unwrap();
+    let pending = wallet
+        .prepare_presentation(&created.uri, None, NOW)
+        .unwrap();
+    let answer = wallet.respond(&pending, NOW).unwrap();
+    let refused = bank.receive(&answer.body, NOW).err().unwrap();
+    assert_eq!(
+        refused.rejection(),
+        Some(Rejection::UntrustedIssuer),
+        "{refused}"
+    );
 }

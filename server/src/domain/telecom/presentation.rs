@@ -118,7 +118,12 @@ pub async fn verify(
     }
     let policy = VerificationPolicy {
         accepted_vcts: vec![CredentialKind::Pid.vct().to_owned()],
-        issuer_trust: IssuerTrustData::Anchors(vec![anchor]),
+        // The agency's own PIDs: its root also certifies relying parties (whose dNSName could
+        // match an iss of their choosing) and citizens.
+        issuer_trust: IssuerTrustData::AnchoredIssuers {
+            anchors: vec![anchor],
+            issuers: vec![services.public_url.clone()],
+        },
         // The server's own root: current by definition.
         trust_as_of: now.max(0) as u64,
         max_trust_age: 60,
