@@ -525,14 +525,7 @@ async fn a_bank_verifies_a_citizen_through_the_verifier_service() {
         // That answer posted to a new request (whose id and state are public; the answer's
         // state is not its own): a stranger's, refused, and the new request stays pending for
         // the citizen's wallet.
-        let fresh = backend
-            .json(
-                Method::POST,
-                "/requests",
-                Some(OLD_KEY),
-                Some(&json!({ "preset": "pid-basic" })),
-            )
-            .await;
+        let fresh = create(&backend, json!({ "preset": "pid-basic" })).await;
         let fresh_id = fresh.body["request_id"].as_str().unwrap().to_owned();
         let stranger = post_answer(
             &network,
